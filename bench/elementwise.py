@@ -1,0 +1,329 @@
+"""Elementwise benchmark: tjit against NumPy (and PyTensor, JAX, Numba when installed).
+
+    python bench/elementwise.py [--repeats 7] [--scale 1.0]
+
+Prints one table of medians (after a warm-up call) for:
+  W1   exp(-x*x)*a + log1p(abs(x))*0.5 - tanh(x), x and a vectors, n = 10**7,
+       float64 and float32
+  W2   sqrt(abs(m + r*c)), m float64 (4000, 2500), r a row (1, 2500), c a col (4000, 1)
+  copy np.copyto of 10**7 float64 (read 80 MB + write 80 MB: W2's memory traffic),
+       the memory-bandwidth bound measured in the same run; also into a new array
+       (np.empty_like each time), which adds the page faults of a fresh output
+  add  call overhead of a compiled function of two float64 scalars, microseconds per call
+Every implementation's result is checked against NumPy before it is timed; a wrong
+result shows WRONG instead of a time, a peer that fails shows 'err' (reason on stderr).
+--scale shrinks the array sizes (e.g. 0.01 for a quick smoke run).
+"""
+from __future__ import annotations
+
+import argparse
+import importlib
+import math
+import os
+import sys
+import time
+
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import _harness as H  # noqa: E402
+
+
+# --------------------------------------------------------------------------- NumPy
+def w1_numpy(x, a):
+    return np.exp(-x * x) * a + np.log1p(np.abs(x)) * 0.5 - np.tanh(x)
+
+
+def w2_numpy(m, r, c):
+    return np.sqrt(np.abs(m + r * c))
+
+
+# --------------------------------------------------------------------------- tjit
+def _tjit():
+    return H.import_tjit()
+
+
+def w1_tjit(x, a):
+    theano, T = _tjit()
+    vec = T.dvector if x.dtype == np.float64 else T.fvector
+    xv, av = vec("x"), vec("a")
+    out = T.exp(-xv * xv) * av + T.log1p(T.abs_(xv)) * 0.5 - T.tanh(xv)
+    f = theano.function([xv, av], out)
+    return lambda: f(x, a)
+
+
+def w2_tjit(m, r, c):
+    theano, T = _tjit()
+    mv, rv, cv = T.dmatrix("m"), T.drow("r"), T.dcol("c")
+    f = theano.function([mv, rv, cv], T.sqrt(T.abs_(mv + rv * cv)))
+    return lambda: f(m, r, c)
+
+
+def add_tjit():
+    theano, T = _tjit()
+    a, b = T.dscalars("a", "b")
+    f = theano.function([a, b], a + b)
+    return lambda: f(1.0, 2.0)
+
+
+# --------------------------------------------------------------------------- PyTensor
+# PyTensor >= 3 defaults to its Numba backend; "CVM" is the classic Theano default:
+# fast_run rewrites (with elementwise fusion) and the C virtual machine, code compiled by g++.
+PYTENSOR_MODE = "CVM"
+
+
+def _pytensor():
+    import pytensor
+    import pytensor.tensor as pt
+
+    return pytensor, pt
+
+
+def w1_pytensor(x, a):
+    pytensor, pt = _pytensor()
+    vec = pt.dvector if x.dtype == np.float64 else pt.fvector
+    xv, av = vec("x"), vec("a")
+    out = pt.exp(-xv * xv) * av + pt.log1p(pt.abs(xv)) * 0.5 - pt.tanh(xv)
+    f = pytensor.function([xv, av], out, mode=PYTENSOR_MODE)
+    return lambda: f(x, a)
+
+
+def w2_pytensor(m, r, c):
+    pytensor, pt = _pytensor()
+    mv, rv, cv = pt.dmatrix("m"), pt.drow("r"), pt.dcol("c")
+    f = pytensor.function([mv, rv, cv], pt.sqrt(pt.abs(mv + rv * cv)), mode=PYTENSOR_MODE)
+    return lambda: f(m, r, c)
+
+
+def add_pytensor():
+    pytensor, pt = _pytensor()
+    a, b = pt.dscalars("a", "b")
+    f = pytensor.function([a, b], a + b, mode=PYTENSOR_MODE)
+    return lambda: f(1.0, 2.0)
+
+
+# --------------------------------------------------------------------------- JAX
+def _jax():
+    import jax
+
+    jax.config.update("jax_enable_x64", True)
+    import jax.numpy as jnp
+
+    return jax, jnp
+
+
+def w1_jax(x, a):
+    jax, jnp = _jax()
+    f = jax.jit(lambda x, a: jnp.exp(-x * x) * a + jnp.log1p(jnp.abs(x)) * 0.5 - jnp.tanh(x))
+    xd, ad = jax.device_put(x), jax.device_put(a)
+    return lambda: f(xd, ad).block_until_ready()
+
+
+def w2_jax(m, r, c):
+    jax, jnp = _jax()
+    f = jax.jit(lambda m, r, c: jnp.sqrt(jnp.abs(m + r * c)))
+    md, rd, cd = jax.device_put(m), jax.device_put(r), jax.device_put(c)
+    return lambda: f(md, rd, cd).block_until_ready()
+
+
+def add_jax():
+    jax, jnp = _jax()
+    f = jax.jit(lambda a, b: a + b)
+    return lambda: f(1.0, 2.0).block_until_ready()
+
+
+# --------------------------------------------------------------------------- Numba
+_NUMBA = {}
+
+
+def _numba():
+    """Numba kernels: plain @njit loops, fastmath off, serial."""
+    if not _NUMBA:
+        from numba import njit
+
+        @njit(fastmath=False)
+        def w1(x, a):
+            out = np.empty_like(x)
+            for i in range(x.shape[0]):
+                xi = x[i]
+                out[i] = math.exp(-xi * xi) * a[i] + math.log1p(abs(xi)) * 0.5 - math.tanh(xi)
+            return out
+
+        @njit(fastmath=False)
+        def w2(m, r, c):
+            out = np.empty_like(m)
+            rows, cols = m.shape
+            for i in range(rows):
+                ci = c[i, 0]
+                for j in range(cols):
+                    out[i, j] = math.sqrt(abs(m[i, j] + r[0, j] * ci))
+            return out
+
+        @njit(fastmath=False)
+        def add(a, b):
+            return a + b
+
+        _NUMBA.update(w1=w1, w2=w2, add=add)
+    return _NUMBA
+
+
+def w1_numba(x, a):
+    f = _numba()["w1"]
+    return lambda: f(x, a)
+
+
+def w2_numba(m, r, c):
+    f = _numba()["w2"]
+    return lambda: f(m, r, c)
+
+
+def add_numba():
+    f = _numba()["add"]
+    return lambda: f(1.0, 2.0)
+
+
+# --------------------------------------------------------------------------- driver
+BUILDERS = {
+    "tjit": dict(w1=w1_tjit, w2=w2_tjit, add=add_tjit),
+    "numpy": dict(
+        w1=lambda x, a: (lambda: w1_numpy(x, a)),
+        w2=lambda m, r, c: (lambda: w2_numpy(m, r, c)),
+        add=lambda: (lambda: np.add(1.0, 2.0)),
+    ),
+    "pytensor": dict(w1=w1_pytensor, w2=w2_pytensor, add=add_pytensor),
+    "jax": dict(w1=w1_jax, w2=w2_jax, add=add_jax),
+    "numba": dict(w1=w1_numba, w2=w2_numba, add=add_numba),
+}
+
+
+def run_one(impl, kind, args, expected, dtype, skips, repeats, per_call=False):
+    """Build, check and time one implementation. Returns (time or marker, first-call s)."""
+    try:
+        t0 = time.perf_counter()
+        fn = BUILDERS[impl][kind](*args)
+        result = fn()
+        first = time.perf_counter() - t0
+    except Exception as exc:  # a failing implementation is skipped, not fatal
+        skips.note(impl, exc)
+        return "err", None
+    if not H.same(result, expected, dtype):
+        return H.WRONG, first
+    del result
+    try:
+        if per_call:
+            return H.median_time_per_call(fn, repeats=repeats), first
+        return H.median_time(fn, repeats=repeats), first
+    except Exception as exc:
+        skips.note(impl, exc)
+        return "err", first
+
+
+def version_of(name):
+    try:
+        return importlib.import_module(name).__version__
+    except Exception as exc:  # noqa: BLE001
+        return f"unavailable ({type(exc).__name__})"
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--repeats", type=int, default=7, help="timed runs per cell (median)")
+    ap.add_argument("--scale", type=float, default=1.0, help="shrink array sizes (quick runs)")
+    opts = ap.parse_args(argv)
+
+    peers = H.installed_peers()
+    impls = ["tjit", "numpy"] + peers
+    skips = H.Skips()
+    rng = np.random.default_rng(0)
+    rows = []  # (workload, dtype, unit, {impl: value}, scale)
+    compile_times = []  # (label, seconds)
+
+    n1 = max(1, int(10**7 * opts.scale))
+    rows2 = max(1, int(4000 * math.sqrt(opts.scale)))
+    cols2 = max(1, int(2500 * math.sqrt(opts.scale)))
+
+    def bench_row(label, dtype, unit, kind, args, expected, per_call=False):
+        cells = {}
+        for impl in impls:
+            value, first = run_one(impl, kind, args, expected, dtype, skips, opts.repeats, per_call)
+            cells[impl] = value
+            if impl == "tjit" and first is not None:
+                compile_times.append((f"{label} {dtype}", first))
+        rows.append((label, dtype, unit, cells))
+        return cells
+
+    # W1: float64 and float32
+    for dtype in ("float64", "float32"):
+        x = rng.standard_normal(n1).astype(dtype)
+        a = rng.standard_normal(n1).astype(dtype)
+        bench_row(f"W1 n={n1:.0e}".replace("+0", ""), dtype, "ms", "w1", (x, a), w1_numpy(x, a))
+        del x, a
+
+    # W2: matrix + row * col
+    m = rng.standard_normal((rows2, cols2))
+    r = rng.standard_normal((1, cols2))
+    c = rng.standard_normal((rows2, 1))
+    w2_label = f"W2 ({rows2},{cols2})"
+    w2 = bench_row(w2_label, "float64", "ms", "w2", (m, r, c), w2_numpy(m, r, c))
+    del m, r, c
+
+    # memory-bandwidth reference: W2 reads m and writes the result (80 MB + 80 MB)
+    src = rng.standard_normal(rows2 * cols2)
+    dst = np.zeros_like(src)
+    bound = H.median_time(lambda: np.copyto(dst, src), repeats=opts.repeats)
+    traffic_mb = (src.nbytes + dst.nbytes) / 1e6
+    rows.append((f"copy {traffic_mb:.0f} MB (bound)", "float64", "ms", {"numpy": bound}))
+    # the same copy into a new array, as a function returning a fresh result must do:
+    # it adds the page faults of the new output (NumPy asks for huge pages on Linux)
+    bound_new = H.median_time(lambda: np.copyto(np.empty_like(src), src), repeats=opts.repeats)
+    rows.append(("  same, new output", "float64", "ms", {"numpy": bound_new}))
+    del src, dst
+
+    # call overhead: two float64 scalars
+    add = bench_row("call a+b (scalars)", "float64", "us", "add", (), np.float64(3.0), per_call=True)
+
+    # ---------------------------------------------------------------- the table
+    header = ["workload", "dtype", "unit"] + impls + ["numpy/tjit"]
+    table = []
+    for label, dtype, unit, cells in rows:
+        scale = 1e6 if unit == "us" else 1e3
+        line = [label, dtype, unit] + [H.fmt(cells.get(i), scale) for i in impls]
+        t, npy = cells.get("tjit"), cells.get("numpy")
+        if isinstance(t, float) and isinstance(npy, float) and t > 0:
+            line.append(f"{npy / t:.2f}x")
+        else:
+            line.append("-")
+        table.append(line)
+    print()
+    H.print_table(header, table)
+    print()
+
+    # ---------------------------------------------------------------- notes
+    print(f"memory bound: copy of {traffic_mb:.0f} MB = {bound * 1e3:.2f} ms "
+          f"({traffic_mb / 1e3 / bound:.1f} GB/s)", end="")
+    print(f", {bound_new * 1e3:.2f} ms into a new array", end="")
+    if isinstance(w2.get("tjit"), float):
+        print(f"; tjit W2 = {w2['tjit'] / bound:.2f}x the bound")
+    else:
+        print()
+    if compile_times:
+        print("tjit compile (theano.function + first call): "
+              + ", ".join(f"{k} {v * 1e3:.0f} ms" for k, v in compile_times))
+    t2, n2 = w2.get("tjit"), w2.get("numpy")
+    if isinstance(t2, float) and isinstance(n2, float):
+        ok = n2 / t2 >= 4
+        print(f"target W2 >= 4x faster than NumPy: {n2 / t2:.2f}x {'ok' if ok else 'MISSED'}")
+    ta = add.get("tjit")
+    if isinstance(ta, float):
+        ok = ta < 10e-6
+        print(f"target call overhead < 10 us: {ta * 1e6:.2f} us {'ok' if ok else 'MISSED'}")
+    print("versions: numpy " + np.__version__
+          + "".join(f", {p} {version_of(p)}" for p in peers)
+          + f"; repeats {opts.repeats} (median after warm-up)")
+    print(f"pytensor: mode {PYTENSOR_MODE!r} (C backend); jax: jit, x64 on; "
+          "numba: serial @njit loops, fastmath off")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

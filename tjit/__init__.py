@@ -1,0 +1,26 @@
+"""tjit: Theano's API, compiled to native code through LLVM.
+
+    import tjit as theano
+    import tjit.tensor as T
+"""
+from . import config as _config_module
+from .config import config  # noqa: F401
+from .function import In, Mode, Out, function  # noqa: F401
+from .shared import shared  # noqa: F401
+from .graph import clone_replace  # noqa: F401
+from . import graph, printing, tensor  # noqa: F401
+from .printing import pp  # noqa: F401
+
+__version__ = "0.1.0"
+
+
+def clone(output, replace=None, strict=True, share_inputs=True):
+    """A copy of the graph of `output` with the `replace` pairs substituted."""
+    return clone_replace(output, replace or {}, strict=strict)
+
+
+def dump(fn, stage="opt"):
+    """Text of one stage of a compiled function: 'opt' (rewritten graph), 'loop'
+    (loop IR), 'llvm' (optimized LLVM IR) or 'asm' (machine code)."""
+    from .runtime.dump import dump_function
+    return dump_function(fn, stage)

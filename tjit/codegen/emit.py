@@ -1,0 +1,291 @@
+"""LLVM IR for a loop-IR `Kernel`.
+
+The module holds two functions:
+- `@<name>(i8* a0, ..., i8* aN, i64 begin, i64 end) -> i32`, the ABI entry: each
+  `a_k` is the `PyObject*` of an ndarray; it reads data pointer, dims and byte
+  strides from the PyArrayObject (offsets in `array_abi`), turns strides into
+  element strides, and calls
+- `@<name>.body(data pointers..., dims..., element strides..., begin, end)`, an
+  internal function whose data pointers are `noalias`: the runtime guarantees
+  outputs are fresh and never alias inputs (inputs are only read, so inputs
+  aliasing each other is fine). That lets LLVM hoist broadcast loads and
+  vectorize without run-time overlap checks.
+
+The caller must guarantee: every array has its buffer's dtype and ndim and is
+aligned (byte strides are multiples of the itemsize).
+
+Innermost loops are multiversioned: when every buffer the loop variable strides
+has element stride 1 there, a copy with constant unit strides runs (it vectorizes).
+"""
+from __future__ import annotations
+
+import numpy as np
+from llvmlite import ir
+
+from tjit.codegen import array_abi
+from tjit.codegen.scalar_ops import ScalarEmitter, storage_type
+from tjit.codegen.target import LLVM_LOCK, target_machine
+from tjit.ir.nodes import (Cast, Check, Const, Contiguous, Dim, Guarded, IntConst, IntMul,
+                           Load, Loop, Op, Store, Var)
+
+I8P = ir.IntType(8).as_pointer()
+I64, I32, I8 = ir.IntType(64), ir.IntType(32), ir.IntType(8)
+
+
+def emit_kernel(kernel, symbol=None) -> str:
+    """LLVM IR text (unoptimized) for `kernel`, with the host triple and data layout.
+
+    The entry function is named `symbol` (default: `kernel.name`)."""
+    return str(_KernelEmitter(kernel, symbol or kernel.name).module)
+
+
+def _itemsize(dtype):
+    return np.dtype(dtype).itemsize
+
+
+class _KernelEmitter:
+    def __init__(self, kernel, symbol):
+        self.kernel = kernel
+        self.symbol = symbol
+        self.module = ir.Module(name=kernel.name)
+        tm = target_machine()
+        with LLVM_LOCK:
+            self.module.triple = tm.triple
+            self.module.data_layout = str(tm.target_data)
+        self.body_fn = self._declare_body()
+        self._emit_entry()
+        self._emit_body()
+
+    # ---- the ABI entry: read PyArrayObject fields --------------------------------
+    def _emit_entry(self):
+        kernel = self.kernel
+        fn_type = ir.FunctionType(I32, [I8P] * len(kernel.buffers) + [I64, I64])
+        entry = ir.Function(self.module, fn_type, name=self.symbol)
+        for buffer, arg in zip(kernel.buffers, entry.args):
+            arg.name = buffer.name + ".obj"
+        entry.args[-2].name, entry.args[-1].name = "begin", "end"
+        b = ir.IRBuilder(entry.append_basic_block("entry"))
+
+        def field(pointer, offset, typ):
+            address = b.gep(pointer, [ir.Constant(I64, offset)], inbounds=True, source_etype=I8)
+            return b.load(address, typ=typ, align=8)
+
+        data, dims, strides = [], [], []
+        for buffer, obj in zip(kernel.buffers, entry.args):
+            pointer = field(obj, array_abi.DATA_OFFSET, I8P)
+            data.append(b.bitcast(pointer, storage_type(buffer.dtype).as_pointer()))
+            dims_ptr = field(obj, array_abi.DIMS_OFFSET, I8P)
+            strides_ptr = field(obj, array_abi.STRIDES_OFFSET, I8P)
+            shift = ir.Constant(I64, _itemsize(buffer.dtype).bit_length() - 1)
+            for axis in range(buffer.ndim):
+                dims.append(field(dims_ptr, 8 * axis, I64))
+                # Byte strides are exact multiples of a power-of-two itemsize.
+                strides.append(b.ashr(field(strides_ptr, 8 * axis, I64), shift))
+        b.ret(b.call(self.body_fn, data + dims + strides + list(entry.args[-2:])))
+
+    def _declare_body(self):
+        kernel = self.kernel
+        axes = [(buffer, axis) for buffer in kernel.buffers for axis in range(buffer.ndim)]
+        pointers = [storage_type(b.dtype).as_pointer() for b in kernel.buffers]
+        fn_type = ir.FunctionType(I32, pointers + [I64] * (2 * len(axes) + 2))
+        fn = ir.Function(self.module, fn_type, name=self.symbol + ".body")
+        fn.linkage = "internal"
+        fn.attributes.add("nounwind")
+        args = iter(fn.args)
+        self.data = {}
+        for buffer in kernel.buffers:
+            arg = next(args)
+            arg.name = buffer.name
+            arg.add_attribute("noalias")
+            self.data[buffer] = arg
+        self.dims, self.strides = {}, {}
+        for table, label in ((self.dims, "dim"), (self.strides, "stride")):
+            for buffer, axis in axes:
+                arg = next(args)
+                arg.name = "%s.%s%d" % (buffer.name, label, axis)
+                table[buffer, axis] = arg
+        self.begin, self.end = next(args), next(args)
+        self.begin.name, self.end.name = "begin", "end"
+        return fn
+
+    # ---- statements ------------------------------------------------------------------
+    def _emit_body(self):
+        self.builder = ir.IRBuilder(self.body_fn.append_basic_block("entry"))
+        self.scalar = ScalarEmitter(self.builder)
+        self.unit_strides = frozenset()
+        self.outer_pending = True        # the first loop reached honours begin/end
+        self._block(self.kernel.body, env={})
+        self.builder.ret(ir.Constant(I32, 0))
+
+    def _block(self, statements, env):
+        self.cache = {}                  # CSE of scalar values within one straight-line body
+        for stmt in statements:
+            if isinstance(stmt, Check):
+                self._check(stmt, env)
+            elif isinstance(stmt, Guarded):
+                self._guarded(stmt, env)
+            elif isinstance(stmt, Loop):
+                self._loop(stmt, env)
+            elif isinstance(stmt, Store):
+                self._store(stmt, env)
+            else:
+                raise TypeError("cannot emit statement %r" % (stmt,))
+
+    def _check(self, stmt, env):
+        b = self.builder
+        differ = b.icmp_signed("!=", self._int(stmt.a, env), self._int(stmt.b, env))
+        fail = b.append_basic_block("check%d.fail" % stmt.code)
+        ok = b.append_basic_block("check%d.ok" % stmt.code)
+        b.cbranch(differ, fail, ok)
+        b.position_at_end(fail)
+        b.ret(ir.Constant(I32, stmt.code))
+        b.position_at_end(ok)
+
+    def _guarded(self, stmt, env):
+        self._branch(self._condition(stmt.cond, env),
+                     lambda: self._block(stmt.then, env),
+                     lambda: self._block(stmt.otherwise, env))
+
+    def _branch(self, cond, emit_then, emit_otherwise):
+        b = self.builder
+        then, otherwise = b.append_basic_block("then"), b.append_basic_block("else")
+        merge = b.append_basic_block("merge")
+        b.cbranch(cond, then, otherwise)
+        outer_pending = self.outer_pending
+        b.position_at_end(then)
+        emit_then()
+        b.branch(merge)
+        self.outer_pending = outer_pending    # both branches start at the same depth
+        b.position_at_end(otherwise)
+        emit_otherwise()
+        b.branch(merge)
+        b.position_at_end(merge)
+
+    def _condition(self, cond, env):
+        if not isinstance(cond, Contiguous):
+            raise TypeError("cannot emit condition %r" % (cond,))
+        b = self.builder
+        result = ir.Constant(ir.IntType(1), 1)
+        for buffer, axes in cond.runs:
+            for outer, inner in zip(axes, axes[1:]):
+                spanned = b.mul(self.strides[buffer, inner], self.dims[buffer, inner])
+                result = b.and_(result, b.icmp_signed("==", self.strides[buffer, outer], spanned))
+        return result
+
+    def _loop(self, stmt, env):
+        b = self.builder
+        extent = self._int(stmt.extent, env)
+        if self.outer_pending:
+            self.outer_pending = False
+            start = self.scalar.intrinsic("smax", self.begin, ir.Constant(I64, 0))
+            stop = self.scalar.intrinsic("smin", self.end, extent)
+        else:
+            start, stop = ir.Constant(I64, 0), extent
+        strided = _strided_by(stmt.var, stmt.body)
+        if any(isinstance(s, (Loop, Guarded)) for s in stmt.body) or not strided:
+            self._counted_loop(stmt, start, stop, env)
+            return
+        unit = ir.Constant(ir.IntType(1), 1)
+        for key in sorted(strided, key=lambda k: (k[0].name, k[1])):
+            unit = b.and_(unit, b.icmp_signed("==", self.strides[key], ir.Constant(I64, 1)))
+
+        def fast():
+            self.unit_strides = frozenset(strided)
+            self._counted_loop(stmt, start, stop, env)
+            self.unit_strides = frozenset()
+
+        self._branch(unit, fast, lambda: self._counted_loop(stmt, start, stop, env))
+
+    def _counted_loop(self, stmt, start, stop, env):
+        b = self.builder
+        preheader = b.block
+        name = stmt.var.name
+        header = b.append_basic_block(name + ".header")
+        body = b.append_basic_block(name + ".body")
+        done = b.append_basic_block(name + ".done")
+        b.branch(header)
+        b.position_at_end(header)
+        counter = b.phi(I64, name)
+        counter.add_incoming(start, preheader)
+        b.cbranch(b.icmp_signed("<", counter, stop), body, done)
+        b.position_at_end(body)
+        self._block(stmt.body, {**env, stmt.var: counter})
+        counter.add_incoming(b.add(counter, ir.Constant(I64, 1)), b.block)
+        b.branch(header)
+        b.position_at_end(done)
+
+    def _store(self, stmt, env):
+        value = self._value(stmt.value, env)
+        if stmt.buffer.dtype == "bool":
+            value = self.builder.zext(value, I8)
+        self.builder.store(value, self._address(stmt.buffer, stmt.index, env),
+                           align=_itemsize(stmt.buffer.dtype))
+
+    # ---- expressions ----------------------------------------------------------------
+    def _int(self, expr, env):
+        if isinstance(expr, Dim):
+            return self.dims[expr.buffer, expr.axis]
+        if isinstance(expr, IntConst):
+            return ir.Constant(I64, expr.value)
+        if isinstance(expr, IntMul):
+            return self.builder.mul(self._int(expr.a, env), self._int(expr.b, env))
+        if isinstance(expr, Var):
+            return env[expr]
+        raise TypeError("cannot emit integer expression %r" % (expr,))
+
+    def _address(self, buffer, index, env):
+        b = self.builder
+        offset = None
+        for var, axis in index:
+            term = env[var]
+            if (buffer, axis) not in self.unit_strides:
+                term = b.mul(term, self.strides[buffer, axis])
+            offset = term if offset is None else b.add(offset, term)
+        if offset is None:
+            return self.data[buffer]
+        return b.gep(self.data[buffer], [offset], inbounds=True,
+                     source_etype=storage_type(buffer.dtype))
+
+    def _value(self, expr, env):
+        cached = self.cache.get(expr)
+        if cached is not None:
+            return cached
+        b = self.builder
+        if isinstance(expr, Const):
+            result = self.scalar.const(expr.value, expr.dtype)
+        elif isinstance(expr, Load):
+            dtype = expr.buffer.dtype
+            result = b.load(self._address(expr.buffer, expr.index, env),
+                            typ=storage_type(dtype), align=_itemsize(dtype))
+            if dtype == "bool":
+                result = b.trunc(result, ir.IntType(1))
+        elif isinstance(expr, Cast):
+            result = self.scalar.cast(self._value(expr.x, env), expr.x.dtype, expr.dtype)
+        elif isinstance(expr, Op):
+            args = [self._value(a, env) for a in expr.args]
+            operand = expr.args[1] if expr.name == "switch" else expr.args[0]
+            result = self.scalar.op(expr.name, args, operand.dtype, expr.dtype)
+        else:
+            raise TypeError("cannot emit scalar expression %r" % (expr,))
+        self.cache[expr] = result
+        return result
+
+
+def _strided_by(var, statements):
+    """{(buffer, axis)} of every access in `statements` whose index uses `var`."""
+    found = set()
+
+    def visit(expr):
+        if isinstance(expr, Load):
+            found.update((expr.buffer, axis) for v, axis in expr.index if v == var)
+        elif isinstance(expr, Op):
+            for arg in expr.args:
+                visit(arg)
+        elif isinstance(expr, Cast):
+            visit(expr.x)
+
+    for stmt in statements:
+        if isinstance(stmt, Store):
+            found.update((stmt.buffer, axis) for v, axis in stmt.index if v == var)
+            visit(stmt.value)
+    return found

@@ -1,0 +1,104 @@
+"""Compile a `Kernel` to machine code and load it into the process.
+
+All kernels live in one MCJIT engine. Compiled kernels are cached in memory by
+their LLVM IR text, so an identical kernel compiles once per process.
+"""
+from __future__ import annotations
+
+import ctypes
+import time
+
+import llvmlite.binding as llvm
+
+from tjit.codegen.emit import emit_kernel
+from tjit.codegen.target import LLVM_LOCK, optimize, target_machine
+
+_engine = None
+_cache = {}         # unoptimized IR text -> NativeKernel
+_symbols = set()    # entry names already loaded into the engine
+
+
+class NativeKernel:
+    """A compiled kernel.
+
+    The hot path is `cfunc(*arrays, begin, end) -> int`: arrays are the kernel's
+    buffers in order (inputs then outputs) as ndarrays; the call releases the
+    GIL. It returns 0, or the code of the first failed `Check` (see
+    `kernel.meta['checks']`). The caller must guarantee what `tjit.codegen.emit`
+    states (dtype, ndim, alignment, outputs fresh and not aliasing inputs).
+    """
+
+    def __init__(self, kernel, llvm_ir, object_code, address, compile_seconds):
+        self.kernel = kernel
+        self.llvm_ir = llvm_ir                  # optimized IR text
+        self.object_code = object_code          # bytes, for an on-disk cache
+        self.address = address
+        self.compile_seconds = compile_seconds
+        n = len(kernel.buffers)
+        prototype = ctypes.CFUNCTYPE(ctypes.c_int32, *([ctypes.py_object] * n),
+                                     ctypes.c_int64, ctypes.c_int64)
+        self.cfunc = prototype(address)
+        self._asm = None
+
+    def __call__(self, *arrays, begin=0, end=2 ** 62):
+        """Run on `arrays` (inputs then outputs); returns the kernel's status code."""
+        if len(arrays) != len(self.kernel.buffers):
+            raise TypeError("kernel %s takes %d arrays, got %d"
+                            % (self.kernel.name, len(self.kernel.buffers), len(arrays)))
+        return self.cfunc(*arrays, begin, end)
+
+    @property
+    def asm(self):
+        """Assembly text of the optimized module (computed on first use)."""
+        if self._asm is None:
+            with LLVM_LOCK:
+                module = llvm.parse_assembly(self.llvm_ir)
+                self._asm = target_machine().emit_assembly(module)
+        return self._asm
+
+    def __repr__(self):
+        return "<NativeKernel %s at 0x%x>" % (self.kernel.name, self.address)
+
+
+def compile_kernel(kernel) -> NativeKernel:
+    """Emit, verify, optimize and load `kernel`; cached by IR text.
+
+    Raises RuntimeError if LLVM rejects the generated IR (a codegen bug).
+    """
+    start = time.perf_counter()
+    ir_text = emit_kernel(kernel)
+    with LLVM_LOCK:
+        cached = _cache.get(ir_text)
+        if cached is not None:
+            return cached
+        symbol = kernel.name
+        if symbol in _symbols:      # another kernel of the same name is loaded
+            symbol = "%s.%d" % (kernel.name, len(_symbols))
+        source = ir_text if symbol == kernel.name else emit_kernel(kernel, symbol)
+        try:
+            module = llvm.parse_assembly(source)
+            module.verify()
+        except RuntimeError as error:
+            raise RuntimeError("invalid LLVM IR for kernel %s: %s\n%s"
+                               % (kernel.name, error, source)) from None
+        optimize(module)
+        object_code = target_machine().emit_object(module)
+        engine = _shared_engine()
+        engine.add_object_file(llvm.ObjectFileRef.from_data(object_code))
+        engine.finalize_object()
+        address = engine.get_function_address(symbol)
+        if not address:
+            raise RuntimeError("kernel %s: symbol %s not found after loading"
+                               % (kernel.name, symbol))
+        _symbols.add(symbol)
+        native = NativeKernel(kernel, str(module), object_code, address,
+                              time.perf_counter() - start)
+        _cache[ir_text] = native
+        return native
+
+
+def _shared_engine():
+    global _engine
+    if _engine is None:
+        _engine = llvm.create_mcjit_compiler(llvm.parse_assembly(""), target_machine())
+    return _engine

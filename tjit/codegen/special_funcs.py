@@ -1,0 +1,141 @@
+"""Scalar functions with no single libm call, emitted as internal LLVM helpers.
+
+Each `build_*(em, args)` fills in a helper function whose entry block `em.builder`
+is positioned at (see `ScalarEmitter.helper`) and ends it with `ret`.
+- integer pow: square-and-multiply with wraparound (exact, like NumPy);
+- erfinv: Giles' approximation refined by Halley steps on erf/erfc;
+- digamma: reflection for x < 0, recurrence to x >= 10, asymptotic series (Cephes).
+"""
+from __future__ import annotations
+
+import math
+
+from llvmlite import ir
+
+F64 = ir.DoubleType()
+
+
+def _f64(value):
+    return ir.Constant(F64, value)
+
+
+def _power_loop(em, base, exponent):
+    """ret base**exponent for exponent >= 0 by repeated squaring (wrapping multiply)."""
+    bd = em.builder
+    ty = base.type
+    entry = bd.block
+    header = bd.append_basic_block("header")
+    body = bd.append_basic_block("body")
+    done = bd.append_basic_block("done")
+    bd.branch(header)
+    bd.position_at_end(header)
+    result, square, rest = bd.phi(ty, "result"), bd.phi(ty, "square"), bd.phi(ty, "rest")
+    result.add_incoming(ir.Constant(ty, 1), entry)
+    square.add_incoming(base, entry)
+    rest.add_incoming(exponent, entry)
+    bd.cbranch(bd.icmp_unsigned("!=", rest, ir.Constant(ty, 0)), body, done)
+    bd.position_at_end(body)
+    odd = bd.trunc(rest, ir.IntType(1))
+    result.add_incoming(bd.select(odd, bd.mul(result, square), result), body)
+    square.add_incoming(bd.mul(square, square), body)
+    rest.add_incoming(bd.lshr(rest, ir.Constant(ty, 1)), body)
+    bd.branch(header)
+    bd.position_at_end(done)
+    bd.ret(result)
+
+
+def build_ipow_unsigned(em, args):
+    _power_loop(em, *args)
+
+
+def build_ipow_signed(em, args):
+    """Negative exponents give 1 for base 1, +-1 for base -1, else 0 (NumPy raises)."""
+    base, exponent = args
+    bd = em.builder
+    ty = base.type
+    negative = bd.append_basic_block("negative")
+    nonnegative = bd.append_basic_block("nonnegative")
+    bd.cbranch(bd.icmp_signed("<", exponent, ir.Constant(ty, 0)), negative, nonnegative)
+    bd.position_at_end(negative)
+    one, minus_one, zero = ir.Constant(ty, 1), ir.Constant(ty, -1), ir.Constant(ty, 0)
+    odd = bd.trunc(exponent, ir.IntType(1))
+    result = bd.select(bd.icmp_signed("==", base, minus_one), bd.select(odd, minus_one, one), zero)
+    bd.ret(bd.select(bd.icmp_signed("==", base, one), one, result))
+    bd.position_at_end(nonnegative)
+    _power_loop(em, base, exponent)
+
+
+def _horner(bd, x, coefficients):
+    """coefficients[0] * x**(n-1) + ... + coefficients[-1]."""
+    acc = _f64(coefficients[0])
+    for c in coefficients[1:]:
+        acc = bd.fadd(bd.fmul(acc, x), _f64(c))
+    return acc
+
+
+# Giles, "Approximating the erfinv function" (GPU Computing Gems), single precision.
+_ERFINV_CENTRAL = [2.81022636e-08, 3.43273939e-07, -3.5233877e-06, -4.39150654e-06,
+                   0.00021858087, -0.00125372503, -0.00417768164, 0.246640727, 1.50140941]
+_ERFINV_TAIL = [-0.000200214257, 0.000100950558, 0.00134934322, -0.00367342844,
+                0.00573950773, -0.0076224613, 0.00943887047, 1.00167406, 2.83297682]
+
+
+def build_erfinv(em, args):
+    """erfinv(y) for float64; +-inf at +-1, NaN outside [-1, 1]; odd (keeps -0.0)."""
+    (y,) = args
+    bd = em.builder
+    ax = em.intrinsic("fabs", y)
+    one = _f64(1.0)
+    w = bd.fneg(em.libm("log", bd.fmul(bd.fsub(one, ax), bd.fadd(one, ax))))
+    central = _horner(bd, bd.fsub(w, _f64(2.5)), _ERFINV_CENTRAL)
+    tail = _horner(bd, bd.fsub(em.intrinsic("sqrt", w), _f64(3.0)), _ERFINV_TAIL)
+    x = bd.fmul(bd.select(bd.fcmp_ordered("<", w, _f64(5.0)), central, tail), ax)
+    # Halley on g(x) = erf(x) - ax (g'' = -2x g'). Above 0.5, 1 - ax is exact, and
+    # g is computed as (1 - ax) - erfc(x) so it keeps its digits near ax = 1.
+    upper = bd.fcmp_ordered(">", ax, _f64(0.5))
+    target = bd.select(upper, bd.fsub(one, ax), ax)
+    for _ in range(3):
+        g = bd.select(upper, bd.fsub(target, em.libm("erfc", x)),
+                      bd.fsub(em.libm("erf", x), target))
+        slope = bd.fmul(_f64(2.0 / math.sqrt(math.pi)), em.libm("exp", bd.fneg(bd.fmul(x, x))))
+        ratio = bd.fdiv(g, slope)
+        x = bd.fsub(x, bd.fdiv(ratio, bd.fadd(one, bd.fmul(x, ratio))))
+    x = bd.select(bd.fcmp_ordered("==", ax, one), _f64(math.inf), x)
+    x = bd.select(bd.fcmp_ordered(">", ax, one), _f64(math.nan), x)
+    bd.ret(em.intrinsic("copysign", x, y))
+
+
+# Cephes psi.c: Bernoulli-number coefficients of the asymptotic series in 1/x**2.
+_DIGAMMA_SERIES = [8.33333333333333333333E-2, -2.10927960927960927961E-2,
+                   7.57575757575757575758E-3, -4.16666666666666666667E-3,
+                   3.96825396825396825397E-3, -8.33333333333333333333E-3,
+                   8.33333333333333333333E-2]
+
+
+def build_digamma(em, args):
+    """digamma(x) for float64, matching scipy.special.psi at the special points:
+    psi(+0) = -inf, psi(-0) = +inf, NaN at negative integers and -inf, psi(inf) = inf."""
+    (x,) = args
+    bd = em.builder
+    zero, one = _f64(0.0), _f64(1.0)
+    negative = bd.fcmp_ordered("<", x, zero)
+    floor = em.intrinsic("floor", x)
+    # psi(x) = psi(1 - x) - pi / tan(pi x); tan has period 1, so reduce x to
+    # [-0.5, 0.5] first (exact) to keep pi * x accurate.
+    frac = bd.fsub(x, floor)
+    frac = bd.select(bd.fcmp_ordered(">", frac, _f64(0.5)), bd.fsub(frac, one), frac)
+    reflection = bd.fdiv(_f64(math.pi), em.libm("tan", bd.fmul(_f64(math.pi), frac)))
+    z = bd.select(negative, bd.fsub(one, x), x)
+    # psi(z) = psi(z + 1) - 1/z: step z up to >= 10 (z > 0 here: ten steps suffice).
+    shift = zero
+    for _ in range(10):
+        small = bd.fcmp_ordered("<", z, _f64(10.0))
+        shift = bd.select(small, bd.fsub(shift, bd.fdiv(one, z)), shift)
+        z = bd.select(small, bd.fadd(z, one), z)
+    inv_square = bd.fdiv(one, bd.fmul(z, z))
+    series = bd.fmul(inv_square, _horner(bd, inv_square, _DIGAMMA_SERIES))
+    result = bd.fsub(bd.fsub(em.libm("log", z), bd.fdiv(_f64(0.5), z)), series)
+    result = bd.fadd(result, shift)
+    result = bd.select(negative, bd.fsub(result, reflection), result)
+    pole = bd.and_(negative, bd.fcmp_ordered("==", x, floor))
+    bd.ret(bd.select(pole, _f64(math.nan), result))

@@ -1,0 +1,114 @@
+"""Configuration flags: `tjit.config.floatX`, read from TJIT_FLAGS at import.
+
+TJIT_FLAGS="floatX=float32,mode=FAST_COMPILE" sets flags; unknown flags raise.
+`change_flags(**kw)` is a context manager (and decorator) for temporary changes.
+"""
+from __future__ import annotations
+
+import contextlib
+import os
+
+
+def _default_cache_dir():
+    if os.environ.get("TJIT_CACHE_DIR"):
+        return os.environ["TJIT_CACHE_DIR"]
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return os.path.join(base, "tjit")
+
+
+def _choice(*allowed):
+    def check(v):
+        if v not in allowed:
+            raise ValueError(f"must be one of {allowed}, got {v!r}")
+        return v
+    return check
+
+
+def _positive_int(v):
+    v = int(v)
+    if v < 1:
+        raise ValueError(f"must be >= 1, got {v}")
+    return v
+
+
+def _names(v):
+    if isinstance(v, str):
+        return tuple(n for n in v.replace(":", " ").split() if n)
+    return tuple(v)
+
+
+_FLAGS = {
+    # name: (default, converter, doc)
+    "floatX": ("float64", _choice("float64", "float32", "float16"),
+               "dtype of T.scalar/T.vector/... and of python floats that need a float"),
+    "mode": ("FAST_RUN", _choice("FAST_RUN", "FAST_COMPILE", "DebugMode", "DEBUG_MODE"),
+             "default compilation mode of tjit.function"),
+    "threads": (os.cpu_count() or 1, _positive_int, "threads used by large kernels"),
+    "cache_dir": (_default_cache_dir(), str, "directory of the compiled-object cache"),
+    "optimizer_excluding": ((), _names, "rewrite names to skip (':'-separated in TJIT_FLAGS)"),
+    "on_opt_error": ("raise", _choice("raise", "warn", "ignore"), "what a failing rewrite does"),
+}
+
+
+class Config:
+    def __init__(self):
+        object.__setattr__(self, "_values", {k: v[0] for k, v in _FLAGS.items()})
+
+    def __getattr__(self, name):
+        try:
+            return self._values[name]
+        except KeyError:
+            raise AttributeError(_unknown(name)) from None
+
+    def __setattr__(self, name, value):
+        if name not in _FLAGS:
+            raise AttributeError(_unknown(name))
+        try:
+            self._values[name] = _FLAGS[name][1](value)
+        except ValueError as e:
+            raise ValueError(f"tjit.config.{name}: {e}") from None
+
+    def change_flags(self, **kwargs):
+        """Context manager setting flags temporarily (see module `change_flags`)."""
+        return change_flags(**kwargs)
+
+    def __dir__(self):
+        return sorted(_FLAGS)
+
+    def __str__(self):
+        return "\n".join(f"{k} = {self._values[k]!r}    # {_FLAGS[k][2]}" for k in sorted(_FLAGS))
+
+
+def _unknown(name):
+    return f"unknown tjit flag {name!r}; known flags: {', '.join(sorted(_FLAGS))}"
+
+
+config = Config()
+
+
+@contextlib.contextmanager
+def change_flags(**kwargs):
+    """Temporarily set flags: `with change_flags(floatX='float32'): ...`."""
+    old = {k: getattr(config, k) for k in kwargs}
+    try:
+        for k, v in kwargs.items():
+            setattr(config, k, v)
+        yield
+    finally:
+        for k, v in old.items():
+            config._values[k] = v
+
+
+def parse_flags(text):
+    """'a=1,b=2' -> {'a': '1', 'b': '2'}; raises ValueError on a malformed entry."""
+    result = {}
+    for item in filter(None, (s.strip() for s in text.split(","))):
+        if "=" not in item:
+            raise ValueError(f"TJIT_FLAGS entry {item!r} is not name=value")
+        k, v = item.split("=", 1)
+        result[k.strip()] = v.strip()
+    return result
+
+
+for _k, _v in parse_flags(os.environ.get("TJIT_FLAGS", "")).items():
+    setattr(config, _k, _v)

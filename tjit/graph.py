@@ -1,0 +1,275 @@
+"""The graph core: Type, Variable, Constant, Apply, Op, and graph traversal.
+
+A graph is a DAG of `Apply` nodes (an `Op` applied to input Variables, producing
+output Variables). Types are checked when a node is built (`Op.make_node`).
+"""
+from __future__ import annotations
+
+import itertools
+
+_ids = itertools.count()
+
+
+class Type:
+    """A set of values; `filter` converts a value into it or raises TypeError."""
+
+    def filter(self, value, strict=False, allow_downcast=None):
+        raise NotImplementedError
+
+    def make_variable(self, name=None):
+        return Variable(self, name=name)
+
+    def __call__(self, name=None):
+        return self.make_variable(name)
+
+
+class Variable:
+    """A symbolic value: the output `index` of `owner` (an Apply), or a graph input."""
+
+    def __init__(self, type, owner=None, index=None, name=None):
+        self.type = type
+        self.owner = owner
+        self.index = index
+        self.name = name
+        self.tag = {}
+        self.auto_name = f"auto_{next(_ids)}"
+
+    def __str__(self):
+        if self.name is not None:
+            return self.name
+        if self.owner is not None:
+            op = str(self.owner.op)
+            if len(self.owner.outputs) == 1:
+                return f"{op}.0"
+            return f"{op}.{self.index}"
+        return f"<{self.type}>"
+
+    def __repr__(self):
+        return str(self)
+
+    def clone(self):
+        v = type(self)(self.type, None, None, self.name)
+        v.tag = dict(self.tag)
+        return v
+
+    def get_parents(self):
+        return [self.owner] if self.owner is not None else []
+
+
+class Constant(Variable):
+    """A graph input with a fixed value (`data`, already filtered by its type)."""
+
+    def __init__(self, type, data, name=None):
+        super().__init__(type, None, None, name)
+        self.data = type.filter(data)
+
+    def __str__(self):
+        if self.name is not None:
+            return self.name
+        return _short_repr(self.data)
+
+    def clone(self):
+        return type(self)(self.type, self.data, self.name)
+
+    def signature(self):
+        return (self.type, _data_key(self.data))
+
+
+def _data_key(data):
+    import numpy as np
+    a = np.asarray(data)
+    return (a.dtype.str, a.shape, a.tobytes())
+
+
+def _short_repr(data):
+    import numpy as np
+    a = np.asarray(data)
+    if a.ndim == 0:
+        v = a.item()
+        return repr(v) if not isinstance(v, bool) else str(v)
+    s = np.array2string(a, threshold=6, separator=", ")
+    return s if len(s) < 60 else f"Constant{{{a.shape}}}"
+
+
+class Apply:
+    """`op` applied to `inputs`, producing `outputs` (whose owner is this node)."""
+
+    def __init__(self, op, inputs, outputs):
+        self.op = op
+        self.inputs = list(inputs)
+        self.outputs = list(outputs)
+        for i, out in enumerate(self.outputs):
+            out.owner = self
+            out.index = i
+
+    @property
+    def out(self):
+        assert len(self.outputs) == 1
+        return self.outputs[0]
+
+    def clone_with_new_inputs(self, inputs):
+        """Rebuild through make_node so types are rechecked."""
+        return self.op.make_node(*inputs)
+
+    def __repr__(self):
+        return f"{self.op}({', '.join(map(str, self.inputs))})"
+
+
+class Op:
+    """Base class of operations. Subclasses define:
+
+    make_node(*inputs) -> Apply      type rule, raises TypeError/ValueError early
+    perform(node, inputs) -> list    NumPy reference (arrays in, arrays out)
+    grad(inputs, output_grads)       symbolic gradient (list, one per input)
+    Native lowering is described by the passes/ir stages (see tjit/passes/fusion.py).
+    `__props__` names the attributes that define equality (for merging nodes).
+    """
+
+    __props__ = ()
+    view_map = {}  # output index -> [input index] the output may alias
+
+    def make_node(self, *inputs):
+        raise NotImplementedError
+
+    def __call__(self, *inputs, **kwargs):
+        node = self.make_node(*inputs, **kwargs)
+        if len(node.outputs) == 1:
+            return node.outputs[0]
+        return node.outputs
+
+    def perform(self, node, inputs):
+        raise NotImplementedError(f"{self} has no NumPy implementation")
+
+    def grad(self, inputs, output_grads):
+        raise NotImplementedError(f"{self} has no gradient")
+
+    def _props(self):
+        return tuple(getattr(self, p) for p in self.__props__)
+
+    def __eq__(self, other):
+        return type(self) is type(other) and self._props() == other._props()
+
+    def __hash__(self):
+        return hash((type(self), self._props()))
+
+    def __str__(self):
+        if self.__props__:
+            args = ", ".join(str(p) for p in self._props())
+            return f"{type(self).__name__}{{{args}}}"
+        return type(self).__name__
+
+
+# ---- traversal ----------------------------------------------------------------
+def toposort(outputs):
+    """Apply nodes needed for `outputs`, each after the nodes it depends on."""
+    order, seen = [], set()
+    for out in outputs:
+        if out.owner is None or id(out.owner) in seen:
+            continue
+        stack = [(out.owner, False)]
+        while stack:
+            node, expanded = stack.pop()
+            if expanded:
+                order.append(node)
+                continue
+            if id(node) in seen:
+                continue
+            seen.add(id(node))
+            stack.append((node, True))
+            for inp in reversed(node.inputs):
+                if inp.owner is not None and id(inp.owner) not in seen:
+                    stack.append((inp.owner, False))
+    return order
+
+
+def graph_inputs(outputs):
+    """Variables without an owner that `outputs` depend on, in first-seen order."""
+    result, seen = [], set()
+    for node in toposort(outputs):
+        for v in node.inputs:
+            if v.owner is None and id(v) not in seen:
+                seen.add(id(v))
+                result.append(v)
+    for out in outputs:
+        if out.owner is None and id(out) not in seen:
+            seen.add(id(out))
+            result.append(out)
+    return result
+
+
+def ancestors(outputs):
+    """Every variable `outputs` depend on (including themselves)."""
+    result, seen, stack = [], set(), list(outputs)
+    while stack:
+        v = stack.pop()
+        if id(v) in seen:
+            continue
+        seen.add(id(v))
+        result.append(v)
+        if v.owner is not None:
+            stack.extend(v.owner.inputs)
+    return result
+
+
+def clone_replace(outputs, replace=None, strict=True):
+    """Copies of `outputs` in which each key of `replace` is replaced by its value.
+
+    The original graph is left unchanged. `replace` is a dict or list of pairs.
+    With strict=True a replacement must have the same type as the variable it replaces.
+    """
+    single = not isinstance(outputs, (list, tuple))
+    outs = [outputs] if single else list(outputs)
+    pairs = list(replace.items()) if isinstance(replace, dict) else list(replace or [])
+    memo = {}
+    for old, new in pairs:
+        if strict and old.type != new.type:
+            new = _convert_replacement(old, new)
+        memo[id(old)] = new
+    result = rebuild(outs, memo)
+    return result[0] if single else result
+
+
+def _convert_replacement(old, new):
+    from .tensor.var import as_tensor_variable
+    new = as_tensor_variable(new)
+    if old.type == new.type:
+        return new
+    conv = getattr(old.type, "convert_variable", None)
+    converted = conv(new) if conv else None
+    if converted is None:
+        raise TypeError(
+            f"cannot replace {old} of type {old.type} by {new} of type {new.type}")
+    return converted
+
+
+def rebuild(outputs, memo):
+    """Rebuild the nodes between graph inputs and `outputs`, substituting `memo`
+    (id(old variable) -> new variable). Unchanged nodes are reused."""
+    for node in toposort(outputs):
+        if any(id(o) in memo for o in node.outputs):
+            continue
+        new_inputs = [memo.get(id(v), v) for v in node.inputs]
+        if all(a is b for a, b in zip(new_inputs, node.inputs)):
+            continue
+        new_node = node.clone_with_new_inputs(new_inputs)
+        for old, new in zip(node.outputs, new_node.outputs):
+            if old.name is not None and new.name is None:
+                new.name = old.name
+            memo[id(old)] = new
+    return [memo.get(id(v), v) for v in outputs]
+
+
+def clone(outputs, copy_inputs=True):
+    """A deep copy of the graph of `outputs`: fresh Apply nodes everywhere."""
+    single = not isinstance(outputs, (list, tuple))
+    outs = [outputs] if single else list(outputs)
+    memo = {}
+    for v in graph_inputs(outs):
+        memo[id(v)] = v if copy_inputs else v.clone()
+    for node in toposort(outs):
+        new_node = node.op.make_node(*[memo[id(v)] for v in node.inputs])
+        for old, new in zip(node.outputs, new_node.outputs):
+            new.name = old.name
+            memo[id(old)] = new
+    result = [memo[id(v)] for v in outs]
+    return result[0] if single else result

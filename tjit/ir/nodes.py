@@ -1,0 +1,176 @@
+"""The loop-level IR: buffers, loop nests, strided loads and stores, scalar expressions.
+
+A `Kernel` is a function over `Buffer` parameters (numpy arrays, read at run time
+from their PyArrayObject: data pointer, dims, byte strides). Its body is a list of
+statements: `Check`s on shapes, then loops. Nodes are frozen dataclasses, so they
+hash and compare structurally (CSE and caching come free).
+
+Scalar expression semantics are NumPy's for the operand dtypes (see `SCALAR_OPS`).
+Every `Op` node carries its result dtype; operands already have the dtypes the op
+computes in (the graph stage inserts `Cast`s), except where `SCALAR_OPS` says the
+op is a comparison/logical op (bool result) or a mixed op.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+# name -> arity. All elementwise; semantics as the NumPy ufunc of the same role.
+SCALAR_OPS = {
+    # arithmetic (operands and result share one dtype)
+    "add": 2, "sub": 2, "mul": 2,
+    "true_div": 2,     # floats only (graph casts ints to a float first)
+    "int_div": 2,      # floor division, Python/NumPy semantics; x // 0 == 0 for ints
+    "mod": 2,          # sign of divisor, Python/NumPy semantics; x % 0 == 0 for ints
+    "pow": 2,          # floats: pow; ints: repeated squaring, negative exponent -> 0 (numpy raises; we never trap)
+    "maximum": 2, "minimum": 2,  # NaN-propagating like np.maximum
+    "neg": 1, "abs": 1, "sgn": 1, "sqr": 1,
+    "clip": 3,         # clip(x, lo, hi) == minimum(maximum(x, lo), hi), NaN-propagating in x
+    # float math (operands and result share one float dtype)
+    "exp": 1, "exp2": 1, "expm1": 1, "log": 1, "log2": 1, "log10": 1, "log1p": 1,
+    "sqrt": 1, "sin": 1, "cos": 1, "tan": 1, "arcsin": 1, "arccos": 1, "arctan": 1,
+    "arctan2": 2, "sinh": 1, "cosh": 1, "tanh": 1, "erf": 1, "erfc": 1, "erfinv": 1,
+    "gamma": 1, "gammaln": 1, "psi": 1, "sigmoid": 1, "softplus": 1,
+    "floor": 1, "ceil": 1, "trunc": 1,
+    "round_half_even": 1, "round_half_away": 1,
+    # comparisons: operands share a dtype, result bool
+    "lt": 2, "le": 2, "gt": 2, "ge": 2, "eq": 2, "neq": 2,
+    "isnan": 1, "isinf": 1,
+    # bitwise on ints, logical on bool (operands and result share one dtype)
+    "and": 2, "or": 2, "xor": 2, "invert": 1,
+    # switch(cond: bool, a, b): a and b share the result dtype
+    "switch": 3,
+}
+
+
+@dataclass(frozen=True)
+class Buffer:
+    """A kernel parameter: an ndarray of `dtype` with `len(broadcastable)` dims.
+
+    Dims flagged broadcastable have size 1; their stride is never used.
+    """
+    name: str
+    dtype: str
+    broadcastable: tuple
+
+    @property
+    def ndim(self):
+        return len(self.broadcastable)
+
+
+# ---- integer (index) expressions: int64 -------------------------------------
+@dataclass(frozen=True)
+class Dim:
+    """Run-time size of `buffer`'s dimension `axis`."""
+    buffer: Buffer
+    axis: int
+
+
+@dataclass(frozen=True)
+class IntConst:
+    value: int
+
+
+@dataclass(frozen=True)
+class IntMul:
+    a: object
+    b: object
+
+
+@dataclass(frozen=True)
+class Var:
+    """A loop counter (int64)."""
+    name: str
+
+
+# ---- scalar value expressions ----------------------------------------------
+@dataclass(frozen=True)
+class Const:
+    value: object
+    dtype: str
+
+
+@dataclass(frozen=True)
+class Load:
+    """buffer[...] at byte offset sum(var * stride(buffer, axis) for var, axis in index).
+
+    Axes not named in `index` contribute nothing (broadcast dims, or dims merged
+    into another term by dimension collapsing).
+    """
+    buffer: Buffer
+    index: tuple  # of (Var, axis)
+
+    @property
+    def dtype(self):
+        return self.buffer.dtype
+
+
+@dataclass(frozen=True)
+class Op:
+    name: str       # a key of SCALAR_OPS
+    args: tuple
+    dtype: str      # result dtype
+
+
+@dataclass(frozen=True)
+class Cast:
+    x: object
+    dtype: str      # NumPy astype semantics (float->int truncates; out-of-range is UB-free but unspecified)
+
+
+# ---- statements --------------------------------------------------------------
+@dataclass(frozen=True)
+class Store:
+    buffer: Buffer
+    index: tuple    # as Load.index
+    value: object
+
+
+@dataclass(frozen=True)
+class Loop:
+    """for var in [0, extent): body. The outermost loop of a kernel runs
+    [max(begin, 0), min(end, extent)) for the kernel's begin/end arguments, so
+    the runtime can split it into chunks."""
+    var: Var
+    extent: object  # integer expression
+    body: tuple     # statements
+
+
+@dataclass(frozen=True)
+class Check:
+    """If the integer expressions differ, return `code` (a positive int) at once."""
+    a: object
+    b: object
+    code: int
+
+
+@dataclass(frozen=True)
+class Contiguous:
+    """Run-time condition: each `(buffer, axes)` run in `runs` can be addressed as one
+    dim: for each consecutive pair a < b in `axes`, stride[a] == stride[b] * dim[b].
+
+    Axes skipped between a and b must be broadcastable (size 1). When it holds,
+    `sum(i_k * stride[axes[k]])` equals `flat * stride[axes[-1]]` for the row-major
+    flat index over the run, so a `Load` of the merged dim names only `axes[-1]`.
+    """
+    runs: tuple     # of (Buffer, axes), axes a tuple of ascending ints
+
+
+@dataclass(frozen=True)
+class Guarded:
+    """if cond: then else: otherwise (both are statement tuples)."""
+    cond: object
+    then: tuple
+    otherwise: tuple
+
+
+@dataclass(frozen=True)
+class Kernel:
+    """A native function `i32 name(PyObject* buf0, ..., PyObject* bufN, i64 begin, i64 end)`.
+
+    Returns 0 on success or the `code` of the first failed `Check`.
+    """
+    name: str
+    buffers: tuple          # parameters, inputs first then outputs
+    body: tuple
+    n_inputs: int = 0
+    meta: dict = field(default_factory=dict, compare=False, hash=False)

@@ -1,0 +1,143 @@
+"""A readable pseudo-code form of a loop-IR `Kernel` (what `tjit dump --stage loop` shows).
+
+Loads print as `x[i1, i0]`: the loop variable at each buffer axis it strides,
+`.` for an axis that contributes nothing (broadcast, or merged into a later
+axis's term under a `contiguous(...)` guard). A subexpression used more than
+once in a loop body is printed once, as a `let` temporary.
+"""
+from __future__ import annotations
+
+from collections import Counter
+
+from tjit.ir.nodes import (Cast, Check, Const, Contiguous, Dim, Guarded, IntConst, IntMul,
+                           Kernel, Load, Loop, Op, Store, Var)
+
+INFIX = {"add": "+", "sub": "-", "mul": "*", "true_div": "/", "int_div": "//", "mod": "%",
+         "lt": "<", "le": "<=", "gt": ">", "ge": ">=", "eq": "==", "neq": "!=",
+         "and": "&", "or": "|", "xor": "^"}
+PREFIX = {"neg": "-", "invert": "~"}
+INDENT = "    "
+
+
+def format_kernel(kernel: Kernel) -> str:
+    """Pseudo-code for `kernel`: signature, checks, guards, loops and stores."""
+    params = ", ".join("%s: %s%s" % (b.name, b.dtype, _shape(b)) for b in kernel.buffers)
+    outputs = ", ".join(b.name for b in kernel.buffers[kernel.n_inputs:])
+    lines = ["kernel %s(%s) -> %s:" % (kernel.name, params, outputs or "()")]
+    _statements(kernel.body, 1, lines, outer=[True])
+    return "\n".join(lines) + "\n"
+
+
+def _shape(buffer):
+    return "[%s]" % ", ".join("1" if b else ":" for b in buffer.broadcastable)
+
+
+def _statements(body, depth, lines, outer):
+    pad = INDENT * depth
+    stores = [s for s in body if isinstance(s, Store)]
+    names = _let_names(stores)
+    for expr, name in names.items():
+        lines.append("%slet %s = %s" % (pad, name, _expr(expr, names, top=True, skip=expr)))
+    for stmt in body:
+        if isinstance(stmt, Check):
+            lines.append("%scheck %s == %s else return %d"
+                         % (pad, _int(stmt.a), _int(stmt.b), stmt.code))
+        elif isinstance(stmt, Store):
+            lines.append("%s%s = %s" % (pad, _access(stmt.buffer, stmt.index),
+                                        _expr(stmt.value, names, top=True)))
+        elif isinstance(stmt, Loop):
+            span = "0..%s" % _int(stmt.extent)
+            if outer[0]:
+                span += " within begin..end"
+            lines.append("%sfor %s in %s:" % (pad, stmt.var.name, span))
+            was_outer, outer[0] = outer[0], False
+            _statements(stmt.body, depth + 1, lines, outer)
+            outer[0] = was_outer
+        elif isinstance(stmt, Guarded):
+            lines.append("%sif %s:" % (pad, _condition(stmt.cond)))
+            _statements(stmt.then, depth + 1, lines, outer)
+            lines.append("%selse:" % pad)
+            _statements(stmt.otherwise, depth + 1, lines, outer)
+        else:
+            lines.append("%s<%r>" % (pad, stmt))
+
+
+def _condition(cond):
+    if isinstance(cond, Contiguous):
+        runs = ", ".join("%s(%s)" % (b.name, ",".join(map(str, axes))) for b, axes in cond.runs)
+        return "contiguous(%s)" % runs
+    return repr(cond)
+
+
+def _int(expr):
+    if isinstance(expr, Dim):
+        return "dim(%s,%d)" % (expr.buffer.name, expr.axis)
+    if isinstance(expr, IntConst):
+        return str(expr.value)
+    if isinstance(expr, IntMul):
+        return "%s*%s" % (_int(expr.a), _int(expr.b))
+    if isinstance(expr, Var):
+        return expr.name
+    return repr(expr)
+
+
+def _access(buffer, index):
+    slots = ["."] * buffer.ndim
+    for var, axis in index:
+        slots[axis] = var.name
+    return "%s[%s]" % (buffer.name, ", ".join(slots)) if slots else buffer.name
+
+
+def _let_names(stores):
+    """Name every Op/Cast subexpression that occurs more than once (CSE'd by codegen)."""
+    counts = Counter()
+
+    def visit(expr):
+        if isinstance(expr, (Op, Cast)):
+            counts[expr] += 1
+            if counts[expr] > 1:
+                return          # its children were counted the first time
+        for child in _children(expr):
+            visit(child)
+
+    for store in stores:
+        visit(store.value)
+    shared = []
+
+    def order(expr):           # post-order: a temporary is defined before its users
+        for child in _children(expr):
+            order(child)
+        if counts[expr] > 1 and expr not in shared:
+            shared.append(expr)
+
+    for store in stores:
+        order(store.value)
+    return {expr: "t%d" % k for k, expr in enumerate(shared)}
+
+
+def _children(expr):
+    if isinstance(expr, Op):
+        return expr.args
+    if isinstance(expr, Cast):
+        return (expr.x,)
+    return ()
+
+
+def _expr(expr, names, top=False, skip=None):
+    if expr in names and expr is not skip:
+        return names[expr]
+    if isinstance(expr, Const):
+        return repr(expr.value) if expr.dtype != "bool" else str(bool(expr.value))
+    if isinstance(expr, Load):
+        return _access(expr.buffer, expr.index)
+    if isinstance(expr, Cast):
+        return "%s(%s)" % (expr.dtype, _expr(expr.x, names, top=True))
+    if isinstance(expr, Op):
+        args = [_expr(a, names) for a in expr.args]
+        if expr.name in INFIX:
+            text = "%s %s %s" % (args[0], INFIX[expr.name], args[1])
+            return text if top else "(%s)" % text
+        if expr.name in PREFIX:
+            return PREFIX[expr.name] + args[0]
+        return "%s(%s)" % (expr.name, ", ".join(_expr(a, names, top=True) for a in expr.args))
+    return repr(expr)

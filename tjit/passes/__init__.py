@@ -1,0 +1,8 @@
+"""Graph rewrites, one per module, each registered under a name and tags.
+
+A rewrite is a pure function from a list of output variables to a new list; the
+input graph is never mutated (nodes are rebuilt). `optimize` runs the rewrites a
+mode selects, in registration order, skipping names in `excluding`.
+"""
+from .registry import REWRITES, Rewrite, optimize, register  # noqa: F401
+from . import canonicalize, constant_folding, merge, fusion  # noqa: F401  (register)

@@ -1,0 +1,207 @@
+"""elemwise_fusion: every maximal group of natively lowerable elementwise nodes
+becomes one FusedElemwise node (with several outputs where values are needed
+outside the group), so a chain like exp(-x*x)*a + log1p(abs(x))*0.5 - tanh(x)
+reads x and a once and writes its result once.
+
+DimShuffles (transposes, added broadcast dims) and scalar constants at the
+group's boundary are absorbed into the kernel's loads.
+"""
+from __future__ import annotations
+
+from collections import defaultdict
+
+import numpy as np
+
+from ..graph import Constant, toposort
+from ..ir.nodes import SCALAR_OPS
+from ..scalar import Cast
+from ..tensor.elemwise import DimShuffle, Elemwise
+from ..tensor.fused import FusedElemwise, Step
+from .registry import register
+
+NATIVE_DTYPES = frozenset(("bool", "int8", "int16", "int32", "int64", "uint8", "uint16",
+                           "uint32", "uint64", "float32", "float64"))
+
+
+def lowerable(node):
+    """Whether the ir stage can lower this Elemwise node to native code."""
+    if not isinstance(node.op, Elemwise):
+        return False
+    s = node.op.scalar_op
+    if not (isinstance(s, Cast) or s.name in ("second", "identity") or s.ir_name in SCALAR_OPS):
+        return False
+    return all(v.dtype in NATIVE_DTYPES for v in node.inputs + node.outputs)
+
+
+class _Group:
+    def __init__(self, node):
+        self.members = [node]
+        self.ids = {id(node)}
+        self.ndim = node.outputs[0].ndim
+        self.pattern = node.outputs[0].broadcastable
+
+
+def _clients(order, outputs):
+    clients = defaultdict(list)
+    for node in order:
+        for v in node.inputs:
+            clients[id(v)].append(node)
+    for v in outputs:
+        clients[id(v)].append(None)  # None: needed as a graph output
+    return clients
+
+
+def _reaches(start_vars, target_node, stop_ids):
+    """Whether `target_node`'s output is an ancestor of any of `start_vars`,
+    searching only through nodes not in `stop_ids`."""
+    seen, stack = set(), [v.owner for v in start_vars if v.owner is not None]
+    while stack:
+        n = stack.pop()
+        if n is target_node:
+            return True
+        if id(n) in seen or id(n) in stop_ids:
+            continue
+        seen.add(id(n))
+        stack.extend(v.owner for v in n.inputs if v.owner is not None)
+    return False
+
+
+def _grow(group, group_of, clients):
+    changed = True
+    while changed:
+        changed = False
+        for member in list(group.members):
+            for v in member.inputs:
+                p = v.owner
+                if p is None or id(p) in group_of or not lowerable(p):
+                    continue
+                if p.outputs[0].ndim != group.ndim:
+                    continue
+                external = [c for c in clients[id(p.outputs[0])]
+                            if c is None or id(c) not in group.ids]
+                if external:
+                    if p.outputs[0].broadcastable != group.pattern:
+                        continue  # its value would not fill the loop's output shape
+                    ext_inputs = [u for m in group.members for u in m.inputs
+                                  if u.owner is not None and id(u.owner) not in group.ids
+                                  and u.owner is not p]
+                    if _reaches(ext_inputs, p, group.ids):
+                        continue  # p -> outside -> group: fusing would make a cycle
+                group.members.append(p)
+                group.ids.add(id(p))
+                group_of[id(p)] = group
+                changed = True
+
+
+def _boundary_ref(v):
+    """('const', value, dtype) for a scalar-like constant, else (var, axes)."""
+    if isinstance(v, Constant) and np.asarray(v.data).size == 1:
+        return ("const", np.asarray(v.data).reshape(()).item(), v.dtype)
+    axes = tuple(range(v.ndim))
+    while v.owner is not None and isinstance(v.owner.op, DimShuffle):
+        order = v.owner.op.new_order
+        axes = tuple(None if a is None or order[a] == "x" else order[a] for a in axes)
+        v = v.owner.inputs[0]
+        if isinstance(v, Constant) and np.asarray(v.data).size == 1:
+            return ("const", np.asarray(v.data).reshape(()).item(), v.dtype)
+    return (v, axes)
+
+
+def _build(group, clients, new_var):
+    """The FusedElemwise node for `group`; returns {id(old output): new output}."""
+    members = [n for n in group.order]
+    step_of, steps, ext, ext_index = {}, [], [], {}
+    for node in members:
+        refs = []
+        for v in node.inputs:
+            if v.owner is not None and id(v.owner) in group.ids:
+                refs.append(("step", step_of[id(v)]))
+                continue
+            b = _boundary_ref(v)
+            if b[0] == "const":
+                refs.append(b)
+                continue
+            var, axes = b
+            key = (id(var), axes)
+            if key not in ext_index:
+                ext_index[key] = len(ext)
+                ext.append((var, axes))
+            refs.append(("in", ext_index[key]))
+        step_of[id(node.outputs[0])] = len(steps)
+        steps.append(Step(node.op.scalar_op, tuple(refs)))
+    needed = [n.outputs[0] for n in members
+              if any(c is None or id(c) not in group.ids for c in clients[id(n.outputs[0])])]
+    op = FusedElemwise([a for _, a in ext], steps, [step_of[id(v)] for v in needed],
+                       group.pattern)
+    node = op.make_node(*[new_var(v) for v, _ in ext])
+    return {id(old): new for old, new in zip(needed, node.outputs)}
+
+
+@register("elemwise_fusion", "fast_run", "fusion")
+def elemwise_fusion(outputs):
+    order = toposort(outputs)
+    clients = _clients(order, outputs)
+    group_of, groups = {}, []
+    for node in reversed(order):
+        if id(node) in group_of or not lowerable(node):
+            continue
+        g = _Group(node)
+        group_of[id(node)] = g
+        _grow(g, group_of, clients)
+        groups.append(g)
+    position = {id(n): i for i, n in enumerate(order)}
+    for g in groups:
+        g.order = sorted(g.members, key=lambda n: position[id(n)])
+
+    memo = {}
+
+    def new_var(v):
+        return memo.get(id(v), v)
+
+    # Build units (a group, or a single other node) in a dependency order of the
+    # contracted graph, which fusion keeps acyclic.
+    for unit in _unit_order(order, outputs, group_of):
+        if isinstance(unit, _Group):
+            memo.update(_build(unit, clients, new_var))
+            continue
+        new_inputs = [new_var(v) for v in unit.inputs]
+        if any(a is not b for a, b in zip(new_inputs, unit.inputs)):
+            rebuilt = unit.op.make_node(*new_inputs)
+            for old, new in zip(unit.outputs, rebuilt.outputs):
+                new.name = old.name
+                memo[id(old)] = new
+    return [new_var(v) for v in outputs]
+
+
+def _unit_order(order, outputs, group_of):
+    """Groups and ungrouped nodes, each after every unit it reads from."""
+    def unit_of(node):
+        return group_of.get(id(node), node)
+
+    def deps(unit):
+        nodes = unit.order if isinstance(unit, _Group) else [unit]
+        for n in nodes:
+            for v in n.inputs:
+                if v.owner is not None and unit_of(v.owner) is not unit:
+                    yield unit_of(v.owner)
+
+    result, done, active = [], set(), set()
+    for root in [unit_of(v.owner) for v in outputs if v.owner is not None]:
+        stack = [(root, iter(deps(root)))]
+        if id(root) in done:
+            continue
+        active.add(id(root))
+        while stack:
+            unit, it = stack[-1]
+            nxt = next(it, None)
+            if nxt is None:
+                stack.pop()
+                active.discard(id(unit))
+                done.add(id(unit))
+                result.append(unit)
+            elif id(nxt) not in done:
+                if id(nxt) in active:
+                    raise AssertionError("elemwise_fusion built a cyclic group")
+                active.add(id(nxt))
+                stack.append((nxt, iter(deps(nxt))))
+    return result

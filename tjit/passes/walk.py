@@ -1,0 +1,31 @@
+"""Rebuilding a graph node by node: the shared driver of local rewrites."""
+from __future__ import annotations
+
+from ..graph import toposort
+
+
+def rewrite_nodes(outputs, local):
+    """Visit nodes in dependency order; `local(node)` returns replacement variables
+    for node.outputs (same types), or None to keep the node. Nodes whose inputs
+    changed are rebuilt through make_node first. Returns the new outputs."""
+    memo = {}
+    for node in toposort(outputs):
+        new_inputs = [memo.get(id(v), v) for v in node.inputs]
+        if any(a is not b for a, b in zip(new_inputs, node.inputs)):
+            rebuilt = node.op.make_node(*new_inputs)
+            for old, new in zip(node.outputs, rebuilt.outputs):
+                new.name = old.name
+            node_now = rebuilt
+        else:
+            node_now = node
+        replacement = local(node_now)
+        outs = replacement if replacement is not None else node_now.outputs
+        for old, new in zip(node.outputs, outs):
+            if new.type != old.type:
+                from ..tensor.basic import patternbroadcast
+                if getattr(new.type, "dtype", None) == old.type.dtype:
+                    new = patternbroadcast(new, old.type.broadcastable)
+                else:
+                    raise TypeError(f"rewrite changed the type of {old}: {old.type} -> {new.type}")
+            memo[id(old)] = new
+    return [memo.get(id(v), v) for v in outputs]

@@ -1,0 +1,93 @@
+"""Thunks: the callable form of one graph node at run time.
+
+A thunk maps a list of input arrays to a list of output arrays. Native thunks call
+compiled kernels; the others run the op's NumPy `perform` and have their results
+checked against the node's output types, so native code downstream can trust
+every array's dtype, ndim and alignment.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..tensor.fused import FusedElemwise
+
+END = 1 << 62  # "to the end" for a kernel's outer-loop range
+
+
+class PerformThunk:
+    """Runs `node.op.perform` and conforms its results to the output types."""
+
+    def __init__(self, node):
+        self.node = node
+        self.perform = node.op.perform
+        self.types = [(np.dtype(v.type.dtype), v.type.ndim, v.type.broadcastable)
+                      for v in node.outputs]
+
+    def __call__(self, inputs):
+        outs = self.perform(self.node, inputs)
+        return [_conform(o, t, self.node, k) for k, (o, t) in enumerate(zip(outs, self.types))]
+
+
+def _conform(value, spec, node, k):
+    dtype, ndim, bc = spec
+    if not isinstance(value, np.ndarray):
+        value = np.asarray(value)
+    if value.dtype != dtype:
+        value = value.astype(dtype)
+    if value.ndim != ndim:
+        raise AssertionError(f"{node.op} returned a {value.ndim}-d array for output {k}, "
+                             f"declared {ndim}-d: a bug in {type(node.op).__name__}.perform")
+    for d, b in enumerate(bc):
+        if b and value.shape[d] != 1:
+            raise ValueError(f"{node.op}: output {k} has shape {value.shape}, but dimension "
+                             f"{d} is declared broadcastable (size 1)")
+    if not value.flags.aligned:
+        value = value.copy()
+    return value
+
+
+class NativeElemwiseThunk:
+    """Allocates the outputs of a FusedElemwise node and calls its kernel."""
+
+    def __init__(self, node, native):
+        self.node = node
+        self.native = native
+        self.cfunc = native.cfunc
+        self.dtypes = [np.dtype(v.dtype) for v in node.outputs]
+        op = node.op
+        plan = []
+        for d, b in enumerate(op.broadcastable):
+            src = (-1, 0)
+            if not b:
+                for i, (x, ax) in enumerate(zip(node.inputs, op.axes)):
+                    if ax[d] is not None and not x.broadcastable[ax[d]]:
+                        src = (i, ax[d])
+                        break
+            plan.append(src)
+        self.plan = tuple(plan)
+
+    def __call__(self, inputs):
+        shape = tuple([inputs[i].shape[a] if i >= 0 else 1 for i, a in self.plan])
+        outs = [np.empty(shape, dt) for dt in self.dtypes]
+        rc = self.cfunc(*inputs, *outs, 0, END)
+        if rc:
+            self._fail(rc, inputs)
+        return outs
+
+    def _fail(self, rc, inputs):
+        # The NumPy-level check names the inputs and their shapes.
+        self.node.op.loop_shape(self.node, inputs)
+        info = self.native.kernel.meta.get("checks", {}).get(rc, {})
+        pos = info.get("position")
+        var = self.node.inputs[pos] if isinstance(pos, int) and pos < len(self.node.inputs) else None
+        raise ValueError(f"{self.node.op}: shape check {rc} failed ({info}); input {var} has "
+                         f"shape {inputs[pos].shape if var is not None else '?'}")
+
+
+def make_thunk(node, native=True):
+    """The thunk running `node`: native code when the node lowers, else perform."""
+    if native and isinstance(node.op, FusedElemwise):
+        from ..codegen import compile_kernel
+        from ..ir.from_graph import lower_fused
+        return NativeElemwiseThunk(node, compile_kernel(lower_fused(node)))
+    return PerformThunk(node)

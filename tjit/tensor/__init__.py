@@ -1,0 +1,11 @@
+"""tjit.tensor (import as T): tensor types, constructors and every tensor op."""
+from .basic import *  # noqa: F401,F403
+from .basic import __all__ as _basic_all
+from .type import TensorType  # noqa: F401
+from .var import TensorConstant, TensorVariable, as_tensor_variable, constant  # noqa: F401
+from .subtensor import inc_subtensor, set_subtensor  # noqa: F401
+from . import nnet  # noqa: F401
+
+__all__ = list(_basic_all) + ["TensorType", "TensorConstant", "TensorVariable",
+                              "as_tensor_variable", "constant", "inc_subtensor",
+                              "set_subtensor", "nnet"]

@@ -1,0 +1,226 @@
+"""The tensor API: elementwise functions, casts, fills, switch, and constructors."""
+from __future__ import annotations
+
+import builtins
+
+import numpy as np
+
+from .. import scalar as ts
+from ..config import config
+from .elemwise import DimShuffle, Elemwise
+from .type import TensorType
+from .var import TensorConstant, TensorVariable, as_tensor_variable, constant  # noqa: F401
+from .shape_ops import (  # noqa: F401
+    Alloc, ARange, Eye, Join, MakeVector, Rebroadcast, Reshape, Shape, alloc, arange,
+    concatenate, eye, flatten, join, identity_like, make_vector, ones, patternbroadcast, prod_shape, reshape, shape,
+    stack, zeros)
+
+
+def _elemwise(scalar_op, name):
+    op = Elemwise(scalar_op)
+
+    def fn(*args):
+        return op(*args)
+    fn.__name__ = name
+    fn.__doc__ = f"Elementwise {scalar_op.name} (NumPy broadcasting, Theano dtype rules)."
+    fn.op = op
+    return fn
+
+
+add = _elemwise(ts.add, "add")
+sub = _elemwise(ts.sub, "sub")
+mul = _elemwise(ts.mul, "mul")
+true_div = _elemwise(ts.true_div, "true_div")
+int_div = _elemwise(ts.int_div, "int_div")
+floor_div = int_div
+mod = _elemwise(ts.mod, "mod")
+pow = _elemwise(ts.pow, "pow")
+neg = _elemwise(ts.neg, "neg")
+abs_ = _elemwise(ts.abs_, "abs_")
+sgn = _elemwise(ts.sgn, "sgn")
+sqr = _elemwise(ts.sqr, "sqr")
+maximum = _elemwise(ts.maximum, "maximum")
+minimum = _elemwise(ts.minimum, "minimum")
+lt = _elemwise(ts.lt, "lt")
+le = _elemwise(ts.le, "le")
+gt = _elemwise(ts.gt, "gt")
+ge = _elemwise(ts.ge, "ge")
+eq = _elemwise(ts.eq, "eq")
+neq = _elemwise(ts.neq, "neq")
+and_ = _elemwise(ts.and_, "and_")
+or_ = _elemwise(ts.or_, "or_")
+xor = _elemwise(ts.xor, "xor")
+invert = _elemwise(ts.invert, "invert")
+bitwise_and, bitwise_or, bitwise_xor, bitwise_not = and_, or_, xor, invert
+exp = _elemwise(ts.exp, "exp")
+exp2 = _elemwise(ts.exp2, "exp2")
+expm1 = _elemwise(ts.expm1, "expm1")
+log = _elemwise(ts.log, "log")
+log2 = _elemwise(ts.log2, "log2")
+log10 = _elemwise(ts.log10, "log10")
+log1p = _elemwise(ts.log1p, "log1p")
+sqrt = _elemwise(ts.sqrt, "sqrt")
+sin = _elemwise(ts.sin, "sin")
+cos = _elemwise(ts.cos, "cos")
+tan = _elemwise(ts.tan, "tan")
+arcsin = _elemwise(ts.arcsin, "arcsin")
+arccos = _elemwise(ts.arccos, "arccos")
+arctan = _elemwise(ts.arctan, "arctan")
+arctan2 = _elemwise(ts.arctan2, "arctan2")
+sinh = _elemwise(ts.sinh, "sinh")
+cosh = _elemwise(ts.cosh, "cosh")
+tanh = _elemwise(ts.tanh, "tanh")
+erf = _elemwise(ts.erf, "erf")
+erfc = _elemwise(ts.erfc, "erfc")
+erfinv = _elemwise(ts.erfinv, "erfinv")
+gamma = _elemwise(ts.gamma, "gamma")
+gammaln = _elemwise(ts.gammaln, "gammaln")
+psi = _elemwise(ts.psi, "psi")
+sigmoid = _elemwise(ts.sigmoid, "sigmoid")
+softplus = _elemwise(ts.softplus, "softplus")
+floor = _elemwise(ts.floor, "floor")
+ceil = _elemwise(ts.ceil, "ceil")
+trunc = _elemwise(ts.trunc, "trunc")
+isnan = _elemwise(ts.isnan, "isnan")
+isinf = _elemwise(ts.isinf, "isinf")
+_switch = _elemwise(ts.switch, "switch")
+_second = Elemwise(ts.second, name="second")
+_clip = _elemwise(ts.clip, "clip")
+round_half_to_even = _elemwise(ts.round_half_to_even, "round_half_to_even")
+round_half_away_from_zero = _elemwise(ts.round_half_away_from_zero, "round_half_away_from_zero")
+
+
+def switch(cond, ift, iff):
+    """Elementwise `ift` where `cond` is non-zero, else `iff` (both always computed)."""
+    return _switch(cond, ift, iff)
+
+
+where = switch
+
+
+def clip(x, min, max):
+    """Elementwise min(max(x, min), max)."""
+    return _clip(x, min, max)
+
+
+def round(a, mode=None):
+    """Round to nearest; `mode` 'half_to_even' (default, as NumPy) or 'half_away_from_zero'."""
+    mode = mode or "half_to_even"
+    if mode == "half_to_even":
+        return round_half_to_even(a)
+    if mode == "half_away_from_zero":
+        return round_half_away_from_zero(a)
+    raise ValueError(f"round: unknown mode {mode!r}")
+
+
+def cast(x, dtype):
+    """`x` converted to `dtype` ('floatX' allowed), as NumPy's astype."""
+    x = as_tensor_variable(x)
+    if dtype == "floatX":
+        dtype = config.floatX
+    dtype = str(np.dtype(dtype))
+    if x.dtype == dtype:
+        return x
+    return Elemwise(ts.Cast(dtype))(x)
+
+
+def tensor_copy(x):
+    """A copy of `x` (a new buffer)."""
+    return Elemwise(ts.identity)(x)
+
+
+def second(model, value):
+    """`value` broadcast to the shape of `model` (Theano's `fill`)."""
+    return _second(model, value)
+
+
+fill = second
+
+
+def zeros_like(x, dtype=None):
+    """Zeros with the shape (and dtype, unless given) of `x`."""
+    x = as_tensor_variable(x)
+    return fill(x, constant(0, dtype=dtype or x.dtype))
+
+
+def ones_like(x, dtype=None):
+    """Ones with the shape (and dtype, unless given) of `x`."""
+    x = as_tensor_variable(x)
+    return fill(x, constant(1, dtype=dtype or x.dtype))
+
+
+def sum_to_broadcastable(g, x):
+    """Sum `g` over the dims where `x` is broadcastable (gradient of broadcasting)."""
+    g = as_tensor_variable(g)
+    axes = [d for d in range(x.ndim) if x.broadcastable[d] and not g.broadcastable[d]]
+    if axes:
+        from .reduction import sum as _sum
+        g = _sum(g, axis=axes, keepdims=True)
+    if g.broadcastable != x.broadcastable:
+        g = patternbroadcast(g, x.broadcastable)
+    if g.dtype != x.dtype:
+        g = cast(g, x.dtype)
+    return g
+
+
+# -- constructors: T.dvector('x'), T.fmatrices(2), ... -----------------------
+def tensor(dtype=None, broadcastable=(), name=None):
+    """A tensor variable of `dtype` (floatX by default) and broadcast pattern."""
+    return TensorType(dtype or config.floatX, broadcastable)(name)
+
+
+_KINDS = {"scalar": (), "vector": (False,), "row": (True, False), "col": (False, True),
+          "matrix": (False, False), "tensor3": (False,) * 3, "tensor4": (False,) * 4}
+_PREFIX = {"": None, "b": "int8", "w": "int16", "i": "int32", "l": "int64",
+           "f": "float32", "d": "float64", "c": "complex64", "z": "complex128"}
+_PLURALS = {"scalar": "scalars", "vector": "vectors", "row": "rows", "col": "cols",
+            "matrix": "matrices", "tensor3": "tensor3s", "tensor4": "tensor4s"}
+
+
+def _constructor(dtype, bc, kind):
+    def make(name=None, dtype=dtype):
+        return TensorType(dtype or config.floatX, bc)(name)
+    make.__name__ = kind
+    make.__doc__ = f"A symbolic {kind} ({dtype or 'floatX'}, broadcastable {bc})."
+    return make
+
+
+def _plural(single):
+    def make(*names, dtype=None):
+        if len(names) == 1 and isinstance(names[0], int):
+            return [single(dtype=dtype) if dtype else single() for _ in range(names[0])]
+        if len(names) == 1 and isinstance(names[0], (list, tuple)):
+            names = names[0]
+        return [single(n, dtype=dtype) if dtype else single(n) for n in names]
+    return make
+
+
+for _p, _dt in _PREFIX.items():
+    for _kind, _bc in _KINDS.items():
+        _single = _constructor(_dt, _bc, _p + _kind)
+        globals()[_p + _kind] = _single
+        globals()[_p + _PLURALS[_kind]] = _plural(_single)
+
+
+# -- small helpers used by gradients --------------------------------------------
+def _drop_dims(x, dims):
+    keep = [d for d in range(x.ndim) if d not in dims]
+    return patternbroadcast(x, tuple(True if d in dims else b for d, b in
+                                     enumerate(x.broadcastable))).dimshuffle(*keep)
+
+
+def smallest(*args):
+    out = args[0]
+    for a in args[1:]:
+        out = minimum(out, a)
+    return out
+
+
+def largest(*args):
+    out = args[0]
+    for a in args[1:]:
+        out = maximum(out, a)
+    return out
+
+
+__all__ = [n for n in dir() if not n.startswith("_") and n not in ("builtins", "np")]

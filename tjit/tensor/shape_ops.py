@@ -1,0 +1,403 @@
+"""Ops about shapes: shape, reshape, flatten, arange, alloc/zeros/ones, eye,
+patternbroadcast, make_vector, join/stack."""
+from __future__ import annotations
+
+import numpy as np
+
+from ..config import config
+from ..graph import Apply, Constant, Op
+from .. import scalar as ts
+from .type import TensorType
+from .var import as_tensor_variable, constant
+
+lvector = TensorType("int64", (False,))
+
+
+def _int_scalar(v, what):
+    v = as_tensor_variable(v)
+    if v.ndim != 0 or v.dtype not in ts.DISCRETE:
+        raise TypeError(f"{what} must be an integer scalar, got {v} ({v.type})")
+    return v
+
+
+def _const_value(v):
+    """The value of `v` if it is known at graph-build time, else None."""
+    if isinstance(v, Constant):
+        return v.data
+    if v.owner is not None and isinstance(v.owner.op, MakeVector):
+        vals = [_const_value(i) for i in v.owner.inputs]
+        if all(x is not None for x in vals):
+            return np.array(vals, dtype="int64")
+    if v.owner is not None and isinstance(v.owner.op, Rebroadcast):
+        return _const_value(v.owner.inputs[0])
+    return None
+
+
+class Shape(Op):
+    """The shape of a tensor, as an int64 vector."""
+
+    def make_node(self, x):
+        x = as_tensor_variable(x)
+        return Apply(self, [x], [TensorType("int64", (False,))()])
+
+    def perform(self, node, inputs):
+        return [np.array(inputs[0].shape, dtype="int64")]
+
+    def grad(self, inputs, output_grads):
+        return [None]
+
+
+_shape = Shape()
+
+
+def shape(x):
+    """Symbolic shape of `x` (an int64 vector); `x.shape[i]` is a scalar."""
+    return _shape(x)
+
+
+class MakeVector(Op):
+    """A vector from scalars of one dtype."""
+
+    __props__ = ("dtype",)
+
+    def __init__(self, dtype="int64"):
+        self.dtype = dtype
+
+    def make_node(self, *inputs):
+        inputs = [as_tensor_variable(i) for i in inputs]
+        for i in inputs:
+            if i.ndim != 0:
+                raise TypeError(f"make_vector: {i} is not a scalar ({i.type})")
+            if ts.upcast(i.dtype, self.dtype) != self.dtype and i.dtype != self.dtype:
+                raise TypeError(f"make_vector: {i} ({i.dtype}) does not fit in {self.dtype}")
+        from .basic import cast
+        inputs = [cast(i, self.dtype) for i in inputs]
+        return Apply(self, inputs, [TensorType(self.dtype, (len(inputs) == 1,))()])
+
+    def perform(self, node, inputs):
+        return [np.array([np.asarray(i).item() for i in inputs], dtype=self.dtype)]
+
+    def grad(self, inputs, output_grads):
+        return [output_grads[0][i] for i in range(len(inputs))]
+
+
+def make_vector(*elems, dtype="int64"):
+    return MakeVector(dtype)(*elems)
+
+
+def _as_shape(s, what):
+    """A shape given as an int, a tuple (of ints / int scalars) or an int vector."""
+    if isinstance(s, (int, np.integer)):
+        s = (s,)
+    if isinstance(s, (list, tuple)):
+        elems = [_int_scalar(e, what) for e in s]
+        return make_vector(*elems) if elems else constant(np.zeros(0, "int64"))
+    s = as_tensor_variable(s)
+    if s.ndim != 1 or s.dtype not in ts.DISCRETE:
+        raise TypeError(f"{what} must be an integer vector, got {s} ({s.type})")
+    return s
+
+
+class Reshape(Op):
+    """x reshaped to the int vector `shape` (one entry may be -1), to `ndim` dims."""
+
+    __props__ = ("ndim",)
+    view_map = {0: [0]}
+
+    def __init__(self, ndim):
+        self.ndim = ndim
+
+    def make_node(self, x, shp):
+        x = as_tensor_variable(x)
+        shp = _as_shape(shp, "reshape's shape")
+        value = _const_value(shp)
+        if value is not None:
+            if len(value) != self.ndim:
+                raise ValueError(f"reshape: shape {tuple(value)} has {len(value)} entries, "
+                                 f"expected ndim={self.ndim}")
+            if sum(v == -1 for v in value) > 1 or any(v < -1 for v in value):
+                raise ValueError(f"reshape: invalid shape {tuple(value)}")
+            bc = tuple(bool(v == 1) for v in value)
+        else:
+            bc = tuple(False for _ in range(self.ndim))
+            if shp.owner is not None and isinstance(shp.owner.op, MakeVector):
+                bc = tuple(_const_value(i) is not None and _const_value(i) == 1
+                           for i in shp.owner.inputs)
+        return Apply(self, [x, shp], [TensorType(x.dtype, bc)()])
+
+    def perform(self, node, inputs):
+        x, shp = inputs
+        try:
+            return [np.reshape(x, tuple(int(s) for s in shp))]
+        except ValueError:
+            raise ValueError(f"reshape: cannot reshape {node.inputs[0]} of shape {x.shape} "
+                             f"into shape {tuple(int(s) for s in shp)}") from None
+
+    def grad(self, inputs, output_grads):
+        return [reshape(output_grads[0], shape(inputs[0]), ndim=inputs[0].ndim), None]
+
+
+def reshape(x, newshape, ndim=None):
+    """`x` with shape `newshape` (a tuple of ints/int scalars or an int vector)."""
+    x = as_tensor_variable(x)
+    shp = _as_shape(newshape, "reshape's shape")
+    if ndim is None:
+        if shp.broadcastable == (True,):
+            ndim = 1
+        elif shp.owner is not None and isinstance(shp.owner.op, MakeVector):
+            ndim = len(shp.owner.inputs)
+        elif isinstance(shp, Constant):
+            ndim = len(shp.data)
+        else:
+            raise ValueError("reshape: pass ndim when the shape is a symbolic vector")
+    return Reshape(ndim)(x, shp)
+
+
+def flatten(x, ndim=1):
+    """`x` with its trailing dims merged so that it has `ndim` dims."""
+    x = as_tensor_variable(x)
+    if ndim < 1 or ndim > max(x.ndim, 1):
+        raise ValueError(f"flatten: ndim={ndim} out of range for {x} with {x.ndim} dims")
+    if ndim == 1:
+        return reshape(x, (-1,))
+    dims = [shape(x)[i] for i in range(ndim - 1)]
+    return reshape(x, tuple(dims) + (-1,))
+
+
+def prod_shape(x):
+    """Number of elements of `x` (int64 scalar)."""
+    out = constant(np.int64(1))
+    for i in range(x.ndim):
+        out = out * shape(x)[i]
+    return out
+
+
+class ARange(Op):
+    """np.arange(start, stop, step) with a fixed dtype."""
+
+    __props__ = ("dtype",)
+
+    def __init__(self, dtype):
+        self.dtype = dtype
+
+    def make_node(self, start, stop, step):
+        ins = [as_tensor_variable(v) for v in (start, stop, step)]
+        for v in ins:
+            if v.ndim != 0:
+                raise TypeError(f"arange: {v} is not a scalar")
+        return Apply(self, ins, [TensorType(self.dtype, (False,))()])
+
+    def perform(self, node, inputs):
+        start, stop, step = (np.asarray(v).item() for v in inputs)
+        if step == 0:
+            raise ValueError("arange: step must not be zero")
+        return [np.arange(start, stop, step, dtype=self.dtype)]
+
+    def grad(self, inputs, output_grads):
+        from .basic import zeros_like
+        return [zeros_like(i) for i in inputs]
+
+
+def arange(start, stop=None, step=1, dtype=None):
+    """Symbolic np.arange; integer ranges are int64 (Theano: no byte-sized ranges)."""
+    if stop is None:
+        start, stop = 0, start
+    start, stop, step = (as_tensor_variable(v) for v in (start, stop, step))
+    if dtype is None:
+        dtype = ts.upcast(start.dtype, stop.dtype, step.dtype)
+        if dtype in ("int8", "int16", "int32", "bool"):
+            dtype = "int64"
+        elif dtype in ("uint8", "uint16", "uint32"):
+            dtype = "uint64"
+    return ARange(str(np.dtype(dtype)))(start, stop, step)
+
+
+class Alloc(Op):
+    """`value` broadcast into a new array of the given shape."""
+
+    def make_node(self, value, *shape):
+        value = as_tensor_variable(value)
+        dims = [_int_scalar(s, "alloc's shape") for s in shape]
+        if len(dims) < value.ndim:
+            raise ValueError(f"alloc: {value} has {value.ndim} dims, more than the shape {len(dims)}")
+        bc = []
+        for i, d in enumerate(dims):
+            v = _const_value(d)
+            bc.append(v is not None and int(v) == 1)
+        return Apply(self, [value] + dims, [TensorType(value.dtype, tuple(bc))()])
+
+    def perform(self, node, inputs):
+        value, *dims = inputs
+        shp = tuple(int(d) for d in dims)
+        if any(d < 0 for d in shp):
+            raise ValueError(f"alloc: negative dimension in shape {shp}")
+        try:
+            return [np.array(np.broadcast_to(value, shp))]
+        except ValueError:
+            raise ValueError(f"alloc: value of shape {value.shape} does not broadcast "
+                             f"to shape {shp}") from None
+
+    def grad(self, inputs, output_grads):
+        from .basic import sum_to_broadcastable
+        from .reduction import sum as _sum
+        g = output_grads[0]
+        v = inputs[0]
+        extra = g.ndim - v.ndim
+        if extra:
+            g = _sum(g, axis=list(range(extra)))
+        return [sum_to_broadcastable(g, v)] + [None] * (len(inputs) - 1)
+
+
+_alloc = Alloc()
+
+
+def alloc(value, *shape):
+    """A new array of `shape` filled with (broadcast) `value`."""
+    return _alloc(value, *shape)
+
+
+def zeros(shape, dtype=None):
+    """Zeros of `shape` (tuple or int) and `dtype` (floatX by default)."""
+    if not isinstance(shape, (list, tuple)):
+        shape = [shape]
+    return alloc(constant(0, dtype=dtype or config.floatX), *shape)
+
+
+def ones(shape, dtype=None):
+    if not isinstance(shape, (list, tuple)):
+        shape = [shape]
+    return alloc(constant(1, dtype=dtype or config.floatX), *shape)
+
+
+class Eye(Op):
+    """n x m matrix with ones on diagonal k."""
+
+    __props__ = ("dtype",)
+
+    def __init__(self, dtype):
+        self.dtype = dtype
+
+    def make_node(self, n, m, k):
+        ins = [_int_scalar(v, "eye's arguments") for v in (n, m, k)]
+        return Apply(self, ins, [TensorType(self.dtype, (False, False))()])
+
+    def perform(self, node, inputs):
+        n, m, k = (int(v) for v in inputs)
+        return [np.eye(n, m, k, dtype=self.dtype)]
+
+    def grad(self, inputs, output_grads):
+        return [None, None, None]
+
+
+def eye(n, m=None, k=0, dtype=None):
+    return Eye(str(np.dtype(dtype or config.floatX)))(n, n if m is None else m, k)
+
+
+def identity_like(x):
+    """An identity matrix with the shape and dtype of the matrix `x`."""
+    x = as_tensor_variable(x)
+    if x.ndim != 2:
+        raise TypeError(f"identity_like: {x} is not a matrix ({x.type})")
+    return eye(shape(x)[0], shape(x)[1], 0, dtype=x.dtype)
+
+
+class Rebroadcast(Op):
+    """`x` with another broadcast pattern; dims made broadcastable are checked to
+    have size 1 at run time."""
+
+    __props__ = ("broadcastable",)
+    view_map = {0: [0]}
+
+    def __init__(self, broadcastable):
+        self.broadcastable = tuple(broadcastable)
+
+    def make_node(self, x):
+        x = as_tensor_variable(x)
+        if x.ndim != len(self.broadcastable):
+            raise TypeError(f"patternbroadcast: {x} has {x.ndim} dims, pattern has "
+                            f"{len(self.broadcastable)}")
+        return Apply(self, [x], [TensorType(x.dtype, self.broadcastable)()])
+
+    def perform(self, node, inputs):
+        x = inputs[0]
+        for d, b in enumerate(self.broadcastable):
+            if b and x.shape[d] != 1:
+                raise ValueError(f"patternbroadcast: dimension {d} of {node.inputs[0]} must be "
+                                 f"1, got shape {x.shape}")
+        return [x]
+
+    def grad(self, inputs, output_grads):
+        return [patternbroadcast(output_grads[0], inputs[0].broadcastable)]
+
+
+def patternbroadcast(x, broadcastable):
+    x = as_tensor_variable(x)
+    if x.broadcastable == tuple(broadcastable):
+        return x
+    return Rebroadcast(broadcastable)(x)
+
+
+class Join(Op):
+    """Concatenation of tensors along `axis` (a Python int)."""
+
+    __props__ = ("axis",)
+
+    def __init__(self, axis):
+        self.axis = axis
+
+    def make_node(self, *tensors):
+        tensors = [as_tensor_variable(t) for t in tensors]
+        if not tensors:
+            raise ValueError("join: nothing to join")
+        ndim = tensors[0].ndim
+        if any(t.ndim != ndim for t in tensors):
+            raise TypeError("join: all inputs need the same number of dims, got "
+                            + ", ".join(f"{t} ({t.ndim})" for t in tensors))
+        if not -ndim <= self.axis < ndim:
+            raise ValueError(f"join: axis {self.axis} out of range for {ndim} dims")
+        axis = self.axis % ndim
+        dtype = ts.upcast(*[t.dtype for t in tensors])
+        from .basic import cast
+        tensors = [cast(t, dtype) for t in tensors]
+        bc = [all(t.broadcastable[d] for t in tensors) for d in range(ndim)]
+        bc[axis] = len(tensors) == 1 and tensors[0].broadcastable[axis]
+        return Apply(self, tensors, [TensorType(dtype, tuple(bc))()])
+
+    def perform(self, node, inputs):
+        try:
+            return [np.concatenate(inputs, axis=self.axis)]
+        except ValueError as e:
+            shapes = ", ".join(str(a.shape) for a in inputs)
+            raise ValueError(f"join along axis {self.axis}: shapes {shapes} do not fit: {e}") \
+                from None
+
+    def grad(self, inputs, output_grads):
+        from .subtensor import getitem
+        g, out, start = output_grads[0], [], 0
+        axis = self.axis % inputs[0].ndim
+        for t in inputs:
+            n = shape(t)[axis]
+            idx = [slice(None)] * axis + [slice(start, start + n)]
+            out.append(patternbroadcast(getitem(g, tuple(idx)), t.broadcastable))
+            start = start + n
+        return out
+
+
+def concatenate(tensors, axis=0):
+    return Join(axis)(*tensors)
+
+
+def join(axis, *tensors):
+    return Join(axis)(*tensors)
+
+
+def stack(tensors, axis=0):
+    """Tensors of one shape stacked along a new dim `axis`."""
+    tensors = [as_tensor_variable(t) for t in tensors]
+    if all(t.ndim == 0 for t in tensors) and axis == 0:
+        return MakeVector(ts.upcast(*[t.dtype for t in tensors]))(*tensors)
+    ndim = tensors[0].ndim
+    axis = axis % (ndim + 1)
+    expanded = [t.dimshuffle(*(list(range(axis)) + ["x"] + list(range(axis, t.ndim))))
+                for t in tensors]
+    return Join(axis)(*expanded)

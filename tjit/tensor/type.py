@@ -1,0 +1,121 @@
+"""TensorType(dtype, broadcastable): n-d arrays of one dtype, some dims known to be 1."""
+from __future__ import annotations
+
+import numpy as np
+
+from ..graph import Type
+from ..scalar import ALL_DTYPES
+
+
+class TensorType(Type):
+    """Arrays of `dtype` with `len(broadcastable)` dims; a True flag means that
+    dim always has size 1 (and broadcasts against any size)."""
+
+    def __init__(self, dtype, broadcastable, name=None):
+        dtype = str(np.dtype(dtype)) if dtype != "floatX" else _floatx()
+        if dtype not in ALL_DTYPES:
+            raise TypeError(f"unsupported dtype {dtype!r}; tjit supports {', '.join(ALL_DTYPES)}")
+        self.dtype = dtype
+        self.broadcastable = tuple(bool(b) for b in broadcastable)
+        self.name = name
+
+    @property
+    def ndim(self):
+        return len(self.broadcastable)
+
+    def __eq__(self, other):
+        return (type(other) is type(self) and other.dtype == self.dtype
+                and other.broadcastable == self.broadcastable)
+
+    def __hash__(self):
+        return hash((TensorType, self.dtype, self.broadcastable))
+
+    def __str__(self):
+        if self.name:
+            return self.name
+        b = self.broadcastable
+        named = {(): "scalar", (False,): "vector", (True, False): "row",
+                 (False, True): "col", (False, False): "matrix"}
+        if b in named:
+            return f"TensorType({self.dtype}, {named[b]})"
+        return f"TensorType({self.dtype}, {b})"
+
+    __repr__ = __str__
+
+    def make_variable(self, name=None):
+        from .var import TensorVariable
+        return TensorVariable(self, name=name)
+
+    def clone(self, dtype=None, broadcastable=None):
+        return TensorType(dtype or self.dtype,
+                          self.broadcastable if broadcastable is None else broadcastable)
+
+    def filter(self, value, strict=False, allow_downcast=None, name=None):
+        """Convert `value` to an ndarray of this type, or raise TypeError.
+
+        Without allow_downcast, only conversions that lose no precision are done
+        (a Python float into float32 is allowed when floatX is float32, as Theano).
+        """
+        who = f"input {name!r}" if name else "value"
+        if isinstance(value, np.ndarray) and value.dtype == self.dtype:
+            arr = value
+        elif strict:
+            raise TypeError(f"{who}: expected an ndarray of dtype {self.dtype}, "
+                            f"got {type(value).__name__}"
+                            + (f" of dtype {value.dtype}" if hasattr(value, "dtype") else ""))
+        else:
+            arr = self._convert(value, allow_downcast, who)
+        if arr.ndim != self.ndim:
+            raise TypeError(f"{who}: wrong number of dimensions: expected {self.ndim} "
+                            f"({self}), got {arr.ndim} (shape {arr.shape})")
+        for axis, (b, n) in enumerate(zip(self.broadcastable, arr.shape)):
+            if b and n != 1:
+                raise ValueError(f"{who}: dimension {axis} is broadcastable in {self} "
+                                 f"and must have size 1, got shape {arr.shape}")
+        return arr
+
+    def _convert(self, value, allow_downcast, who):
+        try:
+            arr = np.asarray(value)
+        except Exception as e:  # ragged lists etc.
+            raise TypeError(f"{who}: cannot convert {type(value).__name__} to an array: {e}")
+        if arr.dtype == self.dtype:
+            return arr
+        if arr.dtype == object or arr.dtype.kind in "USVMm":
+            raise TypeError(f"{who}: cannot convert {arr.dtype} data to {self.dtype}")
+        if allow_downcast:
+            return arr.astype(self.dtype)
+        if np.can_cast(arr.dtype, self.dtype, "safe"):
+            return arr.astype(self.dtype)
+        converted = arr.astype(self.dtype)
+        # Python scalars and lists carry no dtype of their own: accept them when
+        # the value survives the conversion exactly (Theano does the same).
+        from_python = not isinstance(value, (np.ndarray, np.generic))
+        if (allow_downcast is None and from_python
+                and np.array_equal(converted, arr, equal_nan=True)):
+            return converted
+        if (allow_downcast is None and from_python and arr.dtype.kind == "f"
+                and self.dtype == _floatx() and arr.dtype.itemsize >= converted.dtype.itemsize):
+            return converted
+        raise TypeError(
+            f"{who}: {self} cannot store a value of dtype {arr.dtype} without "
+            f"risking loss of precision; cast it first or pass allow_input_downcast=True")
+
+    def convert_variable(self, var):
+        """`var` if it can stand for this type (same dtype, compatible dims), else None."""
+        t = var.type
+        if (isinstance(t, TensorType) and t.dtype == self.dtype and t.ndim == self.ndim
+                and all(sb <= vb for sb, vb in zip(self.broadcastable, t.broadcastable))):
+            if t.broadcastable == self.broadcastable:
+                return var
+            from .basic import patternbroadcast
+            return patternbroadcast(var, self.broadcastable)
+        return None
+
+    def value_zeros(self, shape):
+        return np.zeros(shape, dtype=self.dtype)
+
+
+def _floatx():
+    from ..config import config
+    return config.floatX

@@ -1,0 +1,215 @@
+"""TensorVariable (Python operators, methods) and TensorConstant; as_tensor_variable."""
+from __future__ import annotations
+
+import numpy as np
+
+from ..config import config
+from ..graph import Constant, Variable
+from .type import TensorType
+
+
+class _TensorOps:
+    """Operators and methods shared by tensor variables and constants."""
+
+    # -- arithmetic: Python operators map to elementwise ops ---------------------
+    def __add__(self, o): return _b().add(self, o)
+    def __radd__(self, o): return _b().add(o, self)
+    def __sub__(self, o): return _b().sub(self, o)
+    def __rsub__(self, o): return _b().sub(o, self)
+    def __mul__(self, o): return _b().mul(self, o)
+    def __rmul__(self, o): return _b().mul(o, self)
+    def __truediv__(self, o): return _b().true_div(self, o)
+    def __rtruediv__(self, o): return _b().true_div(o, self)
+    def __floordiv__(self, o): return _b().int_div(self, o)
+    def __rfloordiv__(self, o): return _b().int_div(o, self)
+    def __mod__(self, o): return _b().mod(self, o)
+    def __rmod__(self, o): return _b().mod(o, self)
+    def __pow__(self, o): return _b().pow(self, o)
+    def __rpow__(self, o): return _b().pow(o, self)
+    def __neg__(self): return _b().neg(self)
+    def __abs__(self): return _b().abs_(self)
+    def __lt__(self, o): return _b().lt(self, o)
+    def __le__(self, o): return _b().le(self, o)
+    def __gt__(self, o): return _b().gt(self, o)
+    def __ge__(self, o): return _b().ge(self, o)
+    def __and__(self, o): return _b().and_(self, o)
+    def __rand__(self, o): return _b().and_(o, self)
+    def __or__(self, o): return _b().or_(self, o)
+    def __ror__(self, o): return _b().or_(o, self)
+    def __xor__(self, o): return _b().xor(self, o)
+    def __rxor__(self, o): return _b().xor(o, self)
+    def __invert__(self): return _b().invert(self)
+
+    # Variables are graph nodes: == stays identity so they can key dicts (as Theano).
+    __eq__ = object.__eq__
+    __hash__ = object.__hash__
+
+    def __bool__(self):
+        raise TypeError(f"a symbolic variable ({self}) has no truth value; "
+                        "use T.switch or tjit.ifelse.ifelse for conditions")
+
+    def __iter__(self):
+        raise TypeError(f"{self} is symbolic and cannot be iterated; index it instead")
+
+    def __len__(self):
+        raise TypeError(f"{self} is symbolic: use {self}.shape[0] for its length")
+
+    # -- type information -----------------------------------------------------
+    @property
+    def dtype(self): return self.type.dtype
+
+    @property
+    def ndim(self): return self.type.ndim
+
+    @property
+    def broadcastable(self): return self.type.broadcastable
+
+    @property
+    def shape(self): return _b().shape(self)
+
+    @property
+    def size(self): return _b().prod_shape(self)
+
+    @property
+    def T(self): return self.dimshuffle(*reversed(range(self.ndim)))
+
+    # -- methods ---------------------------------------------------------------
+    def dimshuffle(self, *pattern):
+        if len(pattern) == 1 and isinstance(pattern[0], (list, tuple)):
+            pattern = tuple(pattern[0])
+        from .elemwise import DimShuffle
+        return DimShuffle(self.broadcastable, pattern)(self)
+
+    def transpose(self, *axes):
+        if not axes:
+            return self.T
+        if len(axes) == 1 and isinstance(axes[0], (list, tuple)):
+            axes = tuple(axes[0])
+        return self.dimshuffle(*axes)
+
+    def reshape(self, shape, ndim=None):
+        return _b().reshape(self, shape, ndim=ndim)
+
+    def flatten(self, ndim=1):
+        return _b().flatten(self, ndim)
+
+    def astype(self, dtype):
+        return _b().cast(self, dtype)
+
+    def clip(self, a_min, a_max):
+        return _b().clip(self, a_min, a_max)
+
+    def round(self, mode=None):
+        return _b().round(self, mode)
+
+    def copy(self, name=None):
+        out = _b().tensor_copy(self)
+        out.name = name
+        return out
+
+    def __getitem__(self, key):
+        from .subtensor import getitem
+        return getitem(self, key)
+
+    def eval(self, inputs_to_values=None):
+        """Compute this variable's value; `inputs_to_values` maps input variables
+        to values. The compiled function is cached on the variable."""
+        from ..function import function
+        inputs_to_values = inputs_to_values or {}
+        keys = tuple(inputs_to_values)
+        cache = self.__dict__.setdefault("_eval_cache", {})
+        fn = cache.get(keys)
+        if fn is None:
+            fn = cache[keys] = function(list(keys), self, on_unused_input="ignore")
+        return fn(*[inputs_to_values[k] for k in keys])
+
+
+class TensorVariable(_TensorOps, Variable):
+    """A symbolic tensor (a graph input, or an output of an Apply)."""
+
+
+class TensorConstant(_TensorOps, Constant):
+    """A tensor with a fixed value."""
+
+    def __str__(self):
+        if self.name is not None:
+            return self.name
+        from ..graph import _short_repr
+        return f"TensorConstant{{{_short_repr(self.data)}}}"
+
+    def signature(self):
+        return Constant.signature(self)
+
+
+def _b():
+    from . import basic
+    return basic
+
+
+# -- constants -----------------------------------------------------------------
+_AUTO_INT = ("int8", "int16", "int32", "int64")
+
+
+def _autocast_dtype(x):
+    """Theano's autocasting of Python numbers: the smallest int8..int64 that holds
+    an int; for a float, floatX when it is float32, else the smallest of
+    float32/float64 that holds it exactly."""
+    if isinstance(x, bool):
+        return "bool"
+    if isinstance(x, int):
+        for dt in _AUTO_INT:
+            info = np.iinfo(dt)
+            if info.min <= x <= info.max:
+                return dt
+        return "uint64" if 0 <= x <= np.iinfo("uint64").max else "float64"
+    if isinstance(x, float):
+        if config.floatX != "float64":
+            return config.floatX
+        return "float32" if np.float32(x) == x or np.isnan(x) else "float64"
+    if isinstance(x, complex):
+        return "complex128"
+    return None
+
+
+def constant(x, name=None, ndim=None, dtype=None):
+    """A TensorConstant holding `x` (dims of size 1 are broadcastable)."""
+    if dtype is None:
+        dtype = _autocast_dtype(x)
+    try:
+        data = np.asarray(x, dtype=dtype)
+    except (TypeError, ValueError) as e:
+        raise TypeError(f"cannot make a tensor constant from {type(x).__name__}: {e}") from None
+    if data.dtype == object:
+        raise TypeError(f"cannot make a tensor constant from {x!r}")
+    if data.dtype.kind in "USV":
+        raise TypeError(f"cannot make a tensor constant from a {data.dtype} value")
+    if ndim is not None:
+        if data.ndim > ndim:
+            raise ValueError(f"constant of shape {data.shape} has more than {ndim} dims")
+        data = data.reshape((1,) * (ndim - data.ndim) + data.shape)
+    t = TensorType(data.dtype, tuple(s == 1 for s in data.shape))
+    return TensorConstant(t, data, name=name)
+
+
+def as_tensor_variable(x, name=None, ndim=None):
+    """`x` as a tensor Variable: variables pass through (checked against `ndim`),
+    numbers, lists and arrays become constants."""
+    if isinstance(x, Variable):
+        if not isinstance(x.type, TensorType):
+            raise TypeError(f"{x} of type {x.type} is not a tensor")
+        if ndim is not None and x.ndim != ndim:
+            if x.ndim < ndim:
+                return x.dimshuffle(*(["x"] * (ndim - x.ndim) + list(range(x.ndim))))
+            raise ValueError(f"{x} has {x.ndim} dims, expected {ndim}")
+        return x
+    if isinstance(x, (list, tuple)) and any(isinstance(e, Variable) for e in _flat(x)):
+        return _b().stack([as_tensor_variable(e) for e in x])
+    return constant(x, name=name, ndim=ndim)
+
+
+def _flat(xs):
+    for e in xs:
+        if isinstance(e, (list, tuple)):
+            yield from _flat(e)
+        else:
+            yield e
