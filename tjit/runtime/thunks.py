@@ -7,6 +7,8 @@ every array's dtype, ndim and alignment.
 """
 from __future__ import annotations
 
+import sys
+
 import numpy as np
 
 from ..tensor.fused import FusedElemwise
@@ -65,10 +67,11 @@ class NativeElemwiseThunk:
                         break
             plan.append(src)
         self.plan = tuple(plan)
+        self.pools = [[] for _ in node.outputs]
 
     def __call__(self, inputs):
         shape = tuple([inputs[i].shape[a] if i >= 0 else 1 for i, a in self.plan])
-        outs = [np.empty(shape, dt) for dt in self.dtypes]
+        outs = [_reuse_or_empty(pool, shape, dt) for pool, dt in zip(self.pools, self.dtypes)]
         rc = self.cfunc(*inputs, *outs, 0, END)
         if rc:
             self._fail(rc, inputs)
@@ -82,6 +85,26 @@ class NativeElemwiseThunk:
         var = self.node.inputs[pos] if isinstance(pos, int) and pos < len(self.node.inputs) else None
         raise ValueError(f"{self.node.op}: shape check {rc} failed ({info}); input {var} has "
                          f"shape {inputs[pos].shape if var is not None else '?'}")
+
+
+_POOL_SIZE = 2  # double-buffering covers a value kept by a shared variable
+
+
+def _reuse_or_empty(pool, shape, dtype):
+    """A buffer for an output: one this thunk returned earlier that nobody else
+    references any more (so reusing it is unobservable), or a new one. Reuse
+    saves the page faults of fresh large allocations."""
+    for arr in pool:
+        # References: the pool, the loop variable and getrefcount's argument.
+        # Views of arr and exported buffers hold references too: they block reuse.
+        if sys.getrefcount(arr) == 3 and arr.shape == shape:
+            return arr
+    arr = np.empty(shape, dtype)
+    if arr.nbytes >= (1 << 16):
+        if len(pool) >= _POOL_SIZE:
+            pool.pop(0)
+        pool.append(arr)
+    return arr
 
 
 def make_thunk(node, native=True):
