@@ -457,7 +457,7 @@ def test_random_layouts(data):
             buf_bcast[order[k]] = bcast[k]
         steps = [data.draw(st.sampled_from([1, 2, -1])) for _ in dims]
         big = RNG.standard_normal([n * abs(s) for n, s in zip(buf_shape, steps)])
-        array = big[tuple(slice(None, None, s) for s in steps)]
+        array = np.asarray(big[tuple(slice(None, None, s) for s in steps)])
         inputs.append((Buffer(name, "float64", tuple(buf_bcast)), tuple(axes)))
         arrays.append(array)
         # NumPy view of the array aligned with the loop dims

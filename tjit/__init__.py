@@ -8,7 +8,8 @@ from .config import config  # noqa: F401
 from .function import In, Mode, Out, function  # noqa: F401
 from .shared import shared  # noqa: F401
 from .graph import clone_replace  # noqa: F401
-from . import graph, printing, tensor  # noqa: F401
+from . import graph, gradient, printing, tensor  # noqa: F401
+from .gradient import grad  # noqa: F401
 from .printing import pp  # noqa: F401
 
 __version__ = "0.1.0"

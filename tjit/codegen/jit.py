@@ -9,6 +9,7 @@ import ctypes
 import time
 
 import llvmlite.binding as llvm
+import numpy as np
 
 from tjit.codegen.emit import emit_kernel
 from tjit.codegen.target import LLVM_LOCK, optimize, target_machine
@@ -41,10 +42,22 @@ class NativeKernel:
         self._asm = None
 
     def __call__(self, *arrays, begin=0, end=2 ** 62):
-        """Run on `arrays` (inputs then outputs); returns the kernel's status code."""
-        if len(arrays) != len(self.kernel.buffers):
+        """Run on `arrays` (inputs then outputs) after checking what the ABI
+        assumes (ndarray, dtype, ndim, alignment, writeable outputs); returns the
+        kernel's status code. Raises TypeError/ValueError instead of crashing."""
+        buffers = self.kernel.buffers
+        if len(arrays) != len(buffers):
             raise TypeError("kernel %s takes %d arrays, got %d"
-                            % (self.kernel.name, len(self.kernel.buffers), len(arrays)))
+                            % (self.kernel.name, len(buffers), len(arrays)))
+        for k, (buffer, array) in enumerate(zip(buffers, arrays)):
+            if type(array) is not np.ndarray or array.dtype != buffer.dtype \
+                    or array.ndim != buffer.ndim or not array.flags.aligned:
+                raise TypeError("kernel %s: argument %s must be an aligned %s ndarray of "
+                                "ndim %d, got %r" % (self.kernel.name, buffer.name, buffer.dtype,
+                                                     buffer.ndim, type(array)))
+            if k >= self.kernel.n_inputs and not array.flags.writeable:
+                raise ValueError("kernel %s: output %s is read-only"
+                                 % (self.kernel.name, buffer.name))
         return self.cfunc(*arrays, begin, end)
 
     @property

@@ -3,7 +3,7 @@
 Each `build_*(em, args)` fills in a helper function whose entry block `em.builder`
 is positioned at (see `ScalarEmitter.helper`) and ends it with `ret`.
 - integer pow: square-and-multiply with wraparound (exact, like NumPy);
-- erfinv: Giles' approximation refined by Halley steps on erf/erfc;
+- erfinv: Giles' approximation refined by Halley (erf) or Newton (log erfc) steps;
 - digamma: reflection for x < 0, recurrence to x >= 10, asymptotic series (Cephes).
 """
 from __future__ import annotations
@@ -90,16 +90,19 @@ def build_erfinv(em, args):
     central = _horner(bd, bd.fsub(w, _f64(2.5)), _ERFINV_CENTRAL)
     tail = _horner(bd, bd.fsub(em.intrinsic("sqrt", w), _f64(3.0)), _ERFINV_TAIL)
     x = bd.fmul(bd.select(bd.fcmp_ordered("<", w, _f64(5.0)), central, tail), ax)
-    # Halley on g(x) = erf(x) - ax (g'' = -2x g'). Above 0.5, 1 - ax is exact, and
-    # g is computed as (1 - ax) - erfc(x) so it keeps its digits near ax = 1.
+    # Up to 0.5: Halley on g(x) = erf(x) - ax (g'' = -2x g'). Above, solve
+    # log(erfc(x) / t) = 0 with t = 1 - ax (exact) by Newton: it keeps its digits
+    # near ax = 1 and converges from the rough tail guess where erf-space steps crawl.
     upper = bd.fcmp_ordered(">", ax, _f64(0.5))
-    target = bd.select(upper, bd.fsub(one, ax), ax)
-    for _ in range(3):
-        g = bd.select(upper, bd.fsub(target, em.libm("erfc", x)),
-                      bd.fsub(em.libm("erf", x), target))
+    t = bd.fsub(one, ax)
+    for _ in range(4):
         slope = bd.fmul(_f64(2.0 / math.sqrt(math.pi)), em.libm("exp", bd.fneg(bd.fmul(x, x))))
-        ratio = bd.fdiv(g, slope)
-        x = bd.fsub(x, bd.fdiv(ratio, bd.fadd(one, bd.fmul(x, ratio))))
+        ratio = bd.fdiv(bd.fsub(em.libm("erf", x), ax), slope)
+        halley = bd.fsub(x, bd.fdiv(ratio, bd.fadd(one, bd.fmul(x, ratio))))
+        tail = em.libm("erfc", x)
+        log_ratio = em.libm("log1p", bd.fdiv(bd.fsub(tail, t), t))
+        newton = bd.fadd(x, bd.fdiv(bd.fmul(log_ratio, tail), slope))
+        x = bd.select(upper, newton, halley)
     x = bd.select(bd.fcmp_ordered("==", ax, one), _f64(math.inf), x)
     x = bd.select(bd.fcmp_ordered(">", ax, one), _f64(math.nan), x)
     bd.ret(em.intrinsic("copysign", x, y))
@@ -120,10 +123,9 @@ def build_digamma(em, args):
     zero, one = _f64(0.0), _f64(1.0)
     negative = bd.fcmp_ordered("<", x, zero)
     floor = em.intrinsic("floor", x)
-    # psi(x) = psi(1 - x) - pi / tan(pi x); tan has period 1, so reduce x to
-    # [-0.5, 0.5] first (exact) to keep pi * x accurate.
-    frac = bd.fsub(x, floor)
-    frac = bd.select(bd.fcmp_ordered(">", frac, _f64(0.5)), bd.fsub(frac, one), frac)
+    # psi(x) = psi(1 - x) - pi / tan(pi x); tan has period 1, so first reduce x
+    # to x - round(x) in [-0.5, 0.5] (exact) to keep pi * x accurate.
+    frac = bd.fsub(x, em.intrinsic("roundeven", x))
     reflection = bd.fdiv(_f64(math.pi), em.libm("tan", bd.fmul(_f64(math.pi), frac)))
     z = bd.select(negative, bd.fsub(one, x), x)
     # psi(z) = psi(z + 1) - 1/z: step z up to >= 10 (z > 0 here: ten steps suffice).

@@ -1,7 +1,7 @@
 """canonicalize: drop no-op nodes and merge chains of view ops."""
 from __future__ import annotations
 
-from ..scalar import Cast, identity
+from ..scalar import Cast, identity, second
 from ..tensor.elemwise import DimShuffle, Elemwise
 from ..tensor.shape_ops import Rebroadcast
 from .registry import register
@@ -22,6 +22,12 @@ def _local(node):
         return [inputs[0]]
     if isinstance(op, Elemwise):
         s = op.scalar_op
+        if s is second and all(node.outputs[0].broadcastable):
+            # fill(model, value) with a size-1 result needs no value of `model`
+            value = inputs[1]
+            out = node.outputs[0]
+            if value.broadcastable == out.broadcastable:
+                return [value]
         if (isinstance(s, Cast) and inputs[0].dtype == s.dtype) or s is identity:
             if inputs[0].broadcastable == node.outputs[0].broadcastable:
                 return [inputs[0]]

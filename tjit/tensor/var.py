@@ -107,6 +107,33 @@ class _TensorOps:
         out.name = name
         return out
 
+    def sum(self, axis=None, dtype=None, keepdims=False, acc_dtype=None):
+        return _r().sum(self, axis, dtype=dtype, keepdims=keepdims, acc_dtype=acc_dtype)
+
+    def prod(self, axis=None, dtype=None, keepdims=False, acc_dtype=None):
+        return _r().prod(self, axis, dtype=dtype, keepdims=keepdims, acc_dtype=acc_dtype)
+
+    def max(self, axis=None, keepdims=False):
+        return _r().max(self, axis, keepdims=keepdims)
+
+    def min(self, axis=None, keepdims=False):
+        return _r().min(self, axis, keepdims=keepdims)
+
+    def mean(self, axis=None, dtype=None, keepdims=False, acc_dtype=None):
+        return _r().mean(self, axis, dtype=dtype, keepdims=keepdims, acc_dtype=acc_dtype)
+
+    def var(self, axis=None, ddof=0, keepdims=False):
+        return _r().var(self, axis, ddof=ddof, keepdims=keepdims)
+
+    def std(self, axis=None, ddof=0, keepdims=False):
+        return _r().std(self, axis, ddof=ddof, keepdims=keepdims)
+
+    def all(self, axis=None, keepdims=False):
+        return _r().all(self, axis, keepdims=keepdims)
+
+    def any(self, axis=None, keepdims=False):
+        return _r().any(self, axis, keepdims=keepdims)
+
     def __getitem__(self, key):
         from .subtensor import getitem
         return getitem(self, key)
@@ -139,6 +166,11 @@ class TensorConstant(_TensorOps, Constant):
 
     def signature(self):
         return Constant.signature(self)
+
+
+def _r():
+    from . import reduction
+    return reduction
 
 
 def _b():

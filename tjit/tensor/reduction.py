@@ -1,0 +1,195 @@
+"""Reductions over axes: sum, prod, max, min, all, any, and mean/var/std on top.
+
+Accumulator and output dtypes follow Theano: integer sums and products
+accumulate in (u)int64, float32 accumulates in float64 and returns float32.
+"""
+from __future__ import annotations
+
+import builtins
+
+import numpy as np
+
+from ..graph import Apply, Op
+from .. import scalar as ts
+from .type import TensorType
+from .var import as_tensor_variable
+
+_NP = {"sum": np.sum, "prod": np.prod, "max": np.max, "min": np.min,
+       "all": np.all, "any": np.any}
+
+
+def normalize_axis(x, axis):
+    """`axis` (None, int, or a sequence) as a sorted tuple of non-negative ints."""
+    if axis is None:
+        return tuple(range(x.ndim))
+    axes = [axis] if isinstance(axis, (int, np.integer)) else list(axis)
+    out = []
+    for a in axes:
+        if not isinstance(a, (int, np.integer)):
+            raise TypeError(f"reduction axis must be an int, got {a!r}")
+        if not -x.ndim <= a < builtins.max(x.ndim, 1):
+            raise ValueError(f"axis {a} is out of range for {x} with {x.ndim} dims")
+        out.append(int(a) % builtins.max(x.ndim, 1))
+    if len(set(out)) != len(out):
+        raise ValueError(f"repeated axis in {axis}")
+    return tuple(sorted(out))
+
+
+def _out_dtype(kind, dtype):
+    if kind in ("all", "any"):
+        return "bool"
+    if kind in ("sum", "prod"):
+        if dtype in ("bool", "int8", "int16", "int32", "int64"):
+            return "int64"
+        if dtype.startswith("uint"):
+            return "uint64"
+    return dtype
+
+
+def _acc_dtype(kind, dtype):
+    if kind in ("sum", "prod") and dtype in ("float16", "float32"):
+        return "float64"
+    return _out_dtype(kind, dtype)
+
+
+class Reduce(Op):
+    """Reduce `x` with `kind` over `axis` (a tuple); the reduced dims are removed."""
+
+    __props__ = ("kind", "axis", "dtype", "acc_dtype")
+
+    def __init__(self, kind, axis, dtype=None, acc_dtype=None):
+        if kind not in _NP:
+            raise ValueError(f"unknown reduction {kind!r}")
+        self.kind, self.axis, self.dtype, self.acc_dtype = kind, tuple(axis), dtype, acc_dtype
+
+    def make_node(self, x):
+        x = as_tensor_variable(x)
+        if builtins.any(a >= x.ndim for a in self.axis) and x.ndim:
+            raise ValueError(f"{self}: axis out of range for {x} with {x.ndim} dims")
+        if x.dtype in ts.COMPLEX and self.kind in ("max", "min"):
+            raise TypeError(f"{self.kind} is not defined for complex {x}")
+        dtype = self.dtype or _out_dtype(self.kind, x.dtype)
+        bc = tuple(b for d, b in enumerate(x.broadcastable) if d not in self.axis)
+        return Apply(self, [x], [TensorType(dtype, bc)()])
+
+    def perform(self, node, inputs):
+        x = inputs[0]
+        out_dtype = node.outputs[0].dtype
+        acc = self.acc_dtype or _acc_dtype(self.kind, str(x.dtype))
+        if self.kind in ("max", "min") and x.size == 0 and builtins.any(
+                x.shape[a] == 0 for a in self.axis):
+            raise ValueError(f"{self.kind} of an empty axis of {node.inputs[0]} "
+                             f"(shape {x.shape}) has no identity")
+        if self.kind in ("sum", "prod"):
+            r = _NP[self.kind](x, axis=self.axis, dtype=acc)
+        else:
+            r = _NP[self.kind](x, axis=self.axis)
+        return [np.asarray(r, dtype=out_dtype)]
+
+    def grad(self, inputs, output_grads):
+        (x,), (gz,) = inputs, output_grads
+        if self.kind != "sum":
+            raise NotImplementedError(f"the gradient of {self.kind} is not implemented yet")
+        from .basic import cast, fill
+        order, k = [], 0
+        for d in range(x.ndim):
+            if d in self.axis:
+                order.append("x")
+            else:
+                order.append(k)
+                k += 1
+        g = gz.dimshuffle(*order) if x.ndim else gz
+        if x.dtype in ts.DISCRETE:
+            from .basic import zeros_like
+            return [zeros_like(x)]
+        return [cast(fill(x, g), x.dtype)]
+
+    def __str__(self):
+        return f"{self.kind.capitalize()}{{axis={list(self.axis)}}}"
+
+
+def _keep(x, out, axes, keepdims):
+    if not keepdims:
+        return out
+    order, k = [], 0
+    for d in range(x.ndim):
+        if d in axes:
+            order.append("x")
+        else:
+            order.append(k)
+            k += 1
+    return out.dimshuffle(*order)
+
+
+def _reduce(kind, x, axis, keepdims, dtype=None, acc_dtype=None):
+    x = as_tensor_variable(x)
+    axes = normalize_axis(x, axis)
+    out = Reduce(kind, axes, dtype, acc_dtype)(x)
+    return _keep(x, out, axes, keepdims)
+
+
+def sum(x, axis=None, dtype=None, keepdims=False, acc_dtype=None):
+    return _reduce("sum", x, axis, keepdims, dtype, acc_dtype)
+
+
+def prod(x, axis=None, dtype=None, keepdims=False, acc_dtype=None):
+    return _reduce("prod", x, axis, keepdims, dtype, acc_dtype)
+
+
+def max(x, axis=None, keepdims=False):
+    return _reduce("max", x, axis, keepdims)
+
+
+def min(x, axis=None, keepdims=False):
+    return _reduce("min", x, axis, keepdims)
+
+
+def all(x, axis=None, keepdims=False):
+    return _reduce("all", x, axis, keepdims)
+
+
+def any(x, axis=None, keepdims=False):
+    return _reduce("any", x, axis, keepdims)
+
+
+def _count(x, axes):
+    from .shape_ops import shape
+    n = None
+    for a in axes:
+        d = shape(x)[a]
+        n = d if n is None else n * d
+    return n
+
+
+def mean(x, axis=None, dtype=None, keepdims=False, acc_dtype=None):
+    """Arithmetic mean; ints give float64, float32 stays float32 (as Theano)."""
+    from .basic import cast, true_div
+    x = as_tensor_variable(x)
+    axes = normalize_axis(x, axis)
+    s = sum(x, axis=axes, dtype=dtype, keepdims=keepdims, acc_dtype=acc_dtype)
+    if s.dtype in ts.DISCRETE:
+        s = cast(s, "float64")
+    n = _count(x, axes)
+    if n is None:
+        return s
+    return cast(true_div(s, cast(n, s.dtype)), s.dtype)
+
+
+def var(x, axis=None, ddof=0, keepdims=False):
+    """Variance (biased unless ddof=1)."""
+    from .basic import cast, sqr, sub, true_div
+    x = as_tensor_variable(x)
+    axes = normalize_axis(x, axis)
+    m = mean(x, axis=axes, keepdims=True)
+    d = sqr(sub(x, m))
+    s = sum(d, axis=axes, keepdims=keepdims)
+    n = _count(x, axes)
+    if n is None:
+        return s
+    n = cast(n, s.dtype)
+    return true_div(s, n - ddof) if ddof else true_div(s, n)
+
+
+def std(x, axis=None, ddof=0, keepdims=False):
+    from .basic import sqrt
+    return sqrt(var(x, axis=axis, ddof=ddof, keepdims=keepdims))
