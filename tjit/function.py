@@ -16,6 +16,7 @@ from .tensor.var import as_tensor_variable
 
 log = logging.getLogger("tjit.function")
 _NO_VALUE = object()
+COMPILE_HOOKS = []  # callables run on every CompiledFunction built (tjit dump uses it)
 
 
 class MissingInputError(ValueError):
@@ -211,6 +212,8 @@ def function(inputs, outputs=None, mode=None, updates=None, givens=None,
     fn = CompiledFunction(input_specs, outs, update_pairs, unpack_single, optimized, m,
                           applied, all_outputs, native=m.linker == "native")
     fn.name = name
+    for hook in list(COMPILE_HOOKS):
+        hook(fn)
     log.debug("compiled function %s in %.1f ms", name or "", 1e3 * (time.perf_counter() - t0))
     return fn
 

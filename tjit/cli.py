@@ -1,0 +1,79 @@
+"""The `tjit` command: `tjit dump SCRIPT.py [--stage STAGE] [--function NAME]`."""
+from __future__ import annotations
+
+import argparse
+import os
+import runpy
+import sys
+import traceback
+
+
+def _parser():
+    p = argparse.ArgumentParser(prog="tjit", description="tjit: Theano programs compiled "
+                                "to native code through LLVM.")
+    sub = p.add_subparsers(dest="command", required=True)
+    d = sub.add_parser("dump", help="run a script and print a stage of every function it "
+                       "compiles", description="Run SCRIPT (with ARGS) and print, for each "
+                       "function it compiles, the stage asked for: graph (as built), opt "
+                       "(rewritten, with the rewrites applied in order), loop (loop-level "
+                       "IR), llvm (optimized LLVM IR) or asm (machine code).")
+    d.add_argument("script", help="a Python script using tjit (other arguments are "
+                   "passed on to it)")
+    d.add_argument("--stage", default="opt", choices=("graph", "opt", "loop", "llvm", "asm"))
+    d.add_argument("--function", default=None, metavar="NAME",
+                   help="only functions compiled with name=NAME")
+    return p
+
+
+def _dump(ns):
+    from .function import COMPILE_HOOKS
+    from .runtime.dump import dump_function
+    if not os.path.isfile(ns.script):
+        print(f"tjit dump: no such file: {ns.script}", file=sys.stderr)
+        return 2
+    count = [0]
+
+    def on_compile(fn):
+        if ns.function is not None and fn.name != ns.function:
+            return
+        count[0] += 1
+        title = fn.name or f"function {count[0]}"
+        sys.stdout.write(f"=== {title} ({ns.stage}) ===\n{dump_function(fn, ns.stage)}\n")
+        sys.stdout.flush()
+
+    COMPILE_HOOKS.append(on_compile)
+    old_argv = sys.argv
+    sys.argv = [ns.script] + list(ns.args)
+    try:
+        runpy.run_path(ns.script, run_name="__main__")
+    except SystemExit as e:
+        return e.code if isinstance(e.code, int) else (0 if e.code is None else 1)
+    except BaseException:
+        # The script's own traceback, without tjit's CLI frames on top.
+        etype, value, tb = sys.exc_info()
+        script = os.path.abspath(ns.script)
+        first = tb
+        while first is not None and first.tb_frame.f_code.co_filename != script:
+            first = first.tb_next
+        tb = first or tb
+        traceback.print_exception(etype, value, tb)
+        return 1
+    finally:
+        sys.argv = old_argv
+        COMPILE_HOOKS.remove(on_compile)
+    if count[0] == 0:
+        print("tjit dump: the script compiled no function"
+              + (f" named {ns.function!r}" if ns.function else ""), file=sys.stderr)
+    return 0
+
+
+def main(argv=None):
+    ns, extra = _parser().parse_known_args(argv)
+    ns.args = extra  # anything else is passed on to the script
+    if ns.command == "dump":
+        return _dump(ns)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
