@@ -4,7 +4,8 @@ Each `build_*(em, args)` fills in a helper function whose entry block `em.builde
 is positioned at (see `ScalarEmitter.helper`) and ends it with `ret`.
 - integer pow: square-and-multiply with wraparound (exact, like NumPy);
 - erfinv: Giles' approximation refined by Halley (erf) or Newton (log erfc) steps;
-- digamma: reflection for x < 0, recurrence to x >= 10, asymptotic series (Cephes).
+- digamma: reflection for x < 0, recurrence to x >= 10, asymptotic series (Cephes);
+  a rational approximation on [1, 2] around the positive root (Boost).
 """
 from __future__ import annotations
 
@@ -115,6 +116,16 @@ _DIGAMMA_SERIES = [8.33333333333333333333E-2, -2.10927960927960927961E-2,
                    8.33333333333333333333E-2]
 
 
+# Boost digamma_imp_1_2 (53-bit): psi(x) = g * Y + g * P(x-1)/Q(x-1), g = x - root.
+_DIGAMMA_Y = 0.99558162689208984
+_DIGAMMA_ROOT = (1569415565 / 1073741824, (381566830 / 1073741824) / 1073741824,
+                 0.9016312093258695918615325266959189453125e-19)
+_DIGAMMA_P = [0.25479851061131551, -0.32555031186804491, -0.65031853770896507,
+              -0.28919126444774784, -0.045251321448739056, -0.0020713321167745952]
+_DIGAMMA_Q = [1.0, 2.0767117023730469, 1.4606242909763515, 0.43593529692665969,
+              0.054151797245674225, 0.0021284987017821144, -0.55789841321675513e-6]
+
+
 def build_digamma(em, args):
     """digamma(x) for float64, matching scipy.special.psi at the special points:
     psi(+0) = -inf, psi(-0) = +inf, NaN at negative integers and -inf, psi(inf) = inf."""
@@ -139,5 +150,15 @@ def build_digamma(em, args):
     result = bd.fsub(bd.fsub(em.libm("log", z), bd.fdiv(_f64(0.5), z)), series)
     result = bd.fadd(result, shift)
     result = bd.select(negative, bd.fsub(result, reflection), result)
+    # On [1, 2] (holding the positive root, where the sum above cancels) use
+    # Boost's rational approximation in (x - root), the root split in three parts.
+    on_root_interval = bd.and_(bd.fcmp_ordered(">=", x, one), bd.fcmp_ordered("<=", x, _f64(2.0)))
+    offset = x
+    for part in _DIGAMMA_ROOT:
+        offset = bd.fsub(offset, _f64(part))
+    t = bd.fsub(x, one)
+    rational = bd.fdiv(_horner(bd, t, _DIGAMMA_P[::-1]), _horner(bd, t, _DIGAMMA_Q[::-1]))
+    near_root = bd.fadd(bd.fmul(offset, _f64(_DIGAMMA_Y)), bd.fmul(offset, rational))
+    result = bd.select(on_root_interval, near_root, result)
     pole = bd.and_(negative, bd.fcmp_ordered("==", x, floor))
     bd.ret(bd.select(pole, _f64(math.nan), result))

@@ -174,3 +174,21 @@ class Kernel:
     body: tuple
     n_inputs: int = 0
     meta: dict = field(default_factory=dict, compare=False, hash=False)
+
+
+def _cached_hash(self):
+    # Expressions are DAGs with heavy sharing: the generated dataclass hash would
+    # rehash shared subtrees once per path (exponential in depth). Cache it.
+    try:
+        return self.__dict__["_hash"]
+    except KeyError:
+        h = hash(tuple(getattr(self, f) for f in self.__dataclass_fields__
+                       if self.__dataclass_fields__[f].hash is not False
+                       and self.__dataclass_fields__[f].compare))
+        object.__setattr__(self, "_hash", h)
+        return h
+
+
+for _cls in list(globals().values()):
+    if isinstance(_cls, type) and hasattr(_cls, "__dataclass_fields__"):
+        _cls.__hash__ = _cached_hash
