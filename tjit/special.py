@@ -37,14 +37,19 @@ def _gamma_pole(v):
     return math.nan  # negative integers and -inf
 
 
-def _lgamma_pole(v):
-    return math.inf
+def _lgamma(v):
+    if v == -math.inf:
+        return -math.inf  # as SciPy (C's lgamma gives +inf)
+    try:
+        return math.lgamma(v)
+    except (ValueError, OverflowError):
+        return math.inf
 
 
 erf = _vectorize(math.erf)
 erfc = _vectorize(math.erfc)
 gamma = _vectorize(_safe(math.gamma, _gamma_pole))
-gammaln = _vectorize(_safe(math.lgamma, _lgamma_pole))
+gammaln = _vectorize(_lgamma)
 
 
 def _psi1(x):

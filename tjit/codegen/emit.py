@@ -273,9 +273,12 @@ class _KernelEmitter:
 
 def _strided_by(var, statements):
     """{(buffer, axis)} of every access in `statements` whose index uses `var`."""
-    found = set()
+    found, seen = set(), set()
 
     def visit(expr):
+        if id(expr) in seen:
+            return
+        seen.add(id(expr))
         if isinstance(expr, Load):
             found.update((expr.buffer, axis) for v, axis in expr.index if v == var)
         elif isinstance(expr, Op):

@@ -5,6 +5,12 @@ uint8..uint64, float32 and float64. Nothing traps: integer division by zero
 gives 0, INT_MIN // -1 wraps to INT_MIN, float->int casts saturate. No fast-math
 flags are used, so float results match NumPy bit for bit where NumPy's result is
 exactly defined. Bools are `i1` in registers (stored as `i8` 0/1 by the caller).
+
+On bools, arithmetic is logical (add = or, mul = and, sub = xor, maximum = or,
+minimum = and, x // y = x and y, x % y = False, x ** y = x or not y; neg, abs,
+sgn and rounding are the identity); rounding ops are the identity on ints.
+Float-only ops (true_div, exp, ...) applied to other dtypes raise TypeError at
+emission: the graph stage casts first.
 """
 from __future__ import annotations
 

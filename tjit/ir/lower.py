@@ -212,8 +212,21 @@ def _product(factors):
     return result
 
 
-def _place_loads(expr, index):
-    """Rewrite placeholder `Load(buffer, ())` into loads indexed at the current point."""
+def _place_loads(expr, index, memo=None):
+    """Rewrite placeholder `Load(buffer, ())` into loads indexed at the current point.
+
+    `memo` maps id(expr) -> result so shared subexpressions are visited once."""
+    if memo is None:
+        memo = {}
+    done = memo.get(id(expr))
+    if done is not None:
+        return done[1]
+    result = _place_loads_uncached(expr, index, memo)
+    memo[id(expr)] = (expr, result)  # keep expr alive so its id stays unique
+    return result
+
+
+def _place_loads_uncached(expr, index, memo):
     if isinstance(expr, Load):
         if expr.index:
             return expr
@@ -221,9 +234,9 @@ def _place_loads(expr, index):
             raise ValueError("expression reads %s, which is not an input" % expr.buffer.name)
         return Load(expr.buffer, index[expr.buffer])
     if isinstance(expr, Op):
-        return Op(expr.name, tuple(_place_loads(a, index) for a in expr.args), expr.dtype)
+        return Op(expr.name, tuple(_place_loads(a, index, memo) for a in expr.args), expr.dtype)
     if isinstance(expr, Cast):
-        return Cast(_place_loads(expr.x, index), expr.dtype)
+        return Cast(_place_loads(expr.x, index, memo), expr.dtype)
     if isinstance(expr, Const):
         return expr
     raise ValueError("unexpected node in an elementwise expression: %r" % (expr,))
