@@ -466,3 +466,9 @@ def _invert(em, k, dt, a):
 @rule("switch")
 def _switch(em, k, dt, cond, a, b):
     return em.builder.select(cond, a, b)
+
+
+# Inline, vectorizable implementations override the libm calls above.
+from .vecmath import RULES as _VECTOR_RULES  # noqa: E402
+
+OPS.update(_VECTOR_RULES)

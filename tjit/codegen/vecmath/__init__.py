@@ -1,0 +1,11 @@
+"""Vectorizable math: transcendental functions emitted inline as LLVM IR.
+
+LLVM 20+ has no vector math library we can rely on (no SVML in llvmlite), and a
+call to libm inside a loop stops the loop vectorizer. So, as XLA and MLIR's
+math dialect do, each function is built here from branch-free IR (range
+reduction, polynomials, selects for special values) that vectorizes.
+
+Each family module exposes RULES = {scalar op name: emit(em, k, dtype, *args)},
+with the signature of `tjit.codegen.scalar_ops.OPS`, which these override.
+"""
+RULES = {}
