@@ -136,10 +136,12 @@ class Skips:
     def __init__(self):
         self.seen = set()
 
-    def note(self, impl, exc):
+    def note(self, impl, exc, context=""):
         msg = f"{type(exc).__name__}: {exc}".splitlines()[0]
         if len(msg) > 160:
             msg = msg[:157] + "..."
+        if context:
+            msg += f" [{context}]"
         key = (impl, msg)
         if key not in self.seen:
             self.seen.add(key)

@@ -204,7 +204,7 @@ def run_one(impl, kind, args, expected, dtype, skips, repeats, per_call=False):
         result = fn()
         first = time.perf_counter() - t0
     except Exception as exc:  # a failing implementation is skipped, not fatal
-        skips.note(impl, exc)
+        skips.note(impl, exc, context(impl))
         return "err", None
     if not H.same(result, expected, dtype):
         return H.WRONG, first
@@ -216,6 +216,13 @@ def run_one(impl, kind, args, expected, dtype, skips, repeats, per_call=False):
     except Exception as exc:
         skips.note(impl, exc)
         return "err", first
+
+
+def context(impl):
+    """Versions worth knowing when `impl` fails (Numba pins its llvmlite minor version)."""
+    if impl == "numba":
+        return f"numba {version_of('numba')} with llvmlite {version_of('llvmlite')}"
+    return ""
 
 
 def version_of(name):

@@ -11,6 +11,8 @@ from .graph import clone_replace  # noqa: F401
 from . import graph, gradient, printing, tensor  # noqa: F401
 from .gradient import grad  # noqa: F401
 from .printing import pp  # noqa: F401
+from . import passes, runtime  # noqa: F401  (the pipeline, loaded once at import)
+from .codegen import jit as _jit  # noqa: F401
 
 __version__ = "0.1.0"
 

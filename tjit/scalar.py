@@ -6,6 +6,7 @@ gradient (as tensor expressions), how it prints, and the loop-IR op it lowers to
 """
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
@@ -24,8 +25,13 @@ DISCRETE = BOOL + INTS
 def upcast(*dtypes):
     """Theano's upcast: NumPy promotion, but results stay float32 when floatX is
     float32 and no input is float64 (so int32 + float32 is float32 there)."""
-    keep32 = config.floatX == "float32" and "float64" not in dtypes
-    keep16 = config.floatX == "float16" and "float64" not in dtypes
+    return _upcast(config.floatX, dtypes)
+
+
+@functools.lru_cache(maxsize=4096)
+def _upcast(floatx, dtypes):
+    keep32 = floatx == "float32" and "float64" not in dtypes
+    keep16 = floatx == "float16" and "float64" not in dtypes
     z = np.zeros((), dtype=dtypes[0])
     for dt in dtypes[1:]:
         z = z + np.zeros((), dtype=dt)

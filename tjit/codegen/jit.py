@@ -1,7 +1,8 @@
 """Compile a `Kernel` to machine code and load it into the process.
 
 All kernels live in one MCJIT engine. Compiled kernels are cached in memory by
-their LLVM IR text, so an identical kernel compiles once per process.
+the kernel's canonical text (so an identical kernel compiles once per process)
+and on disk (tjit.codegen.cache), so it compiles once per machine.
 """
 from __future__ import annotations
 
@@ -11,11 +12,12 @@ import time
 import llvmlite.binding as llvm
 import numpy as np
 
-from tjit.codegen.emit import emit_kernel
+from tjit.codegen import cache as object_cache
 from tjit.codegen.target import LLVM_LOCK, optimize, target_machine
+from tjit.ir.serialize import serialize
 
 _engine = None
-_cache = {}         # unoptimized IR text -> NativeKernel
+_cache = {}         # canonical kernel text -> NativeKernel
 _symbols = set()    # entry names already loaded into the engine
 
 
@@ -74,28 +76,27 @@ class NativeKernel:
 
 
 def compile_kernel(kernel) -> NativeKernel:
-    """Emit, verify, optimize and load `kernel`; cached by IR text.
+    """Emit, verify, optimize and load `kernel`, or load its object code from the
+    on-disk cache; cached in memory by the kernel's canonical text.
 
     Raises RuntimeError if LLVM rejects the generated IR (a codegen bug).
     """
     start = time.perf_counter()
-    ir_text = emit_kernel(kernel)
+    text = serialize(kernel)
     with LLVM_LOCK:
-        cached = _cache.get(ir_text)
+        cached = _cache.get(text)
         if cached is not None:
             return cached
         symbol = kernel.name
         if symbol in _symbols:      # another kernel of the same name is loaded
             symbol = "%s.%d" % (kernel.name, len(_symbols))
-        source = ir_text if symbol == kernel.name else emit_kernel(kernel, symbol)
-        try:
-            module = llvm.parse_assembly(source)
-            module.verify()
-        except RuntimeError as error:
-            raise RuntimeError("invalid LLVM IR for kernel %s: %s\n%s"
-                               % (kernel.name, error, source)) from None
-        optimize(module)
-        object_code = target_machine().emit_object(module)
+        key = object_cache.entry_key(text, symbol)
+        entry = object_cache.load(key)
+        if entry is None:
+            object_code, llvm_ir = _build(kernel, symbol)
+            object_cache.store(key, object_code, llvm_ir)
+        else:
+            object_code, llvm_ir = entry
         engine = _shared_engine()
         engine.add_object_file(llvm.ObjectFileRef.from_data(object_code))
         engine.finalize_object()
@@ -104,10 +105,25 @@ def compile_kernel(kernel) -> NativeKernel:
             raise RuntimeError("kernel %s: symbol %s not found after loading"
                                % (kernel.name, symbol))
         _symbols.add(symbol)
-        native = NativeKernel(kernel, str(module), object_code, address,
+        native = NativeKernel(kernel, llvm_ir, object_code, address,
                               time.perf_counter() - start)
-        _cache[ir_text] = native
+        native.from_disk_cache = entry is not None
+        _cache[text] = native
         return native
+
+
+def _build(kernel, symbol):
+    """(object code, optimized IR text) of `kernel` under the name `symbol`."""
+    from tjit.codegen.emit import emit_kernel
+    source = emit_kernel(kernel, symbol)
+    try:
+        module = llvm.parse_assembly(source)
+        module.verify()
+    except RuntimeError as error:
+        raise RuntimeError("invalid LLVM IR for kernel %s: %s\n%s"
+                           % (kernel.name, error, source)) from None
+    optimize(module)
+    return target_machine().emit_object(module), str(module)
 
 
 def _shared_engine():

@@ -23,10 +23,13 @@ def _initialize():
     llvm.initialize_native_asmprinter()
     # Generated code calls libm (exp, lgamma, ...) and LLVM may introduce libc
     # calls (memset, memcpy); the JIT resolves them from these libraries.
-    for lib in ("m", "c"):
-        path = ctypes.util.find_library(lib)
-        if path:
-            llvm.load_library_permanently(path)
+    for lib, soname in (("m", "libm.so.6"), ("c", "libc.so.6")):
+        try:
+            llvm.load_library_permanently(soname)   # glibc: no ldconfig lookup needed
+        except RuntimeError:
+            path = ctypes.util.find_library(lib)
+            if path:
+                llvm.load_library_permanently(path)
     _state["initialized"] = True
 
 

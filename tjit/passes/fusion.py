@@ -67,30 +67,30 @@ def _reaches(start_vars, target_node, stop_ids):
 
 
 def _grow(group, group_of, clients):
-    changed = True
-    while changed:
-        changed = False
-        for member in list(group.members):
-            for v in member.inputs:
-                p = v.owner
-                if p is None or id(p) in group_of or not lowerable(p):
-                    continue
-                if p.outputs[0].ndim != group.ndim:
-                    continue
-                external = [c for c in clients[id(p.outputs[0])]
-                            if c is None or id(c) not in group.ids]
-                if external:
-                    if p.outputs[0].broadcastable != group.pattern:
-                        continue  # its value would not fill the loop's output shape
-                    ext_inputs = [u for m in group.members for u in m.inputs
-                                  if u.owner is not None and id(u.owner) not in group.ids
-                                  and u.owner is not p]
-                    if _reaches(ext_inputs, p, group.ids):
-                        continue  # p -> outside -> group: fusing would make a cycle
-                group.members.append(p)
-                group.ids.add(id(p))
-                group_of[id(p)] = group
-                changed = True
+    """Absorb producers of the group's inputs, depth first from its members."""
+    frontier = list(group.members)
+    while frontier:
+        member = frontier.pop()
+        for v in member.inputs:
+            p = v.owner
+            if p is None or id(p) in group_of or not lowerable(p):
+                continue
+            if p.outputs[0].ndim != group.ndim:
+                continue
+            external = [c for c in clients[id(p.outputs[0])]
+                        if c is None or id(c) not in group.ids]
+            if external:
+                if p.outputs[0].broadcastable != group.pattern:
+                    continue  # its value would not fill the loop's output shape
+                ext_inputs = [u for m in group.members for u in m.inputs
+                              if u.owner is not None and id(u.owner) not in group.ids
+                              and u.owner is not p]
+                if _reaches(ext_inputs, p, group.ids):
+                    continue  # p -> outside -> group: fusing would make a cycle
+            group.members.append(p)
+            group.ids.add(id(p))
+            group_of[id(p)] = group
+            frontier.append(p)
 
 
 def _boundary_ref(v):

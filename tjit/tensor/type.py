@@ -12,7 +12,10 @@ class TensorType(Type):
     dim always has size 1 (and broadcasts against any size)."""
 
     def __init__(self, dtype, broadcastable, name=None):
-        dtype = str(np.dtype(dtype)) if dtype != "floatX" else _floatx()
+        if dtype == "floatX":
+            dtype = _floatx()
+        elif dtype not in ALL_DTYPES:
+            dtype = str(np.dtype(dtype))
         if dtype not in ALL_DTYPES:
             raise TypeError(f"unsupported dtype {dtype!r}; tjit supports {', '.join(ALL_DTYPES)}")
         self.dtype = dtype

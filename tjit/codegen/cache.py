@@ -1,0 +1,130 @@
+"""The on-disk cache of compiled object code.
+
+Entries live under `<cache_dir>/objects/` (tjit.config.cache_dir; TJIT_CACHE_DIR
+overrides), one file per kernel, named by a SHA-256 of the kernel's canonical
+text, its symbol, the host (triple, CPU, features), the llvmlite version and
+the source of tjit's code generator. A file holds a magic word, a SHA-256 of
+its payload and the payload (object code + optimized LLVM IR), written to a
+temporary file and renamed into place, so concurrent processes never see a
+partial entry; an entry that fails its checksum is deleted and rebuilt.
+"""
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import struct
+import tempfile
+import warnings
+
+import llvmlite
+
+from .target import host_description
+
+log = logging.getLogger("tjit.cache")
+MAGIC = b"TJITOBJ1"
+_state = {}
+
+
+def _codegen_version():
+    """A hash of this package's and the loop IR's sources: code changes invalidate."""
+    if "version" not in _state:
+        h = hashlib.sha256()
+        here = os.path.dirname(os.path.abspath(__file__))
+        for folder in (here, os.path.join(here, "vecmath"), os.path.join(here, "..", "ir")):
+            if not os.path.isdir(folder):
+                continue
+            for name in sorted(os.listdir(folder)):
+                if name.endswith(".py"):
+                    with open(os.path.join(folder, name), "rb") as f:
+                        h.update(name.encode() + b"\0" + f.read())
+        _state["version"] = h.hexdigest()
+    return _state["version"]
+
+
+def cache_dir():
+    from ..config import config
+    return os.path.join(config.cache_dir, "objects")
+
+
+def entry_key(kernel_text, symbol):
+    h = hashlib.sha256()
+    for part in (kernel_text, symbol, host_description(), llvmlite.__version__,
+                 _codegen_version()):
+        h.update(part.encode() + b"\0")
+    return h.hexdigest()
+
+
+def _path(key):
+    return os.path.join(cache_dir(), key[:2], key + ".o")
+
+
+def load(key):
+    """(object code, llvm ir text) of a valid entry, or None."""
+    path = _path(key)
+    try:
+        with open(path, "rb") as f:
+            data = f.read()
+    except OSError:
+        return None
+    payload = data[len(MAGIC) + 32:]
+    if (data[:len(MAGIC)] != MAGIC or len(data) < len(MAGIC) + 40
+            or hashlib.sha256(payload).digest() != data[len(MAGIC):len(MAGIC) + 32]):
+        log.warning("discarding corrupt cache entry %s", path)
+        try:
+            os.unlink(path)
+        except OSError:
+            pass
+        return None
+    (n,) = struct.unpack("<Q", payload[:8])
+    obj, text = payload[8:8 + n], payload[8 + n:]
+    if len(obj) != n:
+        return None
+    return obj, text.decode()
+
+
+def store(key, object_code, llvm_ir):
+    """Write an entry atomically; a failure to write only costs a recompile later."""
+    payload = struct.pack("<Q", len(object_code)) + object_code + llvm_ir.encode()
+    data = MAGIC + hashlib.sha256(payload).digest() + payload
+    path = _path(key)
+    try:
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path), prefix=".tmp-")
+        try:
+            with os.fdopen(fd, "wb") as f:
+                f.write(data)
+            os.replace(tmp, path)
+        except BaseException:
+            os.unlink(tmp)
+            raise
+    except OSError as e:
+        if not _state.get("warned"):
+            _state["warned"] = True
+            warnings.warn(f"tjit: cannot write the compile cache in {cache_dir()}: {e}; "
+                          "compiled code is not cached on disk", stacklevel=3)
+
+
+def info():
+    """(number of entries, total bytes, directory)."""
+    root, count, size = cache_dir(), 0, 0
+    for folder, _, files in os.walk(root):
+        for name in files:
+            if name.endswith(".o"):
+                count += 1
+                size += os.path.getsize(os.path.join(folder, name))
+    return count, size, root
+
+
+def clear():
+    """Delete every entry; returns how many were deleted."""
+    root, count = cache_dir(), 0
+    for folder, _, files in os.walk(root):
+        for name in files:
+            if name.endswith(".o") or name.startswith(".tmp-"):
+                try:
+                    os.unlink(os.path.join(folder, name))
+                    count += 1
+                except OSError:
+                    pass
+    return count
