@@ -11,7 +11,10 @@ import sys
 
 import numpy as np
 
+from ..config import config
+from ..ir.lower import outer_extent
 from ..tensor.fused import FusedElemwise
+from .threads import MIN_PARALLEL_ELEMENTS, POOL, split
 
 END = 1 << 62  # "to the end" for a kernel's outer-loop range
 
@@ -72,10 +75,21 @@ class NativeElemwiseThunk:
     def __call__(self, inputs):
         shape = tuple([inputs[i].shape[a] if i >= 0 else 1 for i, a in self.plan])
         outs = [_reuse_or_empty(pool, shape, dt) for pool, dt in zip(self.pools, self.dtypes)]
-        rc = self.cfunc(*inputs, *outs, 0, END)
+        threads = config.threads
+        if threads > 1 and outs[0].size >= MIN_PARALLEL_ELEMENTS:
+            rc = self._parallel(inputs, outs, threads)
+        else:
+            rc = self.cfunc(*inputs, *outs, 0, END)
         if rc:
             self._fail(rc, inputs)
         return outs
+
+    def _parallel(self, inputs, outs, threads):
+        arrays = (*inputs, *outs)
+        extent = outer_extent(self.native.kernel, arrays)
+        ranges = split(extent, threads)
+        codes = POOL.run(self.cfunc, [(*arrays, b, e) for b, e in ranges])
+        return next((c for c in codes if c), 0)
 
     def _fail(self, rc, inputs):
         # The NumPy-level check names the inputs and their shapes.
