@@ -7,6 +7,9 @@ import sys
 from .graph import Constant, Variable
 
 
+_OPERATORS = ("add", "sub", "mul", "true_div", "int_div", "mod", "pow")
+
+
 # -- pp ------------------------------------------------------------------------------
 def pp(var):
     """Infix form of an expression, e.g. `(x + exp(y))`."""
@@ -26,13 +29,17 @@ def _pp(v):
     args = node.inputs
     if isinstance(op, Elemwise):
         s = op.scalar_op
-        if s.symbol and len(args) == 2:
+        # As Theano: only + - * / // % ** and unary - print as (parenthesised)
+        # operators; |x| for abs; every other op as its tensor function's name.
+        if s.name in _OPERATORS and len(args) == 2:
             return f"({_pp(args[0])} {s.symbol} {_pp(args[1])})"
-        if s.symbol and len(args) == 1:
-            return f"{s.symbol}{_pp(args[0])}"
+        if s.name == "neg":
+            return f"(-{_pp(args[0])})"
+        if s.name == "abs":
+            return f"|{_pp(args[0])}|"
         if isinstance(s, Cast):
             return f"cast({_pp(args[0])}, {s.dtype})"
-        name = {"second": "fill", "round_half_to_even": "round"}.get(s.name, s.name)
+        name = {"second": "fill", "and": "and_", "or": "or_"}.get(s.name, s.name)
         return f"{name}({', '.join(_pp(a) for a in args)})"
     if isinstance(op, DimShuffle):
         order = op.new_order

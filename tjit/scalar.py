@@ -23,15 +23,15 @@ DISCRETE = BOOL + INTS
 
 
 def upcast(*dtypes):
-    """Theano's upcast: NumPy promotion, but results stay float32 when floatX is
-    float32 and no input is float64 (so int32 + float32 is float32 there)."""
+    """Theano's upcast under its default cast_policy ('custom'): NumPy promotion
+    whatever floatX is (int32 + float32 is float64 even when floatX is float32;
+    Python float constants are float32 there instead)."""
     return _upcast(config.floatX, dtypes)
 
 
 @functools.lru_cache(maxsize=4096)
 def _upcast(floatx, dtypes):
-    keep32 = floatx == "float32" and "float64" not in dtypes
-    keep16 = floatx == "float16" and "float64" not in dtypes
+    keep32 = keep16 = False  # Theano's cast_policy='numpy+floatX' only
     z = np.zeros((), dtype=dtypes[0])
     for dt in dtypes[1:]:
         z = z + np.zeros((), dtype=dt)
@@ -98,6 +98,8 @@ class ScalarOp:
                 raise TypeError(f"{self.name} is not defined for complex inputs ({dt})")
             if self.rule == "bitwise" and dt not in DISCRETE:
                 raise TypeError(f"{self.name} needs bool or integer inputs, got {dt}")
+            if self.float_only and dt not in FLOATS:
+                raise TypeError(f"{self.name} is defined for float inputs only, got {dt}")
         rule = self.rule
         if rule in ("cmp", "pred"):
             return "bool"
@@ -272,9 +274,10 @@ floor = _def("floor", 1, "float", np.floor, _zeros, complex_ok=False)
 ceil = _def("ceil", 1, "float", np.ceil, _zeros, complex_ok=False)
 trunc = _def("trunc", 1, "float", np.trunc, _zeros, complex_ok=False)
 round_half_to_even = _def("round_half_to_even", 1, "float", np.round, _zeros,
-                          complex_ok=False, ir_name="round_half_even")
+                          complex_ok=False, float_only=True, ir_name="round_half_even")
 round_half_away_from_zero = _def("round_half_away_from_zero", 1, "float", _round_away,
-                                 _zeros, complex_ok=False, ir_name="round_half_away")
+                                 _zeros, complex_ok=False, float_only=True,
+                                 ir_name="round_half_away")
 
 lt = _def("lt", 2, "cmp", np.less, _zeros, symbol="<", prec=-5, complex_ok=False)
 le = _def("le", 2, "cmp", np.less_equal, _zeros, symbol="<=", prec=-5, complex_ok=False)

@@ -51,13 +51,13 @@ def _clients(order, outputs):
     return clients
 
 
-def _reaches(start_vars, target_node, stop_ids):
-    """Whether `target_node`'s output is an ancestor of any of `start_vars`,
+def _reaches(start_vars, target_ids, stop_ids):
+    """Whether a node in `target_ids` is an ancestor of any of `start_vars`,
     searching only through nodes not in `stop_ids`."""
     seen, stack = set(), [v.owner for v in start_vars if v.owner is not None]
     while stack:
         n = stack.pop()
-        if n is target_node:
+        if id(n) in target_ids:
             return True
         if id(n) in seen or id(n) in stop_ids:
             continue
@@ -73,6 +73,9 @@ def _grow(group, group_of, clients):
         member = frontier.pop()
         for v in member.inputs:
             p = v.owner
+            if p is not None and isinstance(p.op, DimShuffle):
+                _absorb_scalar(group, group_of, clients, p, frontier)
+                continue
             if p is None or id(p) in group_of or not lowerable(p):
                 continue
             if p.outputs[0].ndim != group.ndim:
@@ -85,12 +88,80 @@ def _grow(group, group_of, clients):
                 ext_inputs = [u for m in group.members for u in m.inputs
                               if u.owner is not None and id(u.owner) not in group.ids
                               and u.owner is not p]
-                if _reaches(ext_inputs, p, group.ids):
+                if _reaches(ext_inputs, {id(p)}, group.ids):
                     continue  # p -> outside -> group: fusing would make a cycle
             group.members.append(p)
             group.ids.add(id(p))
             group_of[id(p)] = group
             frontier.append(p)
+
+
+def _absorb_scalar(group, group_of, clients, shuffle, frontier):
+    """Absorb a 0-d producer seen through a DimShuffle: its value is the same at
+    every point of the loop, so LLVM hoists it out of the loop anyway, and the
+    function needs one native call instead of two."""
+    src = shuffle.inputs[0]
+    q = src.owner
+    if q is None or id(q) in group_of or not lowerable(q) or src.ndim != 0:
+        return
+    views = clients[id(src)]
+    if not all(c is not None and isinstance(c.op, DimShuffle)
+               and all(cc is not None and id(cc) in group.ids for cc in clients[id(c.outputs[0])])
+               for c in views):
+        return
+    group.members.append(q)
+    group.ids.add(id(q))
+    for c in views:  # the views become internal to the group
+        group.ids.add(id(c))
+        group_of[id(c)] = group
+    group_of[id(q)] = group
+    frontier.append(q)
+
+
+def _external_inputs(group):
+    return [u for m in group.members for u in m.inputs
+            if u.owner is None or id(u.owner) not in group.ids]
+
+
+def _shape_keys(group):
+    """Keys (id(var), axes) of the group's inputs that fix every non-broadcastable
+    loop dim: two groups sharing one run over the same loop shape."""
+    keys = set()
+    for v in _external_inputs(group):
+        b = _boundary_ref(v)
+        if b[0] == "const" or len(b[1]) != group.ndim:
+            continue
+        var, axes = b
+        if all(group.pattern[d] or (axes[d] is not None and not var.broadcastable[axes[d]])
+               for d in range(group.ndim)):
+            keys.add((id(var), axes, group.pattern))
+    return keys
+
+
+def _merge_siblings(groups, group_of):
+    """Merge independent groups that loop over the same shape (they share an input
+    that fixes it): one kernel then reads the shared inputs once."""
+    kept, owner = [], {}
+    for g in groups:
+        keys = _shape_keys(g)
+        target = None
+        for k in keys:
+            h = owner.get(k)
+            if h is not None and not _reaches(_external_inputs(g), h.ids, ()) \
+                    and not _reaches(_external_inputs(h), g.ids, ()):
+                target = h
+                break
+        if target is None:
+            kept.append(g)
+            target = g
+        else:
+            target.members.extend(g.members)
+            target.ids |= g.ids
+            for i in g.ids:
+                group_of[i] = target
+        for k in keys:
+            owner.setdefault(k, target)
+    return kept
 
 
 def _boundary_ref(v):
@@ -115,6 +186,8 @@ def _build(group, clients, new_var):
         refs = []
         for v in node.inputs:
             if v.owner is not None and id(v.owner) in group.ids:
+                if isinstance(v.owner.op, DimShuffle):  # view of an absorbed scalar
+                    v = v.owner.inputs[0]
                 refs.append(("step", step_of[id(v)]))
                 continue
             b = _boundary_ref(v)
@@ -122,6 +195,8 @@ def _build(group, clients, new_var):
                 refs.append(b)
                 continue
             var, axes = b
+            if len(axes) != group.ndim:  # an input of an absorbed 0-d producer
+                axes = (None,) * group.ndim
             key = (id(var), axes)
             if key not in ext_index:
                 ext_index[key] = len(ext)
@@ -149,6 +224,7 @@ def elemwise_fusion(outputs):
         group_of[id(node)] = g
         _grow(g, group_of, clients)
         groups.append(g)
+    groups = _merge_siblings(groups, group_of)
     position = {id(n): i for i, n in enumerate(order)}
     for g in groups:
         g.order = sorted(g.members, key=lambda n: position[id(n)])

@@ -78,9 +78,28 @@ gammaln = _elemwise(ts.gammaln, "gammaln")
 psi = _elemwise(ts.psi, "psi")
 sigmoid = _elemwise(ts.sigmoid, "sigmoid")
 softplus = _elemwise(ts.softplus, "softplus")
-floor = _elemwise(ts.floor, "floor")
-ceil = _elemwise(ts.ceil, "ceil")
-trunc = _elemwise(ts.trunc, "trunc")
+_floor = _elemwise(ts.floor, "floor")
+_ceil = _elemwise(ts.ceil, "ceil")
+_trunc = _elemwise(ts.trunc, "trunc")
+
+
+def _same_out_nocomplex(fn, name):
+    # Theano: floor/ceil/trunc keep the dtype of an integer (or bool) input,
+    # whose value they do not change.
+    def wrapped(a):
+        a = as_tensor_variable(a)
+        if a.dtype in ts.DISCRETE:
+            return tensor_copy(a)
+        return fn(a)
+    wrapped.__name__ = name
+    wrapped.__doc__ = fn.__doc__
+    wrapped.op = fn.op
+    return wrapped
+
+
+floor = _same_out_nocomplex(_floor, "floor")
+ceil = _same_out_nocomplex(_ceil, "ceil")
+trunc = _same_out_nocomplex(_trunc, "trunc")
 isnan = _elemwise(ts.isnan, "isnan")
 isinf = _elemwise(ts.isinf, "isinf")
 _switch = _elemwise(ts.switch, "switch")
@@ -106,6 +125,10 @@ def clip(x, min, max):
 def round(a, mode=None):
     """Round to nearest; `mode` 'half_to_even' (default, as NumPy) or 'half_away_from_zero'."""
     mode = mode or "half_to_even"
+    a = as_tensor_variable(a)
+    if a.dtype not in ts.FLOATS:
+        # Theano: round_half_to_even / round_half_away_from_zero are float-only
+        raise TypeError(f"round: {a} has dtype {a.dtype}; rounding is defined for floats only")
     if mode == "half_to_even":
         return round_half_to_even(a)
     if mode == "half_away_from_zero":

@@ -14,7 +14,7 @@ class TensorType(Type):
     def __init__(self, dtype, broadcastable, name=None):
         if dtype == "floatX":
             dtype = _floatx()
-        elif dtype not in ALL_DTYPES:
+        elif type(dtype) is not str or dtype not in ALL_DTYPES:
             dtype = str(np.dtype(dtype))
         if dtype not in ALL_DTYPES:
             raise TypeError(f"unsupported dtype {dtype!r}; tjit supports {', '.join(ALL_DTYPES)}")

@@ -197,7 +197,8 @@ def _autocast_dtype(x):
     if isinstance(x, float):
         if config.floatX != "float64":
             return config.floatX
-        return "float32" if np.float32(x) == x or np.isnan(x) else "float64"
+        # NaN != NaN: Theano's autocaster falls through to float64 for it
+        return "float32" if np.float32(x) == x else "float64"
     if isinstance(x, complex):
         return "complex128"
     return None
