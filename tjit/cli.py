@@ -1,4 +1,5 @@
-"""The `tjit` command: `tjit dump SCRIPT.py [--stage STAGE] [--function NAME]`."""
+"""The `tjit` command: `tjit dump SCRIPT.py [--stage STAGE] [--function NAME]`,
+`tjit cache info`, `tjit cache clear`."""
 from __future__ import annotations
 
 import argparse
@@ -22,7 +23,20 @@ def _parser():
     d.add_argument("--stage", default="opt", choices=("graph", "opt", "loop", "llvm", "asm"))
     d.add_argument("--function", default=None, metavar="NAME",
                    help="only functions compiled with name=NAME")
+    c = sub.add_parser("cache", help="the on-disk cache of compiled kernels")
+    c.add_argument("action", choices=("info", "clear"),
+                   help="info: where it is and what it holds; clear: delete every entry")
     return p
+
+
+def _cache(ns):
+    from .codegen import cache
+    if ns.action == "clear":
+        print(f"removed {cache.clear()} entries from {cache.cache_dir()}")
+        return 0
+    count, size, root = cache.info()
+    print(f"cache directory: {root}\nentries: {count}\nsize: {size / 1e6:.1f} MB")
+    return 0
 
 
 def _dump(ns):
@@ -72,6 +86,11 @@ def main(argv=None):
     ns.args = extra  # anything else is passed on to the script
     if ns.command == "dump":
         return _dump(ns)
+    if ns.command == "cache":
+        if ns.args:
+            print(f"tjit cache: unexpected arguments {ns.args}", file=sys.stderr)
+            return 2
+        return _cache(ns)
     return 2
 
 
