@@ -164,6 +164,38 @@ def _merge_siblings(groups, group_of):
     return kept
 
 
+def _merge_adjacent(groups, group_of):
+    """Merge a group into a group that reads one of its outputs directly over the
+    same loop (as exp(x) read by both exp(x) * 2 and exp(x) + 1): one kernel then
+    computes both without storing and reloading the value. Skipped when another
+    path connects the two groups (fusing would make a cycle)."""
+    changed = True
+    while changed:
+        changed = False
+        for g in list(groups):
+            for u in _external_inputs(g):
+                h = group_of.get(id(u.owner)) if u.owner is not None else None
+                if (h is None or h is g or h not in groups or h.ndim != g.ndim
+                        or h.pattern != g.pattern or u.broadcastable != g.pattern):
+                    continue
+                g_in = [v for v in _external_inputs(g)
+                        if v.owner is None or id(v.owner) not in h.ids]
+                h_in = [v for v in _external_inputs(h)
+                        if v.owner is None or id(v.owner) not in g.ids]
+                if _reaches(g_in, h.ids, ()) or _reaches(h_in, g.ids, ()):
+                    continue
+                g.members.extend(h.members)
+                g.ids |= h.ids
+                for i in h.ids:
+                    group_of[i] = g
+                groups.remove(h)
+                changed = True
+                break
+            if changed:
+                break
+    return groups
+
+
 def _boundary_ref(v):
     """('const', value, dtype) for a scalar-like constant, else (var, axes)."""
     if isinstance(v, Constant) and np.asarray(v.data).size == 1:
@@ -225,6 +257,7 @@ def elemwise_fusion(outputs):
         _grow(g, group_of, clients)
         groups.append(g)
     groups = _merge_siblings(groups, group_of)
+    groups = _merge_adjacent(groups, group_of)
     position = {id(n): i for i, n in enumerate(order)}
     for g in groups:
         g.order = sorted(g.members, key=lambda n: position[id(n)])

@@ -71,7 +71,10 @@ class MakeVector(Op):
             if ts.upcast(i.dtype, self.dtype) != self.dtype and i.dtype != self.dtype:
                 raise TypeError(f"make_vector: {i} ({i.dtype}) does not fit in {self.dtype}")
         from .basic import cast
-        inputs = [cast(i, self.dtype) for i in inputs]
+        # constants are converted now, so their values stay known at build time
+        # (reshape((1, n)) has a broadcastable first dim, as in Theano)
+        inputs = [constant(np.asarray(i.data, dtype=self.dtype)) if isinstance(i, Constant)
+                  else cast(i, self.dtype) for i in inputs]
         return Apply(self, inputs, [TensorType(self.dtype, (len(inputs) == 1,))()])
 
     def perform(self, node, inputs):

@@ -198,7 +198,9 @@ def _autocast_dtype(x):
         if config.floatX != "float64":
             return config.floatX
         # NaN != NaN: Theano's autocaster falls through to float64 for it
-        return "float32" if np.float32(x) == x else "float64"
+        # (compared as Python floats: NumPy 2 would compare in float32)
+        with np.errstate(over="ignore"):
+            return "float32" if float(np.float32(x)) == x else "float64"
     if isinstance(x, complex):
         return "complex128"
     return None

@@ -9,3 +9,5 @@ Each family module exposes RULES = {scalar op name: emit(em, k, dtype, *args)},
 with the signature of `tjit.codegen.scalar_ops.OPS`, which these override.
 """
 RULES = {}
+from .trig import RULES as _TRIG; RULES.update(_TRIG)  # noqa: E402,E702
+from .explog import RULES as _EXPLOG; RULES.update(_EXPLOG)  # noqa: E402,E702

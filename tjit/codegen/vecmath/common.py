@@ -1,0 +1,210 @@
+"""Building blocks for branch-free float64 math in LLVM IR.
+
+`Fp` wraps a `ScalarEmitter` with the few operations the vecmath families are
+written in: IEEE arithmetic (never fast-math: every rounding is the one written),
+`llvm.fma`, compares and selects, bit casts to i64, and error-free transforms
+(two_sum, two_prod) for double-double steps. Everything is straight-line code on
+scalars; LLVM's loop vectorizer widens it (selects become masked blends, i64
+shifts and adds become vector integer ops), which is the point: a libm call in
+the loop body would stop it.
+
+Also here: `scale` (x * 2**k without premature underflow), `horner`, and
+`float_rule`, which turns a float64 builder into a `RULES` entry that also
+serves float32 by evaluating in float64 and rounding once.
+"""
+from __future__ import annotations
+
+from llvmlite import ir
+
+F64 = ir.DoubleType()
+F32 = ir.FloatType()
+I64 = ir.IntType(64)
+I1 = ir.IntType(1)
+
+
+class Fp:
+    """float64 arithmetic emitted at `em.builder` (see the module docstring)."""
+
+    def __init__(self, em):
+        self.em = em
+        self.b = em.builder
+
+    # ---- constants and arithmetic -------------------------------------------
+    def c(self, value):
+        return ir.Constant(F64, float(value))
+
+    def i(self, value):
+        return ir.Constant(I64, int(value))
+
+    def add(self, a, b):
+        return self.b.fadd(a, b)
+
+    def sub(self, a, b):
+        return self.b.fsub(a, b)
+
+    def mul(self, a, b):
+        return self.b.fmul(a, b)
+
+    def div(self, a, b):
+        return self.b.fdiv(a, b)
+
+    def neg(self, a):
+        return self.b.fneg(a)
+
+    def fma(self, a, b, c):
+        """a * b + c with a single rounding (the host has FMA, so one instruction)."""
+        return self.em.intrinsic("fma", a, b, c)
+
+    def abs(self, a):
+        return self.em.intrinsic("fabs", a)
+
+    def copysign(self, magnitude, sign):
+        return self.em.intrinsic("copysign", magnitude, sign)
+
+    def trunc(self, a):
+        return self.em.intrinsic("trunc", a)
+
+    # ---- comparisons (ordered: false on NaN) and selects ----------------------
+    def lt(self, a, b):
+        return self.b.fcmp_ordered("<", a, b)
+
+    def le(self, a, b):
+        return self.b.fcmp_ordered("<=", a, b)
+
+    def gt(self, a, b):
+        return self.b.fcmp_ordered(">", a, b)
+
+    def ge(self, a, b):
+        return self.b.fcmp_ordered(">=", a, b)
+
+    def eq(self, a, b):
+        return self.b.fcmp_ordered("==", a, b)
+
+    def ne(self, a, b):
+        """Ordered not-equal: false if either is NaN."""
+        return self.b.fcmp_ordered("!=", a, b)
+
+    def isnan(self, a):
+        return self.b.fcmp_unordered("uno", a, a)
+
+    def and_(self, a, b):
+        return self.b.and_(a, b)
+
+    def or_(self, a, b):
+        return self.b.or_(a, b)
+
+    def not_(self, a):
+        return self.b.not_(a)
+
+    def sel(self, cond, a, b):
+        return self.b.select(cond, a, b)
+
+    def clamp(self, x, lo, hi):
+        """x limited to [lo, hi]; NaN stays NaN (unlike minnum/maxnum)."""
+        x = self.sel(self.lt(x, self.c(lo)), self.c(lo), x)
+        return self.sel(self.gt(x, self.c(hi)), self.c(hi), x)
+
+    def signbit(self, x):
+        return self.b.icmp_signed("<", self.bits(x), self.i(0))
+
+    # ---- integer view ---------------------------------------------------------
+    def bits(self, x):
+        return self.b.bitcast(x, I64)
+
+    def from_bits(self, n):
+        return self.b.bitcast(n, F64)
+
+    def iadd(self, a, b):
+        return self.b.add(a, b)
+
+    def isub(self, a, b):
+        return self.b.sub(a, b)
+
+    def shl(self, a, n):
+        return self.b.shl(a, self.i(n))
+
+    def ashr(self, a, n):
+        return self.b.ashr(a, self.i(n))
+
+    def iand(self, a, mask):
+        return self.b.and_(a, self.i(mask))
+
+    def to_float(self, n):
+        return self.b.sitofp(n, F64)
+
+    # ---- error-free transforms --------------------------------------------------
+    def two_sum(self, a, b):
+        """(s, e) with s = fl(a + b) and s + e = a + b exactly (Knuth)."""
+        s = self.add(a, b)
+        bb = self.sub(s, a)
+        e = self.add(self.sub(a, self.sub(s, bb)), self.sub(b, bb))
+        return s, e
+
+    def fast_two_sum(self, a, b):
+        """Like two_sum, valid when exponent(a) >= exponent(b) or a == 0 (Dekker)."""
+        s = self.add(a, b)
+        return s, self.add(self.sub(a, s), b)
+
+    def two_prod(self, a, b):
+        """(p, e) with p = fl(a * b) and p + e = a * b exactly (barring underflow)."""
+        p = self.mul(a, b)
+        return p, self.fma(a, b, self.neg(p))
+
+    # ---- polynomials and scaling ---------------------------------------------------
+    def horner(self, x, coefficients):
+        """c[0] + c[1] x + c[2] x**2 + ... by fma steps (throughput, not latency,
+        bounds a vectorized loop, so Horner's op count is what matters)."""
+        acc = self.c(coefficients[-1])
+        for coefficient in reversed(coefficients[:-1]):
+            acc = self.fma(acc, x, self.c(coefficient))
+        return acc
+
+    def horner_dd(self, x, coefficients, steps, x_lo=None):
+        """Like `horner`, but the last `steps` steps run in double-double, giving
+        (hi, lo) with the rounding errors of the leading terms kept; `x_lo`, the tail
+        of x, enters those steps too (first order). Those leading coefficients may
+        be (hi, lo) pairs, for fits whose rounding to double would show."""
+        acc = self.horner(x, coefficients[steps:])
+        hi, lo = acc, self.c(0.0)
+        for coefficient in reversed(coefficients[:steps]):
+            p_hi, p_err = self.two_prod(hi, x)
+            p_lo = self.fma(lo, x, p_err)
+            if x_lo is not None:
+                p_lo = self.fma(hi, x_lo, p_lo)
+            c_hi, c_lo = coefficient if isinstance(coefficient, tuple) else (coefficient, 0.0)
+            hi, err = self.two_sum(self.c(c_hi), p_hi)
+            lo = self.add(err, self.add(p_lo, self.c(c_lo)))
+        return hi, lo
+
+    def pow2(self, k):
+        """2.0**k as a double for an i64 k in [-1022, 1023] (built in the exponent field)."""
+        return self.from_bits(self.shl(self.iadd(k, self.i(1023)), 52))
+
+    def scale(self, x, k):
+        """x * 2**k for i64 k in [-2044, 2046], rounded once.
+
+        Two multiplications by normal powers of two: the first is exact, so a
+        result in the subnormal range is rounded only once (gradual underflow),
+        and a result past the top overflows to inf as it should."""
+        half = self.ashr(k, 1)
+        return self.mul(self.mul(x, self.pow2(half)), self.pow2(self.isub(k, half)))
+
+
+def float_rule(build, name):
+    """A `RULES` entry from `build(fp, *float64 args) -> float64 value`.
+
+    float32 arguments are widened, computed in float64 and rounded once at the
+    end: the float64 result is within ~1 float64 ulp, so the float32 result is
+    the correctly rounded one or its neighbour, and float32 overflow, underflow
+    and subnormals fall out of that final rounding. Raises TypeError for
+    non-float dtypes, as scalar_ops does for float-only ops."""
+    def emit(em, k, dtype, *args):
+        if k != "f":
+            raise TypeError("scalar op %r is not defined for dtype kind %r" % (name, k))
+        narrow = args[0].type == F32
+        if narrow:
+            args = [em.builder.fpext(a, F64) for a in args]
+        result = build(Fp(em), *args)
+        return em.builder.fptrunc(result, F32) if narrow else result
+    emit.__name__ = "emit_" + name
+    return emit
