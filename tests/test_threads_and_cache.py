@@ -94,10 +94,10 @@ _SCRIPT = textwrap.dedent("""
     import sys, numpy as np
     import tjit as theano, tjit.tensor as T
     x, y = T.dvectors('x', 'y')
-    f = theano.function([x, y], T.tanh(x * 3.0 + y) - y * y / 7.0)
+    f = theano.function([x, y], T.sqrt(abs(x * 3.0 + y)) - y * y / 7.0)
     v = np.linspace(-2, 2, 101)
     out = f(v, v[::-1])
-    ref = np.tanh(v * 3.0 + v[::-1]) - v[::-1] * v[::-1] / 7.0
+    ref = np.sqrt(abs(v * 3.0 + v[::-1])) - v[::-1] * v[::-1] / 7.0
     assert np.allclose(out, ref, rtol=1e-13, atol=1e-15), "wrong result"
     print(int(all(getattr(t, "native").from_disk_cache for t in f.thunks)))
 """)
@@ -150,6 +150,26 @@ def test_concurrent_processes_share_the_cache(tmp_path):
     assert len(_entries(tmp_path)) == 1
     assert not [f for d, _, fs in os.walk(tmp_path) for f in fs if f.startswith(".tmp-")]
     assert _run(tmp_path) == "1"
+
+
+_MATH_SCRIPT = textwrap.dedent("""
+    import numpy as np
+    import tjit as theano, tjit.tensor as T
+    from tjit.codegen import mathlib
+    x = T.fvector('x')
+    f = theano.function([x], T.tanh(x) * 2)
+    v = np.linspace(-3, 3, 1001, dtype='float32')
+    assert np.allclose(f(v), np.tanh(v) * 2, rtol=1e-6, atol=1e-7)
+    print(len(mathlib._loaded))
+""")
+
+
+def test_math_library_objects_are_cached(tmp_path):
+    assert _run(tmp_path, _MATH_SCRIPT) == "1"     # tanh float32 built once
+    n = len(_entries(tmp_path))
+    assert n == 2                                  # the kernel and the library object
+    assert _run(tmp_path, _MATH_SCRIPT) == "1"
+    assert len(_entries(tmp_path)) == n            # nothing rebuilt
 
 
 def test_cache_cli_info_and_clear(tmp_path):

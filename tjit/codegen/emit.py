@@ -36,7 +36,9 @@ def emit_kernel(kernel, symbol=None) -> str:
     """LLVM IR text (unoptimized) for `kernel`, with the host triple and data layout.
 
     The entry function is named `symbol` (default: `kernel.name`)."""
-    return str(_KernelEmitter(kernel, symbol or kernel.name).module)
+    from tjit.codegen.mathlib import functions_used, link_declarations
+    text = str(_KernelEmitter(kernel, symbol or kernel.name).module)
+    return link_declarations(text, functions_used(kernel))
 
 
 def _itemsize(dtype):

@@ -12,7 +12,7 @@ import time
 import llvmlite.binding as llvm
 import numpy as np
 
-from tjit.codegen import cache as object_cache
+from tjit.codegen import cache as object_cache, mathlib
 from tjit.codegen.target import LLVM_LOCK, optimize, target_machine
 from tjit.ir.serialize import serialize
 
@@ -98,6 +98,7 @@ def compile_kernel(kernel) -> NativeKernel:
         else:
             object_code, llvm_ir = entry
         engine = _shared_engine()
+        mathlib.ensure_loaded(engine, mathlib.functions_used(kernel))
         engine.add_object_file(llvm.ObjectFileRef.from_data(object_code))
         engine.finalize_object()
         address = engine.get_function_address(symbol)

@@ -468,7 +468,23 @@ def _switch(em, k, dt, cond, a, b):
     return em.builder.select(cond, a, b)
 
 
-# Inline, vectorizable implementations override the libm calls above.
+# Vectorizable implementations (tjit.codegen.vecmath) override the libm calls
+# above. Float kernels call them in the math library (tjit.codegen.mathlib), which
+# LLVM's loop vectorizer maps to vector variants; other kinds (integer pow)
+# are emitted inline by the rule itself.
 from .vecmath import RULES as _VECTOR_RULES  # noqa: E402
 
-OPS.update(_VECTOR_RULES)
+
+def _library_rule(name, inline_rule):
+    def emit(em, k, dt, *args):
+        if k != "f":
+            return inline_rule(em, k, dt, *args)
+        from .mathlib import symbol
+        ty = args[0].type
+        fn = em.declare(symbol(name, dt), ty, [a.type for a in args])
+        return em.builder.call(fn, args)
+    return emit
+
+
+for _name, _rule in _VECTOR_RULES.items():
+    OPS[_name] = _library_rule(_name, _rule)

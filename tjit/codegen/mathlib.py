@@ -1,0 +1,186 @@
+"""The vector math library: tjit's vectorizable math functions, compiled once.
+
+Inlining exp or sin (tens of instructions, a Payne-Hanek reduction...) at every
+use makes kernels slow to compile. Instead each function (name, dtype) is built
+once per machine into its own object (cached on disk, loaded once per process):
+
+    tjit_m_<name>_<dtype>(x)           scalar
+    tjit_m_<name>_<dtype>_v<N>(<N x>)  vector variants, N lanes
+
+The vector variants are made by LLVM itself: a loop over the N lanes calling the
+inlined scalar body, forced to vectorize at width N. Kernels call the scalar
+symbol; its declaration names the variants in the "vector-function-abi-variant"
+attribute, so LLVM's loop vectorizer calls the variant of the width it picks.
+"""
+from __future__ import annotations
+
+import re
+
+import llvmlite.binding as llvm
+from llvmlite import ir
+
+from ..ir.nodes import SCALAR_OPS, Op
+from . import cache as object_cache
+from .target import LLVM_LOCK, optimize, target_machine
+
+FLOATS = {"float64": ("double", ir.DoubleType()), "float32": ("float", ir.FloatType())}
+WIDTHS = {"float64": (2, 4, 8), "float32": (4, 8, 16)}
+_loaded = set()
+# The functions of tjit.codegen.vecmath.RULES, listed here so that a kernel found
+# in the cache is loaded without importing the IR builders (a test checks it).
+LIBRARY_OPS = frozenset((
+    "arccos", "arcsin", "arctan", "arctan2", "cos", "cosh", "erf", "erfc", "exp", "exp2",
+    "expm1", "log", "log10", "log1p", "log2", "pow", "sigmoid", "sin", "sinh", "softplus",
+    "tan", "tanh"))
+
+
+def library_functions():
+    from .vecmath import RULES
+    return RULES
+
+
+def symbol(name, dtype):
+    return f"tjit_m_{name}_{dtype}"
+
+
+def vector_abi_variants(name, dtype):
+    """The attribute value mapping the scalar symbol to its vector variants."""
+    sym, params = symbol(name, dtype), "v" * SCALAR_OPS[name]
+    return ",".join(f"_ZGV_LLVM_N{n}{params}_{sym}({sym}_v{n})" for n in WIDTHS[dtype])
+
+
+def library_ir(name, dtype):
+    """LLVM IR text of the object holding `name` for `dtype` (scalar + variants)."""
+    from .scalar_ops import ScalarEmitter
+    rule = library_functions()[name]
+    arity = SCALAR_OPS[name]
+    tname, ty = FLOATS[dtype]
+    sym = symbol(name, dtype)
+    module = ir.Module(name=sym)
+    tm = target_machine()
+    with LLVM_LOCK:
+        module.triple = tm.triple
+        module.data_layout = str(tm.target_data)
+    fnty = ir.FunctionType(ty, [ty] * arity)
+    body = ir.Function(module, fnty, sym + "_body")
+    body.linkage = "internal"
+    body.attributes.add("alwaysinline")
+    body.attributes.add("nounwind")
+    em = ScalarEmitter(ir.IRBuilder(body.append_basic_block("entry")))
+    em.builder.ret(rule(em, "f", dtype, *body.args))
+    scalar = ir.Function(module, fnty, sym)
+    scalar.attributes.add("nounwind")
+    b = ir.IRBuilder(scalar.append_basic_block("entry"))
+    b.ret(b.call(body, scalar.args))
+    parts = [str(module)]
+    for k, n in enumerate(WIDTHS[dtype]):
+        parts.append(_vector_wrapper(sym, tname, arity, n, 9000 + 3 * k))
+    return "\n".join(parts)
+
+
+def _vector_wrapper(sym, t, arity, n, md):
+    """<n x t> sym_v<n>(...): a lane loop over the scalar body, forced to vectorize."""
+    vt = f"<{n} x {t}>"
+    params = ", ".join(f"{vt} %a{i}" for i in range(arity))
+    lines = [f"define {vt} @{sym}_v{n}({params}) nounwind {{", "entry:"]
+    for i in range(arity):
+        lines += [f"  %in{i} = alloca [{n} x {t}], align 64",
+                  f"  store {vt} %a{i}, ptr %in{i}, align 64"]
+    lines += [f"  %out = alloca [{n} x {t}], align 64", "  br label %loop", "loop:",
+              "  %i = phi i64 [0, %entry], [%next, %loop]"]
+    args = []
+    for i in range(arity):
+        lines += [f"  %p{i} = getelementptr inbounds {t}, ptr %in{i}, i64 %i",
+                  f"  %x{i} = load {t}, ptr %p{i}"]
+        args.append(f"{t} %x{i}")
+    lines += [f"  %r = call {t} @{sym}_body({', '.join(args)})",
+              f"  %q = getelementptr inbounds {t}, ptr %out, i64 %i",
+              f"  store {t} %r, ptr %q",
+              "  %next = add nuw nsw i64 %i, 1",
+              f"  %more = icmp ult i64 %next, {n}",
+              f"  br i1 %more, label %loop, label %done, !llvm.loop !{md}",
+              "done:", f"  %res = load {vt}, ptr %out, align 64", f"  ret {vt} %res", "}",
+              f"!{md} = distinct !{{!{md}, !{md + 1}, !{md + 2}}}",
+              f"!{md + 1} = !{{!\"llvm.loop.vectorize.width\", i32 {n}}}",
+              f"!{md + 2} = !{{!\"llvm.loop.vectorize.enable\", i1 true}}"]
+    return "\n".join(lines)
+
+
+def library_asm(name, dtype):
+    """Assembly of the optimized library object for `name` (for tests and dumps)."""
+    with LLVM_LOCK:
+        module = llvm.parse_assembly(library_ir(name, dtype))
+        module.verify()
+        optimize(module)
+        return target_machine().emit_assembly(module)
+
+
+def ensure_loaded(engine, functions):
+    """Load (compiling if not cached) the library objects for `functions`, a set of
+    (name, dtype), into `engine`. Call with LLVM_LOCK held."""
+    for name, dtype in sorted(functions):
+        if (name, dtype) in _loaded:
+            continue
+        # The key names the function; the cache's code version covers the sources
+        # (so a hit does not even build the IR).
+        key = object_cache.entry_key(f"mathlib {name} {dtype}", symbol(name, dtype))
+        entry = object_cache.load(key)
+        if entry is None:
+            module = llvm.parse_assembly(library_ir(name, dtype))
+            module.verify()
+            optimize(module)
+            obj = target_machine().emit_object(module)
+            object_cache.store(key, obj, str(module))
+        else:
+            obj = entry[0]
+        engine.add_object_file(llvm.ObjectFileRef.from_data(obj))
+        _loaded.add((name, dtype))
+
+
+def functions_used(kernel):
+    """(name, dtype) of every library function the kernel calls."""
+    lib = LIBRARY_OPS
+    found, seen = set(), set()
+
+    def visit(node):
+        if id(node) in seen:
+            return
+        seen.add(id(node))
+        if isinstance(node, Op) and node.name in lib and node.dtype in FLOATS:
+            found.add((node.name, node.dtype))
+        if isinstance(node, tuple):
+            for x in node:
+                visit(x)
+        elif hasattr(node, "__dataclass_fields__"):
+            for f in node.__dataclass_fields__:
+                if f != "meta":
+                    visit(getattr(node, f))
+
+    visit(kernel.body)
+    return found
+
+
+def link_declarations(text, used):
+    """Patch kernel IR `text`: give each library declaration its vector variants
+    (llvmlite cannot spell string attributes) and keep the variant declarations
+    alive until the loop vectorizer has run (llvm.compiler.used)."""
+    extra, used_syms = [], []
+    for k, (name, dtype) in enumerate(sorted(used)):
+        sym, group = symbol(name, dtype), 9100 + k
+        tname = FLOATS[dtype][0]
+        pattern = re.compile(r'^(declare [^\n]*@"?' + re.escape(sym) + r'"?\([^\n]*)$', re.M)
+        text, count = pattern.subn(lambda m: m.group(1) + f" #{group}", text)
+        if not count:
+            continue
+        arity = SCALAR_OPS[name]
+        extra.append(f'attributes #{group} = {{ nounwind willreturn nofree nosync memory(none) '
+                     f'"vector-function-abi-variant"="{vector_abi_variants(name, dtype)}" }}')
+        for n in WIDTHS[dtype]:
+            vt = f"<{n} x {tname}>"
+            extra.append(f"declare {vt} @{sym}_v{n}({', '.join([vt] * arity)}) nounwind "
+                         "willreturn nofree nosync memory(none)")
+            used_syms.append(f"ptr @{sym}_v{n}")
+    if used_syms:
+        extra.append(f"@llvm.compiler.used = appending global [{len(used_syms)} x ptr] "
+                     f"[{', '.join(used_syms)}], section \"llvm.metadata\"")
+    return text + "\n" + "\n".join(extra) + "\n"
