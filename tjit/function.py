@@ -58,7 +58,7 @@ class Mode:
     """A compilation mode: which rewrites run (`optimizer`: 'fast_run',
     'fast_compile' or None) and how nodes run (`linker`: 'native' or 'py')."""
 
-    def __init__(self, linker="native", optimizer="fast_run", excluding=()):
+    def __init__(self, linker="native", optimizer="fast_run", excluding=(), check=False):
         if linker not in ("native", "py", "cvm", "c", "c|py", "vm"):
             raise ValueError(f"unknown linker {linker!r}; use 'native' or 'py'")
         self.linker = "py" if linker == "py" else "native"
@@ -69,21 +69,22 @@ class Mode:
                              "'fast_compile' or None")
         self.optimizer = optimizer
         self.excluding_names = tuple(excluding)
+        self.check = check  # DebugMode: check every node against its NumPy reference
 
     def excluding(self, *names):
-        return Mode(self.linker, self.optimizer, self.excluding_names + names)
+        return Mode(self.linker, self.optimizer, self.excluding_names + names, self.check)
 
     def tags(self):
         return {None: (), "merge": ("merge",)}.get(self.optimizer, (self.optimizer,))
 
     def __repr__(self):
         return (f"Mode(linker={self.linker!r}, optimizer={self.optimizer!r}, "
-                f"excluding={self.excluding_names})")
+                f"excluding={self.excluding_names}, check={self.check})")
 
 
 _MODES = {"FAST_RUN": ("native", "fast_run"), "FAST_COMPILE": ("native", "fast_compile"),
-          "DebugMode": ("native", "fast_run"), "DEBUG_MODE": ("native", "fast_run"),
-          "PY": ("py", "fast_run")}
+          "DebugMode": ("native", "fast_run", (), True),
+          "DEBUG_MODE": ("native", "fast_run", (), True), "PY": ("py", "fast_run")}
 
 
 def get_mode(mode):
@@ -209,8 +210,14 @@ def function(inputs, outputs=None, mode=None, updates=None, givens=None,
     input_specs = [InputSpec(s.variable, s.name, s.value, s.has_default,
                              s.allow_downcast if s.allow_downcast is not None
                              else allow_input_downcast) for s in specs]
-    fn = CompiledFunction(input_specs, outs, update_pairs, unpack_single, optimized, m,
-                          applied, all_outputs, native=m.linker == "native")
+    args = (input_specs, outs, update_pairs, unpack_single)
+    if m.check:
+        from .runtime.debug import DebugFunction
+        reference = CompiledFunction(*args, all_outputs, m, [], all_outputs, native=False)
+        fn = DebugFunction(*args, optimized, m, applied, all_outputs, reference=reference)
+    else:
+        fn = CompiledFunction(*args, optimized, m, applied, all_outputs,
+                              native=m.linker == "native")
     fn.name = name
     for hook in list(COMPILE_HOOKS):
         hook(fn)

@@ -112,6 +112,25 @@ class CompiledFunction:
 
     # -- calling ----------------------------------------------------------------
     def __call__(self, *args, **kwargs):
+        storage = self._bind(args, kwargs)
+        self._run_steps(storage)
+        return self._finish(storage)
+
+    def _finish(self, storage):
+        """Commit the updates; the outputs, as arrays the caller owns."""
+        outputs = [storage[s].copy() if c else storage[s]
+                   for s, c in zip(self.output_slots, self.copy_output)]
+        if self.update_slots:
+            new_values = [storage[s].copy() if c else storage[s]
+                          for s, c in zip(self.update_slots, self.copy_update)]
+            for container, v in zip(self.update_containers, new_values):
+                container.value = v
+        if self.unpack_single:
+            return outputs[0]
+        return outputs
+
+    def _bind(self, args, kwargs):
+        """A fresh storage list holding the checked arguments and shared values."""
         specs = self.input_specs
         if len(args) > len(specs):
             raise TypeError(f"function takes at most {len(specs)} arguments, got {len(args)}")
@@ -136,20 +155,13 @@ class CompiledFunction:
                 storage[s] = spec.filter(v)
         for s, container in self.shared_slots:
             storage[s] = container.value
+        return storage
+
+    def _run_steps(self, storage):
         for thunk, ins, outs in self.steps:
             results = thunk([storage[i] for i in ins])
             for s, r in zip(outs, results):
                 storage[s] = r
-        outputs = [storage[s].copy() if c else storage[s]
-                   for s, c in zip(self.output_slots, self.copy_output)]
-        if self.update_slots:
-            new_values = [storage[s].copy() if c else storage[s]
-                          for s, c in zip(self.update_slots, self.copy_update)]
-            for container, v in zip(self.update_containers, new_values):
-                container.value = v
-        if self.unpack_single:
-            return outputs[0]
-        return outputs
 
     def free(self):
         """Drop cached intermediate storage (none is kept between calls)."""
