@@ -82,7 +82,9 @@ def compile_kernel(kernel) -> NativeKernel:
     Raises RuntimeError if LLVM rejects the generated IR (a codegen bug).
     """
     start = time.perf_counter()
-    text = serialize(kernel)
+    # Kernels lowered from graph nodes carry a key of their structure; others are
+    # identified by their canonical text.
+    text = kernel.meta.get("cache_key") or serialize(kernel)
     with LLVM_LOCK:
         cached = _cache.get(text)
         if cached is not None:

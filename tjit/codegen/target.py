@@ -51,9 +51,13 @@ def target_machine():
 def host_description():
     """A string naming triple, CPU and features: part of any cache key for object code."""
     with LLVM_LOCK:
-        _initialize()
-        return "%s/%s/%s" % (llvm.get_process_triple(), llvm.get_host_cpu_name(),
-                             llvm.get_host_cpu_features().flatten())
+        desc = _state.get("host")
+        if desc is None:
+            _initialize()
+            desc = _state["host"] = "%s/%s/%s" % (
+                llvm.get_process_triple(), llvm.get_host_cpu_name(),
+                llvm.get_host_cpu_features().flatten())
+        return desc
 
 
 def optimize(module):

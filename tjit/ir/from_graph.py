@@ -43,12 +43,14 @@ def scalar_expr(op, args):
     return Op(op.ir_name, cast_args, out)
 
 
-def kernel_name(node):
-    """A name unique to the kernel's structure (stable across processes)."""
+def structure_key(node):
+    """A hash of everything that determines the kernel of a FusedElemwise node
+    (stable across processes; the lowering code is covered by the cache's code
+    version), so compiled code is found without serializing the kernel."""
     text = repr((node.op.axes, [(s.op.name, getattr(s.op, "dtype", None), s.args)
                                 for s in node.op.steps], node.op.outputs, node.op.broadcastable,
                  [(v.dtype, v.broadcastable) for v in node.inputs]))
-    return "tjit_fused_" + hashlib.sha1(text.encode()).hexdigest()[:16]
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def lower_fused(node):
@@ -68,4 +70,7 @@ def lower_fused(node):
                 args.append(Const(ref[1], ref[2]))
         values.append(scalar_expr(step.op, args))
     exprs = [_cast(values[j], b.dtype) for j, b in zip(op.outputs, outs)]
-    return elementwise_kernel(kernel_name(node), list(zip(ins, op.axes)), outs, exprs)
+    key = structure_key(node)
+    kernel = elementwise_kernel("tjit_fused_" + key[:16], list(zip(ins, op.axes)), outs, exprs)
+    kernel.meta["cache_key"] = "fused " + key
+    return kernel

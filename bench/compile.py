@@ -1,0 +1,159 @@
+"""Compile-time benchmark W8: a chain of 50 elementwise ops over 3 vector inputs.
+
+    python bench/compile.py [--repeats 5]
+
+Each measurement runs in a fresh Python process (imports done before the clock
+starts) and times building the function plus its first call on 1000 elements:
+  tjit cold            empty compile cache (the math library is compiled too)
+  tjit cold kernel     the math library cached, the kernel not (a new constant)
+  tjit warm            everything in the on-disk cache
+and the peers (PyTensor C backend, Numba, JAX) compiling the same chain, each
+with its own caches disabled or fresh. Prints one table of medians.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import textwrap
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import _harness as H  # noqa: E402
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+CHAIN = """
+def chain(x, y, z, exp, tanh, absolute, c):
+    e = x
+    for i in range(50):
+        k = i % 5
+        if k == 0: e = e * y + z
+        elif k == 1: e = exp(-e * e)
+        elif k == 2: e = e - x * c
+        elif k == 3: e = tanh(e) + z
+        else: e = absolute(e) * y
+    return e
+"""
+
+SCRIPTS = {
+    "tjit": """
+import tjit as theano, tjit.tensor as T
+x, y, z = T.dvectors('x', 'y', 'z')
+def run():
+    f = theano.function([x, y, z], chain(x, y, z, T.exp, T.tanh, abs, C))
+    return f(v, v, v)
+""",
+    "pytensor": """
+import pytensor, pytensor.tensor as pt
+x, y, z = pt.dvectors('x', 'y', 'z')
+def run():
+    f = pytensor.function([x, y, z], chain(x, y, z, pt.exp, pt.tanh, abs, C), mode='CVM')
+    return f(v, v, v)
+""",
+    "jax": """
+import jax, jax.numpy as jnp
+jax.config.update('jax_enable_x64', True)
+def run():
+    f = jax.jit(lambda x, y, z: chain(x, y, z, jnp.exp, jnp.tanh, jnp.abs, C))
+    return f(v, v, v).block_until_ready()
+""",
+    "numba": """
+import math
+from numba import njit
+def run():
+    @njit
+    def f(x, y, z):
+        out = np.empty_like(x)
+        for i in range(x.shape[0]):
+            out[i] = chain(x[i], y[i], z[i], math.exp, math.tanh, abs, C)
+        return out
+    return f(v, v, v)
+""",
+}
+
+TEMPLATE = """
+import time, numpy as np
+{chain}
+C = {c}
+v = np.linspace(-1, 1, 1000)
+{body}
+t0 = time.perf_counter()
+run()
+print(time.perf_counter() - t0)
+"""
+
+
+def measure(impl, env, c=0.5):
+    body = SCRIPTS[impl]
+    if impl == "numba":
+        # numba needs the chain as a jitted function to inline it
+        body = body.replace("import math\n", "import math\nfrom numba import njit\n"
+                            "chain = njit(chain)\n")
+    script = TEMPLATE.format(chain=CHAIN, c=c, body=textwrap.dedent(body))
+    out = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True,
+                         text=True, timeout=600)
+    if out.returncode != 0:
+        raise RuntimeError(out.stderr.strip().splitlines()[-1] if out.stderr else "failed")
+    return float(out.stdout.strip().splitlines()[-1])
+
+
+def median(values):
+    values = sorted(values)
+    return values[len(values) // 2]
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--repeats", type=int, default=5)
+    opts = ap.parse_args(argv)
+    base = dict(os.environ, PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    rows = []
+
+    cold, cold_kernel, warm = [], [], []
+    for k in range(opts.repeats):
+        cache = tempfile.mkdtemp(prefix="tjit-bench-")
+        try:
+            env = dict(base, TJIT_CACHE_DIR=cache)
+            cold.append(measure("tjit", env, c=0.5))
+            cold_kernel.append(measure("tjit", env, c=0.25 + k))   # new kernel, library cached
+            warm.append(measure("tjit", env, c=0.25 + k))
+        finally:
+            shutil.rmtree(cache, ignore_errors=True)
+    rows.append(["tjit cold (empty cache)", median(cold)])
+    rows.append(["tjit cold kernel (math library cached)", median(cold_kernel)])
+    rows.append(["tjit warm (fresh process, cached)", median(warm)])
+
+    for impl in H.installed_peers():
+        times = []
+        try:
+            for k in range(opts.repeats):
+                cache = tempfile.mkdtemp(prefix=f"{impl}-bench-")
+                env = dict(base, PYTENSOR_FLAGS=f"base_compiledir={cache}",
+                           NUMBA_CACHE_DIR=cache, JAX_COMPILATION_CACHE_DIR=cache)
+                try:
+                    times.append(measure(impl, env, c=0.5 + k))
+                finally:
+                    shutil.rmtree(cache, ignore_errors=True)
+            rows.append([f"{impl} (fresh process, no cache)", median(times)])
+        except Exception as exc:  # a failing peer is reported, not fatal
+            rows.append([f"{impl}: {exc}", None])
+
+    print()
+    H.print_table(["W8: 50 chained elementwise ops, build + first call", "ms"],
+                  [[label, "-" if t is None else f"{t * 1e3:.1f}"] for label, t in rows])
+    print()
+    ok_cold = median(cold_kernel) < 0.1
+    ok_warm = median(warm) < 0.01
+    print(f"target cold compile < 100 ms: {median(cold_kernel) * 1e3:.0f} ms "
+          f"{'ok' if ok_cold else 'MISSED'} (kernel not cached; {median(cold) * 1e3:.0f} ms "
+          "when the math library is built too, once per machine)")
+    print(f"target warm < 10 ms in a fresh process: {median(warm) * 1e3:.1f} ms "
+          f"{'ok' if ok_warm else 'MISSED'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
