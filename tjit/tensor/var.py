@@ -107,6 +107,7 @@ class _TensorOps:
         out.name = name
         return out
 
+    # -- reductions (tjit/tensor/reduction.py) ----------------------------------
     def sum(self, axis=None, dtype=None, keepdims=False, acc_dtype=None):
         return _r().sum(self, axis, dtype=dtype, keepdims=keepdims, acc_dtype=acc_dtype)
 
@@ -134,6 +135,9 @@ class _TensorOps:
     def any(self, axis=None, keepdims=False):
         return _r().any(self, axis, keepdims=keepdims)
 
+    # -- linear algebra (tjit/tensor/blas.py) -------------------------------------
+
+    # -- indexing, sorting and shape ops (subtensor.py, extra_ops.py) ------------
     def __getitem__(self, key):
         from .subtensor import getitem
         return getitem(self, key)
