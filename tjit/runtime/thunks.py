@@ -122,7 +122,15 @@ def _reuse_or_empty(pool, shape, dtype):
 
 
 def make_thunk(node, native=True):
-    """The thunk running `node`: native code when the node lowers, else perform."""
+    """The thunk running `node`: native code when the node lowers, else perform.
+
+    An op may provide its own `make_thunk(node)` (returning a thunk or None) for
+    native execution, e.g. BLAS calls or reduction kernels."""
+    own = getattr(node.op, "make_thunk", None) if native else None
+    if own is not None:
+        thunk = own(node)
+        if thunk is not None:
+            return thunk
     if native and isinstance(node.op, FusedElemwise):
         from ..codegen import compile_kernel
         from ..ir.from_graph import lower_fused
