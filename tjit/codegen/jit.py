@@ -7,6 +7,7 @@ and on disk (tjit.codegen.cache), so it compiles once per machine.
 from __future__ import annotations
 
 import ctypes
+import logging
 import time
 
 import llvmlite.binding as llvm
@@ -16,6 +17,7 @@ from tjit.codegen import cache as object_cache, mathlib
 from tjit.codegen.target import LLVM_LOCK, optimize, target_machine
 from tjit.ir.serialize import serialize
 
+log = logging.getLogger("tjit.codegen")
 _engine = None
 _cache = {}         # canonical kernel text -> NativeKernel
 _symbols = set()    # entry names already loaded into the engine
@@ -111,6 +113,9 @@ def compile_kernel(kernel) -> NativeKernel:
         native = NativeKernel(kernel, llvm_ir, object_code, address,
                               time.perf_counter() - start)
         native.from_disk_cache = entry is not None
+        log.debug("kernel %s: %s in %.1f ms", kernel.name,
+                  "loaded from the disk cache" if entry is not None else "compiled",
+                  1e3 * native.compile_seconds)
         _cache[text] = native
         return native
 
@@ -118,15 +123,23 @@ def compile_kernel(kernel) -> NativeKernel:
 def _build(kernel, symbol):
     """(object code, optimized IR text) of `kernel` under the name `symbol`."""
     from tjit.codegen.emit import emit_kernel
+    t0 = time.perf_counter()
     source = emit_kernel(kernel, symbol)
+    t1 = time.perf_counter()
     try:
         module = llvm.parse_assembly(source)
         module.verify()
     except RuntimeError as error:
         raise RuntimeError("invalid LLVM IR for kernel %s: %s\n%s"
                            % (kernel.name, error, source)) from None
+    t2 = time.perf_counter()
     optimize(module)
-    return target_machine().emit_object(module), str(module)
+    t3 = time.perf_counter()
+    obj = target_machine().emit_object(module)
+    log.debug("kernel %s: emit %.1f ms, parse %.1f ms, optimize %.1f ms, machine code %.1f ms",
+              kernel.name, 1e3 * (t1 - t0), 1e3 * (t2 - t1), 1e3 * (t3 - t2),
+              1e3 * (time.perf_counter() - t3))
+    return obj, str(module)
 
 
 def _shared_engine():
