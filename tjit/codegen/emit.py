@@ -16,6 +16,11 @@ aligned (byte strides are multiples of the itemsize).
 
 Innermost loops are multiversioned: when every buffer the loop variable strides
 has element stride 1 there, a copy with constant unit strides runs (it vectorizes).
+
+Reductions: `Local` buffers are allocas in the entry block (SROA turns scalar
+ones into registers); `Accumulate` with `reassoc` puts the `reassoc` fast-math
+flag on its fadd/fmul only (no nnan/ninf anywhere), which lets LLVM keep vector
+partial sums in that one loop.
 """
 from __future__ import annotations
 
@@ -25,8 +30,9 @@ from llvmlite import ir
 from tjit.codegen import array_abi
 from tjit.codegen.scalar_ops import ScalarEmitter, storage_type
 from tjit.codegen.target import LLVM_LOCK, target_machine
-from tjit.ir.nodes import (Cast, Check, Const, Contiguous, Dim, Guarded, IntConst, IntMul,
-                           Load, Loop, Op, Store, Var)
+from tjit.ir.nodes import (Accumulate, ArgAccumulate, Begin, Cast, Check, Const, Contiguous, Dim,
+                           End, Guarded, Index, IntConst, IntMul, IntOp, Load, Local, Loop, Op,
+                           Range, Store, Var)
 
 I8P = ir.IntType(8).as_pointer()
 I64, I32, I8 = ir.IntType(64), ir.IntType(32), ir.IntType(8)
@@ -114,6 +120,10 @@ class _KernelEmitter:
     def _emit_body(self):
         self.builder = ir.IRBuilder(self.body_fn.append_basic_block("entry"))
         self.scalar = ScalarEmitter(self.builder)
+        self.locals = set()
+        for stmt in self.kernel.body:
+            if isinstance(stmt, Local):
+                self._local(stmt)
         self.unit_strides = frozenset()
         self.outer_pending = True        # the first loop reached honours begin/end
         self._block(self.kernel.body, env={})
@@ -130,8 +140,97 @@ class _KernelEmitter:
                 self._loop(stmt, env)
             elif isinstance(stmt, Store):
                 self._store(stmt, env)
+                if stmt.buffer in self.locals:
+                    self.cache = {}
+            elif isinstance(stmt, Range):
+                self._range(stmt, env)
+            elif isinstance(stmt, Accumulate):
+                self._accumulate(stmt, env)
+            elif isinstance(stmt, ArgAccumulate):
+                self._arg_accumulate(stmt, env)
+            elif isinstance(stmt, Local):
+                pass                     # allocated at entry (_local)
             else:
                 raise TypeError("cannot emit statement %r" % (stmt,))
+
+    # ---- reductions -------------------------------------------------------------------
+    def _local(self, stmt):
+        buffer = stmt.buffer
+        ty = storage_type(buffer.dtype)
+        count = ir.Constant(I64, stmt.size)
+        pointer = self.builder.alloca(ty, size=count, name=buffer.name)
+        pointer.align = 64
+        self.data[buffer] = pointer
+        self.locals.add(buffer)
+        for axis in range(buffer.ndim):
+            self.dims[buffer, axis] = ir.Constant(I64, stmt.size)
+            self.strides[buffer, axis] = ir.Constant(I64, 1)
+
+    def _load_elem(self, buffer, index, env):
+        dtype = buffer.dtype
+        value = self.builder.load(self._address(buffer, index, env), typ=storage_type(dtype),
+                                  align=_itemsize(dtype))
+        return self.builder.trunc(value, ir.IntType(1)) if dtype == "bool" else value
+
+    def _store_elem(self, buffer, index, value, env):
+        if buffer.dtype == "bool":
+            value = self.builder.zext(value, I8)
+        self.builder.store(value, self._address(buffer, index, env),
+                           align=_itemsize(buffer.dtype))
+
+    def _accumulate(self, stmt, env):
+        b, dtype = self.builder, stmt.buffer.dtype
+        value = self._value(stmt.value, env)
+        old = self._load_elem(stmt.buffer, stmt.index, env)
+        if stmt.reassoc and dtype in ("float32", "float64") and stmt.op in ("add", "mul"):
+            emit = b.fadd if stmt.op == "add" else b.fmul
+            new = emit(old, value, flags=("reassoc",))
+        else:
+            new = self.scalar.op(stmt.op, [old, value], dtype, dtype)
+        self._store_elem(stmt.buffer, stmt.index, new, env)
+        self.cache = {}
+
+    def _arg_accumulate(self, stmt, env):
+        b, dtype = self.builder, stmt.values.dtype
+        value = self._value(stmt.value, env)
+        position = self._value(stmt.position, env)
+        old = self._load_elem(stmt.values, stmt.index, env)
+        old_pos = self._load_elem(stmt.positions, stmt.index, env)
+        take = b.icmp_signed("<", old_pos, ir.Constant(I64, 0))
+        symbol = ">" if stmt.op == "argmax" else "<"
+        if dtype in ("float32", "float64"):
+            better = b.fcmp_ordered(symbol, value, old)
+            new_nan = b.and_(b.fcmp_unordered("uno", value, value),
+                             b.fcmp_ordered("ord", old, old))
+            take = b.or_(take, b.or_(better, new_nan))
+        elif dtype == "bool" or dtype.startswith("uint"):
+            take = b.or_(take, b.icmp_unsigned(symbol, value, old))
+        else:
+            take = b.or_(take, b.icmp_signed(symbol, value, old))
+        self._store_elem(stmt.values, stmt.index, b.select(take, value, old), env)
+        self._store_elem(stmt.positions, stmt.index, b.select(take, position, old_pos), env)
+        self.cache = {}
+
+    def _range(self, stmt, env):
+        """A Range loop; innermost ones are multiversioned on unit strides."""
+        b = self.builder
+        start, stop = self._int(stmt.start, env), self._int(stmt.stop, env)
+        strided = _strided_by(stmt.var, stmt.body)
+        nested = any(isinstance(s, (Loop, Guarded, Range)) for s in stmt.body)
+        strided = {k for k in strided if k[0] not in self.locals}
+        if nested or not strided or stmt.step != 1:
+            self._counted_loop(stmt, start, stop, env, stmt.step)
+            return
+        unit = ir.Constant(ir.IntType(1), 1)
+        for key in sorted(strided, key=lambda k: (k[0].name, k[1])):
+            unit = b.and_(unit, b.icmp_signed("==", self.strides[key], ir.Constant(I64, 1)))
+
+        def fast():
+            self.unit_strides = frozenset(strided)
+            self._counted_loop(stmt, start, stop, env)
+            self.unit_strides = frozenset()
+
+        self._branch(unit, fast, lambda: self._counted_loop(stmt, start, stop, env))
 
     def _check(self, stmt, env):
         b = self.builder
@@ -162,6 +261,7 @@ class _KernelEmitter:
         emit_otherwise()
         b.branch(merge)
         b.position_at_end(merge)
+        self.cache = {}
 
     def _condition(self, cond, env):
         if not isinstance(cond, Contiguous):
@@ -198,7 +298,7 @@ class _KernelEmitter:
 
         self._branch(unit, fast, lambda: self._counted_loop(stmt, start, stop, env))
 
-    def _counted_loop(self, stmt, start, stop, env):
+    def _counted_loop(self, stmt, start, stop, env, step=1):
         b = self.builder
         preheader = b.block
         name = stmt.var.name
@@ -212,9 +312,10 @@ class _KernelEmitter:
         b.cbranch(b.icmp_signed("<", counter, stop), body, done)
         b.position_at_end(body)
         self._block(stmt.body, {**env, stmt.var: counter})
-        counter.add_incoming(b.add(counter, ir.Constant(I64, 1)), b.block)
+        counter.add_incoming(b.add(counter, ir.Constant(I64, step)), b.block)
         b.branch(header)
         b.position_at_end(done)
+        self.cache = {}                  # values of the loop body do not dominate its exit
 
     def _store(self, stmt, env):
         value = self._value(stmt.value, env)
@@ -233,6 +334,19 @@ class _KernelEmitter:
             return self.builder.mul(self._int(expr.a, env), self._int(expr.b, env))
         if isinstance(expr, Var):
             return env[expr]
+        if isinstance(expr, Begin):
+            return self.begin
+        if isinstance(expr, End):
+            return self.end
+        if isinstance(expr, IntOp):
+            a, c = self._int(expr.a, env), self._int(expr.b, env)
+            if expr.name == "add":
+                return self.builder.add(a, c)
+            if expr.name == "sub":
+                return self.builder.sub(a, c)
+            if expr.name == "div":
+                return self.builder.sdiv(a, c)
+            return self.scalar.intrinsic("smin" if expr.name == "min" else "smax", a, c)
         raise TypeError("cannot emit integer expression %r" % (expr,))
 
     def _address(self, buffer, index, env):
@@ -263,6 +377,8 @@ class _KernelEmitter:
                 result = b.trunc(result, ir.IntType(1))
         elif isinstance(expr, Cast):
             result = self.scalar.cast(self._value(expr.x, env), expr.x.dtype, expr.dtype)
+        elif isinstance(expr, Index):
+            result = self._int(expr.expr, env)
         elif isinstance(expr, Op):
             args = [self._value(a, env) for a in expr.args]
             operand = expr.args[1] if expr.name == "switch" else expr.args[0]
@@ -290,7 +406,11 @@ def _strided_by(var, statements):
             visit(expr.x)
 
     for stmt in statements:
-        if isinstance(stmt, Store):
+        if isinstance(stmt, (Store, Accumulate)):
             found.update((stmt.buffer, axis) for v, axis in stmt.index if v == var)
+            visit(stmt.value)
+        elif isinstance(stmt, ArgAccumulate):
+            found.update((b, axis) for b in (stmt.values, stmt.positions)
+                         for v, axis in stmt.index if v == var)
             visit(stmt.value)
     return found

@@ -74,3 +74,35 @@ def lower_fused(node):
     kernel = elementwise_kernel("tjit_fused_" + key[:16], list(zip(ins, op.axes)), outs, exprs)
     kernel.meta["cache_key"] = "fused " + key
     return kernel
+
+
+def _program(op, ins):
+    """IR values of the steps of a fused scalar program over placeholder loads."""
+    values = []
+
+    def resolve(ref):
+        if ref[0] == "in":
+            return Load(ins[ref[1]], ())
+        if ref[0] == "step":
+            return values[ref[1]]
+        return Const(ref[1], ref[2])
+
+    for step in op.steps:
+        values.append(scalar_expr(step.op, [resolve(r) for r in step.args]))
+    return resolve
+
+
+def lower_fused_reduce(node):
+    """The reduction Kernel computing a FusedReduce node (see `reduction_kernel`)."""
+    from .lower_reduce import reduction_kernel
+    op = node.op
+    ins = [Buffer(f"in{i}", v.dtype, v.broadcastable) for i, v in enumerate(node.inputs)]
+    value = _program(op, ins)(op.value)
+    text = repr((op.kind, op.reduced, op.acc_dtype, op.dtype, op.value, op.broadcastable,
+                 op.axes, [(s.op.name, getattr(s.op, "dtype", None), s.args) for s in op.steps],
+                 [(v.dtype, v.broadcastable) for v in node.inputs]))
+    key = hashlib.sha256(text.encode()).hexdigest()
+    kernel = reduction_kernel("tjit_reduce_" + key[:16], list(zip(ins, op.axes)), value,
+                              op.kind, op.reduced, op.broadcastable, op.acc_dtype, op.dtype)
+    kernel.meta["cache_key"] = "reduce " + key
+    return kernel

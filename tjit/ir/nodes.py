@@ -176,6 +176,81 @@ class Kernel:
     meta: dict = field(default_factory=dict, compare=False, hash=False)
 
 
+# ---- reductions: kernel-local accumulators, explicit ranges ------------------
+@dataclass(frozen=True)
+class IntOp:
+    """An int64 expression: name in add, sub, div (floor, operands >= 0), min, max."""
+    name: str
+    a: object
+    b: object
+
+
+@dataclass(frozen=True)
+class Begin:
+    """The kernel's `begin` argument (the runtime's chunk of the split loop)."""
+
+
+@dataclass(frozen=True)
+class End:
+    """The kernel's `end` argument."""
+
+
+@dataclass(frozen=True)
+class Index:
+    """The int64 value of an integer expression (e.g. a position for argmax)."""
+    expr: object
+    dtype: str = "int64"
+
+
+@dataclass(frozen=True)
+class Local:
+    """Declares `buffer` as kernel-local storage (per call, so per thread): a
+    scalar when buffer.ndim == 0, else a 1-d array of `size` elements (unit
+    stride). Accessed with the ordinary `Load` / `Store` / `Accumulate`."""
+    buffer: Buffer
+    size: int = 1
+
+
+@dataclass(frozen=True)
+class Range:
+    """for var = start; var < stop; var += step: body. Bounds are explicit integer
+    expressions (`Begin()`/`End()` name the runtime's split); no implicit clamping."""
+    var: Var
+    start: object
+    stop: object
+    step: int
+    body: tuple
+
+
+@dataclass(frozen=True)
+class Accumulate:
+    """buffer[index] = op(buffer[index], value), op a binary `SCALAR_OPS` name
+    (add, mul, maximum, minimum, and, or). `reassoc` lets codegen reassociate a
+    float add/mul across iterations of the enclosing innermost loop (vector partial
+    sums); lowering sets it only on loops of a fixed block length, so the result
+    never depends on how the runtime splits work."""
+    buffer: Buffer
+    index: tuple
+    op: str
+    value: object
+    reassoc: bool = False
+
+
+@dataclass(frozen=True)
+class ArgAccumulate:
+    """NumPy's argmax/argmin step over (value, position) pairs held in `values[index]`
+    and `positions[index]` (int64, -1 = nothing seen yet): take (value, position)
+    when nothing was seen, when value is strictly greater (argmax) / smaller
+    (argmin), or when value is NaN and the held value is not. So the first
+    extremum wins, and the first NaN beats everything."""
+    values: Buffer
+    positions: Buffer
+    index: tuple
+    op: str          # "argmax" | "argmin"
+    value: object
+    position: object  # int64 value expression
+
+
 def _cached_hash(self):
     # Expressions are DAGs with heavy sharing: the generated dataclass hash would
     # rehash shared subtrees once per path (exponential in depth). Cache it.

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from collections import Counter
 
-from tjit.ir.nodes import (Cast, Check, Const, Contiguous, Dim, Guarded, IntConst, IntMul,
-                           Kernel, Load, Loop, Op, Store, Var)
+from tjit.ir.nodes import (Accumulate, ArgAccumulate, Begin, Cast, Check, Const, Contiguous, Dim,
+                           End, Guarded, Index, IntConst, IntMul, IntOp, Kernel, Load, Local, Loop,
+                           Op, Range, Store, Var)
 
 INFIX = {"add": "+", "sub": "-", "mul": "*", "true_div": "/", "int_div": "//", "mod": "%",
          "lt": "<", "le": "<=", "gt": ">", "ge": ">=", "eq": "==", "neq": "!=",
@@ -34,7 +35,7 @@ def _shape(buffer):
 
 def _statements(body, depth, lines, outer):
     pad = INDENT * depth
-    stores = [s for s in body if isinstance(s, Store)]
+    stores = [s for s in body if isinstance(s, (Store, Accumulate, ArgAccumulate))]
     names = _let_names(stores)
     for expr, name in names.items():
         lines.append("%slet %s = %s" % (pad, name, _expr(expr, names, top=True, skip=expr)))
@@ -53,6 +54,24 @@ def _statements(body, depth, lines, outer):
             was_outer, outer[0] = outer[0], False
             _statements(stmt.body, depth + 1, lines, outer)
             outer[0] = was_outer
+        elif isinstance(stmt, Local):
+            size = "" if stmt.buffer.ndim == 0 else "[%d]" % stmt.size
+            lines.append("%slocal %s: %s%s" % (pad, stmt.buffer.name, stmt.buffer.dtype, size))
+        elif isinstance(stmt, Range):
+            step = "" if stmt.step == 1 else " step %d" % stmt.step
+            lines.append("%sfor %s in %s..%s%s:" % (pad, stmt.var.name, _int(stmt.start),
+                                                    _int(stmt.stop), step))
+            _statements(stmt.body, depth + 1, lines, outer)
+        elif isinstance(stmt, Accumulate):
+            fast = "  # reassoc" if stmt.reassoc else ""
+            lines.append("%s%s = %s(%s, %s)%s" % (
+                pad, _access(stmt.buffer, stmt.index), stmt.op, _access(stmt.buffer, stmt.index),
+                _expr(stmt.value, names, top=True), fast))
+        elif isinstance(stmt, ArgAccumulate):
+            lines.append("%s(%s, %s) = %s((%s, %s), %s, at %s)" % (
+                pad, _access(stmt.values, stmt.index), _access(stmt.positions, stmt.index),
+                stmt.op, _access(stmt.values, stmt.index), _access(stmt.positions, stmt.index),
+                _expr(stmt.value, names, top=True), _expr(stmt.position, names, top=True)))
         elif isinstance(stmt, Guarded):
             lines.append("%sif %s:" % (pad, _condition(stmt.cond)))
             _statements(stmt.then, depth + 1, lines, outer)
@@ -78,13 +97,22 @@ def _int(expr):
         return "%s*%s" % (_int(expr.a), _int(expr.b))
     if isinstance(expr, Var):
         return expr.name
+    if isinstance(expr, Begin):
+        return "begin"
+    if isinstance(expr, End):
+        return "end"
+    if isinstance(expr, IntOp):
+        if expr.name in ("min", "max"):
+            return "%s(%s, %s)" % (expr.name, _int(expr.a), _int(expr.b))
+        symbol = {"add": "+", "sub": "-", "div": "/"}[expr.name]
+        return "(%s %s %s)" % (_int(expr.a), symbol, _int(expr.b))
     return repr(expr)
 
 
 def _access(buffer, index):
     slots = ["."] * buffer.ndim
     for var, axis in index:
-        slots[axis] = var.name
+        slots[axis] = var.name if slots[axis] == "." else slots[axis] + "+" + var.name
     return "%s[%s]" % (buffer.name, ", ".join(slots)) if slots else buffer.name
 
 
@@ -130,6 +158,8 @@ def _expr(expr, names, top=False, skip=None):
         return repr(expr.value) if expr.dtype != "bool" else str(bool(expr.value))
     if isinstance(expr, Load):
         return _access(expr.buffer, expr.index)
+    if isinstance(expr, Index):
+        return _int(expr.expr)
     if isinstance(expr, Cast):
         return "%s(%s)" % (expr.dtype, _expr(expr.x, names, top=True))
     if isinstance(expr, Op):

@@ -4,11 +4,17 @@ from .basic import __all__ as _basic_all
 from .type import TensorType  # noqa: F401
 from .var import TensorConstant, TensorVariable, as_tensor_variable, constant  # noqa: F401
 from .subtensor import inc_subtensor, set_subtensor  # noqa: F401
-from .reduction import all, any, max, mean, min, prod, std, sum, var  # noqa: F401,A004
+from .reduction import (all, any, argmax, argmin, max, max_and_argmax, mean, min,  # noqa: F401,A004
+                        prod, ptp, std, sum, var)
 from . import nnet  # noqa: F401
 from ..gradient import grad  # noqa: F401
 
 __all__ = list(_basic_all) + ["TensorType", "TensorConstant", "TensorVariable",
                               "as_tensor_variable", "constant", "inc_subtensor",
                               "set_subtensor", "nnet", "sum", "prod", "max", "min", "mean",
-                              "var", "std", "all", "any", "grad"]
+                              "var", "std", "all", "any", "grad", "argmax", "argmin", "ptp",
+                              "max_and_argmax"]
+from .blas import batched_dot, dot, nlinalg, outer, tensordot  # noqa: F401,E402
+__all__ += ["dot", "outer", "tensordot", "batched_dot", "nlinalg"]
+from .extra_ops import (AdvancedIncSubtensor, AdvancedIncSubtensor1, AdvancedSubtensor, AdvancedSubtensor1, argsort, cumprod, cumsum, diag, diagonal, flatnonzero, nonzero, nonzero_values, repeat, sort, take, tile)  # noqa: F401,E402,E501
+__all__ += ["AdvancedIncSubtensor", "AdvancedIncSubtensor1", "AdvancedSubtensor", "AdvancedSubtensor1", "argsort", "cumprod", "cumsum", "diag", "diagonal", "flatnonzero", "nonzero", "nonzero_values", "repeat", "sort", "take", "tile"]  # noqa: E501

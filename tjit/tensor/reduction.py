@@ -6,6 +6,7 @@ accumulate in (u)int64, float32 accumulates in float64 and returns float32.
 from __future__ import annotations
 
 import builtins
+import math
 
 import numpy as np
 
@@ -15,7 +16,27 @@ from .type import TensorType
 from .var import as_tensor_variable
 
 _NP = {"sum": np.sum, "prod": np.prod, "max": np.max, "min": np.min,
-       "all": np.all, "any": np.any}
+       "all": np.all, "any": np.any, "argmax": np.argmax, "argmin": np.argmin}
+NEEDS_NONEMPTY = ("max", "min", "argmax", "argmin")
+
+
+def reference_reduce(kind, x, axes, acc_dtype, out_dtype, label):
+    """NumPy reference of a reduction of array `x` over `axes` (a tuple), the
+    semantics native kernels follow. argmax/argmin over several axes give the
+    index into the reduced axes flattened in C order. ValueError for max, min,
+    argmax and argmin over an empty axis (naming `label`)."""
+    if kind in NEEDS_NONEMPTY and builtins.any(x.shape[a] == 0 for a in axes):
+        raise ValueError(f"{kind} of an empty axis of {label} (shape {x.shape}) has no identity")
+    if kind in ("argmax", "argmin"):
+        kept = [d for d in range(x.ndim) if d not in axes]
+        t = np.transpose(x, kept + list(axes))
+        t = t.reshape([x.shape[d] for d in kept] + [math.prod(x.shape[d] for d in axes)])
+        r = _NP[kind](t, axis=-1)
+    elif kind in ("sum", "prod"):
+        r = _NP[kind](x, axis=axes, dtype=acc_dtype)
+    else:
+        r = _NP[kind](np.asarray(x, dtype=acc_dtype) if acc_dtype else x, axis=axes)
+    return np.asarray(r, dtype=out_dtype)
 
 
 def normalize_axis(x, axis):
@@ -36,6 +57,8 @@ def normalize_axis(x, axis):
 
 
 def _out_dtype(kind, dtype):
+    if kind in ("argmax", "argmin"):
+        return "int64"
     if kind in ("all", "any"):
         return "bool"
     if kind in ("sum", "prod"):
@@ -47,6 +70,8 @@ def _out_dtype(kind, dtype):
 
 
 def _acc_dtype(kind, dtype):
+    if kind in ("argmax", "argmin"):
+        return None
     if kind in ("sum", "prod") and dtype in ("float16", "float32"):
         return "float64"
     return _out_dtype(kind, dtype)
@@ -66,7 +91,7 @@ class Reduce(Op):
         x = as_tensor_variable(x)
         if builtins.any(a >= x.ndim for a in self.axis) and x.ndim:
             raise ValueError(f"{self}: axis out of range for {x} with {x.ndim} dims")
-        if x.dtype in ts.COMPLEX and self.kind in ("max", "min"):
+        if x.dtype in ts.COMPLEX and self.kind in NEEDS_NONEMPTY:
             raise TypeError(f"{self.kind} is not defined for complex {x}")
         dtype = self.dtype or _out_dtype(self.kind, x.dtype)
         bc = tuple(b for d, b in enumerate(x.broadcastable) if d not in self.axis)
@@ -74,35 +99,36 @@ class Reduce(Op):
 
     def perform(self, node, inputs):
         x = inputs[0]
-        out_dtype = node.outputs[0].dtype
         acc = self.acc_dtype or _acc_dtype(self.kind, str(x.dtype))
-        if self.kind in ("max", "min") and x.size == 0 and builtins.any(
-                x.shape[a] == 0 for a in self.axis):
-            raise ValueError(f"{self.kind} of an empty axis of {node.inputs[0]} "
-                             f"(shape {x.shape}) has no identity")
-        if self.kind in ("sum", "prod"):
-            r = _NP[self.kind](x, axis=self.axis, dtype=acc)
-        else:
-            r = _NP[self.kind](x, axis=self.axis)
-        return [np.asarray(r, dtype=out_dtype)]
+        return [reference_reduce(self.kind, x, self.axis, acc, node.outputs[0].dtype,
+                                 node.inputs[0])]
 
     def grad(self, inputs, output_grads):
+        """sum: gz broadcast back; prod: Theano's rule with zeros (below);
+        max/min: gz to every position equal to the extremum (ties all get it, as
+        Theano 1.0); argmax/argmin/all/any: zero."""
+        from .basic import cast, eq, fill, switch, true_div, zeros_like
         (x,), (gz,) = inputs, output_grads
-        if self.kind != "sum":
-            raise NotImplementedError(f"the gradient of {self.kind} is not implemented yet")
-        from .basic import cast, fill
-        order, k = [], 0
-        for d in range(x.ndim):
-            if d in self.axis:
-                order.append("x")
-            else:
-                order.append(k)
-                k += 1
-        g = gz.dimshuffle(*order) if x.ndim else gz
-        if x.dtype in ts.DISCRETE:
-            from .basic import zeros_like
+        if x.dtype in ts.DISCRETE or self.kind in ("argmax", "argmin", "all", "any"):
             return [zeros_like(x)]
-        return [cast(fill(x, g), x.dtype)]
+        g = _keep(x, gz, self.axis, True)
+        if self.kind == "sum":
+            return [cast(fill(x, g), x.dtype)]
+        if self.kind in ("max", "min"):
+            m = _keep(x, Reduce(self.kind, self.axis)(x), self.axis, True)
+            return [cast(eq(x, m) * g, x.dtype)]
+        # prod: d prod / d x_i = prod of the others. Where no zero: prod / x_i;
+        # where exactly one zero: the product of the non-zeros at that zero, 0
+        # elsewhere; two or more zeros: 0.
+        zero = eq(x, 0)
+        n_zeros = _keep(x, Reduce("sum", self.axis)(zero), self.axis, True)
+        p = _keep(x, Reduce("prod", self.axis, acc_dtype=self.acc_dtype)(x), self.axis, True)
+        p_nz = _keep(x, Reduce("prod", self.axis, acc_dtype=self.acc_dtype)(
+            switch(zero, cast(1, x.dtype), x)), self.axis, True)
+        dx = switch(eq(n_zeros, 0), true_div(p, switch(zero, cast(1, x.dtype), x)),
+                    switch(eq(n_zeros, 1), switch(zero, p_nz, cast(0, x.dtype)),
+                           cast(0, x.dtype)))
+        return [cast(dx * g, x.dtype)]
 
     def __str__(self):
         return f"{self.kind.capitalize()}{{axis={list(self.axis)}}}"
@@ -142,6 +168,25 @@ def max(x, axis=None, keepdims=False):
 
 def min(x, axis=None, keepdims=False):
     return _reduce("min", x, axis, keepdims)
+
+
+def argmax(x, axis=None, keepdims=False):
+    """Index of the first maximum (the first NaN if any), int64; over several axes,
+    the index into those axes flattened in C order (axis=None: into x.ravel())."""
+    return _reduce("argmax", x, axis, keepdims)
+
+
+def argmin(x, axis=None, keepdims=False):
+    return _reduce("argmin", x, axis, keepdims)
+
+
+def max_and_argmax(x, axis=None, keepdims=False):
+    return [max(x, axis, keepdims), argmax(x, axis, keepdims)]
+
+
+def ptp(x, axis=None, keepdims=False):
+    """max - min (range of values) along `axis`."""
+    return max(x, axis, keepdims) - min(x, axis, keepdims)
 
 
 def all(x, axis=None, keepdims=False):

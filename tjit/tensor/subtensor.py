@@ -2,6 +2,7 @@
 
 Slices and integer indices may be symbolic integer scalars. Results of
 `Subtensor` are views; integer indices out of range raise IndexError.
+Keys with index arrays or boolean masks go to advanced_subtensor.py.
 """
 from __future__ import annotations
 
@@ -32,7 +33,7 @@ def parse_key(x, key):
     """Split a basic-indexing key into a hashable pattern plus symbolic inputs.
 
     Pattern entries: ('slice', start, stop, step), ('int', i), ('newaxis',).
-    Raises TypeError for advanced indexing, IndexError for too many indices.
+    Raises TypeError for other keys (see advanced_subtensor.py), IndexError for too many indices.
     """
     if not isinstance(key, tuple):
         key = (key,)
@@ -52,8 +53,8 @@ def parse_key(x, key):
             pattern.extend([("slice", None, None, None)] * (x.ndim - n_real))
         else:
             what = getattr(k, "type", type(k).__name__)
-            raise TypeError(f"index {k!r} ({what}) of {x}: only basic indexing (ints, slices, "
-                            "None) is supported so far; advanced and boolean indexing are not")
+            raise TypeError(f"index {k!r} ({what}) of {x}: indices must be integers, slices, "
+                            "None, Ellipsis, integer tensors or boolean masks")
     n_used = sum(1 for p in pattern if p[0] != "newaxis")
     if n_used > x.ndim:
         raise IndexError(f"too many indices for {x}: {n_used} given, it has {x.ndim} dims")
@@ -206,6 +207,9 @@ class IncSubtensor(Op):
 
 
 def getitem(x, key):
+    from .advanced_subtensor import advanced_getitem, is_advanced_key
+    if is_advanced_key(key):
+        return advanced_getitem(x, key)
     pattern, symbolic = parse_key(x, key)
     if all(p == ("slice", None, None, None) for p in pattern) and len(pattern) == x.ndim:
         return x
@@ -213,7 +217,10 @@ def getitem(x, key):
 
 
 def _inc_or_set(x, y, set_instead_of_inc):
+    from .advanced_subtensor import AdvancedSubtensor
     node = x.owner
+    if node is not None and isinstance(node.op, AdvancedSubtensor):
+        return node.op.inc_op(set_instead_of_inc)(*node.inputs[:1], y, *node.inputs[1:])
     if node is None or not isinstance(node.op, Subtensor):
         raise TypeError(f"{'set' if set_instead_of_inc else 'inc'}_subtensor: {x} is not an "
                         "indexed tensor (write x[...] as the first argument)")
@@ -221,11 +228,15 @@ def _inc_or_set(x, y, set_instead_of_inc):
     return IncSubtensor(node.op.pattern, set_instead_of_inc)(base, y, *sym)
 
 
-def set_subtensor(x, y):
-    """The whole tensor that `x` indexes, with x's part replaced by `y`."""
+def set_subtensor(x, y, inplace=False, tolerate_inplace_aliasing=False):
+    """The whole tensor that `x` indexes, with x's part replaced by `y` (x may be
+    basic- or advanced-indexed; with repeated indices the last write wins). The
+    `inplace` flags are accepted for Theano compatibility; results are always new."""
     return _inc_or_set(x, y, True)
 
 
-def inc_subtensor(x, y):
-    """The whole tensor that `x` indexes, with `y` added to x's part."""
-    return _inc_or_set(x, y, False)
+def inc_subtensor(x, y, inplace=False, set_instead_of_inc=False,
+                  tolerate_inplace_aliasing=False):
+    """The whole tensor that `x` indexes, with `y` added to x's part (repeated
+    advanced indices accumulate, like np.add.at)."""
+    return _inc_or_set(x, y, bool(set_instead_of_inc))

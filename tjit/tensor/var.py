@@ -132,15 +132,70 @@ class _TensorOps:
     def all(self, axis=None, keepdims=False):
         return _r().all(self, axis, keepdims=keepdims)
 
+    def argmax(self, axis=None, keepdims=False):
+        return _r().argmax(self, axis, keepdims=keepdims)
+
+    def argmin(self, axis=None, keepdims=False):
+        return _r().argmin(self, axis, keepdims=keepdims)
+
+    def ptp(self, axis=None, keepdims=False):
+        return _r().ptp(self, axis, keepdims=keepdims)
+
     def any(self, axis=None, keepdims=False):
         return _r().any(self, axis, keepdims=keepdims)
 
     # -- linear algebra (tjit/tensor/blas.py) -------------------------------------
+    def dot(self, o):
+        from .blas import dot
+        return dot(self, o)
+
+    def __rdot__(self, o):
+        from .blas import dot
+        return dot(o, self)
+
+    __dot__ = __matmul__ = dot  # Theano 1.0: x.dot(y), x.__dot__(y) and x @ y are T.dot
+    __rmatmul__ = __rdot__
 
     # -- indexing, sorting and shape ops (subtensor.py, extra_ops.py) ------------
     def __getitem__(self, key):
         from .subtensor import getitem
         return getitem(self, key)
+
+    def take(self, indices, axis=None, mode="raise"):
+        from .extra_ops import take
+        return take(self, indices, axis, mode)
+
+    def sort(self, axis=-1, kind="quicksort", order=None):
+        from .extra_ops import sort
+        return sort(self, axis, kind, order)
+
+    def argsort(self, axis=-1, kind="quicksort", order=None):
+        from .extra_ops import argsort
+        return argsort(self, axis, kind, order)
+
+    def cumsum(self, axis=None):
+        from .extra_ops import cumsum
+        return cumsum(self, axis)
+
+    def cumprod(self, axis=None):
+        from .extra_ops import cumprod
+        return cumprod(self, axis)
+
+    def repeat(self, repeats, axis=None):
+        from .extra_ops import repeat
+        return repeat(self, repeats, axis)
+
+    def diagonal(self, offset=0, axis1=0, axis2=1):
+        from .extra_ops import diagonal
+        return diagonal(self, offset, axis1, axis2)
+
+    def nonzero(self, return_matrix=False):
+        from .extra_ops import nonzero
+        return nonzero(self, return_matrix)
+
+    def nonzero_values(self):
+        from .extra_ops import nonzero_values
+        return nonzero_values(self)
 
     def eval(self, inputs_to_values=None):
         """Compute this variable's value; `inputs_to_values` maps input variables

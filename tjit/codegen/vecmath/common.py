@@ -1,16 +1,18 @@
-"""Building blocks for branch-free float64 math in LLVM IR.
+"""Building blocks for branch-free float math in LLVM IR.
 
 `Fp` wraps a `ScalarEmitter` with the few operations the vecmath families are
-written in: IEEE arithmetic (never fast-math: every rounding is the one written),
-`llvm.fma`, compares and selects, bit casts to i64, and error-free transforms
+written in, for one float type (float64 by default, or float32 with i32 bit
+views): IEEE arithmetic (never fast-math: every rounding is the one written),
+`llvm.fma`, compares and selects, bit casts to integers, and error-free transforms
 (two_sum, two_prod) for double-double steps. Everything is straight-line code on
 scalars; LLVM's loop vectorizer widens it (selects become masked blends, i64
 shifts and adds become vector integer ops), which is the point: a libm call in
 the loop body would stop it.
 
 Also here: `scale` (x * 2**k without premature underflow), `horner`, and
-`float_rule`, which turns a float64 builder into a `RULES` entry that also
-serves float32 by evaluating in float64 and rounding once.
+`float_rule`, which turns a float64 builder (and optionally a native float32
+one) into a `RULES` entry; without a float32 builder, float32 is evaluated in
+float64 and rounded once.
 """
 from __future__ import annotations
 
@@ -19,22 +21,33 @@ from llvmlite import ir
 F64 = ir.DoubleType()
 F32 = ir.FloatType()
 I64 = ir.IntType(64)
+I32 = ir.IntType(32)
 I1 = ir.IntType(1)
 
 
 class Fp:
-    """float64 arithmetic emitted at `em.builder` (see the module docstring)."""
+    """Arithmetic on float type `ty` (F64 or F32) emitted at `em.builder` (see the
+    module docstring). Integer views (`bits`, `i`, shifts) are i64 resp. i32."""
 
-    def __init__(self, em):
+    def __init__(self, em, ty=F64):
         self.em = em
         self.b = em.builder
+        self.ty = ty
+        wide = ty == F64
+        self.ity = I64 if wide else I32
+        self.mantissa_bits = 52 if wide else 23
+        self.bias = 1023 if wide else 127
 
     # ---- constants and arithmetic -------------------------------------------
     def c(self, value):
-        return ir.Constant(F64, float(value))
+        """A constant of the float type (float32: `value` rounded to nearest)."""
+        return ir.Constant(self.ty, float(value))
 
     def i(self, value):
-        return ir.Constant(I64, int(value))
+        """An integer constant of the bit-view width (two's complement wrap)."""
+        width = self.ity.width
+        value = int(value) & ((1 << width) - 1)
+        return ir.Constant(self.ity, value - (1 << width) if value >> (width - 1) else value)
 
     def add(self, a, b):
         return self.b.fadd(a, b)
@@ -109,10 +122,10 @@ class Fp:
 
     # ---- integer view ---------------------------------------------------------
     def bits(self, x):
-        return self.b.bitcast(x, I64)
+        return self.b.bitcast(x, self.ity)
 
     def from_bits(self, n):
-        return self.b.bitcast(n, F64)
+        return self.b.bitcast(n, self.ty)
 
     def iadd(self, a, b):
         return self.b.add(a, b)
@@ -130,7 +143,7 @@ class Fp:
         return self.b.and_(a, self.i(mask))
 
     def to_float(self, n):
-        return self.b.sitofp(n, F64)
+        return self.b.sitofp(n, self.ty)
 
     # ---- error-free transforms --------------------------------------------------
     def two_sum(self, a, b):
@@ -177,11 +190,12 @@ class Fp:
         return hi, lo
 
     def pow2(self, k):
-        """2.0**k as a double for an i64 k in [-1022, 1023] (built in the exponent field)."""
-        return self.from_bits(self.shl(self.iadd(k, self.i(1023)), 52))
+        """2.0**k for an integer k in [1 - bias, bias] (built in the exponent field;
+        float64: [-1022, 1023], float32: [-126, 127])."""
+        return self.from_bits(self.shl(self.iadd(k, self.i(self.bias)), self.mantissa_bits))
 
     def scale(self, x, k):
-        """x * 2**k for i64 k in [-2044, 2046], rounded once.
+        """x * 2**k for integer k in [-2044, 2046] (float32: [-252, 254]), rounded once.
 
         Two multiplications by normal powers of two: the first is exact, so a
         result in the subnormal range is rounded only once (gradual underflow),
@@ -190,18 +204,21 @@ class Fp:
         return self.mul(self.mul(x, self.pow2(half)), self.pow2(self.isub(k, half)))
 
 
-def float_rule(build, name):
+def float_rule(build, name, build32=None):
     """A `RULES` entry from `build(fp, *float64 args) -> float64 value`.
 
-    float32 arguments are widened, computed in float64 and rounded once at the
-    end: the float64 result is within ~1 float64 ulp, so the float32 result is
-    the correctly rounded one or its neighbour, and float32 overflow, underflow
-    and subnormals fall out of that final rounding. Raises TypeError for
-    non-float dtypes, as scalar_ops does for float-only ops."""
+    float32 arguments go to `build32(fp32, *float32 args)` if given (native
+    float32, 16 lanes per zmm). Otherwise they are widened, computed in float64
+    and rounded once at the end: the float64 result is within ~1 float64 ulp, so
+    the float32 result is the correctly rounded one or its neighbour, and float32
+    overflow, underflow and subnormals fall out of that final rounding. Raises
+    TypeError for non-float dtypes, as scalar_ops does for float-only ops."""
     def emit(em, k, dtype, *args):
         if k != "f":
             raise TypeError("scalar op %r is not defined for dtype kind %r" % (name, k))
         narrow = args[0].type == F32
+        if narrow and build32 is not None:
+            return build32(Fp(em, F32), *args)
         if narrow:
             args = [em.builder.fpext(a, F64) for a in args]
         result = build(Fp(em), *args)

@@ -25,7 +25,13 @@ from __future__ import annotations
 import math
 
 from .common import Fp, float_rule
+from .explog32 import BUILDERS as F32_BUILDERS
 
+# exp(r) = 1 + r + r**2 * P9(r) on |r| <= 0.3466, to 2**-55.8 (plain exp only)
+EXP_P9 = [0.5000000000000001, 0.16666666666666669, 0.04166666666662416,
+          0.008333333333330063, 0.0013888888917199863, 0.00019841269863042963,
+          2.4801521317484083e-05, 2.7557268476553695e-06, 2.7620078203806394e-07,
+          2.5100377619606372e-08]
 # exp(r) = 1 + r + r**2 * P(r) on |r| <= 0.3467
 EXP_P = [0.5, 0.1666666666666667, 0.04166666666666667, 0.00833333333332612,
          0.0013888888888883737, 0.00019841269874873975, 2.480158732558584e-05,
@@ -35,6 +41,14 @@ EXP_P = [0.5, 0.1666666666666667, 0.04166666666666667, 0.00833333333332612,
 LOG_W = [0.4, 0.2857142857142938, 0.2222222222164882, 0.1818181833699257,
          0.15384594791762352, 0.13334813971292003, 0.11705988156500907,
          0.11725771221811145]
+# fdlibm's log: R(z) = z (Lg1 + z Lg2 + ... + z**6 Lg7), 2 atanh(s) = 2s + s R(s**2)
+LOG_LG = [6.666666666666735130e-01, 3.999999999940941908e-01, 2.857142874366239149e-01,
+          2.222219843214978396e-01, 1.818357216161805012e-01, 1.531383769920937332e-01,
+          1.479819860511658591e-01]
+# tanh(a) = a + a**3 T(a**2) on a <= 1/8 (weighted error 2**-61.6 after rounding)
+TANH_T = [-0.3333333333333333, 0.13333333333328656, -0.053968253933312110,
+          0.021869478985713266, -0.008862054609770608, 0.003524688390405784]
+TANH_SMALL = 0.125
 # sinh(x) = x + x**3 S(x**2) on |x| <= 1
 SINH_S = [0.16666666666666666, 0.008333333333333333, 0.00019841269841269773,
           2.755731922404034e-06, 2.505210836405804e-08, 1.6059048396350562e-10,
@@ -96,7 +110,15 @@ def exp_dd(fp, hi, lo=None):
 
 
 def build_exp(fp, x):
-    return exp_dd(fp, x)
+    # No pair needed: r = fl(x - k ln2) is off by <= 2**-54 |r| (0.2 ulp of the
+    # result), P9 by 2**-55.8, 1 + (r + r**2 P9) rounds twice: < 1 ulp.
+    x = fp.clamp(x, -EXP_CLAMP, EXP_CLAMP)
+    shifted = fp.fma(x, fp.c(INV_LN2[0]), fp.c(SHIFT))
+    k = fp.isub(fp.bits(shifted), fp.bits(fp.c(SHIFT)))
+    kd = fp.sub(shifted, fp.c(SHIFT))
+    r = fp.fma(fp.neg(kd), fp.c(LN2_LO), fp.fma(fp.neg(kd), fp.c(LN2_HI), x))
+    q = fp.fma(fp.mul(r, r), fp.horner(r, EXP_P9), r)
+    return fp.scale(fp.add(fp.c(1.0), q), k)
 
 
 def build_exp2(fp, x):
@@ -198,9 +220,40 @@ def _log_specials(fp, x, result, zero_result=-INF):
     return fp.sel(fp.isnan(x), x, result)
 
 
+def log_reduce(fp, x, subnormals=True):
+    """For finite x > 0: (k, e, f), x = 2**e (1 + f), 1 + f in [sqrt(1/2), sqrt(2)),
+    f exact, k = e as an i64 (e a float64, which differs from k for subnormal x)."""
+    if subnormals:
+        tiny = fp.lt(x, fp.c(2.0 ** -1022))
+        x = fp.sel(tiny, fp.mul(x, fp.c(2.0 ** 54)), x)
+    bits = fp.bits(x)
+    offset = fp.isub(bits, fp.i(SQRT_HALF_BITS))
+    k = fp.ashr(offset, 52)
+    e = fp.to_float(k)
+    if subnormals:
+        e = fp.sub(e, fp.sel(tiny, fp.c(54.0), fp.c(0.0)))
+    m = fp.from_bits(fp.isub(bits, fp.iand(offset, 0xFFF << 52)))
+    return k, e, fp.sub(m, fp.c(1.0))
+
+
+def log_fast(fp, e, f, corr=None):
+    """e ln2 + log(1 + f) (+ corr, tiny next to the result) to < 1 ulp with one
+    division and no double-double: fdlibm's e_log.c step, log(1 + f) =
+    f - (f**2/2 - s (f**2/2 + R(s**2))), s = f / (2 + f)."""
+    s = fp.div(f, fp.add(fp.c(2.0), f))
+    z = fp.mul(s, s)
+    r = fp.mul(z, fp.horner(z, LOG_LG))
+    hfsq = fp.mul(fp.mul(f, f), fp.c(0.5))
+    small = fp.mul(e, fp.c(LN2_LO))
+    if corr is not None:
+        small = fp.add(small, corr)
+    inner = fp.fma(s, fp.add(hfsq, r), small)
+    return fp.sub(fp.mul(e, fp.c(LN2_HI)), fp.sub(fp.sub(hfsq, inner), f))
+
+
 def build_log(fp, x):
-    hi, lo = log_pair(fp, *log_parts(fp, x))
-    return _log_specials(fp, x, fp.add(hi, lo))
+    _, e, f = log_reduce(fp, x)
+    return _log_specials(fp, x, log_fast(fp, e, f))
 
 
 def build_log2(fp, x):
@@ -220,13 +273,19 @@ def build_log10(fp, x):
 
 
 def build_log1p(fp, x, x_lo=None):
-    """log1p(x + x_lo) (x_lo: an optional tail, tiny next to x)."""
-    # 1 + x = u + c exactly; log_parts takes the pair, so no c/u division.
+    """log1p(x + x_lo) (x_lo: an optional tail, tiny next to x).
+
+    u = fl(1 + x) = 2**e (1 + f) and its rounding error c: log1p(x) =
+    log(u) + c'/(1 + f), c' = c 2**-e, the quotient taken as c' (1 - f + f**2)
+    (relative error f**3 on a term below 2**-53 of the result): no second division."""
     u, c = fp.two_sum(fp.c(1.0), x)
     if x_lo is not None:
         c = fp.add(c, x_lo)
-    hi, lo = log_pair(fp, *log_parts(fp, u, c))
-    result = fp.add(hi, lo)
+    k, e, f = log_reduce(fp, u, subnormals=False)        # u >= 2**-53 for x > -1
+    k = fp.sel(fp.b.icmp_signed(">", k, fp.i(1022)), fp.i(1022), k)
+    c = fp.mul(c, fp.pow2(fp.isub(fp.i(0), k)))
+    corr = fp.mul(c, fp.fma(f, fp.sub(f, fp.c(1.0)), fp.c(1.0)))
+    result = log_fast(fp, e, f, corr)
     # |x| < 2**-54: log1p(x) = x - x**2/2 rounds to x (and keeps log1p(-0) = -0).
     result = fp.sel(fp.lt(fp.abs(x), fp.c(2.0 ** -54)), x, result)
     result = fp.sel(fp.eq(x, fp.c(INF)), fp.c(INF), result)
@@ -237,16 +296,26 @@ def build_log1p(fp, x, x_lo=None):
 
 # ---- hyperbolic, sigmoid, softplus -------------------------------------------------
 def build_tanh(fp, x):
-    # tanh|x| = -m / (2 + m), m = expm1(-2|x|) in (-1, 0]: no cancellation, no
-    # overflow, exact limits. The quotient is corrected once from its remainder.
-    m_hi, m_lo = expm1_pair(fp, fp.mul(fp.c(-2.0), fp.abs(x)))
-    d_hi, d_err = fp.fast_two_sum(fp.c(2.0), m_hi)
-    d_lo = fp.add(d_err, m_lo)
+    # |x| < 1/4: odd polynomial. Above: 1 - q, q = 2/(1 + E), E = exp(2|x|) as an
+    # exact pair (exp's unrounded parts scaled by 2**k, k >= 0), 1 + E split exactly,
+    # q corrected once from its exact remainder and 1 - q summed by two_sum: the
+    # pair's ~2**-56 error is all that remains next to the final rounding.
+    a = fp.abs(x)
+    z = fp.mul(a, a)
+    small = fp.fma(fp.mul(a, z), fp.horner(z, TANH_T), a)
+    k, r_hi, r_lo = exp_reduce(fp, fp.clamp(fp.add(a, a), 0.0, 44.0))
+    u_a, u_b = fp.fast_two_sum(*exp_reduced(fp, r_hi, r_lo))  # normalized: |u_b| <= ulp
+    two_k = fp.pow2(k)
+    e_hi, e_lo = fp.mul(u_a, two_k), fp.mul(u_b, two_k)
+    d_hi, d_err = fp.fast_two_sum(e_hi, fp.c(1.0))
+    d_lo = fp.add(d_err, e_lo)
     inverse = fp.div(fp.c(1.0), d_hi)
-    q = fp.mul(m_hi, inverse)                                  # within an ulp: exact remainder
-    rem = fp.sub(fp.add(fp.fma(fp.neg(q), d_hi, m_hi), m_lo), fp.mul(q, d_lo))
-    result = fp.neg(fp.fma(rem, inverse, q))
-    return fp.copysign(result, x)
+    q = fp.add(inverse, inverse)                               # 2/d_hi, within an ulp
+    rem = fp.fma(fp.neg(q), d_lo, fp.fma(fp.neg(q), d_hi, fp.c(2.0)))
+    q_lo = fp.mul(rem, inverse)
+    t, t_err = fp.two_sum(fp.c(1.0), fp.neg(q))
+    large = fp.add(t, fp.sub(t_err, q_lo))
+    return fp.copysign(fp.sel(fp.lt(a, fp.c(TANH_SMALL)), small, large), x)
 
 
 def _exp_plus_minus(fp, a, sign):
@@ -315,7 +384,7 @@ def build_softplus(fp, x):
     return fp.sel(fp.lt(x, fp.c(-40.0)), e, result)
 
 
-RULES = {name: float_rule(build, name) for name, build in [
+RULES = {name: float_rule(build, name, F32_BUILDERS.get(name)) for name, build in [
     ("exp", build_exp), ("exp2", build_exp2), ("expm1", build_expm1), ("log", build_log),
     ("log2", build_log2), ("log10", build_log10), ("log1p", build_log1p),
     ("tanh", build_tanh), ("sinh", build_sinh), ("cosh", build_cosh),

@@ -1,0 +1,166 @@
+"""Reduction benchmark: tjit against NumPy (and JAX, PyTensor, Numba when installed).
+
+    python bench/reductions.py [--repeats 7] [--scale 1.0]
+
+Prints one table of medians (after a warm-up call), in ms:
+  W3  x float64 (4000, 2500) (80 MB): sum over axis 0, axis 1, all; max and argmax
+      over axis 1; var over axis 0
+  W4  softmax over the rows of x float32 (4000, 1000): T.nnet.softmax when present,
+      else exp(x - x.max(1, keepdims=True)) / sum(...)
+  read bound: the read-bandwidth bound of W3, measured in the same run: NumPy's
+      np.add.reduce of x's two halves on two threads at once (NumPy releases the
+      GIL inside a reduction; a pairwise vector sum is far cheaper than the
+      memory traffic, so this is the time to stream 80 MB through both cores).
+      The column tjit/bound is each W3 row's tjit time over it (target <= 1.3).
+Every result is checked against NumPy before it is timed (WRONG otherwise); a
+peer that fails shows 'err' (reason on stderr). --scale shrinks the arrays.
+"""
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import sys
+import threading
+
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import _harness as H  # noqa: E402
+
+W3 = {  # name: (NumPy reference, builder over a tensor library module "T"-like)
+    "sum axis=0": lambda x: x.sum(axis=0),
+    "sum axis=1": lambda x: x.sum(axis=1),
+    "sum all": lambda x: x.sum(),
+    "max axis=1": lambda x: x.max(axis=1),
+    "argmax axis=1": lambda x: x.argmax(axis=1),
+    "var axis=0": lambda x: x.var(axis=0),
+}
+
+
+def softmax_numpy(x):
+    e = np.exp(x - x.max(axis=1, keepdims=True))
+    return e / e.sum(axis=1, keepdims=True)
+
+
+def make_tjit(kind, x):
+    theano, T = H.import_tjit()
+    v = T.TensorType(str(x.dtype), (False, False))("x")
+    if kind == "softmax":
+        nnet_softmax = getattr(T.nnet, "softmax", None)
+        if nnet_softmax is not None:
+            out = nnet_softmax(v)
+        else:
+            e = T.exp(v - v.max(axis=1, keepdims=True))
+            out = e / e.sum(axis=1, keepdims=True)
+    else:
+        out = W3[kind](v)
+    f = theano.function([v], out)
+    return lambda: f(x)
+
+
+def make_numpy(kind, x):
+    fn = softmax_numpy if kind == "softmax" else W3[kind]
+    return lambda: fn(x)
+
+
+def make_jax(kind, x):
+    import jax
+    jax.config.update("jax_enable_x64", True)
+    import jax.numpy as jnp
+    if kind == "softmax":
+        f = jax.jit(lambda v: jax.nn.softmax(v, axis=1))
+    else:
+        f = jax.jit(W3[kind])
+    xd = jax.device_put(x)
+    return lambda: f(xd).block_until_ready()
+
+
+def make_pytensor(kind, x):
+    import pytensor
+    import pytensor.tensor as pt
+    v = pt.tensor(dtype=str(x.dtype), shape=(None, None), name="x")
+    if kind == "softmax":
+        e = pt.exp(v - v.max(axis=1, keepdims=True))
+        out = e / e.sum(axis=1, keepdims=True)
+    else:
+        out = W3[kind](v)
+    f = pytensor.function([v], out, mode="CVM")
+    return lambda: f(x)
+
+
+def make_numba(kind, x):
+    import numba
+
+    @numba.njit(parallel=True)
+    def softmax(v):
+        out = np.empty_like(v)
+        for i in numba.prange(v.shape[0]):
+            m = v[i].max()
+            e = np.exp(v[i] - m)
+            out[i] = e / e.sum()
+        return out
+
+    if kind != "softmax":
+        raise NotImplementedError("numba: only W4 (a parallel row loop)")
+    softmax(x)
+    return lambda: softmax(x)
+
+
+MAKERS = {"tjit": make_tjit, "numpy": make_numpy, "jax": make_jax, "pytensor": make_pytensor,
+          "numba": make_numba}
+
+
+def read_bound(x, repeats):
+    halves = [x[: x.shape[0] // 2], x[x.shape[0] // 2:]]
+
+    def both():
+        t = threading.Thread(target=np.add.reduce, args=(halves[1], None))
+        t.start()
+        np.add.reduce(halves[0], None)
+        t.join()
+
+    return H.median_time(both, repeats=repeats)
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--repeats", type=int, default=7)
+    ap.add_argument("--scale", type=float, default=1.0)
+    opts = ap.parse_args(argv)
+    impls = ["tjit", "numpy"] + H.installed_peers()
+    skips = H.Skips()
+    rng = np.random.default_rng(0)
+    s = math.sqrt(opts.scale)
+    x3 = rng.standard_normal((max(1, int(4000 * s)), max(1, int(2500 * s))))
+    x4 = rng.standard_normal((max(1, int(4000 * s)), max(1, int(1000 * s)))).astype("float32")
+    bound = read_bound(x3, opts.repeats)
+    rows = []
+    for kind, x in [(k, x3) for k in W3] + [("softmax", x4)]:
+        expected = make_numpy(kind, x)()
+        cells = {}
+        for impl in impls:
+            try:
+                fn = MAKERS[impl](kind, x)
+                if not H.same(fn(), expected, x.dtype):
+                    cells[impl] = H.WRONG
+                    continue
+                cells[impl] = H.median_time(fn, repeats=opts.repeats)
+            except Exception as exc:  # a peer missing a feature: note it, go on
+                skips.note(impl, exc, kind)
+                cells[impl] = "err"
+        label = ("W3 " if kind != "softmax" else "W4 ") + kind
+        ratio = cells["tjit"] / bound if kind != "softmax" and isinstance(cells["tjit"], float) \
+            else None
+        jax_ratio = (cells["jax"] / cells["tjit"]) if kind == "softmax" and isinstance(
+            cells.get("jax"), float) and isinstance(cells["tjit"], float) else None
+        rows.append([label, str(x.dtype), "ms"] + [H.fmt(cells[i], 1e3) for i in impls] +
+                    [f"{ratio:.2f}" if ratio else "-",
+                     f"{jax_ratio:.2f}" if jax_ratio else "-"])
+    rows.append(["read bound (2 threads)", "float64", "ms", "-", H.fmt(bound, 1e3)] +
+                ["-"] * (len(impls) - 2) + ["1.00", "-"])
+    H.print_table(["workload", "dtype", "unit"] + impls + ["tjit/bound", "jax/tjit"], rows)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,310 @@
+"""Extra tensor ops (Theano's tensor.extra_ops): cumsum, cumprod, diag/diagonal,
+tile, repeat, nonzero. Re-exports sort/argsort and the advanced-indexing helpers
+so `tjit.tensor` picks everything up from this one module.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..graph import Apply, Op
+from .. import scalar as ts
+from .advanced_subtensor import (  # noqa: F401
+    AdvancedIncSubtensor, AdvancedIncSubtensor1, AdvancedSubtensor, AdvancedSubtensor1, take)
+from .shape_ops import _const_value, arange, make_vector, reshape, shape
+from .sort import ArgSortOp, SortOp, argsort, sort  # noqa: F401
+from .subtensor import inc_subtensor
+from .type import TensorType
+from .var import as_tensor_variable
+
+
+def _axis(x, axis, who):
+    if not isinstance(axis, (int, np.integer)) or isinstance(axis, bool):
+        raise TypeError(f"{who}: axis must be an int or None, got {axis!r}")
+    if not -x.ndim <= axis < x.ndim:
+        raise ValueError(f"{who}: axis {axis} is out of range for {x} with {x.ndim} dims")
+    return int(axis) % x.ndim
+
+
+def _reverse(x, axis):
+    return x[(slice(None),) * axis + (slice(None, None, -1),)]
+
+
+# -- cumulative sum and product ---------------------------------------------------------
+class CumOp(Op):
+    """np.cumsum (mode 'add') or np.cumprod (mode 'mul') along a fixed axis; the
+    dtype stays x's (as Theano), except bool which accumulates in int64."""
+
+    __props__ = ("axis", "mode")
+
+    def __init__(self, axis, mode="add"):
+        if mode not in ("add", "mul"):
+            raise ValueError(f"CumOp: mode must be 'add' or 'mul', got {mode!r}")
+        self.axis, self.mode = axis, mode
+
+    def make_node(self, x):
+        x = as_tensor_variable(x)
+        _axis(x, self.axis, f"cum{'sum' if self.mode == 'add' else 'prod'}")
+        dtype = "int64" if x.dtype == "bool" else x.dtype
+        return Apply(self, [x], [TensorType(dtype, x.broadcastable)()])
+
+    def perform(self, node, inputs):
+        fn = np.cumsum if self.mode == "add" else np.cumprod
+        return [fn(inputs[0], axis=self.axis, dtype=node.outputs[0].dtype)]
+
+    def grad(self, inputs, output_grads):
+        (x,), (g,) = inputs, output_grads
+        cumsum_ = CumOp(self.axis, "add")
+        if self.mode == "add":  # d out_j / d x_i = [i <= j]: a reversed cumsum
+            return [_reverse(cumsum_(_reverse(g, self.axis)), self.axis)]
+        # Theano's formula: sum_{j >= i} g_j out_j / x_i. It divides by x, so a
+        # zero in x gives inf/nan gradients there (as in Theano).
+        fx = CumOp(self.axis, "mul")(x)
+        return [_reverse(cumsum_(_reverse(fx * g, self.axis)), self.axis) / x]
+
+    def __str__(self):
+        return f"CumOp{{{self.axis}, {self.mode}}}"
+
+
+def cumsum(x, axis=None):
+    """Cumulative sum along `axis`; of the flattened `x` when axis is None."""
+    x = as_tensor_variable(x)
+    if axis is None:
+        x, axis = x.flatten(), 0
+    return CumOp(_axis(x, axis, "cumsum"), "add")(x)
+
+
+def cumprod(x, axis=None):
+    """Cumulative product along `axis`; of the flattened `x` when axis is None."""
+    x = as_tensor_variable(x)
+    if axis is None:
+        x, axis = x.flatten(), 0
+    return CumOp(_axis(x, axis, "cumprod"), "mul")(x)
+
+
+# -- diagonals ----------------------------------------------------------------------------
+class ExtractDiag(Op):
+    """np.diagonal(x, offset, axis1, axis2) as a new array: the two axes are
+    removed and the diagonal becomes the last dim."""
+
+    __props__ = ("offset", "axis1", "axis2")
+
+    def __init__(self, offset=0, axis1=0, axis2=1):
+        self.offset, self.axis1, self.axis2 = int(offset), axis1, axis2
+
+    def make_node(self, x):
+        x = as_tensor_variable(x)
+        if x.ndim < 2:
+            raise TypeError(f"diagonal: {x} ({x.type}) needs at least 2 dims")
+        a1, a2 = _axis(x, self.axis1, "diagonal"), _axis(x, self.axis2, "diagonal")
+        if a1 == a2:
+            raise ValueError(f"diagonal: axis1 and axis2 are both {a1}")
+        bc = tuple(b for d, b in enumerate(x.broadcastable) if d not in (a1, a2)) + (False,)
+        return Apply(self, [x], [TensorType(x.dtype, bc)()])
+
+    def perform(self, node, inputs):
+        return [np.diagonal(inputs[0], self.offset, self.axis1, self.axis2).copy()]
+
+    def grad(self, inputs, output_grads):
+        # zeros with the diagonal set to g: inc_subtensor(z[..., rows, cols], g) on a
+        # copy of x's zeros whose two axes are moved last, then moved back.
+        from .basic import zeros_like
+        (x,), (g,) = inputs, output_grads
+        a1, a2 = self.axis1 % x.ndim, self.axis2 % x.ndim
+        rest = [d for d in range(x.ndim) if d not in (a1, a2)]
+        perm = rest + [a1, a2]
+        z = zeros_like(x).dimshuffle(*perm)
+        i = arange(shape(g)[g.ndim - 1])
+        rows, cols = i + max(-self.offset, 0), i + max(self.offset, 0)
+        gz = inc_subtensor(z[(Ellipsis, rows, cols)], g)
+        return [gz.dimshuffle(*[perm.index(d) for d in range(x.ndim)])]
+
+
+class AllocDiag(Op):
+    """np.diag(v, offset): a square matrix with the vector `v` on diagonal `offset`."""
+
+    __props__ = ("offset",)
+
+    def __init__(self, offset=0):
+        self.offset = int(offset)
+
+    def make_node(self, v):
+        v = as_tensor_variable(v)
+        if v.ndim != 1:
+            raise TypeError(f"AllocDiag: {v} ({v.type}) must be a vector")
+        return Apply(self, [v], [TensorType(v.dtype, (False, False))()])
+
+    def perform(self, node, inputs):
+        return [np.diag(inputs[0], self.offset)]
+
+    def grad(self, inputs, output_grads):
+        return [ExtractDiag(self.offset, 0, 1)(output_grads[0])]
+
+
+def diagonal(a, offset=0, axis1=0, axis2=1):
+    """The diagonal `offset` of `a` in the plane (axis1, axis2), as np.diagonal."""
+    return ExtractDiag(offset, axis1, axis2)(a)
+
+
+def diag(v, k=0):
+    """A vector gives a matrix with `v` on diagonal `k`; a matrix (or more dims)
+    gives its diagonal `k` (Theano's diag)."""
+    v = as_tensor_variable(v)
+    if v.ndim == 1:
+        return AllocDiag(k)(v)
+    if v.ndim >= 2:
+        return diagonal(v, offset=k)
+    raise ValueError(f"diag: {v} must have at least one dim, got {v.type}")
+
+
+# -- tile and repeat ------------------------------------------------------------------------
+class Tile(Op):
+    """np.tile(x, reps) for an int vector `reps` with one count per dim of x."""
+
+    def make_node(self, x, reps):
+        x, reps = as_tensor_variable(x), as_tensor_variable(reps)
+        if reps.ndim != 1 or reps.dtype not in ts.INTS:
+            raise TypeError(f"tile: reps {reps} ({reps.type}) must be an integer vector")
+        known = _const_value(reps)
+        if known is not None and len(known) != x.ndim:
+            raise ValueError(f"tile: {len(known)} reps for {x} with {x.ndim} dims")
+        bc = (False,) * x.ndim if known is None else \
+            tuple(b and int(r) == 1 for b, r in zip(x.broadcastable, known))
+        return Apply(self, [x, reps], [TensorType(x.dtype, bc)()])
+
+    def perform(self, node, inputs):
+        x, reps = inputs
+        if len(reps) != x.ndim or any(r < 0 for r in reps):
+            raise ValueError(f"tile: reps {tuple(int(r) for r in reps)} do not fit "
+                             f"{node.inputs[0]} with {x.ndim} dims (one count >= 0 per dim)")
+        return [np.tile(x, tuple(int(r) for r in reps))]
+
+    def grad(self, inputs, output_grads):
+        # view g as (r0, s0, r1, s1, ...) and sum the copies (the r axes)
+        from .basic import sum_to_broadcastable
+        from .reduction import sum as _sum
+        (x, reps), (g,) = inputs, output_grads
+        dims = []
+        for d in range(x.ndim):
+            dims += [reps[d], shape(x)[d]]
+        if not dims:
+            return [g, None]
+        g = _sum(reshape(g, make_vector(*dims), ndim=2 * x.ndim),
+                 axis=list(range(0, 2 * x.ndim, 2)))
+        return [sum_to_broadcastable(g, x), None]
+
+
+def tile(x, reps, ndim=None):
+    """`x` repeated `reps[d]` times along each dim d, as np.tile. As in Theano, a
+    scalar `reps` tiles every dim; a symbolic vector `reps` needs `ndim`. The result
+    has max(x.ndim, len(reps), ndim) dims; short reps are padded with 1s on the left."""
+    from .basic import cast
+    from .shape_ops import alloc, concatenate
+    x = as_tensor_variable(x)
+    if ndim is not None and ndim < x.ndim:
+        raise ValueError(f"tile: ndim={ndim} is less than the {x.ndim} dims of {x}")
+    if isinstance(reps, (list, tuple)):
+        reps = [as_tensor_variable(r) for r in reps]
+        for r in reps:
+            if r.ndim != 0 or r.dtype not in ts.INTS:
+                raise TypeError(f"tile: reps must be integer scalars, got {r} ({r.type})")
+        nd = max(x.ndim, len(reps), ndim or 0)
+        reps = make_vector(*([1] * (nd - len(reps)) + reps)) if nd else \
+            as_tensor_variable(np.zeros(0, "int64"))
+    else:
+        reps = as_tensor_variable(reps)
+        if reps.dtype not in ts.INTS or reps.ndim > 1:
+            raise TypeError(f"tile: reps {reps} ({reps.type}) must be integer scalar or vector")
+        if reps.ndim == 0:
+            nd = max(x.ndim, ndim or 0)
+            reps = make_vector(*[reps] * nd)
+        elif ndim is None:
+            raise ValueError("tile: pass ndim when reps is a symbolic vector")
+        else:
+            nd = ndim
+            ones = alloc(np.int64(1), nd - shape(reps)[0])
+            reps = concatenate([ones, cast(reps, "int64")])
+    x = x.dimshuffle(*(["x"] * (nd - x.ndim) + list(range(x.ndim))))
+    return Tile()(x, reps)
+
+
+class Repeat(Op):
+    """np.repeat(x, repeats, axis): each element repeated `repeats` times (an int
+    scalar, or an int vector with one count per element along `axis`)."""
+
+    __props__ = ("axis",)
+
+    def __init__(self, axis):
+        self.axis = axis
+
+    def make_node(self, x, repeats):
+        x, repeats = as_tensor_variable(x), as_tensor_variable(repeats)
+        if repeats.dtype not in ts.INTS or repeats.ndim > 1:
+            raise TypeError(f"repeat: repeats {repeats} ({repeats.type}) must be an integer "
+                            "scalar or vector")
+        _axis(x, self.axis, "repeat")
+        bc = tuple(b and d != self.axis for d, b in enumerate(x.broadcastable))
+        return Apply(self, [x, repeats], [TensorType(x.dtype, bc)()])
+
+    def perform(self, node, inputs):
+        x, repeats = inputs
+        try:
+            return [np.repeat(x, repeats, axis=self.axis)]
+        except ValueError as e:
+            raise ValueError(f"repeat: cannot repeat {node.inputs[0]} of shape {x.shape} by "
+                             f"repeats of shape {np.shape(repeats)} along axis {self.axis}: "
+                             f"{e}") from None
+
+    def grad(self, inputs, output_grads):
+        # out[j] = x[src[j]] with src = repeat(arange(n), repeats): scatter-add back
+        from .basic import zeros_like
+        (x, repeats), (g,) = inputs, output_grads
+        src = Repeat(0)(arange(shape(x)[self.axis]), repeats)
+        z = zeros_like(x)[(slice(None),) * self.axis + (src,)]
+        return [inc_subtensor(z, g), None]
+
+
+def repeat(x, repeats, axis=None):
+    """np.repeat: elements of `x` (flattened when axis is None) repeated along `axis`."""
+    x = as_tensor_variable(x)
+    if axis is None:
+        x, axis = x.flatten(), 0
+    return Repeat(_axis(x, axis, "repeat"))(x, repeats)
+
+
+# -- nonzero ----------------------------------------------------------------------------------
+class Nonzero(Op):
+    """The indices of the non-zero elements of `x` as an int64 matrix of shape
+    (x.ndim, count): row d holds the positions along dim d (np.nonzero, stacked)."""
+
+    def make_node(self, x):
+        x = as_tensor_variable(x)
+        if x.ndim == 0:
+            raise TypeError(f"nonzero: {x} is a scalar; it needs at least one dim")
+        return Apply(self, [x], [TensorType("int64", (x.ndim == 1, False))()])
+
+    def perform(self, node, inputs):
+        x = inputs[0]
+        return [np.array(np.nonzero(x), dtype="int64").reshape(x.ndim, -1)]
+
+    def grad(self, inputs, output_grads):
+        from .basic import zeros_like
+        return [zeros_like(inputs[0])]  # integer positions: zero gradient
+
+
+def nonzero(a, return_matrix=False):
+    """A tuple of int64 vectors (one per dim of `a`), or the (ndim, count) matrix."""
+    m = Nonzero()(a)
+    if return_matrix:
+        return m
+    return tuple(m[d] for d in range(as_tensor_variable(a).ndim))
+
+
+def flatnonzero(a):
+    """Indices of the non-zero elements of the flattened `a`."""
+    return nonzero(as_tensor_variable(a).flatten())[0]
+
+
+def nonzero_values(a):
+    """The non-zero elements of the flattened `a`."""
+    flat = as_tensor_variable(a).flatten()
+    return flat[flatnonzero(flat)]

@@ -1,0 +1,81 @@
+"""FusedReduce: a reduction whose reduced value is a fused scalar program.
+
+The reduce_fusion pass builds it from a Reduce node and the elementwise nodes
+that produce its input, so `((x - 1.5) ** 2).sum(axis=0)` reads x once and
+materializes nothing the size of x. The ir stage lowers it with
+`tjit.ir.lower_reduce.reduction_kernel`; `perform` evaluates the same program
+with NumPy (the reference of DebugMode and of tests).
+"""
+from __future__ import annotations
+
+from ..graph import Apply, Op
+from .fused import FusedElemwise, _ref_dtype, _ref_value
+from .reduction import reference_reduce
+from .type import TensorType
+
+import numpy as np
+
+
+class FusedReduce(Op):
+    """Reduce with `kind` over loop dims `reduced` the value `value` (a ref:
+    ('in', i) or ('step', j)) of the scalar program `steps` over the inputs.
+
+    `axes` and `broadcastable` describe the loop over the *unreduced* domain as in
+    FusedElemwise; the output has the kept dims (in order) and dtype `dtype`;
+    values are accumulated in `acc_dtype` (None for argmax/argmin).
+    """
+
+    __props__ = ("kind", "axes", "steps", "value", "reduced", "broadcastable",
+                 "acc_dtype", "dtype")
+
+    def __init__(self, kind, axes, steps, value, reduced, broadcastable, acc_dtype, dtype):
+        self.kind = kind
+        self.axes = tuple(tuple(a) for a in axes)
+        self.steps = tuple(steps)
+        self.value = tuple(value)
+        self.reduced = tuple(reduced)
+        self.broadcastable = tuple(broadcastable)
+        self.acc_dtype, self.dtype = acc_dtype, dtype
+
+    def value_dtype(self, input_dtypes):
+        dtypes = []
+        for step in self.steps:
+            dtypes.append(step.op.output_dtype(*[_ref_dtype(r, input_dtypes, dtypes)
+                                                 for r in step.args]))
+        return _ref_dtype(self.value, input_dtypes, dtypes)
+
+    def make_node(self, *inputs):
+        if len(inputs) != len(self.axes):
+            raise TypeError(f"{self} takes {len(self.axes)} inputs, got {len(inputs)}")
+        for i, (x, ax) in enumerate(zip(inputs, self.axes)):
+            used = [a for a in ax if a is not None]
+            if any(not x.broadcastable[a] for a in range(x.ndim) if a not in used):
+                raise TypeError(f"{self}: input {i} ({x}) has dims not in the loop")
+        bc = tuple(b for d, b in enumerate(self.broadcastable) if d not in self.reduced)
+        return Apply(self, list(inputs), [TensorType(self.dtype, bc)()])
+
+    def loop_shape(self, node, arrays):
+        """The unreduced loop shape; ValueError naming inputs whose sizes disagree."""
+        return FusedElemwise.loop_shape(self, node, arrays)
+
+    def perform(self, node, inputs):
+        shape = self.loop_shape(node, inputs)
+        ins = FusedElemwise.aligned_inputs(self, inputs)
+        values = []
+        for step in self.steps:
+            values.append(step.op.impl(*[_ref_value(r, ins, values) for r in step.args]))
+        v = np.broadcast_to(_ref_value(self.value, ins, values), shape)
+        return [reference_reduce(self.kind, v, self.reduced, self.acc_dtype, self.dtype,
+                                 node.inputs[0] if node.inputs else self)]
+
+    def make_thunk(self, node):
+        from ..runtime.reduce_thunk import reduce_thunk
+        return reduce_thunk(node)
+
+    def __str__(self):
+        names = [s.op.name for s in self.steps]
+        if len(names) > 3:
+            names = names[:1] + ["..."] + names[-1:]
+        inner = ",".join(names)
+        return f"FusedReduce{{{self.kind}{'(' + inner + ')' if inner else ''}, " \
+               f"axis={list(self.reduced)}}}"
