@@ -1,6 +1,6 @@
 """Tensor-op benchmark: tjit against NumPy (and PyTensor, JAX, Numba when installed).
 
-    python bench/tensor_ops.py [--repeats 7] [--scale 1.0] [--only NAME ...]
+    python bench/tensor_ops.py [--repeats 7] [--scale 1.0] [--only SECTION ...] [--impls ...]
 
 One table of medians (after a warm-up call), one row per workload. A workload is
 a `Workload` in WORKLOADS below: a name, how to make its inputs, the NumPy
@@ -23,6 +23,7 @@ import argparse
 import gc
 import math
 import os
+import random
 import statistics
 import sys
 import time
@@ -194,8 +195,8 @@ def build_cell(impl, w, arrays, expected, skips):
 
 
 def time_round_robin(fns, unit, repeats):
-    """Median time of each callable, timed in turns (one run of each per round) so
-    that load from elsewhere on the machine hits every implementation alike."""
+    """Median time of each callable, timed in turns (one run of each per round, in a
+    shuffled order) so that load from elsewhere hits every implementation alike."""
     calls = 1
     if unit == "us":
         calls = 2000
@@ -203,8 +204,15 @@ def time_round_robin(fns, unit, repeats):
     gc_was = gc.isenabled()
     gc.disable()
     try:
+        order = list(fns.items())
+        shuffle = random.Random(0).shuffle
         for r in range(repeats + 1):  # round 0 warms up
-            for k, fn in fns.items():
+            # A BLAS's or XLA's worker threads spin for a while after a call and slow
+            # down whatever runs next (Numba calls SciPy's OpenBLAS, a second thread
+            # pool): shuffle the order each round and let the spinning stop first.
+            shuffle(order)
+            for k, fn in order:
+                time.sleep(0.05)
                 t0 = time.perf_counter()
                 for _ in range(calls):
                     fn()
@@ -221,9 +229,11 @@ def main(argv=None):
     ap.add_argument("--repeats", type=int, default=7, help="timed runs per cell (median)")
     ap.add_argument("--scale", type=float, default=1.0, help="shrink sizes (quick runs)")
     ap.add_argument("--only", nargs="*", help="sections to run (default: all)")
+    ap.add_argument("--impls", nargs="*", help="implementations (default: tjit, numpy and "
+                    "the installed peers)")
     opts = ap.parse_args(argv)
 
-    impls = ["tjit", "numpy"] + H.installed_peers()
+    impls = opts.impls or ["tjit", "numpy"] + H.installed_peers()
     skips = H.Skips()
     rng = np.random.default_rng(0)
     table, notes = [], []

@@ -480,7 +480,7 @@ def test_debug_mode_agrees(build, shapes):
 
 @pytest.mark.parametrize("kind", sorted(SHAPES))
 def test_small_products_take_numpy_path(kind, monkeypatch):
-    monkeypatch.setattr(rblas, "SMALL_WORK", 1 << 16)
+    monkeypatch.setattr(rblas, "SMALL_WORK", 1 << 19)
     sx, sy = SHAPES[kind]
     a, b, c = rand(sx), rand(sy), rand(np.dot(rand(sx), rand(sy)).shape)
     x, y, z = sym(a, "x"), sym(b, "y"), sym(c, "z")
@@ -489,3 +489,19 @@ def test_small_products_take_numpy_path(kind, monkeypatch):
     want = [a.dot(b)] + ([0.5 * a.dot(b) - c] if c.ndim else [])
     for got, w in zip(f(a.T.copy().T, b, c), want):
         np.testing.assert_allclose(got, w, rtol=1e-12, atol=1e-12)
+
+
+def test_output_buffers_are_not_reused_while_held():
+    x, y, z = T.dmatrices("x", "y", "z")
+    f = theano.function([x, y, z], [T.dot(x, y), T.dot(x, y.T) * 2 + z,
+                                    T.tensordot(x, y, [[1], [1]])])
+    a = rand((100, 100))
+    first = f(a, a, a)
+    kept = [r.copy() for r in first]
+    for _ in range(3):
+        again = f(a + 1, a, a)
+        assert all(r is not s for r, s in zip(again, first))
+    for r, k in zip(first, kept):
+        np.testing.assert_array_equal(r, k)
+    del first, again
+    np.testing.assert_allclose(f(a, a, a)[0], a @ a, rtol=1e-12)

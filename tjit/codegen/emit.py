@@ -31,7 +31,7 @@ from tjit.codegen import array_abi
 from tjit.codegen.scalar_ops import ScalarEmitter, storage_type
 from tjit.codegen.target import LLVM_LOCK, target_machine
 from tjit.ir.nodes import (Accumulate, ArgAccumulate, Begin, Cast, Check, Const, Contiguous, Dim,
-                           End, Guarded, Index, IntConst, IntMul, IntOp, Load, Local, Loop, Op,
+                           End, Guarded, Improves, Index, IntConst, IntMul, IntOp, Load, Local, Loop, Op,
                            Range, Store, Var)
 
 I8P = ir.IntType(8).as_pointer()
@@ -191,9 +191,17 @@ class _KernelEmitter:
         self.cache = {}
 
     def _arg_accumulate(self, stmt, env):
+        b = self.builder
+        take, value, old, old_pos = self._takes(stmt, env)
+        position = self._value(stmt.position, env)
+        self._store_elem(stmt.values, stmt.index, b.select(take, value, old), env)
+        self._store_elem(stmt.positions, stmt.index, b.select(take, position, old_pos), env)
+        self.cache = {}
+
+    def _takes(self, stmt, env):
+        """(take?, value, held value, held position) of an ArgAccumulate/Improves."""
         b, dtype = self.builder, stmt.values.dtype
         value = self._value(stmt.value, env)
-        position = self._value(stmt.position, env)
         old = self._load_elem(stmt.values, stmt.index, env)
         old_pos = self._load_elem(stmt.positions, stmt.index, env)
         take = b.icmp_signed("<", old_pos, ir.Constant(I64, 0))
@@ -207,9 +215,7 @@ class _KernelEmitter:
             take = b.or_(take, b.icmp_unsigned(symbol, value, old))
         else:
             take = b.or_(take, b.icmp_signed(symbol, value, old))
-        self._store_elem(stmt.values, stmt.index, b.select(take, value, old), env)
-        self._store_elem(stmt.positions, stmt.index, b.select(take, position, old_pos), env)
-        self.cache = {}
+        return take, value, old, old_pos
 
     def _range(self, stmt, env):
         """A Range loop; innermost ones are multiversioned on unit strides."""
@@ -264,6 +270,8 @@ class _KernelEmitter:
         self.cache = {}
 
     def _condition(self, cond, env):
+        if isinstance(cond, Improves):
+            return self._takes(cond, env)[0]
         if not isinstance(cond, Contiguous):
             raise TypeError("cannot emit condition %r" % (cond,))
         b = self.builder

@@ -32,8 +32,8 @@ import numpy as np
 
 from tjit.ir.lower import _collapsible_groups, _effective_axes, _place_loads, _product
 from tjit.ir.nodes import (Accumulate, ArgAccumulate, Begin, Buffer, Cast, Check, Const,
-                           Contiguous, Dim, End, Guarded, Index, IntConst, IntMul, IntOp,
-                           Kernel, Load, Local, Range, Store, Var)
+                           Contiguous, Dim, End, Guarded, Improves, Index, IntConst, IntMul, IntOp,
+                           Kernel, Load, Local, Op, Range, Store, Var)
 
 BLOCK = 1024
 KINDS = {"sum": "add", "prod": "mul", "max": "maximum", "min": "minimum", "all": "and",
@@ -151,7 +151,13 @@ class _Schedule:
         self.pos = Buffer("acc_pos", "int64", local_shape) if self.arg else None
         self.blocked = (schedule != "reduce_outer" and kind in ("sum", "prod")
                         and np.dtype(acc_dtype).kind == "f")
+        # argmax/argmin: a vectorized max/min of each block, then a scalar rescan
+        # of the (rare) blocks that hold a new extremum
+        self.arg_blocked = self.arg and schedule != "reduce_outer"
+        if self.arg_blocked:
+            self.blocked = True
         self.block = Buffer("block", acc_dtype, ()) if self.blocked else None
+        self.first = Buffer("first", "int64", ()) if self.arg_blocked else None
 
     def locals(self):
         size = BLOCK if self.schedule == "reduce_outer" else 1
@@ -160,6 +166,8 @@ class _Schedule:
             out.append(Local(self.pos, size))
         if self.block is not None:
             out.append(Local(self.block, 1))
+        if self.first is not None:
+            out.append(Local(self.first, 1))
         return tuple(out)
 
     def _extent(self, group):
@@ -254,6 +262,26 @@ class _Schedule:
             return (Range(var, start, stop, 1, (self._update((), value, rvars, red_groups),)),)
         bvar = Var(var.name + "b")
         init = Const(identity(self.kind, self.acc_dtype), self.acc_dtype)
+        if self.arg_blocked:
+            stop_b = IntOp("min", IntOp("add", bvar, IntConst(BLOCK)), stop)
+            extremum = "maximum" if self.kind == "argmax" else "minimum"
+            scan = Range(var, bvar, stop_b, 1, (Accumulate(self.block, (), extremum, value),))
+            # the first position in the block holding its extremum m (its first NaN
+            # when m is NaN): a vectorizable min of (hit ? position : big)
+            m = Load(self.block, ())
+            hit = Op("eq", (value, m), "bool")
+            if np.dtype(self.acc_dtype).kind == "f":
+                both_nan = Op("and", (Op("isnan", (value,), "bool"), Op("isnan", (m,), "bool")),
+                              "bool")
+                hit = Op("or", (hit, both_nan), "bool")
+            where = Op("switch", (hit, self._position(rvars, red_groups),
+                                  Const(2 ** 62, "int64")), "int64")
+            rescan = (Store(self.first, (), Const(2 ** 62, "int64")),
+                      Range(var, bvar, stop_b, 1, (Accumulate(self.first, (), "minimum", where),)),
+                      Store(self.acc, (), m), Store(self.pos, (), Load(self.first, ())))
+            improves = Improves(self.acc, self.pos, (), self.kind, m)
+            body = (Store(self.block, (), init), scan, Guarded(improves, rescan, ()))
+            return (Range(bvar, start, stop, BLOCK, body),)
         block_loop = Range(var, bvar, IntOp("min", IntOp("add", bvar, IntConst(BLOCK)), stop), 1,
                            (self._update((), value, rvars, red_groups, True, self.block),))
         body = (Store(self.block, (), init), block_loop,

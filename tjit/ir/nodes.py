@@ -251,6 +251,18 @@ class ArgAccumulate:
     position: object  # int64 value expression
 
 
+@dataclass(frozen=True)
+class Improves:
+    """Guard condition: whether `ArgAccumulate` of `value` into (values[index],
+    positions[index]) would take it (used to rescan only blocks that hold a new
+    extremum)."""
+    values: Buffer
+    positions: Buffer
+    index: tuple
+    op: str
+    value: object
+
+
 def _cached_hash(self):
     # Expressions are DAGs with heavy sharing: the generated dataclass hash would
     # rehash shared subtrees once per path (exponential in depth). Cache it.

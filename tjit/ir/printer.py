@@ -82,6 +82,9 @@ def _statements(body, depth, lines, outer):
 
 
 def _condition(cond):
+    if type(cond).__name__ == "Improves":
+        return "%s improves (%s, %s)" % (_expr(cond.value, {}), _access(cond.values, cond.index),
+                                         _access(cond.positions, cond.index))
     if isinstance(cond, Contiguous):
         runs = ", ".join("%s(%s)" % (b.name, ",".join(map(str, axes))) for b, axes in cond.runs)
         return "contiguous(%s)" % runs

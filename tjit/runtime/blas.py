@@ -27,6 +27,8 @@ import os
 
 import numpy as np
 
+from .thunks import _reuse_or_empty
+
 log = logging.getLogger("tjit.blas")
 
 ROW_MAJOR, NO_TRANS, TRANS = 101, 111, 112
@@ -157,17 +159,18 @@ def _ptr(a):
 
 
 # -- products --------------------------------------------------------------------
-# Below this many multiply-adds np.dot is faster: converting a dozen ctypes
+# Below this many multiply-adds np.dot is as fast or faster: converting a dozen ctypes
 # arguments costs about 2.5 us, more than NumPy's own dispatch to the same BLAS.
-SMALL_WORK = 1 << 16
+SMALL_WORK = 1 << 19  # about 80x80x80
 
 
 def _work(x, y):
     return x.size * (y.shape[1] if y.ndim == 2 else 1)
 
 
-def dot(x, y, dtype):
-    """np.dot(x, y) for 1-d/2-d x, y, computed in `dtype` (inner sizes checked)."""
+def dot(x, y, dtype, alloc=np.empty):
+    """np.dot(x, y) for 1-d/2-d x, y, computed in `dtype` (inner sizes checked);
+    `alloc(shape, dtype)` gives the output buffer of a BLAS call."""
     dtype = np.dtype(dtype)
     ch = _BLAS_DTYPES.get(dtype)
     x = x.astype(dtype, copy=False)
@@ -179,12 +182,12 @@ def dot(x, y, dtype):
         xv, incx = _vector(x)
         yv, incy = _vector(y)
         return np.asarray(LIB.fns["dot", ch](n, _ptr(xv), incx, _ptr(yv), incy), dtype=dtype)
-    out = np.empty(_dot_shape(x, y), dtype)
+    out = alloc(_dot_shape(x, y), dtype)
     _product(ch, x, y, 1.0, 0.0, out)
     return out
 
 
-def gemm(z, alpha, x, y, beta, dtype):
+def gemm(z, alpha, x, y, beta, dtype, alloc=np.empty):
     """beta*z + alpha*dot(x, y) into a new array of the shape of dot(x, y)."""
     dtype = np.dtype(dtype)
     ch = _BLAS_DTYPES.get(dtype)
@@ -193,7 +196,7 @@ def gemm(z, alpha, x, y, beta, dtype):
     y = y.astype(dtype, copy=False)
     if LIB is None or ch is None or _work(x, y) < SMALL_WORK or x.ndim + y.ndim == 2:
         return np.asarray(beta * z + alpha * np.dot(x, y), dtype=dtype)
-    out = np.empty(_dot_shape(x, y), dtype)
+    out = alloc(_dot_shape(x, y), dtype)
     if beta != 0:
         np.copyto(out, z, casting="unsafe")
     _product(ch, x, y, alpha, beta, out)
@@ -203,7 +206,7 @@ def gemm(z, alpha, x, y, beta, dtype):
     return out
 
 
-def tensordot(a, b, axes_a, axes_b, dtype):
+def tensordot(a, b, axes_a, axes_b, dtype, alloc=np.empty):
     """np.tensordot(a, b, (axes_a, axes_b)) as one matrix product between reshapes."""
     free_a = [d for d in range(a.ndim) if d not in axes_a]
     free_b = [d for d in range(b.ndim) if d not in axes_b]
@@ -213,7 +216,7 @@ def tensordot(a, b, axes_a, axes_b, dtype):
     k = int(np.prod([a.shape[d] for d in axes_a], dtype=np.int64))
     a2 = a.transpose(free_a + list(axes_a)).reshape(m, k)
     b2 = b.transpose(list(axes_b) + free_b).reshape(k, n)
-    return dot(a2, b2, dtype).reshape(out_shape)
+    return dot(a2, b2, dtype, alloc).reshape(out_shape)
 
 
 def _dot_shape(x, y):
@@ -252,45 +255,44 @@ def _product(ch, x, y, alpha, beta, out):
 
 
 # -- thunks ----------------------------------------------------------------------
-class DotThunk:
-    """Runs a Dot node: checks the inner sizes (ValueError naming the operands),
-    then one BLAS call into a new output."""
+class _ProductThunk:
+    """Common part of the thunks: the node, its output dtype, its shape check and a
+    pool of output buffers (reused once nobody references them: no page faults)."""
 
     def __init__(self, node):
         self.node = node
         self.dtype = np.dtype(node.outputs[0].dtype)
         self.check = node.op.check_shapes
+        self.pool = []
+
+    def alloc(self, shape, dtype):
+        return _reuse_or_empty(self.pool, shape, dtype)
+
+
+class DotThunk(_ProductThunk):
+    """Runs a Dot node: checks the inner sizes (ValueError naming the operands),
+    then one BLAS call into a new output."""
 
     def __call__(self, inputs):
         x, y = inputs
         self.check(self.node, x, y)
-        return [dot(x, y, self.dtype)]
+        return [dot(x, y, self.dtype, self.alloc)]
 
 
-class TensorDotThunk:
+class TensorDotThunk(_ProductThunk):
     """Runs a TensorDot node: shape checks, then one BLAS matrix product."""
-
-    def __init__(self, node):
-        self.node = node
-        self.dtype = np.dtype(node.outputs[0].dtype)
-        self.axes = (node.op.axes_a, node.op.axes_b)
-        self.check = node.op.check_shapes
 
     def __call__(self, inputs):
         a, b = inputs
         self.check(self.node, a, b)
-        return [tensordot(a, b, *self.axes, self.dtype)]
+        op = self.node.op
+        return [tensordot(a, b, op.axes_a, op.axes_b, self.dtype, self.alloc)]
 
 
-class GemmThunk:
+class GemmThunk(_ProductThunk):
     """Runs a Gemm node (z, alpha, x, y, beta): beta*z + alpha*dot(x, y)."""
-
-    def __init__(self, node):
-        self.node = node
-        self.dtype = np.dtype(node.outputs[0].dtype)
-        self.check = node.op.check_shapes
 
     def __call__(self, inputs):
         z, a, x, y, b = inputs
         self.check(self.node, z, x, y)
-        return [gemm(z, a.reshape(()), x, y, b.reshape(()), self.dtype)]
+        return [gemm(z, a.reshape(()), x, y, b.reshape(()), self.dtype, self.alloc)]

@@ -1,4 +1,4 @@
-"""exp, log and friends as branch-free float64 IR (float32: computed in float64).
+"""exp, log and friends as branch-free float64 IR (float32: explog32.py, natively).
 
 exp family: x = k ln2 + r with |r| <= ln2/2 (Cody-Waite: ln2 as a 32-bit head,
 so k * head and x - k * head are exact, plus a tail; the reduced argument is
@@ -7,7 +7,14 @@ degree-10 fit, then 2**k applied by `Fp.scale` (two exact-or-once-rounded
 multiplications, so subnormal results underflow gradually). Results are
 returned as unevaluated sums (a, b) so callers round once.
 
-log family: x = 2**e m with m in [sqrt(1/2), sqrt(2)) by integer ops on the bits,
+Plain exp skips the pair: one rounded r and a degree-9 P (< 1 ulp). log and
+log1p use fdlibm's formula (`log_fast`: one division, no double-double, < 1 ulp);
+log1p folds the rounding error of fl(1 + x) in as a first-order term instead of
+dividing by u. tanh: an odd polynomial below 1/8, else 1 - 2/(1 + exp(2|x|)) with
+exp as an exact pair and the quotient corrected once.
+
+log family (`log_parts`, for log2, log10, pow):
+x = 2**e m with m in [sqrt(1/2), sqrt(2)) by integer ops on the bits,
 f = m - 1 (exact), s = f / (2 + f) as a double-double, and
 log(m) = 2 atanh(s) = 2s + 2s**3/3 + s**5 W(s**2), with the first two terms in
 double-double. That gives log(m) to ~2**-65 relative, which pow needs; the
