@@ -259,11 +259,19 @@ def main(argv=None):
         rows.append((label, dtype, unit, cells))
         return cells
 
-    # W1: float64 and float32
+    # W1: float64 and float32; tjit also on one thread, for its scaling
+    scaling, w1_cells = {}, {}
     for dtype in ("float64", "float32"):
         x = rng.standard_normal(n1).astype(dtype)
         a = rng.standard_normal(n1).astype(dtype)
-        bench_row(f"W1 n={n1:.0e}".replace("+0", ""), dtype, "ms", "w1", (x, a), w1_numpy(x, a))
+        label = f"W1 n={n1:.0e}".replace("+0", "")
+        cells = w1_cells[dtype] = bench_row(label, dtype, "ms", "w1", (x, a), w1_numpy(x, a))
+        theano, _ = _tjit()
+        with theano.config.change_flags(threads=1):
+            one, _ = run_one("tjit", "w1", (x, a), w1_numpy(x, a), dtype, skips, opts.repeats)
+        rows.append((f"  tjit on 1 thread", dtype, "ms", {"tjit": one}))
+        if isinstance(one, float) and isinstance(cells.get("tjit"), float):
+            scaling[dtype] = one / cells["tjit"]
         del x, a
 
     # W2: matrix + row * col
@@ -316,6 +324,17 @@ def main(argv=None):
     if compile_times:
         print("tjit compile (theano.function + first call): "
               + ", ".join(f"{k} {v * 1e3:.0f} ms" for k, v in compile_times))
+    for dtype, cells in w1_cells.items():
+        t, npy, jx = cells.get("tjit"), cells.get("numpy"), cells.get("jax")
+        if isinstance(t, float) and isinstance(npy, float):
+            verdict = "ok" if npy / t >= 4 and (not isinstance(jx, float) or t < jx) else "MISSED"
+            jax_text = f", JAX {jx / t:.2f}x slower" if isinstance(jx, float) else ""
+            print(f"target W1 {dtype} >= 4x NumPy and faster than JAX: {npy / t:.2f}x NumPy"
+                  f"{jax_text} {verdict}")
+    theano, _ = _tjit()
+    for dtype, ratio in scaling.items():
+        print(f"W1 {dtype}: {theano.config.threads} threads are {ratio:.2f}x faster than 1 "
+              f"(target >= 1.8x: {'ok' if ratio >= 1.8 else 'MISSED'})")
     t2, n2 = w2.get("tjit"), w2.get("numpy")
     if isinstance(t2, float) and isinstance(n2, float):
         ok = n2 / t2 >= 4
