@@ -2,8 +2,10 @@
 
     python bench/compile.py [--repeats 5]
 
-Each measurement runs in a fresh Python process (imports done before the clock
-starts) and times building the function plus its first call on 1000 elements:
+Each measurement runs in a fresh Python process (imports, and for tjit and
+PyTensor the symbolic graph, built before the clock starts) and times compiling
+the function plus its first call on 1000 elements (JAX traces and Numba types
+the Python function inside the clock: that is their compile):
   tjit cold            empty compile cache (the math library is compiled too)
   tjit cold kernel     the math library cached, the kernel not (a new constant)
   tjit warm            everything in the on-disk cache
@@ -42,15 +44,17 @@ SCRIPTS = {
     "tjit": """
 import tjit as theano, tjit.tensor as T
 x, y, z = T.dvectors('x', 'y', 'z')
+out = chain(x, y, z, T.exp, T.tanh, abs, C)   # the graph, built before the clock
 def run():
-    f = theano.function([x, y, z], chain(x, y, z, T.exp, T.tanh, abs, C))
+    f = theano.function([x, y, z], out)
     return f(v, v, v)
 """,
     "pytensor": """
 import pytensor, pytensor.tensor as pt
 x, y, z = pt.dvectors('x', 'y', 'z')
+out = chain(x, y, z, pt.exp, pt.tanh, abs, C)
 def run():
-    f = pytensor.function([x, y, z], chain(x, y, z, pt.exp, pt.tanh, abs, C), mode='CVM')
+    f = pytensor.function([x, y, z], out, mode='CVM')
     return f(v, v, v)
 """,
     "jax": """

@@ -72,7 +72,10 @@ class Constant(Variable):
         return type(self)(self.type, self.data, self.name)
 
     def signature(self):
-        return (self.type, _data_key(self.data))
+        sig = self.__dict__.get("_signature")
+        if sig is None:
+            sig = self._signature = (self.type, _data_key(self.data))
+        return sig
 
 
 def _data_key(data):
@@ -84,6 +87,8 @@ def _data_key(data):
 def _short_repr(data):
     import numpy as np
     a = np.asarray(data)
+    if a.size == 1:  # broadcastable padding of a scalar is not worth printing
+        a = a.reshape(())
     if a.ndim == 0:
         v = a.item()
         return repr(v) if not isinstance(v, bool) else str(v)

@@ -27,7 +27,9 @@ _state = {}
 
 
 def _codegen_version():
-    """A hash of this package's and the loop IR's sources: code changes invalidate."""
+    """A hash naming this package's and the loop IR's sources (file names, sizes
+    and modification times, as Python's own bytecode cache does): editing the
+    code generator invalidates the cache."""
     if "version" not in _state:
         h = hashlib.sha256()
         here = os.path.dirname(os.path.abspath(__file__))
@@ -36,8 +38,8 @@ def _codegen_version():
                 continue
             for name in sorted(os.listdir(folder)):
                 if name.endswith(".py"):
-                    with open(os.path.join(folder, name), "rb") as f:
-                        h.update(name.encode() + b"\0" + f.read())
+                    st = os.stat(os.path.join(folder, name))
+                    h.update(f"{name}\0{st.st_size}\0{st.st_mtime_ns}\0".encode())
         _state["version"] = h.hexdigest()
     return _state["version"]
 

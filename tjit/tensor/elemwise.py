@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..graph import Apply, Op
+from ..graph import Apply, Constant, Op
 from .. import scalar as ts
 from .type import TensorType
-from .var import as_tensor_variable
+from .var import as_tensor_variable, constant
 
 
 class DimShuffle(Op):
@@ -86,7 +86,11 @@ class Elemwise(Op):
         padded = []
         for i in inputs:
             if i.ndim < ndim:
-                i = i.dimshuffle(*(["x"] * (ndim - i.ndim) + list(range(i.ndim))))
+                if isinstance(i, Constant) and i.name is None:
+                    # a padded constant rather than a DimShuffle node to fold later
+                    i = constant(np.asarray(i.data).reshape((1,) * (ndim - i.ndim) + i.data.shape))
+                else:
+                    i = i.dimshuffle(*(["x"] * (ndim - i.ndim) + list(range(i.ndim))))
             padded.append(i)
         try:
             dtype = self.scalar_op.output_dtype(*[i.dtype for i in padded])

@@ -265,8 +265,14 @@ def _autocast_dtype(x):
     return None
 
 
+_SCALAR_CONSTANTS = {}  # (dtype, value bytes, ndim) -> TensorConstant, as Theano's cache
+
+
 def constant(x, name=None, ndim=None, dtype=None):
-    """A TensorConstant holding `x` (dims of size 1 are broadcastable)."""
+    """A TensorConstant holding `x` (dims of size 1 are broadcastable).
+
+    Unnamed single-element constants are interned, so `x * 2 + y * 2` holds one
+    constant 2 and graphs need no merging of equal constants."""
     if dtype is None:
         dtype = _autocast_dtype(x)
     try:
@@ -282,6 +288,13 @@ def constant(x, name=None, ndim=None, dtype=None):
             raise ValueError(f"constant of shape {data.shape} has more than {ndim} dims")
         data = data.reshape((1,) * (ndim - data.ndim) + data.shape)
     t = TensorType(data.dtype, tuple(s == 1 for s in data.shape))
+    if name is None and data.size == 1 and data.ndim <= 4:
+        key = (t, data.tobytes())
+        c = _SCALAR_CONSTANTS.get(key)
+        if c is None:
+            c = _SCALAR_CONSTANTS[key] = TensorConstant(t, data)
+            c.data.setflags(write=False)  # shared by every graph that uses it
+        return c
     return TensorConstant(t, data, name=name)
 
 
