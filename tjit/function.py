@@ -70,6 +70,8 @@ class Mode:
         self.optimizer = optimizer
         self.excluding_names = tuple(excluding)
         self.check = check  # DebugMode: check every node against its NumPy reference
+        # FAST_COMPILE: a cheap LLVM pipeline (no vectorizers, fast instruction selection)
+        self.codegen_level = 0 if optimizer == "fast_compile" else 3
 
     def excluding(self, *names):
         return Mode(self.linker, self.optimizer, self.excluding_names + names, self.check)

@@ -77,9 +77,12 @@ class NativeKernel:
         return "<NativeKernel %s at 0x%x>" % (self.kernel.name, self.address)
 
 
-def compile_kernel(kernel) -> NativeKernel:
+def compile_kernel(kernel, level=3) -> NativeKernel:
     """Emit, verify, optimize and load `kernel`, or load its object code from the
     on-disk cache; cached in memory by the kernel's canonical text.
+
+    `level` 3 is the full O3 pipeline with vectorization; level 1 (FAST_COMPILE)
+    a cheap pipeline and fast instruction selection.
 
     Raises RuntimeError if LLVM rejects the generated IR (a codegen bug).
     """
@@ -87,6 +90,8 @@ def compile_kernel(kernel) -> NativeKernel:
     # Kernels lowered from graph nodes carry a key of their structure; others are
     # identified by their canonical text.
     text = kernel.meta.get("cache_key") or serialize(kernel)
+    if level != 3:
+        text = f"level {level}\n{text}"
     with LLVM_LOCK:
         cached = _cache.get(text)
         if cached is not None:
@@ -97,7 +102,7 @@ def compile_kernel(kernel) -> NativeKernel:
         key = object_cache.entry_key(text, symbol)
         entry = object_cache.load(key)
         if entry is None:
-            object_code, llvm_ir = _build(kernel, symbol)
+            object_code, llvm_ir = _build(kernel, symbol, level)
             object_cache.store(key, object_code, llvm_ir)
         else:
             object_code, llvm_ir = entry
@@ -120,7 +125,7 @@ def compile_kernel(kernel) -> NativeKernel:
         return native
 
 
-def _build(kernel, symbol):
+def _build(kernel, symbol, level=3):
     """(object code, optimized IR text) of `kernel` under the name `symbol`."""
     from tjit.codegen.emit import emit_kernel
     t0 = time.perf_counter()
@@ -133,9 +138,9 @@ def _build(kernel, symbol):
         raise RuntimeError("invalid LLVM IR for kernel %s: %s\n%s"
                            % (kernel.name, error, source)) from None
     t2 = time.perf_counter()
-    optimize(module)
+    optimize(module, level)
     t3 = time.perf_counter()
-    obj = target_machine().emit_object(module)
+    obj = target_machine(3 if level >= 2 else 0).emit_object(module)
     log.debug("kernel %s: emit %.1f ms, parse %.1f ms, optimize %.1f ms, machine code %.1f ms",
               kernel.name, 1e3 * (t1 - t0), 1e3 * (t2 - t1), 1e3 * (t3 - t2),
               1e3 * (time.perf_counter() - t3))

@@ -33,18 +33,20 @@ def _initialize():
     _state["initialized"] = True
 
 
-def target_machine():
-    """The host `TargetMachine` (opt=3, JIT code model), created once."""
+def target_machine(opt=3):
+    """The host `TargetMachine` (JIT code model) for code-generation level `opt`
+    (3: FAST_RUN; 0: FAST_COMPILE's fast instruction selection), created once."""
     with LLVM_LOCK:
-        tm = _state.get("tm")
+        key = ("tm", opt)
+        tm = _state.get(key)
         if tm is None:
             _initialize()
             target = llvm.Target.from_triple(llvm.get_process_triple())
             tm = target.create_target_machine(
                 cpu=llvm.get_host_cpu_name(),
                 features=llvm.get_host_cpu_features().flatten(),
-                opt=3, jit=True)
-            _state["tm"] = tm
+                opt=opt, jit=True)
+            _state[key] = tm
         return tm
 
 
@@ -60,13 +62,17 @@ def host_description():
         return desc
 
 
-def optimize(module):
-    """Run the O3 module pipeline (loop and SLP vectorization on) over `module` in place."""
+def optimize(module, level=3):
+    """Run the module pipeline over `module` in place: O3 with loop and SLP
+    vectorization (level 3), a cheaper pipeline without vectorizers (1, 2), or
+    nothing (0)."""
+    if level == 0:
+        return module
     with LLVM_LOCK:
         tm = target_machine()
-        pto = llvm.create_pipeline_tuning_options(speed_level=3)
-        pto.loop_vectorization = True
-        pto.slp_vectorization = True
+        pto = llvm.create_pipeline_tuning_options(speed_level=level)
+        pto.loop_vectorization = level >= 2
+        pto.slp_vectorization = level >= 2
         pb = llvm.create_pass_builder(tm, pto)
         pb.getModulePassManager().run(module, pb)
     return module

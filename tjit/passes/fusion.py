@@ -244,7 +244,7 @@ def _build(group, clients, new_var):
     return {id(old): new for old, new in zip(needed, node.outputs)}
 
 
-@register("elemwise_fusion", "fast_run", "fusion")
+@register("elemwise_fusion", "fast_run", "fast_compile", "fusion")
 def elemwise_fusion(outputs):
     order = toposort(outputs)
     clients = _clients(order, outputs)

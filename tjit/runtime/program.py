@@ -60,6 +60,7 @@ class CompiledFunction:
         self.update_containers = [s.container for s, _ in updates]
         self.shared_updates = updates
         self.maker_outputs = optimized_outputs  # outputs then update values
+        self.codegen_level = getattr(mode, "codegen_level", 3)
         self._layout(optimized_outputs, native)
         self.name_to_pos = {}
         for pos, spec in enumerate(inputs):
@@ -91,7 +92,7 @@ class CompiledFunction:
         for node in self.nodes:
             ins = [slot_of(v) for v in node.inputs]
             outs = [slot_of(v) for v in node.outputs]
-            thunk = make_thunk(node, native=native)
+            thunk = make_thunk(node, native=native, level=self.codegen_level)
             self.thunks.append(thunk)
             self.steps.append((thunk, ins, outs))
         out_slots = [slot_of(v) for v in all_outputs]

@@ -121,7 +121,7 @@ def _reuse_or_empty(pool, shape, dtype):
     return arr
 
 
-def make_thunk(node, native=True):
+def make_thunk(node, native=True, level=3):
     """The thunk running `node`: native code when the node lowers, else perform.
 
     An op may provide its own `make_thunk(node)` (returning a thunk or None) for
@@ -134,5 +134,5 @@ def make_thunk(node, native=True):
     if native and isinstance(node.op, FusedElemwise):
         from ..codegen import compile_kernel
         from ..ir.from_graph import lower_fused
-        return NativeElemwiseThunk(node, compile_kernel(lower_fused(node)))
+        return NativeElemwiseThunk(node, compile_kernel(lower_fused(node), level))
     return PerformThunk(node)

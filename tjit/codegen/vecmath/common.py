@@ -1,20 +1,24 @@
 """Building blocks for branch-free float math in LLVM IR.
 
-`Fp` wraps a `ScalarEmitter` with the few operations the vecmath families are
-written in, for one float type (float64 by default, or float32 with i32 bit
-views): IEEE arithmetic (never fast-math: every rounding is the one written),
-`llvm.fma`, compares and selects, bit casts to integers, and error-free transforms
-(two_sum, two_prod) for double-double steps. Everything is straight-line code on
-scalars; LLVM's loop vectorizer widens it (selects become masked blends, i64
-shifts and adds become vector integer ops), which is the point: a libm call in
-the loop body would stop it.
+`Fp` wraps a `ScalarEmitter` with the few operations every vecmath family
+(exp/log, pow, erf, trig) is written in, for one float type (float64 by default,
+or float32 with i32 bit views): IEEE arithmetic (never fast-math: every rounding
+is the one written, and the error-free transforms two_sum/two_prod rely on LLVM
+neither reassociating nor contracting fmul + fadd), the fma, fabs, copysign,
+trunc, rint and sqrt intrinsics, compares and selects, bit casts to integers.
+Everything is straight-line code on scalars; LLVM's loop vectorizer widens it
+(selects become masked blends, i64 shifts and adds become vector integer ops),
+which is the point: a libm call in the loop body would stop it.
 
-Also here: `scale` (x * 2**k without premature underflow), `horner`, and
+Also here: `scale` (x * 2**k without premature underflow), `horner`, the
+special-value patches shared by the float64 and float32 log families, and
 `float_rule`, which turns a float64 builder (and optionally a native float32
 one) into a `RULES` entry; without a float32 builder, float32 is evaluated in
-float64 and rounded once.
+float64 and rounded once (`in_float64`).
 """
 from __future__ import annotations
+
+import math
 
 from llvmlite import ir
 
@@ -77,6 +81,12 @@ class Fp:
     def trunc(self, a):
         return self.em.intrinsic("trunc", a)
 
+    def rint(self, a):
+        return self.em.intrinsic("rint", a)
+
+    def sqrt(self, a):
+        return self.em.intrinsic("sqrt", a)
+
     # ---- comparisons (ordered: false on NaN) and selects ----------------------
     def lt(self, a, b):
         return self.b.fcmp_ordered("<", a, b)
@@ -112,6 +122,13 @@ class Fp:
     def sel(self, cond, a, b):
         return self.b.select(cond, a, b)
 
+    def pick(self, cases, default):
+        """The value of the first (cond, value) in `cases` whose cond holds, else default."""
+        result = default
+        for cond, value in reversed(cases):
+            result = self.sel(cond, value, result)
+        return result
+
     def clamp(self, x, lo, hi):
         """x limited to [lo, hi]; NaN stays NaN (unlike minnum/maxnum)."""
         x = self.sel(self.lt(x, self.c(lo)), self.c(lo), x)
@@ -126,6 +143,11 @@ class Fp:
 
     def from_bits(self, n):
         return self.b.bitcast(n, self.ty)
+
+    def xor_sign(self, x, sign_source):
+        """x with its sign flipped where `sign_source` has its sign bit set."""
+        sign = self.iand(self.bits(sign_source), 1 << (self.ity.width - 1))
+        return self.from_bits(self.b.xor(self.bits(x), sign))
 
     def iadd(self, a, b):
         return self.b.add(a, b)
@@ -153,9 +175,15 @@ class Fp:
         e = self.add(self.sub(a, self.sub(s, bb)), self.sub(b, bb))
         return s, e
 
-    def fast_two_sum(self, a, b):
-        """Like two_sum, valid when exponent(a) >= exponent(b) or a == 0 (Dekker)."""
+    def fast_two_sum(self, a, b, b_minus_delta=False):
+        """Like two_sum, valid when exponent(a) >= exponent(b) or a == 0 (Dekker).
+
+        The error is (a - s) + b, or with `b_minus_delta` b - (s - a), the form the
+        trig family was validated with. Under the precondition both are exact and
+        equal, except that a zero error may differ in sign (b = -0)."""
         s = self.add(a, b)
+        if b_minus_delta:
+            return s, self.sub(b, self.sub(s, a))
         return s, self.add(self.sub(a, s), b)
 
     def two_prod(self, a, b):
@@ -204,6 +232,33 @@ class Fp:
         return self.mul(self.mul(x, self.pow2(half)), self.pow2(self.isub(k, half)))
 
 
+def log_specials(fp, x, result):
+    """Patch log results: x = +inf -> inf, x = 0 -> -inf, x < 0 -> NaN, NaN -> NaN."""
+    result = fp.sel(fp.eq(x, fp.c(math.inf)), fp.c(math.inf), result)
+    result = fp.sel(fp.eq(x, fp.c(0.0)), fp.c(-math.inf), result)
+    result = fp.sel(fp.lt(x, fp.c(0.0)), fp.c(math.nan), result)
+    return fp.sel(fp.isnan(x), x, result)
+
+
+def log1p_specials(fp, x, result, tiny):
+    """Patch log1p results: |x| < tiny -> x (log1p(x) = x - x**2/2 rounds to x;
+    keeps log1p(-0) = -0), +inf -> inf, -1 -> -inf, below -1 -> NaN, NaN -> NaN."""
+    result = fp.sel(fp.lt(fp.abs(x), fp.c(tiny)), x, result)
+    result = fp.sel(fp.eq(x, fp.c(math.inf)), fp.c(math.inf), result)
+    result = fp.sel(fp.eq(x, fp.c(-1.0)), fp.c(-math.inf), result)
+    result = fp.sel(fp.lt(x, fp.c(-1.0)), fp.c(math.nan), result)
+    return fp.sel(fp.isnan(x), x, result)
+
+
+def in_float64(build):
+    """A float32 builder from a float64 one: the float32 arguments are widened,
+    `build(Fp(em), *args)` runs in float64 and its result is rounded once."""
+    def build32(fp32, *args):
+        wide = [fp32.b.fpext(a, F64) for a in args]
+        return fp32.b.fptrunc(build(Fp(fp32.em), *wide), F32)
+    return build32
+
+
 def float_rule(build, name, build32=None):
     """A `RULES` entry from `build(fp, *float64 args) -> float64 value`.
 
@@ -213,15 +268,13 @@ def float_rule(build, name, build32=None):
     the float32 result is the correctly rounded one or its neighbour, and float32
     overflow, underflow and subnormals fall out of that final rounding. Raises
     TypeError for non-float dtypes, as scalar_ops does for float-only ops."""
+    narrow_build = build32 if build32 is not None else in_float64(build)
+
     def emit(em, k, dtype, *args):
         if k != "f":
             raise TypeError("scalar op %r is not defined for dtype kind %r" % (name, k))
-        narrow = args[0].type == F32
-        if narrow and build32 is not None:
-            return build32(Fp(em, F32), *args)
-        if narrow:
-            args = [em.builder.fpext(a, F64) for a in args]
-        result = build(Fp(em), *args)
-        return em.builder.fptrunc(result, F32) if narrow else result
+        if args[0].type == F32:
+            return narrow_build(Fp(em, F32), *args)
+        return build(Fp(em), *args)
     emit.__name__ = "emit_" + name
     return emit

@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import math
 
-from .common import Fp, float_rule
+from .common import float_rule, log1p_specials, log_specials
 from .explog32 import BUILDERS as F32_BUILDERS
 
 # exp(r) = 1 + r + r**2 * P9(r) on |r| <= 0.3466, to 2**-55.8 (plain exp only)
@@ -69,7 +69,7 @@ INV_LN10 = (0.4342944819032518, 1.098319650216765e-17)
 TWO_THIRDS = (0.6666666666666666, 3.700743415417188e-17)
 SHIFT = 1.5 * 2.0 ** 52        # x + SHIFT rounds x to an integer held in the low bits
 SQRT_HALF_BITS = 0x3FE6A09E667F3BCD
-INF, NAN = math.inf, math.nan
+INF = math.inf
 # Inputs are clamped into +-EXP_CLAMP before reduction: far enough that exp
 # over/underflows, near enough that k fits `Fp.scale`.
 EXP_CLAMP = 1100.0
@@ -219,14 +219,6 @@ def _times(fp, l_hi, l_lo, const):
     return p_hi, fp.add(p_err, fp.fma(l_hi, fp.c(const[1]), fp.mul(l_lo, fp.c(const[0]))))
 
 
-def _log_specials(fp, x, result, zero_result=-INF):
-    """Patch log-like results: x = +inf -> inf, x = 0 -> zero_result, x < 0 -> NaN."""
-    result = fp.sel(fp.eq(x, fp.c(INF)), fp.c(INF), result)
-    result = fp.sel(fp.eq(x, fp.c(0.0)), fp.c(zero_result), result)
-    result = fp.sel(fp.lt(x, fp.c(0.0)), fp.c(NAN), result)
-    return fp.sel(fp.isnan(x), x, result)
-
-
 def log_reduce(fp, x, subnormals=True):
     """For finite x > 0: (k, e, f), x = 2**e (1 + f), 1 + f in [sqrt(1/2), sqrt(2)),
     f exact, k = e as an i64 (e a float64, which differs from k for subnormal x)."""
@@ -260,14 +252,14 @@ def log_fast(fp, e, f, corr=None):
 
 def build_log(fp, x):
     _, e, f = log_reduce(fp, x)
-    return _log_specials(fp, x, log_fast(fp, e, f))
+    return log_specials(fp, x, log_fast(fp, e, f))
 
 
 def build_log2(fp, x):
     e, l_hi, l_lo = log_parts(fp, x)
     p_hi, p_lo = _times(fp, l_hi, l_lo, INV_LN2)
     hi, err = fp.fast_two_sum(e, p_hi)                         # |e| >= 1 > |p| or e = 0
-    return _log_specials(fp, x, fp.add(hi, fp.add(err, p_lo)))
+    return log_specials(fp, x, fp.add(hi, fp.add(err, p_lo)))
 
 
 def build_log10(fp, x):
@@ -276,7 +268,7 @@ def build_log10(fp, x):
     a_lo = fp.fma(e, fp.c(LOG10_2[1]), a_err)
     p_hi, p_lo = _times(fp, l_hi, l_lo, INV_LN10)
     hi, err = fp.fast_two_sum(a_hi, p_hi)                      # |a| >= 0.30 > 0.16 >= |p|
-    return _log_specials(fp, x, fp.add(hi, fp.add(err, fp.add(a_lo, p_lo))))
+    return log_specials(fp, x, fp.add(hi, fp.add(err, fp.add(a_lo, p_lo))))
 
 
 def build_log1p(fp, x, x_lo=None):
@@ -292,13 +284,7 @@ def build_log1p(fp, x, x_lo=None):
     k = fp.sel(fp.b.icmp_signed(">", k, fp.i(1022)), fp.i(1022), k)
     c = fp.mul(c, fp.pow2(fp.isub(fp.i(0), k)))
     corr = fp.mul(c, fp.fma(f, fp.sub(f, fp.c(1.0)), fp.c(1.0)))
-    result = log_fast(fp, e, f, corr)
-    # |x| < 2**-54: log1p(x) = x - x**2/2 rounds to x (and keeps log1p(-0) = -0).
-    result = fp.sel(fp.lt(fp.abs(x), fp.c(2.0 ** -54)), x, result)
-    result = fp.sel(fp.eq(x, fp.c(INF)), fp.c(INF), result)
-    result = fp.sel(fp.eq(x, fp.c(-1.0)), fp.c(-INF), result)
-    result = fp.sel(fp.lt(x, fp.c(-1.0)), fp.c(NAN), result)
-    return fp.sel(fp.isnan(x), x, result)
+    return log1p_specials(fp, x, log_fast(fp, e, f, corr), tiny=2.0 ** -54)
 
 
 # ---- hyperbolic, sigmoid, softplus -------------------------------------------------

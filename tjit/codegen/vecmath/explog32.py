@@ -28,6 +28,8 @@ from __future__ import annotations
 import math
 import struct
 
+from .common import log1p_specials, log_specials
+
 # exp(r) = 1 + r + r**2 P(r) on |r| <= 0.3466
 EXP_P = [0.5, 0.16666576266288757, 0.041666556149721146, 0.008363177999854088,
          0.0013926181709393859]
@@ -61,7 +63,6 @@ INV_LN10_HI, INV_LN10_LO = _split(1 / math.log(10))
 LOG10_2_HI, LOG10_2_LO = _split(math.log10(2))
 SHIFT = 1.5 * 2.0 ** 23      # x + SHIFT rounds x to an integer held in the low bits
 SQRT_HALF_BITS = 0x3F3504F3  # float32(sqrt(1/2))
-INF, NAN = math.inf, math.nan
 TINY = 2.0 ** -126           # smallest normal float32
 
 
@@ -158,16 +159,8 @@ def log_finish(fp, e, f, corr=None):
     return fp.add(hi, fp.fma(fp.mul(f, f), fp.horner(f, LOG_Q), small))
 
 
-def _log_specials(fp, x, result):
-    """x = +inf -> inf, x = 0 -> -inf, x < 0 -> NaN, NaN -> NaN."""
-    result = fp.sel(fp.eq(x, fp.c(INF)), fp.c(INF), result)
-    result = fp.sel(fp.eq(x, fp.c(0.0)), fp.c(-INF), result)
-    result = fp.sel(fp.lt(x, fp.c(0.0)), fp.c(NAN), result)
-    return fp.sel(fp.isnan(x), x, result)
-
-
 def build_log(fp, x):
-    return _log_specials(fp, x, log_finish(fp, *log_reduce(fp, x)))
+    return log_specials(fp, x, log_finish(fp, *log_reduce(fp, x)))
 
 
 def build_log2(fp, x):
@@ -178,14 +171,14 @@ def build_log2(fp, x):
     hi, err = fp.fast_two_sum(e, p_hi)
     small = fp.add(fp.fma(f, fp.c(INV_LN2_LO), p_lo), err)
     g = fp.mul(fp.mul(f, f), fp.horner(f, LOG_Q))
-    return _log_specials(fp, x, fp.add(hi, fp.fma(g, fp.c(INV_LN2_HI), small)))
+    return log_specials(fp, x, fp.add(hi, fp.fma(g, fp.c(INV_LN2_HI), small)))
 
 
 def build_log10(fp, x):
     e, f = log_reduce(fp, x)
     g = fp.mul(fp.mul(f, f), fp.horner(f, LOG_Q))
     w = fp.fma(g, fp.c(INV_LN10_HI), fp.fma(f, fp.c(INV_LN10_LO), fp.mul(e, fp.c(LOG10_2_LO))))
-    return _log_specials(fp, x, fp.fma(e, fp.c(LOG10_2_HI), fp.fma(f, fp.c(INV_LN10_HI), w)))
+    return log_specials(fp, x, fp.fma(e, fp.c(LOG10_2_HI), fp.fma(f, fp.c(INV_LN10_HI), w)))
 
 
 def log1p_core(fp, x, x_lo=None):
@@ -204,12 +197,7 @@ def log1p_core(fp, x, x_lo=None):
 
 
 def build_log1p(fp, x):
-    result = log1p_core(fp, x)
-    result = fp.sel(fp.lt(fp.abs(x), fp.c(2.0 ** -24)), x, result)   # keeps -0
-    result = fp.sel(fp.eq(x, fp.c(INF)), fp.c(INF), result)
-    result = fp.sel(fp.eq(x, fp.c(-1.0)), fp.c(-INF), result)
-    result = fp.sel(fp.lt(x, fp.c(-1.0)), fp.c(NAN), result)
-    return fp.sel(fp.isnan(x), x, result)
+    return log1p_specials(fp, x, log1p_core(fp, x), tiny=2.0 ** -24)
 
 
 # ---- hyperbolic, sigmoid, softplus -------------------------------------------------

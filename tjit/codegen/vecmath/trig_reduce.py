@@ -24,7 +24,7 @@ import math
 
 from llvmlite import ir
 
-from .trig_ir import F64, I32, I64, FloatIR, load_table
+from .common import F64, I32, I64
 
 # floor(2**1280 * 2/pi): bit i of 2/pi (weight 2**-i) is bit 1280 - i of this.
 # Checked against mpmath in tests/test_vecmath_trig.py.
@@ -60,29 +60,44 @@ _F32_TABLES = [[two_over_pi_window(be - 150, be - 150 - 1 + 53 * j, 53)
                 for be in range(_F32_FIRST, 256)] for j in range(2)]
 
 
+def load_table(em, name, values, index, elem=F64):
+    """`values[index]` from an internal constant global array `name` (emitted once
+    per module). `index` is an i64 the caller has clamped into range."""
+    module = em.builder.module
+    array_ty = ir.ArrayType(elem, len(values))
+    table = module.globals.get(name)
+    if table is None:
+        table = ir.GlobalVariable(module, array_ty, name=name)
+        table.linkage = "internal"
+        table.global_constant = True
+        table.initializer = ir.Constant(array_ty, [ir.Constant(elem, v) for v in values])
+    address = em.builder.gep(table, [ir.Constant(I64, 0), index], inbounds=True,
+                             source_etype=array_ty)
+    return em.builder.load(address, typ=elem, align=8)
+
+
 def _quadrant(f, q):
     """The integer-valued double q (|q| < 2**51) mod 4 as an i64."""
-    return f.b.and_(f.bits(f.add(q, f.c(_MAGIC))), ir.Constant(I64, 3))
+    return f.iand(f.bits(f.add(q, f.c(_MAGIC))), 3)
 
 
-def _row(em, biased_exponent, first, ty):
+def _row(b, biased_exponent, first, ty):
     """Table row index: biased_exponent - first, clamped at 0 (small |x| is not used)."""
-    b = em.builder
     below = b.icmp_signed("<", biased_exponent, ir.Constant(ty, first))
     row = b.select(below, ir.Constant(ty, 0), b.sub(biased_exponent, ir.Constant(ty, first)))
     return row if ty == I64 else b.zext(row, I64)
 
 
-def reduce_f64(em, ax):
-    """(n, r_hi, r_lo) for ax = |x| (float64): ax = n*pi/2 + r_hi + r_lo (mod 2*pi),
-    n an i64 in 0..3, |r| <= pi/4 (1 + 2**-40). Inf/NaN give garbage: callers select."""
-    f = FloatIR(em, F64)
-    b = em.builder
+def reduce_f64(f, ax):
+    """(n, r_hi, r_lo) for ax = |x| (float64, `f` an Fp for float64): ax = n*pi/2 +
+    r_hi + r_lo (mod 2*pi), n an i64 in 0..3, |r| <= pi/4 (1 + 2**-40). Inf/NaN give
+    garbage: callers select."""
+    b = f.b
     bits = f.bits(ax)
-    row = _row(em, b.lshr(bits, ir.Constant(I64, 52)), _F64_FIRST, I64)
+    row = _row(b, b.lshr(bits, f.i(52)), _F64_FIRST, I64)
     # M = ax * 2**-E as an integer-valued double in [2**52, 2**53)
     m = f.from_bits(b.or_(b.and_(bits, f.i((1 << 52) - 1)), f.i(1075 << 52)))
-    c0, c1, c2, c3 = (load_table(em, "tjit.trig.2_over_pi.f64.%d" % j, table, row)
+    c0, c1, c2, c3 = (load_table(f.em, "tjit.trig.2_over_pi.f64.%d" % j, table, row)
                       for j, table in enumerate(_F64_TABLES))
     p0, e0 = f.two_prod(m, c0)                     # p0 < 2**55, on the grid 2**-50
     a = f.fma(f.c(-4.0), f.rint(f.mul(p0, f.c(0.25))), p0)    # p0 mod 4 in [-2, 2], exact
@@ -98,27 +113,26 @@ def reduce_f64(em, ax):
     p2, e2 = f.two_prod(m, c2)
     h, l2 = f.two_sum(h, p2)
     low = f.add(f.add(l1, l2), f.add(e2, f.mul(m, c3)))
-    frac_hi, frac_lo = f.fast_two_sum(h, low)
+    frac_hi, frac_lo = f.fast_two_sum(h, low, b_minus_delta=True)
     # r = f * pi/2 as a double-double
     r_hi = f.mul(frac_hi, f.c(PIO2_HI))
     r_lo = f.add(f.fma(frac_hi, f.c(PIO2_HI), f.neg(r_hi)),
                  f.fma(frac_hi, f.c(PIO2_LO), f.mul(frac_lo, f.c(PIO2_HI))))
     n = _quadrant(f, f.add(q0, q1))
     small = f.le(ax, f.c(PIO4))
-    return (b.select(small, ir.Constant(I64, 0), n), f.sel(small, ax, r_hi),
-            f.sel(small, f.c(0.0), r_lo))
+    return f.sel(small, f.i(0), n), f.sel(small, ax, r_hi), f.sel(small, f.c(0.0), r_lo)
 
 
-def reduce_f32(em, ax32):
-    """(n, r) for ax32 = |x| (float32): r a float64 with ax32 = n*pi/2 + r (mod 2*pi),
-    relative error ~2**-52, |r| <= pi/4 (1 + 2**-24), n an i64 in 0..3."""
-    f = FloatIR(em, F64)
-    b = em.builder
+def reduce_f32(f, ax32):
+    """(n, r) for ax32 = |x| (float32, `f` an Fp for float64): r a float64 with
+    ax32 = n*pi/2 + r (mod 2*pi), relative error ~2**-52, |r| <= pi/4 (1 + 2**-24),
+    n an i64 in 0..3."""
+    b = f.b
     bits = b.bitcast(ax32, I32)
-    row = _row(em, b.lshr(bits, ir.Constant(I32, 23)), _F32_FIRST, I32)
+    row = _row(b, b.lshr(bits, ir.Constant(I32, 23)), _F32_FIRST, I32)
     mantissa = b.or_(b.and_(bits, ir.Constant(I32, (1 << 23) - 1)), ir.Constant(I32, 1 << 23))
     m = b.sitofp(mantissa, F64)                    # ax32 = m * 2**E, m < 2**24
-    c0, c1 = (load_table(em, "tjit.trig.2_over_pi.f32.%d" % j, table, row)
+    c0, c1 = (load_table(f.em, "tjit.trig.2_over_pi.f32.%d" % j, table, row)
               for j, table in enumerate(_F32_TABLES))
     p0, e0 = f.two_prod(m, c0)                     # p0 < 2**26 on the grid 2**-51
     rounded = f.add(p0, f.c(_MAGIC))               # rint(p0) in the low bits
@@ -126,7 +140,7 @@ def reduce_f32(em, ax32):
     f0 = f.add(f.sub(p0, q), e0)                   # |f0| <= 0.5 + 2**-27, grid 2**-51: exact
     frac = f.fma(m, c1, f0)                        # + M*C1 < 2**-26; the tail is < 2**-80
     r = f.mul(frac, f.c(PIO2_HI))
-    n = b.and_(f.bits(rounded), ir.Constant(I64, 3))
+    n = f.iand(f.bits(rounded), 3)
     ax = b.fpext(ax32, F64)
     small = f.le(ax, f.c(PIO4))
-    return b.select(small, ir.Constant(I64, 0), n), f.sel(small, ax, r)
+    return f.sel(small, f.i(0), n), f.sel(small, ax, r)
