@@ -20,10 +20,8 @@ from __future__ import annotations
 
 import math
 
-from llvmlite import ir
-
 from . import trig_inverse
-from .trig_ir import F64, I64, FloatIR, float_rule
+from .common import F32, Fp, float_rule
 from .trig_reduce import reduce_f32, reduce_f64
 
 SIN64 = [-0.16666666666666632, 0.008333333333322422, -0.00019841269829814503,
@@ -41,7 +39,7 @@ def _sin_cos_dd(f, r_hi, r_lo):
     z = f.mul(r_hi, r_hi)
     # sin(r_hi + r_lo) ~ r_hi + r_hi*z*P(z) + r_lo*(1 - z/2)
     tail = f.fma(f.mul(r_hi, z), f.horner(z, SIN64), f.fma(r_lo, f.mul(z, f.c(-0.5)), r_lo))
-    sin_hi, sin_lo = f.fast_two_sum(r_hi, tail)
+    sin_hi, sin_lo = f.fast_two_sum(r_hi, tail, b_minus_delta=True)
     # cos = 1 - (r_hi + r_lo)**2/2 + z**2*Q(z); r_hi**2 = z + dz exactly.
     dz = f.fma(r_hi, r_hi, f.neg(z))
     half_z = f.mul(z, f.c(0.5))
@@ -49,7 +47,7 @@ def _sin_cos_dd(f, r_hi, r_lo):
     tail = f.add(f.sub(f.sub(f.c(1.0), w), half_z),
                  f.sub(f.mul(f.mul(z, z), f.horner(z, COS64)),
                        f.fma(dz, f.c(0.5), f.mul(r_hi, r_lo))))
-    cos_hi, cos_lo = f.fast_two_sum(w, tail)
+    cos_hi, cos_lo = f.fast_two_sum(w, tail, b_minus_delta=True)
     return sin_hi, sin_lo, cos_hi, cos_lo
 
 
@@ -61,14 +59,16 @@ def _sin_cos_f32(f, r):
     return sin, cos
 
 
+def _is_odd(f, n):
+    """n & 1 != 0 for the i64 quadrant n (`f` an Fp for float64)."""
+    return f.b.icmp_unsigned("!=", f.iand(n, 1), f.i(0))
+
+
 def _by_quadrant(f, n, even, odd, negate_when):
     """even if n is even else odd, negated where (n + negate_when) & 2."""
-    b = f.b
-    is_odd = b.icmp_unsigned("!=", b.and_(n, ir.Constant(I64, 1)), ir.Constant(I64, 0))
-    value = f.sel(is_odd, odd, even)
-    flip = b.shl(b.and_(b.add(n, ir.Constant(I64, negate_when)), ir.Constant(I64, 2)),
-                 ir.Constant(I64, 62))
-    return f.from_bits(b.xor(f.bits(value), flip))
+    value = f.sel(_is_odd(f, n), odd, even)
+    flip = f.shl(f.iand(f.iadd(n, f.i(negate_when)), 2), 62)
+    return f.from_bits(f.b.xor(f.bits(value), flip))
 
 
 def _finish(f, x, value):
@@ -87,26 +87,22 @@ def _divide_dd(f, num_hi, num_lo, den_hi, den_lo):
 
 
 # ---- float64 ---------------------------------------------------------------------
-def _sin64(em, x):
-    f = FloatIR(em, F64)
-    n, r_hi, r_lo = reduce_f64(em, f.abs(x))
+def _sin64(f, x):
+    n, r_hi, r_lo = reduce_f64(f, f.abs(x))
     s, _, c, _ = _sin_cos_dd(f, r_hi, r_lo)
     return _finish(f, x, f.xor_sign(_by_quadrant(f, n, s, c, 0), x))
 
 
-def _cos64(em, x):
-    f = FloatIR(em, F64)
-    n, r_hi, r_lo = reduce_f64(em, f.abs(x))
+def _cos64(f, x):
+    n, r_hi, r_lo = reduce_f64(f, f.abs(x))
     s, _, c, _ = _sin_cos_dd(f, r_hi, r_lo)
     return _finish(f, x, _by_quadrant(f, n, c, s, 1))
 
 
-def _tan64(em, x):
-    f = FloatIR(em, F64)
-    n, r_hi, r_lo = reduce_f64(em, f.abs(x))
+def _tan64(f, x):
+    n, r_hi, r_lo = reduce_f64(f, f.abs(x))
     s_hi, s_lo, c_hi, c_lo = _sin_cos_dd(f, r_hi, r_lo)
-    odd = em.builder.icmp_unsigned("!=", em.builder.and_(n, ir.Constant(I64, 1)),
-                                   ir.Constant(I64, 0))
+    odd = _is_odd(f, n)
     # tan = s/c in even quadrants, -c/s in odd ones (s != 0 there: no double is k*pi/2).
     num_hi, num_lo = f.sel(odd, c_hi, s_hi), f.sel(odd, c_lo, s_lo)
     den_hi, den_lo = f.sel(odd, s_hi, c_hi), f.sel(odd, s_lo, c_lo)
@@ -116,34 +112,33 @@ def _tan64(em, x):
 
 
 # ---- float32 (computed in float64, rounded once) ---------------------------------
-def _f32(em, x, pick):
-    f = FloatIR(em, F64)
-    b = em.builder
-    n, r = reduce_f32(em, em.intrinsic("fabs", x))
+def _f32(f32, x, pick):
+    """`pick(f, n, sin r, cos r)` (f an Fp for float64) rounded to float32, NaN for
+    inf/NaN x; `f32` is the Fp for float32."""
+    f = Fp(f32.em)
+    n, r = reduce_f32(f, f32.abs(x))
     s, c = _sin_cos_f32(f, r)
-    value = b.fptrunc(pick(f, n, s, c), ir.FloatType())
-    return _finish(FloatIR(em, ir.FloatType()), x, value)
+    value = f.b.fptrunc(pick(f, n, s, c), F32)
+    return _finish(f32, x, value)
 
 
-def _sin32(em, x):
-    return FloatIR(em, ir.FloatType()).xor_sign(
-        _f32(em, x, lambda f, n, s, c: _by_quadrant(f, n, s, c, 0)), x)
+def _sin32(f32, x):
+    return f32.xor_sign(_f32(f32, x, lambda f, n, s, c: _by_quadrant(f, n, s, c, 0)), x)
 
 
-def _cos32(em, x):
-    return _f32(em, x, lambda f, n, s, c: _by_quadrant(f, n, c, s, 1))
+def _cos32(f32, x):
+    return _f32(f32, x, lambda f, n, s, c: _by_quadrant(f, n, c, s, 1))
 
 
-def _tan32(em, x):
+def _tan32(f32, x):
     def pick(f, n, s, c):
-        odd = f.b.icmp_unsigned("!=", f.b.and_(n, ir.Constant(I64, 1)), ir.Constant(I64, 0))
-        return f.sel(odd, f.neg(f.div(c, s)), f.div(s, c))
-    return FloatIR(em, ir.FloatType()).xor_sign(_f32(em, x, pick), x)
+        return f.sel(_is_odd(f, n), f.neg(f.div(c, s)), f.div(s, c))
+    return f32.xor_sign(_f32(f32, x, pick), x)
 
 
 RULES = {
-    "sin": float_rule(_sin64, _sin32),
-    "cos": float_rule(_cos64, _cos32),
-    "tan": float_rule(_tan64, _tan32),
+    "sin": float_rule(_sin64, "sin", _sin32),
+    "cos": float_rule(_cos64, "cos", _cos32),
+    "tan": float_rule(_tan64, "tan", _tan32),
     **trig_inverse.RULES,
 }

@@ -22,9 +22,7 @@ from __future__ import annotations
 
 import math
 
-from llvmlite import ir
-
-from .trig_ir import F64, FloatIR, float_rule
+from .common import I1, float_rule, in_float64
 
 ATAN64 = [-0.33333333333333315, 0.19999999999993123, -0.14285714284849133,
           0.11111111056454635, -0.09090907063293742, 0.0769225965469622,
@@ -59,17 +57,16 @@ _ATAN_STEPS = [
 def _atan_core(f, num, den, x_negative, coeffs):
     """atan(num/den) for num, den >= 0, or pi - that where x_negative (an i1).
     Results for num = den = 0 or num = den = inf are garbage (callers select)."""
-    b = f.b
     # The quotient is scale free: above 2**1019 den + 1.5*num could overflow, and when
     # both are tiny c*den and num - c*den would round on the denormal grid.
-    tiny = b.and_(f.lt(num, f.c(2.0 ** -900)), f.lt(den, f.c(2.0 ** -900)))
+    tiny = f.and_(f.lt(num, f.c(2.0 ** -900)), f.lt(den, f.c(2.0 ** -900)))
     scale = f.pick([(f.le(f.c(2.0 ** 1019), den), f.c(1 / 16)), (tiny, f.c(2.0 ** 200))],
                    f.c(1.0))
     num, den = f.mul(num, scale), f.mul(den, scale)
     below = [f.lt(num, f.mul(den, f.c(bound))) for _, bound, _, _ in _ATAN_STEPS]
     pick = lambda values, default: f.pick(list(zip(below, values)), default)   # noqa: E731
     c = pick([f.c(step[0]) for step in _ATAN_STEPS], f.c(0.0))
-    large = b.not_(below[-1])                      # u > 39/16 (or NaN): t = -1/u
+    large = f.not_(below[-1])                      # u > 39/16 (or NaN): t = -1/u
     top = f.sel(large, f.neg(den), f.fma(den, f.neg(c), num))
     bottom = f.sel(large, num, f.fma(num, c, den))
     # t + t_lo = top/bottom to ~2**-105: for c = 0 (top, bottom exact) t's own rounding
@@ -85,34 +82,27 @@ def _atan_core(f, num, den, x_negative, coeffs):
         k_lo.append(f.sel(x_negative, f.c(negative[1]), f.c(positive[1])))
     k_hi, k_lo = pick(k_hi, f.c(PIO2[0])), pick(k_lo, f.c(PIO2[1]))
     z = f.mul(t, t)
-    head, err = f.fast_two_sum(k_hi, t)            # |k_hi| >= |t| or k_hi == 0
+    head, err = f.fast_two_sum(k_hi, t, b_minus_delta=True)   # |k_hi| >= |t| or k_hi == 0
     tail = f.fma(f.mul(t, z), f.horner(z, coeffs), f.add(k_lo, t_lo))
     return f.add(head, f.add(err, tail))
 
 
-def _is_negative(f, x):
-    return f.b.icmp_signed("<", f.bits(x), f.i(0))
-
-
-def _atan2(em, y, x, coeffs):
-    f = FloatIR(em, F64)
-    b = em.builder
+def _atan2(f, y, x, coeffs):
     num, den = f.abs(y), f.abs(x)
-    x_negative = _is_negative(f, x)
+    x_negative = f.signbit(x)
     value = _atan_core(f, num, den, x_negative, coeffs)
     inf = f.c(math.inf)
     # |y| = 0 or |x| = inf (where the core computes inf*0): 0 or pi; both infinite: pi/4, 3pi/4
-    flat = b.or_(f.eq(num, f.c(0.0)), f.eq(den, inf))
+    flat = f.or_(f.eq(num, f.c(0.0)), f.eq(den, inf))
     value = f.sel(flat, f.sel(x_negative, f.c(PI[0]), f.c(0.0)), value)
-    both_inf = b.and_(f.eq(num, inf), f.eq(den, inf))
+    both_inf = f.and_(f.eq(num, inf), f.eq(den, inf))
     value = f.sel(both_inf, f.sel(x_negative, f.c(3 * math.pi / 4), f.c(math.pi / 4)), value)
     value = f.copysign(value, y)
-    return f.sel(b.or_(f.is_nan(x), f.is_nan(y)), f.add(x, y), value)
+    return f.sel(f.or_(f.isnan(x), f.isnan(y)), f.add(x, y), value)
 
 
-def _atan(em, x, coeffs):
-    f = FloatIR(em, F64)
-    value = _atan_core(f, f.abs(x), f.c(1.0), ir.Constant(ir.IntType(1), 0), coeffs)
+def _atan(f, x, coeffs):
+    value = _atan_core(f, f.abs(x), f.c(1.0), I1(0), coeffs)
     return f.copysign(value, x)      # NaN stays NaN; inf gives pi/2 (t = -0)
 
 
@@ -132,43 +122,37 @@ def _asin_parts(f, x, coeffs):
     return ax, small, v, p
 
 
-def _asin(em, x, coeffs):
-    f = FloatIR(em, F64)
+def _asin(f, x, coeffs):
     ax, small, v, p = _asin_parts(f, x, coeffs)
     # |x| >= 1/2: pi/2 - 2*(v + p), with pi/2 - 2v split exactly (2v <= 1 < pi/2).
-    head, err = f.fast_two_sum(f.c(PIO2[0]), f.mul(v, f.c(-2.0)))
+    head, err = f.fast_two_sum(f.c(PIO2[0]), f.mul(v, f.c(-2.0)), b_minus_delta=True)
     big = f.add(head, f.add(err, f.fma(p, f.c(-2.0), f.c(PIO2[1]))))
     return f.copysign(f.sel(small, f.add(v, p), big), x)
 
 
-def _acos(em, x, coeffs):
-    f = FloatIR(em, F64)
+def _acos(f, x, coeffs):
     ax, small, v, p = _asin_parts(f, x, coeffs)
-    negative = _is_negative(f, x)
+    negative = f.signbit(x)
     # acos = A + B*v + L - B*p per case (see module docstring):
     #   |x| < 1/2: pi/2 - asin(x); x >= 1/2: 2*asin(s); x <= -1/2: pi - 2*asin(s)
     minus_sign = f.sel(negative, f.c(1.0), f.c(-1.0))
     a = f.pick([(small, f.c(PIO2[0])), (negative, f.c(PI[0]))], f.c(0.0))
     lo = f.pick([(small, f.c(PIO2[1])), (negative, f.c(PI[1]))], f.c(0.0))
     scale = f.pick([(small, minus_sign), (negative, f.c(-2.0))], f.c(2.0))
-    head, err = f.fast_two_sum(a, f.mul(v, scale))
+    head, err = f.fast_two_sum(a, f.mul(v, scale), b_minus_delta=True)
     return f.add(head, f.add(err, f.fma(p, scale, lo)))
 
 
-def _with(coeffs64, coeffs32, build):
-    """float_rule for `build(em, *args, coeffs)`; float32 runs it in float64."""
-    def f64(em, *args):
-        return build(em, *args, coeffs64)
-
-    def f32(em, *args):
-        wide = [em.builder.fpext(a, F64) for a in args]
-        return em.builder.fptrunc(build(em, *wide, coeffs32), ir.FloatType())
-    return float_rule(f64, f32)
+def _with(name, coeffs64, coeffs32, build):
+    """float_rule for `build(fp, *args, coeffs)`; float32 runs it in float64 with
+    the shorter float32 coefficients."""
+    return float_rule(lambda f, *args: build(f, *args, coeffs64), name,
+                      in_float64(lambda f, *args: build(f, *args, coeffs32)))
 
 
 RULES = {
-    "arcsin": _with(ASIN64, ASIN32, _asin),
-    "arccos": _with(ASIN64, ASIN32, _acos),
-    "arctan": _with(ATAN64, ATAN32, _atan),
-    "arctan2": _with(ATAN64, ATAN32, _atan2),
+    "arcsin": _with("arcsin", ASIN64, ASIN32, _asin),
+    "arccos": _with("arccos", ASIN64, ASIN32, _acos),
+    "arctan": _with("arctan", ATAN64, ATAN32, _atan),
+    "arctan2": _with("arctan2", ATAN64, ATAN32, _atan2),
 }
