@@ -226,7 +226,9 @@ def test_bit_identical_for_any_thread_count(dtype):
         rng.standard_normal((700, 400)).astype(dtype)
     x = T.TensorType(dtype, (False, False))("x")
     outs = [x.sum(axis=0), x.sum(axis=1), x.sum(), x.max(axis=1), x.argmax(), x.argmin(axis=0),
-            x.prod(axis=1), (x * 2).min(), x.mean(axis=0), x.T.sum(axis=1)]
+            x.prod(axis=1), (x * 2).min(), x.mean(axis=0), x.T.sum(axis=1), x.var(axis=0),
+            x.var(axis=1), x.std(), x.argmax(axis=1), x.max(axis=0),
+            x.reshape((70, 10, 400)).sum(axis=1), x.reshape((70, 10, 400)).sum(axis=(0, 1))]
     if dtype != "int32":
         outs += [T.sum(T.exp(x), axis=1, acc_dtype=dtype), T.sum(x, acc_dtype=dtype)]
     results = {}
@@ -265,15 +267,16 @@ def test_softmax_composite_materializes_nothing_but_the_output():
 
 
 def test_schedules_and_printed_kernels():
-    x = T.dmatrix("x")
-    expect = {0: "reduce_outer", 1: "reduce_inner", None: "partials"}
-    for axis, schedule in expect.items():
-        f = theano.function([x], x.sum(axis=axis))
+    x, x3 = T.dmatrix("x"), T.dtensor3("x3")
+    expect = [(x, 0, "outer_partials"), (x, 1, "reduce_inner"), (x, None, "partials"),
+              (x3, 1, "reduce_outer"), (x3, (0, 1), "outer_partials")]
+    for v, axis, schedule in expect:
+        f = theano.function([v], v.sum(axis=axis))
         kernel = lower_fused_reduce(reduce_nodes(f)[0])
         assert kernel.meta["schedule"] == schedule
         text = format_kernel(kernel)
         assert "local acc" in text
-        assert ("# reassoc" in text) == (schedule != "reduce_outer")
+        assert ("# reassoc" in text) == (schedule in ("reduce_inner", "partials"))
 
 
 def test_debug_mode_checks_native_against_reference():
@@ -332,3 +335,109 @@ def test_max_and_argmax_and_methods():
     np.testing.assert_array_equal(got[2], a.argmin(-1)[:, None])
     np.testing.assert_array_equal(got[3], np.ptp(a, 0))
     assert x.argmax(axis=(0, 1)).dtype == "int64"
+
+
+def test_outer_partials_bit_identical_over_chunks_and_tiles():
+    # several row chunks and column tiles (TILE = 4096 columns); threads split tasks
+    rng = np.random.default_rng(8)
+    x = T.fmatrix("x")
+    a = rng.standard_normal((300, 9000)).astype("float32")
+    outs = [x.sum(axis=0), T.sum(x, axis=0, acc_dtype="float32"), x.var(axis=0),
+            x.argmax(axis=0), x.min(axis=0)]
+    results = {}
+    for threads in (1, 2, 3):
+        with change_flags(threads=threads):
+            results[threads] = theano.function([x], outs)(a)
+    for threads in (2, 3):
+        for r1, rk in zip(results[1], results[threads]):
+            assert r1.tobytes() == rk.tobytes()
+    got = results[2]
+    np.testing.assert_allclose(got[0], a.astype("float64").sum(0), rtol=1e-6)
+    np.testing.assert_allclose(got[2], a.astype("float64").var(0), rtol=1e-5)
+    np.testing.assert_array_equal(got[3], a.argmax(0))
+    np.testing.assert_array_equal(got[4], a.min(0))
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_one_pass_var_is_accurate_with_a_large_mean(dtype):
+    rng = np.random.default_rng(9)
+    a = (1e8 + rng.standard_normal((500, 70))).astype(dtype)
+    exact = a.astype("float64")
+    x = T.TensorType(dtype, (False, False))("x")
+    tol = 1e-9 if dtype == "float64" else 1e-5
+    for axis in (0, 1, None):
+        for ddof in (0, 1):
+            f = theano.function([x], [x.var(axis=axis, ddof=ddof), x.std(axis=axis, keepdims=True)])
+            assert [n.op.kind for n in reduce_nodes(f)] == ["m2", "m2"] or \
+                [n.op.kind for n in reduce_nodes(f)] == ["m2"]
+            var, std = f(a)
+            assert var.dtype == dtype and std.dtype == dtype
+            np.testing.assert_allclose(var, np.var(exact, axis=axis, ddof=ddof), rtol=tol)
+            np.testing.assert_allclose(std, np.std(exact, axis=axis, keepdims=True), rtol=tol)
+
+
+def test_one_pass_var_fuses_producers_and_reads_x_once():
+    x = T.dmatrix("x")
+    f = theano.function([x], T.var(T.exp(x) * 2 + 1, axis=0))
+    (node,) = reduce_nodes(f)
+    assert node.op.kind == "m2" and [v.name for v in node.inputs] == ["x"]
+    assert not any(isinstance(n.op, FusedElemwise) and n.outputs[0].ndim == 2 for n in f.nodes)
+    a = np.random.default_rng(1).standard_normal((80, 30))
+    np.testing.assert_allclose(f(a), np.var(np.exp(a) * 2 + 1, axis=0), rtol=1e-12)
+
+
+def test_var_one_pass_rewrite_can_be_excluded_by_name():
+    x = T.dmatrix("x")
+    a = np.random.default_rng(2).standard_normal((40, 30)) + 5
+    on = theano.function([x], x.var(axis=1, ddof=1))
+    off = theano.function([x], x.var(axis=1, ddof=1),
+                          mode=theano.Mode().excluding("var_one_pass"))
+    assert [n.op.kind for n in reduce_nodes(on)] == ["m2"]
+    assert sorted(n.op.kind for n in reduce_nodes(off)) == ["sum", "sum"]
+    np.testing.assert_allclose(on(a), off(a), rtol=1e-12)
+    np.testing.assert_allclose(on(a), np.var(a, axis=1, ddof=1), rtol=1e-12)
+
+
+def test_var_of_ints_empty_axes_and_its_gradient():
+    i = T.imatrix("i")
+    a = np.arange(12, dtype="int32").reshape(3, 4) ** 2
+    got = theano.function([i], i.var(axis=0))(a)
+    assert got.dtype == np.float64
+    np.testing.assert_allclose(got, a.var(axis=0), rtol=1e-12)
+    x = T.dmatrix("x")
+    f = theano.function([x], [x.var(axis=0), x.var(axis=1, ddof=1)])
+    v0, v1 = f(np.zeros((0, 3)))
+    assert v0.shape == (3,) and np.isnan(v0).all() and v1.shape == (0,)
+    b = np.random.default_rng(3).uniform(0.5, 2.0, size=(3, 4))
+    cost = (T.var(x, axis=0) * np.arange(1.0, 5.0)).sum()
+    g = theano.function([x], T.grad(cost, x))(b)
+    fc = theano.function([x], cost)
+    np.testing.assert_allclose(g, numeric_grad(lambda v: float(fc(v)), b), rtol=1e-6, atol=1e-8)
+
+
+def test_reducing_only_broadcast_dims_and_var_at_extremes():
+    v = T.dvector("v")
+    f = theano.function([v], [v[None, :].sum(axis=0), v[None, :].var(axis=0),
+                              v[None, :].argmax(axis=0)])
+    for a in (np.zeros(0), np.arange(3.0)):
+        got = f(a)
+        np.testing.assert_array_equal(got[0], a)
+        np.testing.assert_array_equal(got[1], np.zeros_like(a))
+        np.testing.assert_array_equal(got[2], np.zeros(a.shape, "int64"))
+    # the one-pass sums overflow (or meet inf/NaN): results follow the two-pass reference
+    x = T.dmatrix("x")
+    g = theano.function([x], [x.var(axis=0), x.var(axis=1), x.var()])
+    a = np.array([[1e154, -1e154, 3.0], [np.inf, 1.0, 2.0], [np.nan, 0.0, 1.0]]).T
+    with np.errstate(all="ignore"):
+        for got, axis in zip(g(a), (0, 1, None)):
+            np.testing.assert_array_equal(got, np.var(a, axis=axis))
+
+
+def test_float_prod_keeps_order_for_overflow_and_nan():
+    """inf * 0 must give NaN where NumPy's sequential product does (no reassociation)."""
+    x = T.dvector("x")
+    f = theano.function([x], x.prod())
+    for values in ([1e300, 1e300, 0.0, 2.0], [0.0, 1e300, 1e300, 2.0], [1e200] * 3 + [1e-300] * 5):
+        a = np.array(values)
+        with np.errstate(all="ignore"):
+            np.testing.assert_array_equal(f(a), np.prod(a))

@@ -5,6 +5,7 @@ input graph is never mutated (nodes are rebuilt). `optimize` runs the rewrites a
 mode selects, in registration order, skipping names in `excluding`.
 """
 from .registry import REWRITES, Rewrite, optimize, register  # noqa: F401
+from . import var_one_pass  # noqa: F401  (first: it matches var's graph as var built it)
 from . import drop_zero_grad, stabilize_softplus, stabilize_log1p  # noqa: F401  (nnet)
 from . import stabilize_log_softmax, stabilize_logsumexp, stabilize_ratios  # noqa: F401  (nnet)
 from . import canonicalize, constant_folding, merge, gemm, reduce_fusion, fusion  # noqa: F401  (register)

@@ -4,6 +4,7 @@ from __future__ import annotations
 from ..scalar import Cast, identity, second
 from ..tensor.elemwise import DimShuffle, Elemwise
 from ..tensor.shape_ops import Rebroadcast
+from ..tensor.subtensor import Subtensor
 from .registry import register
 from .walk import rewrite_nodes
 
@@ -18,6 +19,9 @@ def _local(node):
         if inner is not None and isinstance(inner.op, DimShuffle):
             order = [e if e == "x" else inner.op.new_order[e] for e in op.new_order]
             return [inner.inputs[0].dimshuffle(*order)]
+    if (isinstance(op, Subtensor) and len(op.pattern) == inputs[0].ndim
+            and all(p == ("slice", None, None, None) for p in op.pattern)):
+        return [inputs[0]]  # x[:, :]: the whole tensor
     if isinstance(op, Rebroadcast) and inputs[0].broadcastable == op.broadcastable:
         return [inputs[0]]
     if isinstance(op, Elemwise):

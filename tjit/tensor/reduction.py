@@ -1,7 +1,10 @@
-"""Reductions over axes: sum, prod, max, min, all, any, and mean/var/std on top.
+"""Reductions over axes: sum, prod, max, min, all, any, m2, and mean/var/std on top.
 
 Accumulator and output dtypes follow Theano: integer sums and products
 accumulate in (u)int64, float32 accumulates in float64 and returns float32.
+m2 is the sum of squared deviations from the mean (var = m2 / (n - ddof)); the
+var_one_pass rewrite puts it in place of var's composite graph, so that var
+reads x once.
 """
 from __future__ import annotations
 
@@ -15,8 +18,16 @@ from .. import scalar as ts
 from .type import TensorType
 from .var import as_tensor_variable
 
+def _m2(x, axis, dtype):
+    """Sum of squared deviations from the mean, two-pass (NumPy's var times n)."""
+    x = np.asarray(x, dtype=dtype)
+    with np.errstate(all="ignore"):
+        d = x - np.mean(x, axis=axis, keepdims=True) if x.size else x
+        return np.sum(d * d, axis=axis)
+
+
 _NP = {"sum": np.sum, "prod": np.prod, "max": np.max, "min": np.min,
-       "all": np.all, "any": np.any, "argmax": np.argmax, "argmin": np.argmin}
+       "all": np.all, "any": np.any, "argmax": np.argmax, "argmin": np.argmin, "m2": _m2}
 NEEDS_NONEMPTY = ("max", "min", "argmax", "argmin")
 
 
@@ -32,7 +43,7 @@ def reference_reduce(kind, x, axes, acc_dtype, out_dtype, label):
         t = np.transpose(x, kept + list(axes))
         t = t.reshape([x.shape[d] for d in kept] + [math.prod(x.shape[d] for d in axes)])
         r = _NP[kind](t, axis=-1)
-    elif kind in ("sum", "prod"):
+    elif kind in ("sum", "prod", "m2"):
         r = _NP[kind](x, axis=axes, dtype=acc_dtype)
     else:
         r = _NP[kind](np.asarray(x, dtype=acc_dtype) if acc_dtype else x, axis=axes)
@@ -59,6 +70,8 @@ def normalize_axis(x, axis):
 def _out_dtype(kind, dtype):
     if kind in ("argmax", "argmin"):
         return "int64"
+    if kind == "m2":
+        return dtype if dtype in ("float16", "float32", "float64") else "float64"
     if kind in ("all", "any"):
         return "bool"
     if kind in ("sum", "prod"):
@@ -72,7 +85,7 @@ def _out_dtype(kind, dtype):
 def _acc_dtype(kind, dtype):
     if kind in ("argmax", "argmin"):
         return None
-    if kind in ("sum", "prod") and dtype in ("float16", "float32"):
+    if kind in ("sum", "prod", "m2") and dtype in ("float16", "float32"):
         return "float64"
     return _out_dtype(kind, dtype)
 
@@ -91,7 +104,7 @@ class Reduce(Op):
         x = as_tensor_variable(x)
         if builtins.any(a >= x.ndim for a in self.axis) and x.ndim:
             raise ValueError(f"{self}: axis out of range for {x} with {x.ndim} dims")
-        if x.dtype in ts.COMPLEX and self.kind in NEEDS_NONEMPTY:
+        if x.dtype in ts.COMPLEX and (self.kind in NEEDS_NONEMPTY or self.kind == "m2"):
             raise TypeError(f"{self.kind} is not defined for complex {x}")
         dtype = self.dtype or _out_dtype(self.kind, x.dtype)
         bc = tuple(b for d, b in enumerate(x.broadcastable) if d not in self.axis)
@@ -106,7 +119,7 @@ class Reduce(Op):
     def grad(self, inputs, output_grads):
         """sum: gz broadcast back; prod: Theano's rule with zeros (below);
         max/min: gz to every position equal to the extremum (ties all get it, as
-        Theano 1.0); argmax/argmin/all/any: zero."""
+        Theano 1.0); m2: 2 (x - mean) gz; argmax/argmin/all/any: zero."""
         from .basic import cast, eq, fill, switch, true_div, zeros_like
         (x,), (gz,) = inputs, output_grads
         if x.dtype in ts.DISCRETE or self.kind in ("argmax", "argmin", "all", "any"):
@@ -114,6 +127,8 @@ class Reduce(Op):
         g = _keep(x, gz, self.axis, True)
         if self.kind == "sum":
             return [cast(fill(x, g), x.dtype)]
+        if self.kind == "m2":
+            return [cast(2 * (x - mean(x, self.axis, keepdims=True)) * g, x.dtype)]
         if self.kind in ("max", "min"):
             m = _keep(x, Reduce(self.kind, self.axis)(x), self.axis, True)
             return [cast(eq(x, m) * g, x.dtype)]
@@ -221,7 +236,9 @@ def mean(x, axis=None, dtype=None, keepdims=False, acc_dtype=None):
 
 
 def var(x, axis=None, ddof=0, keepdims=False):
-    """Variance (biased unless ddof=1)."""
+    """Variance (biased unless ddof=1): Theano's composite graph (its gradient is
+    the composite's), tagged `one_pass` so that the var_one_pass rewrite can put
+    `m2(x) / (n - ddof)` in its place."""
     from .basic import cast, sqr, sub, true_div
     x = as_tensor_variable(x)
     axes = normalize_axis(x, axis)
@@ -232,7 +249,10 @@ def var(x, axis=None, ddof=0, keepdims=False):
     if n is None:
         return s
     n = cast(n, s.dtype)
-    return true_div(s, n - ddof) if ddof else true_div(s, n)
+    out = true_div(s, n - ddof) if ddof else true_div(s, n)
+    if x.dtype not in ts.COMPLEX:
+        out.tag["one_pass"] = ("var", axes, ddof, keepdims)
+    return out
 
 
 def std(x, axis=None, ddof=0, keepdims=False):

@@ -164,7 +164,12 @@ def flatten(x, ndim=1):
     if ndim == 1:
         return reshape(x, (-1,))
     dims = [shape(x)[i] for i in range(ndim - 1)]
-    return reshape(x, tuple(dims) + (-1,))
+    # the merged dim is the product of the trailing dims, not -1: with a zero-size
+    # leading dim, -1 would be ambiguous (NumPy refuses (0, -1))
+    rest = shape(x)[ndim - 1]
+    for i in range(ndim, x.ndim):
+        rest = rest * shape(x)[i]
+    return reshape(x, tuple(dims) + (rest,))
 
 
 def prod_shape(x):

@@ -211,8 +211,8 @@ def getitem(x, key):
     if is_advanced_key(key):
         return advanced_getitem(x, key)
     pattern, symbolic = parse_key(x, key)
-    if all(p == ("slice", None, None, None) for p in pattern) and len(pattern) == x.ndim:
-        return x
+    # x[:] is a Subtensor too (as Theano), so set_subtensor(x[:], y) works; the
+    # canonicalize pass removes it when it is only read.
     return Subtensor(pattern)(x, *symbolic)
 
 
