@@ -18,7 +18,7 @@ from ..ir.lower import outer_extent
 from ..ir.lower_reduce import TILE
 from ..tensor.reduction import NEEDS_NONEMPTY
 from .threads import MIN_PARALLEL_ELEMENTS, POOL, split
-from .thunks import END, _reuse_or_empty
+from .thunks import END, _reuse_or_empty, shape_plan
 
 CHUNK_ELEMENTS = 1 << 15   # partials: about this many elements per chunk ...
 MAX_PARTIALS = 256         # ... and at most this many chunks
@@ -46,16 +46,7 @@ class NativeReduceThunk:
         self.schedule = self.kernel.meta["schedule"]
         self.acc_dtype = np.dtype(self.kernel.buffers[self.kernel.n_inputs].dtype)
         self.out_dtype = np.dtype(node.outputs[0].dtype)
-        plan = []
-        for d, b in enumerate(op.broadcastable):
-            src = (-1, 0)
-            if not b:
-                for i, (x, ax) in enumerate(zip(node.inputs, op.axes)):
-                    if ax[d] is not None and not x.broadcastable[ax[d]]:
-                        src = (i, ax[d])
-                        break
-            plan.append(src)
-        self.plan = tuple(plan)
+        self.plan = shape_plan(node)
         self.pool = []
 
     def __call__(self, inputs):

@@ -51,6 +51,22 @@ def _conform(value, spec, node, k):
     return value
 
 
+def shape_plan(node):
+    """For each loop dim of a fused node (FusedElemwise, FusedReduce): the
+    (input position, axis) whose run-time size it has, or (-1, 0) for size 1."""
+    op = node.op
+    plan = []
+    for d, b in enumerate(op.broadcastable):
+        src = (-1, 0)
+        if not b:
+            for i, (x, ax) in enumerate(zip(node.inputs, op.axes)):
+                if ax[d] is not None and not x.broadcastable[ax[d]]:
+                    src = (i, ax[d])
+                    break
+        plan.append(src)
+    return tuple(plan)
+
+
 class NativeElemwiseThunk:
     """Allocates the outputs of a FusedElemwise node and calls its kernel."""
 
@@ -59,17 +75,7 @@ class NativeElemwiseThunk:
         self.native = native
         self.cfunc = native.cfunc
         self.dtypes = [np.dtype(v.dtype) for v in node.outputs]
-        op = node.op
-        plan = []
-        for d, b in enumerate(op.broadcastable):
-            src = (-1, 0)
-            if not b:
-                for i, (x, ax) in enumerate(zip(node.inputs, op.axes)):
-                    if ax[d] is not None and not x.broadcastable[ax[d]]:
-                        src = (i, ax[d])
-                        break
-            plan.append(src)
-        self.plan = tuple(plan)
+        self.plan = shape_plan(node)
         self.pools = [[] for _ in node.outputs]
 
     def __call__(self, inputs):
