@@ -219,7 +219,6 @@ class _KernelEmitter:
 
     def _range(self, stmt, env):
         """A Range loop; innermost ones are multiversioned on unit strides."""
-        b = self.builder
         start, stop = self._int(stmt.start, env), self._int(stmt.stop, env)
         strided = _strided_by(stmt.var, stmt.body)
         nested = any(isinstance(s, (Loop, Guarded, Range)) for s in stmt.body)
@@ -227,16 +226,7 @@ class _KernelEmitter:
         if nested or not strided or stmt.step != 1:
             self._counted_loop(stmt, start, stop, env, stmt.step)
             return
-        unit = ir.Constant(ir.IntType(1), 1)
-        for key in sorted(strided, key=lambda k: (k[0].name, k[1])):
-            unit = b.and_(unit, b.icmp_signed("==", self.strides[key], ir.Constant(I64, 1)))
-
-        def fast():
-            self.unit_strides = frozenset(strided)
-            self._counted_loop(stmt, start, stop, env)
-            self.unit_strides = frozenset()
-
-        self._branch(unit, fast, lambda: self._counted_loop(stmt, start, stop, env))
+        self._unit_stride_versions(stmt, start, stop, env, strided)
 
     def _check(self, stmt, env):
         b = self.builder
@@ -283,7 +273,6 @@ class _KernelEmitter:
         return result
 
     def _loop(self, stmt, env):
-        b = self.builder
         extent = self._int(stmt.extent, env)
         if self.outer_pending:
             self.outer_pending = False
@@ -295,6 +284,13 @@ class _KernelEmitter:
         if any(isinstance(s, (Loop, Guarded)) for s in stmt.body) or not strided:
             self._counted_loop(stmt, start, stop, env)
             return
+        self._unit_stride_versions(stmt, start, stop, env, strided)
+
+    def _unit_stride_versions(self, stmt, start, stop, env, strided):
+        """Two copies of the loop: one with constant unit strides (it vectorizes),
+        run when every buffer `stmt.var` strides has element stride 1, and the
+        general one."""
+        b = self.builder
         unit = ir.Constant(ir.IntType(1), 1)
         for key in sorted(strided, key=lambda k: (k[0].name, k[1])):
             unit = b.and_(unit, b.icmp_signed("==", self.strides[key], ir.Constant(I64, 1)))
