@@ -24,7 +24,13 @@ class DebugModeError(AssertionError):
     """A check of DebugMode failed."""
 
 
-def _differs(a, b):
+def _rtol(variables):
+    """The loosest tolerance among the dtypes a value was computed through: a
+    float64 result of float32 math carries float32's error."""
+    return max((RTOL.get(getattr(v, "dtype", ""), 0.0) for v in variables), default=0.0) or 1e-9
+
+
+def _differs(a, b, rtol=None):
     """None if a and b agree (NaN positions too), else the largest difference."""
     a, b = np.asarray(a), np.asarray(b)
     if a.shape != b.shape:
@@ -33,7 +39,7 @@ def _differs(a, b):
         nan_a, nan_b = np.isnan(a), np.isnan(b)
         if not np.array_equal(nan_a, nan_b):
             return "NaN in different places"
-        rtol = RTOL.get(str(a.dtype), 1e-9)
+        rtol = max(rtol or 0.0, RTOL.get(str(a.dtype), 1e-9))
         tiny = np.finfo(a.dtype).tiny * 1e3
         with np.errstate(all="ignore"):
             ok = (a == b) | (np.abs(a - b) <= rtol * np.maximum(np.abs(a), np.abs(b)) + tiny)
@@ -79,8 +85,9 @@ class DebugFunction(CompiledFunction):
                                          f"{type(r).__name__} {getattr(r, 'dtype', '')} "
                                          f"{getattr(r, 'shape', '')}, declared {t}")
             expected = node.op.perform(node, [np.array(a, copy=True) for a in saved])
+            rtol = _rtol(node.inputs + node.outputs)
             for var, got, want in zip(node.outputs, results, expected):
-                problem = _differs(got, want)
+                problem = _differs(got, want, rtol)
                 if problem:
                     raise DebugModeError(f"{_describe(node, saved)}: output {var} differs from "
                                          f"the NumPy reference of {type(node.op).__name__}: "
@@ -95,8 +102,9 @@ class DebugFunction(CompiledFunction):
         self.reference._run_steps(ref_storage)
         ours = self.output_slots + self.update_slots
         theirs = self.reference.output_slots + self.reference.update_slots
+        rtol = _rtol(v for n in self.reference.nodes for v in n.inputs + n.outputs)
         for k, (a, b) in enumerate(zip(ours, theirs)):
-            problem = _differs(storage[a], ref_storage[b])
+            problem = _differs(storage[a], ref_storage[b], rtol)
             if problem:
                 what = (f"output {k}" if k < self.n_outputs
                         else f"the update of {self.shared_updates[k - self.n_outputs][0]}")
