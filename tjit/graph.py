@@ -52,9 +52,6 @@ class Variable:
         v.tag = dict(self.tag)
         return v
 
-    def get_parents(self):
-        return [self.owner] if self.owner is not None else []
-
 
 class Constant(Variable):
     """A graph input with a fixed value (`data`, already filtered by its type)."""
@@ -262,19 +259,3 @@ def rebuild(outputs, memo):
                 new.name = old.name
             memo[id(old)] = new
     return [memo.get(id(v), v) for v in outputs]
-
-
-def clone(outputs, copy_inputs=True):
-    """A deep copy of the graph of `outputs`: fresh Apply nodes everywhere."""
-    single = not isinstance(outputs, (list, tuple))
-    outs = [outputs] if single else list(outputs)
-    memo = {}
-    for v in graph_inputs(outs):
-        memo[id(v)] = v if copy_inputs else v.clone()
-    for node in toposort(outs):
-        new_node = node.op.make_node(*[memo[id(v)] for v in node.inputs])
-        for old, new in zip(node.outputs, new_node.outputs):
-            new.name = old.name
-            memo[id(old)] = new
-    result = [memo[id(v)] for v in outs]
-    return result[0] if single else result

@@ -138,33 +138,49 @@ def _effective_axes(buffer, axes):
     return tuple(None if a is None or buffer.broadcastable[a] else a for a in axes)
 
 
+class CheckList:
+    """Shape `Check`s numbered 1, 2, ... with the meta the runtime uses to name the
+    culprit (`kernel.meta['checks']`). Shared by every lowering."""
+
+    def __init__(self):
+        self.checks, self.meta = [], {}
+
+    def add(self, a, b, **info):
+        if a == b:
+            return  # trivially true
+        code = len(self.checks) + 1
+        self.checks.append(Check(a, b, code))
+        self.meta[code] = info
+
+    def inputs(self, inputs, extent):
+        """Each input axis: size 1 if broadcastable, else `extent(loop_dim)`."""
+        for position, (buffer, axes) in enumerate(inputs):
+            for axis in range(buffer.ndim):
+                loop_dim = axes.index(axis) if axis in axes else None
+                if buffer.broadcastable[axis]:
+                    self.add(Dim(buffer, axis), IntConst(1), kind="broadcastable",
+                             position=position, axis=axis, loop_dim=loop_dim)
+                else:
+                    self.add(Dim(buffer, axis), extent(loop_dim), kind="input",
+                             position=position, axis=axis, loop_dim=loop_dim)
+
+    def result(self):
+        return tuple(self.checks), self.meta
+
+
 def _checks(inputs, outputs):
     out0 = outputs[0]
-    checks, meta = [], {}
-
-    def add(a, b, **info):
-        code = len(checks) + 1
-        checks.append(Check(a, b, code))
-        meta[code] = info
-
-    for position, (buffer, axes) in enumerate(inputs):
-        for axis in range(buffer.ndim):
-            loop_dim = axes.index(axis) if axis in axes else None
-            if buffer.broadcastable[axis]:
-                add(Dim(buffer, axis), IntConst(1), kind="broadcastable",
-                    position=position, axis=axis, loop_dim=loop_dim)
-            else:
-                add(Dim(buffer, axis), Dim(out0, loop_dim), kind="input",
-                    position=position, axis=axis, loop_dim=loop_dim)
+    checks = CheckList()
+    checks.inputs(inputs, lambda d: Dim(out0, d))
     for position, out in enumerate(outputs):
         for d in range(out.ndim):
             if out.broadcastable[d]:
-                add(Dim(out, d), IntConst(1), kind="output", position=position, axis=d,
-                    loop_dim=d)
+                checks.add(Dim(out, d), IntConst(1), kind="output", position=position,
+                           axis=d, loop_dim=d)
             elif position > 0:
-                add(Dim(out, d), Dim(out0, d), kind="output", position=position, axis=d,
-                    loop_dim=d)
-    return tuple(checks), meta
+                checks.add(Dim(out, d), Dim(out0, d), kind="output", position=position,
+                           axis=d, loop_dim=d)
+    return checks.result()
 
 
 def _collapsible_groups(active, effective):

@@ -41,8 +41,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from tjit.ir.lower import _collapsible_groups, _effective_axes, _place_loads, _product
-from tjit.ir.nodes import (Accumulate, ArgAccumulate, Begin, Buffer, Cast, Check, Const,
+from tjit.ir.lower import (CheckList, _collapsible_groups, _effective_axes, _place_loads,
+                           _product)
+from tjit.ir.nodes import (Accumulate, ArgAccumulate, Begin, Buffer, Cast, Const,
                            Contiguous, Dim, End, Guarded, Improves, Index, IntConst, IntMul, IntOp,
                            Kernel, Load, Local, Op, Range, Store, Var)
 
@@ -446,34 +447,18 @@ def _bind(var, expr, body):
 
 
 def _checks(inputs, outs, extent, pattern, kept_all, schedule):
-    checks, meta = [], {}
-
-    def add(a, b, **info):
-        if a == b:
-            return
-        code = len(checks) + 1
-        checks.append(Check(a, b, code))
-        meta[code] = info
-
-    for position, (buffer, axes) in enumerate(inputs):
-        for axis in range(buffer.ndim):
-            loop_dim = axes.index(axis) if axis in axes else None
-            if buffer.broadcastable[axis]:
-                add(Dim(buffer, axis), IntConst(1), kind="broadcastable",
-                    position=position, axis=axis, loop_dim=loop_dim)
-            else:
-                add(Dim(buffer, axis), extent[loop_dim], kind="input",
-                    position=position, axis=axis, loop_dim=loop_dim)
+    checks = CheckList()
+    checks.inputs(inputs, lambda d: extent[d])
     shift = 1 if schedule == "outer_partials" else 0
     if schedule != "partials":
         for k, d in enumerate(kept_all):
-            add(Dim(outs[0], k + shift), IntConst(1) if pattern[d] else extent[d],
-                kind="output", position=0, axis=k + shift, loop_dim=d)
+            checks.add(Dim(outs[0], k + shift), IntConst(1) if pattern[d] else extent[d],
+                       kind="output", position=0, axis=k + shift, loop_dim=d)
     for position, out in enumerate(outs[1:], 1):
         for axis in range(out.ndim):
-            add(Dim(out, axis), Dim(outs[0], axis), kind="output", position=position,
-                axis=axis, loop_dim=None)
-    return tuple(checks), meta
+            checks.add(Dim(out, axis), Dim(outs[0], axis), kind="output", position=position,
+                       axis=axis, loop_dim=None)
+    return checks.result()
 
 
 def _runs(groups, inputs, effective, out, out_axis):

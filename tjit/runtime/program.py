@@ -167,10 +167,6 @@ class CompiledFunction:
     def free(self):
         """Drop cached intermediate storage (none is kept between calls)."""
 
-    @property
-    def fgraph_outputs(self):
-        return self.maker_outputs
-
 
 def _is_shared(v):
     from ..shared import SharedVariable

@@ -1,8 +1,6 @@
 """The tensor API: elementwise functions, casts, fills, switch, and constructors."""
 from __future__ import annotations
 
-import builtins
-
 import numpy as np
 
 from .. import scalar as ts

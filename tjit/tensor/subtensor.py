@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..graph import Apply, Constant, Op, Variable
+from ..graph import Apply, Op, Variable
 from .. import scalar as ts
 from .type import TensorType
 from .var import as_tensor_variable
