@@ -33,7 +33,8 @@ class SharedVariable(TensorVariable):
     def _filter(self, value, borrow):
         who = self.name or "shared variable"
         arr = self.type.filter(value, allow_downcast=None, name=who)
-        if not borrow or arr is value and not arr.flags.aligned:
+        # Copy unless borrowed; a borrowed array must still be aligned for native code.
+        if not borrow or not arr.flags.aligned:
             arr = np.array(arr, copy=True)
         return arr
 
