@@ -132,3 +132,13 @@ def test_debugprint_compiled_function_shows_fused_nodes_and_updates():
     # still prints values correctly afterwards
     r = f([1.0, 2.0, 3.0])
     np.testing.assert_allclose(r[0], np.array([1.0, 2.0, 3.0]) + np.exp(2.0))
+
+
+def test_pp_dot_and_parameterised_ops_as_theano():
+    # Theano prints dot with its middle-dot operator and other ops as str(op)(args).
+    x, y = T.dmatrices("x", "y")
+    v = T.dvector("v")
+    assert theano.pp(T.dot(x, y)) == r"(x \dot y)"
+    assert theano.pp(T.dot(x, v) + 1) == r"((x \dot v) + TensorConstant{1})"
+    assert theano.pp(x.sum(axis=0)) == "Sum{axis=[0]}(x)"
+    assert theano.pp(T.max(x)) == "Max{axis=[0, 1]}(x)"

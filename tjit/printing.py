@@ -55,8 +55,10 @@ def _pp(v):
         for i, sym in enumerate(args[1:]):
             text = text.replace(f"i{i}", _pp(sym))
         return f"{_pp(args[0])}[{text}]"
-    name = type(op).__name__
-    out = f"{name}({', '.join(_pp(a) for a in args)})"
+    if type(op).__name__ == "Dot":
+        return f"({_pp(args[0])} \\dot {_pp(args[1])})"  # Theano's middle-dot operator
+    # Theano's default: the op's own str (with its parameters), then the arguments.
+    out = f"{op}({', '.join(_pp(a) for a in args)})"
     if len(node.outputs) > 1:
         out += f"[{v.index}]"
     return out
