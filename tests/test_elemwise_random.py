@@ -27,6 +27,7 @@ import numpy as np
 import scipy.special as sp
 from hypothesis import HealthCheck, given, settings, strategies as st
 
+from helpers import apply_layout
 import tjit as theano
 import tjit.tensor as T
 
@@ -324,14 +325,7 @@ def make_value(rng, dtype, shape, layout):
                 a[mask] = rng.choice(SPECIALS, size=int(mask.sum())).astype(real)
         if dtype in COMPLEX:
             a = np.array(a + 1j * rng.standard_normal(full).astype(real), dtype=dtype)
-    if layout == "strided" and shape:
-        a = a[..., ::2]
-    elif layout == "reversed" and a.ndim:
-        a = np.array(a)[(slice(None, None, -1),) * a.ndim]
-    elif layout == "fortran" and a.ndim:
-        a = np.asfortranarray(a)
-    assert a.shape == tuple(shape)
-    return a
+    return apply_layout(a, layout, shape)
 
 
 def leaf_shape(bc, base):

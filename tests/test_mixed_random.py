@@ -32,6 +32,7 @@ import math
 import numpy as np
 from hypothesis import HealthCheck, given, settings, strategies as st
 
+from helpers import apply_layout
 import tjit as theano
 import tjit.tensor as T
 
@@ -518,14 +519,7 @@ def make_value(rng, dtype, shape, layout):
             with np.errstate(all="ignore"):
                 a[mask] = rng.choice(SPECIALS, size=int(mask.sum())).astype(dtype)
     a = np.asarray(a, dtype=dtype)
-    if layout == "strided" and shape:
-        a = a[..., ::2]
-    elif layout == "reversed" and a.ndim:
-        a = np.array(a)[(slice(None, None, -1),) * a.ndim]
-    elif layout == "fortran" and a.ndim:
-        a = np.asfortranarray(a)
-    assert a.shape == tuple(shape)
-    return a
+    return apply_layout(a, layout, shape)
 
 
 def _finite_max(*arrays):
