@@ -13,6 +13,7 @@ from .gradient import grad  # noqa: F401
 from .printing import pp  # noqa: F401
 from . import passes, runtime  # noqa: F401  (the pipeline, loaded once at import)
 from .codegen import jit as _jit  # noqa: F401
+from . import ifelse  # noqa: F401,E402  (module: tjit.ifelse.ifelse)
 
 __version__ = "0.1.0"
 
