@@ -290,12 +290,15 @@ def test_gemm_rewrite_fires_and_matches():
 def test_gemm_vector_forms_and_layouts(dtype):
     m, v, w = T.matrix("m", dtype=dtype), T.vector("v", dtype=dtype), T.vector("w", dtype=dtype)
     M, V, W = rand((6, 4), dtype), rand((4,), dtype), rand((6,), dtype)
-    f = theano.function([m, v, w], 0.5 * T.dot(m, v) + w)
-    g = theano.function([m, v, w], w - T.dot(v, m.T))
-    assert "Gemm" in _ops(f) and "Gemm" in _ops(g)
-    for lm in layouts(M).values():
-        np.testing.assert_allclose(f(lm, V, W), 0.5 * M @ V + W, **tol(dtype))
-        np.testing.assert_allclose(g(lm, V, W), W - V @ M.T, **tol(dtype))
+    for excluding in ((), ("matvec",)):  # matrix-vector products: reductions, else gemv
+        with theano.config.change_flags(optimizer_excluding=excluding):
+            f = theano.function([m, v, w], 0.5 * T.dot(m, v) + w)
+            g = theano.function([m, v, w], w - T.dot(v, m.T))
+        kind = "Gemm" if excluding else "FusedReduce"
+        assert kind in _ops(f) and kind in _ops(g), (_ops(f), _ops(g))
+        for lm in layouts(M).values():
+            np.testing.assert_allclose(f(lm, V, W), 0.5 * M @ V + W, **tol(dtype))
+            np.testing.assert_allclose(g(lm, V, W), W - V @ M.T, **tol(dtype))
     x, z = T.matrix("x", dtype=dtype), T.matrix("z", dtype=dtype)
     h = theano.function([x, z], T.dot(x.T, x) * 2 + z)
     assert _ops(h) == ["DimShuffle", "Gemm"] or "Gemm" in _ops(h)

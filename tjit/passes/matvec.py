@@ -1,0 +1,82 @@
+"""matvec: float products that read their matrix once become reductions.
+
+    dot(X, v)            -> sum(X * v[None, :], axis=1)
+    dot(X.T, v), dot(v, X) -> sum(X * v[:, None], axis=0)
+    dot(u, v)            -> sum(u * v)
+    dot(a, b) with an inner dim of length 1 (outer products) -> a * b
+
+A matrix-vector product does two flops per element of X it reads, so it runs at
+the memory's read bandwidth whoever computes it, BLAS included. As a reduction it
+becomes a FusedReduce (reduce_fusion, which runs after this) that runs at that same
+bound and also absorbs the elementwise work producing X, and the elementwise work
+around it fuses with its neighbours instead of stopping at a BLAS call. An outer
+product is one multiplication per output element: elementwise, it fuses too.
+Matrix-matrix products stay on BLAS (gemm). Runs before gemm, so gemm does not
+turn these into Gemm nodes first.
+"""
+from __future__ import annotations
+
+from ..graph import Apply, Op
+from ..tensor.blas import BLAS_DTYPES, Dot, _check_inner
+from ..tensor.elemwise import DimShuffle
+from .registry import register
+from .walk import rewrite_nodes
+
+
+class DotShapes(Op):
+    """dot(x, y)'s inner-size check, kept when the product becomes a reduction:
+    returns operand `which` (a view) or raises Dot's ValueError naming x and y."""
+
+    __props__ = ("which",)
+
+    def __init__(self, which):
+        self.which = which
+        self.view_map = {0: [which]}
+
+    def make_node(self, x, y):
+        return Apply(self, [x, y], [(x, y)[self.which].type()])
+
+    def perform(self, node, inputs):
+        x, y = inputs
+        _check_inner("dot", node.inputs[0], node.inputs[1], x, y, x.ndim - 1, 0)
+        return [inputs[self.which]]
+
+    def grad(self, inputs, output_grads):
+        raise NotImplementedError("DotShapes only appears in compiled graphs")
+
+
+def _untransposed(m):
+    """(A, True) when the matrix m is A.T, else (m, False)."""
+    node = m.owner
+    if node is not None and isinstance(node.op, DimShuffle) and node.op.new_order == (1, 0):
+        return node.inputs[0], True
+    return m, False
+
+
+def _local(node):
+    from ..tensor.reduction import sum as sum_
+    if not isinstance(node.op, Dot):
+        return None
+    x, y = node.inputs
+    if x.dtype not in BLAS_DTYPES or y.dtype not in BLAS_DTYPES:
+        return None
+    if x.ndim == 2 and y.ndim == 2:
+        if x.broadcastable[1] and y.broadcastable[0]:
+            return [x * y]          # inner length 1: an outer product
+        return None                 # matrix-matrix: BLAS
+    if x.ndim == 1 and y.ndim == 1:
+        return [sum_(x * DotShapes(1)(x, y))]
+    if x.ndim == 2:                 # dot(X, v)
+        m, transposed = _untransposed(x)
+        v = DotShapes(1)(x, y)
+    else:                           # dot(v, X) = dot(X.T, v)
+        m, transposed = _untransposed(y)
+        v, transposed = DotShapes(0)(x, y), not transposed
+    if transposed:                  # sum over the rows of m
+        return [sum_(m * v.dimshuffle(0, "x"), axis=0)]
+    return [sum_(m * v.dimshuffle("x", 0), axis=1)]
+
+
+@register("matvec", "fast_run")
+def matvec(outputs):
+    return rewrite_nodes(outputs, _local)
