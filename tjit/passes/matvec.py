@@ -17,29 +17,39 @@ turn these into Gemm nodes first.
 from __future__ import annotations
 
 from ..graph import Apply, Op
-from ..tensor.blas import BLAS_DTYPES, Dot, _check_inner
+from ..tensor.blas import BLAS_DTYPES, Dot
 from ..tensor.elemwise import DimShuffle
 from .registry import register
 from .walk import rewrite_nodes
 
 
 class DotShapes(Op):
-    """dot(x, y)'s inner-size check, kept when the product becomes a reduction:
-    returns operand `which` (a view) or raises Dot's ValueError naming x and y."""
+    """dot(a, b)'s inner-size check, kept when the product becomes a reduction.
 
-    __props__ = ("which",)
+    Inputs are dot's operands in order, except that a transposed matrix comes
+    untransposed (`transposed`: so the transpose need not run); returns operand
+    `which` (a view) or raises Dot's ValueError naming both operands."""
 
-    def __init__(self, which):
-        self.which = which
+    __props__ = ("which", "transposed")
+
+    def __init__(self, which, transposed=False):
+        self.which, self.transposed = which, transposed
         self.view_map = {0: [which]}
 
-    def make_node(self, x, y):
-        return Apply(self, [x, y], [(x, y)[self.which].type()])
+    def make_node(self, a, b):
+        return Apply(self, [a, b], [(a, b)[self.which].type()])
 
     def perform(self, node, inputs):
-        x, y = inputs
-        _check_inner("dot", node.inputs[0], node.inputs[1], x, y, x.ndim - 1, 0)
-        return [inputs[self.which]]
+        names = [str(v) for v in node.inputs]
+        a, b = inputs
+        if self.transposed:
+            names[1 - self.which] += ".T"
+            a, b = (a.T, b) if self.which == 1 else (a, b.T)
+        if a.shape[-1] != b.shape[0]:
+            raise ValueError(f"dot: shapes not aligned: {names[0]} of shape {a.shape} and "
+                             f"{names[1]} of shape {b.shape} (dim {a.ndim - 1} of the first is "
+                             f"{a.shape[-1]}, dim 0 of the second is {b.shape[0]})")
+        return [inputs[self.which]]  # the vector, never transposed
 
     def grad(self, inputs, output_grads):
         raise NotImplementedError("DotShapes only appears in compiled graphs")
@@ -68,10 +78,11 @@ def _local(node):
         return [sum_(x * DotShapes(1)(x, y))]
     if x.ndim == 2:                 # dot(X, v)
         m, transposed = _untransposed(x)
-        v = DotShapes(1)(x, y)
+        v = DotShapes(1, transposed)(m, y)
     else:                           # dot(v, X) = dot(X.T, v)
         m, transposed = _untransposed(y)
-        v, transposed = DotShapes(0)(x, y), not transposed
+        v = DotShapes(0, transposed)(x, m)
+        transposed = not transposed
     if transposed:                  # sum over the rows of m
         return [sum_(m * v.dimshuffle(0, "x"), axis=0)]
     return [sum_(m * v.dimshuffle("x", 0), axis=1)]
