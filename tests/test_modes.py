@@ -1,8 +1,11 @@
 """FAST_COMPILE: few rewrites and a cheap LLVM pipeline, same results as FAST_RUN."""
+import re
+
 import numpy as np
 
 import tjit as theano
 import tjit.tensor as T
+from tjit.codegen.emit import emit_kernel
 from tjit.runtime.thunks import NativeElemwiseThunk
 
 
@@ -44,3 +47,21 @@ def test_fast_compile_math_functions_match_fast_run_bitwise():
     b = theano.function([x], out, mode="FAST_COMPILE")
     v = np.linspace(-30, 30, 4097).astype("float32")
     np.testing.assert_array_equal(a(v), b(v))
+
+
+def test_fast_compile_emits_one_loop_version_and_calls_the_scalar_library():
+    # level 0: no unit-stride copy of the loop (nothing vectorizes) and the math
+    # library's scalar build, which lives beside FAST_RUN's vector library
+    x = T.dmatrix("x")
+    out = T.exp(x[:, ::2]) * 2 + 1
+    fast_compile = theano.function([x], out, mode="FAST_COMPILE")
+    fast_run = theano.function([x], out, mode="FAST_RUN")
+    kernel = fast_compile.thunks[-1].native
+    assert "tjit_s_exp_float64" in kernel.llvm_ir and "tjit_m_exp" not in kernel.llvm_ir
+    loops = {level: len(re.findall(r"\.header[.\d]*:", emit_kernel(kernel.kernel, level=level)))
+             for level in (0, 3)}
+    assert loops[0] < loops[3]     # innermost loops twice at level 3
+    v = np.random.default_rng(2).standard_normal((7, 9))
+    np.testing.assert_array_equal(fast_compile(v), fast_run(v))
+    np.testing.assert_array_equal(fast_compile(v[::-1]), fast_run(v[::-1]))
+    np.testing.assert_allclose(fast_compile(v[::-1]), np.exp(v[::-1, ::2]) * 2 + 1, rtol=1e-15)

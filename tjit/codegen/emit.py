@@ -16,6 +16,7 @@ aligned (byte strides are multiples of the itemsize).
 
 Innermost loops are multiversioned: when every buffer the loop variable strides
 has element stride 1 there, a copy with constant unit strides runs (it vectorizes).
+Not at level 0 (FAST_COMPILE): nothing vectorizes there, one version is enough.
 
 Reductions: `Local` buffers are allocas in the entry block (SROA turns scalar
 ones into registers); `Accumulate` with `reassoc` puts the `reassoc` fast-math
@@ -38,12 +39,16 @@ I8P = ir.IntType(8).as_pointer()
 I64, I32, I8 = ir.IntType(64), ir.IntType(32), ir.IntType(8)
 
 
-def emit_kernel(kernel, symbol=None) -> str:
+def emit_kernel(kernel, symbol=None, level=3) -> str:
     """LLVM IR text (unoptimized) for `kernel`, with the host triple and data layout.
 
-    The entry function is named `symbol` (default: `kernel.name`)."""
+    The entry function is named `symbol` (default: `kernel.name`). At `level` 0
+    (FAST_COMPILE: nothing vectorizes) loops have one version only and math
+    functions come from the scalar library (`tjit.codegen.mathlib_scalar`)."""
     from tjit.codegen.mathlib import functions_used, link_declarations
-    text = str(_KernelEmitter(kernel, symbol or kernel.name).module)
+    text = str(_KernelEmitter(kernel, symbol or kernel.name, level).module)
+    if level == 0:
+        return text
     return link_declarations(text, functions_used(kernel))
 
 
@@ -52,11 +57,12 @@ def _itemsize(dtype):
 
 
 class _KernelEmitter:
-    def __init__(self, kernel, symbol):
+    def __init__(self, kernel, symbol, level=3):
         self.kernel = kernel
         self.symbol = symbol
+        self.level = level
         self.module = ir.Module(name=kernel.name)
-        tm = target_machine()
+        tm = target_machine(3 if level else 0)    # the one the caller uses (same layout)
         with LLVM_LOCK:
             self.module.triple = tm.triple
             self.module.data_layout = str(tm.target_data)
@@ -120,6 +126,9 @@ class _KernelEmitter:
     def _emit_body(self):
         self.builder = ir.IRBuilder(self.body_fn.append_basic_block("entry"))
         self.scalar = ScalarEmitter(self.builder)
+        if self.level == 0:
+            from tjit.codegen import mathlib_scalar
+            self.scalar.library_symbol = mathlib_scalar.symbol
         self.locals = set()
         for stmt in self.kernel.body:
             if isinstance(stmt, Local):
@@ -220,10 +229,12 @@ class _KernelEmitter:
     def _range(self, stmt, env):
         """A Range loop; innermost ones are multiversioned on unit strides."""
         start, stop = self._int(stmt.start, env), self._int(stmt.stop, env)
-        strided = _strided_by(stmt.var, stmt.body)
         nested = any(isinstance(s, (Loop, Guarded, Range)) for s in stmt.body)
-        strided = {k for k in strided if k[0] not in self.locals}
-        if nested or not strided or stmt.step != 1:
+        if nested or stmt.step != 1 or self.level == 0:
+            self._counted_loop(stmt, start, stop, env, stmt.step)
+            return
+        strided = {k for k in _strided_by(stmt.var, stmt.body) if k[0] not in self.locals}
+        if not strided:
             self._counted_loop(stmt, start, stop, env, stmt.step)
             return
         self._unit_stride_versions(stmt, start, stop, env, strided)
@@ -280,8 +291,11 @@ class _KernelEmitter:
             stop = self.scalar.intrinsic("smin", self.end, extent)
         else:
             start, stop = ir.Constant(I64, 0), extent
+        if any(isinstance(s, (Loop, Guarded)) for s in stmt.body) or self.level == 0:
+            self._counted_loop(stmt, start, stop, env)
+            return
         strided = _strided_by(stmt.var, stmt.body)
-        if any(isinstance(s, (Loop, Guarded)) for s in stmt.body) or not strided:
+        if not strided:
             self._counted_loop(stmt, start, stop, env)
             return
         self._unit_stride_versions(stmt, start, stop, env, strided)

@@ -13,7 +13,7 @@ import time
 import llvmlite.binding as llvm
 import numpy as np
 
-from tjit.codegen import cache as object_cache, mathlib
+from tjit.codegen import cache as object_cache, mathlib, mathlib_scalar
 from tjit.codegen.target import LLVM_LOCK, optimize, target_machine
 from tjit.ir.serialize import serialize
 
@@ -81,8 +81,9 @@ def compile_kernel(kernel, level=3) -> NativeKernel:
     """Emit, verify, optimize and load `kernel`, or load its object code from the
     on-disk cache; cached in memory by the kernel's canonical text.
 
-    `level` 3 is the full O3 pipeline with vectorization; level 1 (FAST_COMPILE)
-    a cheap pipeline and fast instruction selection.
+    `level` 3 is the full O3 pipeline with vectorization; level 0 (FAST_COMPILE)
+    no IR optimization, one version of each loop, the scalar math library and
+    fast instruction selection.
 
     Raises RuntimeError if LLVM rejects the generated IR (a codegen bug).
     """
@@ -106,8 +107,9 @@ def compile_kernel(kernel, level=3) -> NativeKernel:
             object_cache.store(key, object_code, llvm_ir)
         else:
             object_code, llvm_ir = entry
-        engine = _shared_engine()
-        mathlib.ensure_loaded(engine, mathlib.functions_used(kernel))
+        engine = _shared_engine(level)
+        library = mathlib_scalar if level == 0 else mathlib
+        library.ensure_loaded(engine, mathlib.functions_used(kernel))
         engine.add_object_file(llvm.ObjectFileRef.from_data(object_code))
         engine.finalize_object()
         address = engine.get_function_address(symbol)
@@ -129,7 +131,7 @@ def _build(kernel, symbol, level=3):
     """(object code, optimized IR text) of `kernel` under the name `symbol`."""
     from tjit.codegen.emit import emit_kernel
     t0 = time.perf_counter()
-    source = emit_kernel(kernel, symbol)
+    source = emit_kernel(kernel, symbol, level)
     t1 = time.perf_counter()
     try:
         module = llvm.parse_assembly(source)
@@ -147,8 +149,11 @@ def _build(kernel, symbol, level=3):
     return obj, str(module)
 
 
-def _shared_engine():
+def _shared_engine(level=3):
     global _engine
     if _engine is None:
-        _engine = llvm.create_mcjit_compiler(llvm.parse_assembly(""), target_machine())
+        # it only links object code: any of our target machines will do (the
+        # one of the first kernel's level is created already)
+        _engine = llvm.create_mcjit_compiler(llvm.parse_assembly(""),
+                                             target_machine(3 if level else 0))
     return _engine

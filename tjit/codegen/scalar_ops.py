@@ -471,20 +471,23 @@ def _switch(em, k, dt, cond, a, b):
 # Vectorizable implementations (tjit.codegen.vecmath) override the libm calls
 # above. Float kernels call them in the math library (tjit.codegen.mathlib), which
 # LLVM's loop vectorizer maps to vector variants; other kinds (integer pow)
-# are emitted inline by the rule itself.
-from .vecmath import RULES as _VECTOR_RULES  # noqa: E402
+# are emitted inline by the rule itself. vecmath is imported on first inline use
+# only: kernels just declare the library symbols (it costs compile time).
+from .mathlib import LIBRARY_OPS as _LIBRARY_OPS, symbol as _library_symbol  # noqa: E402
+
+ScalarEmitter.library_symbol = staticmethod(_library_symbol)  # FAST_COMPILE: its own library
 
 
-def _library_rule(name, inline_rule):
+def _library_rule(name):
     def emit(em, k, dt, *args):
         if k != "f":
-            return inline_rule(em, k, dt, *args)
-        from .mathlib import symbol
+            from .vecmath import RULES
+            return RULES[name](em, k, dt, *args)
         ty = args[0].type
-        fn = em.declare(symbol(name, dt), ty, [a.type for a in args])
+        fn = em.declare(em.library_symbol(name, dt), ty, [a.type for a in args])
         return em.builder.call(fn, args)
     return emit
 
 
-for _name, _rule in _VECTOR_RULES.items():
-    OPS[_name] = _library_rule(_name, _rule)
+for _name in _LIBRARY_OPS:
+    OPS[_name] = _library_rule(_name)

@@ -41,11 +41,9 @@ def target_machine(opt=3):
         tm = _state.get(key)
         if tm is None:
             _initialize()
-            target = llvm.Target.from_triple(llvm.get_process_triple())
-            tm = target.create_target_machine(
-                cpu=llvm.get_host_cpu_name(),
-                features=llvm.get_host_cpu_features().flatten(),
-                opt=opt, jit=True)
+            triple, cpu, features = _host()
+            target = llvm.Target.from_triple(triple)
+            tm = target.create_target_machine(cpu=cpu, features=features, opt=opt, jit=True)
             _state[key] = tm
         return tm
 
@@ -55,11 +53,18 @@ def host_description():
     with LLVM_LOCK:
         desc = _state.get("host")
         if desc is None:
-            _initialize()
-            desc = _state["host"] = "%s/%s/%s" % (
-                llvm.get_process_triple(), llvm.get_host_cpu_name(),
-                llvm.get_host_cpu_features().flatten())
+            desc = _state["host"] = "%s/%s/%s" % _host()
         return desc
+
+
+def _host():
+    """(triple, CPU name, features), queried once (the features take a while)."""
+    host = _state.get("host triple")
+    if host is None:
+        _initialize()
+        host = _state["host triple"] = (llvm.get_process_triple(), llvm.get_host_cpu_name(),
+                                        llvm.get_host_cpu_features().flatten())
+    return host
 
 
 def optimize(module, level=3):

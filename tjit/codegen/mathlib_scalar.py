@@ -1,0 +1,61 @@
+"""FAST_COMPILE's math library: the scalar functions only, without optimization.
+
+FAST_COMPILE kernels are not vectorized, so they need no vector variants, and
+building the full library (O3 plus three forced-vectorized wrappers per
+function) would cost more than the kernel. Each function is compiled once per
+machine (cached on disk) from the same IR as `tjit.codegen.mathlib`'s scalar
+body, under its own symbol `tjit_s_<name>_<dtype>` so both libraries can live in
+one engine. No fast-math flags are used anywhere, so the unoptimized code gives
+the same bits as the optimized library.
+"""
+from __future__ import annotations
+
+import llvmlite.binding as llvm
+from llvmlite import ir
+
+from . import cache as object_cache
+from .mathlib import FLOATS, library_functions
+from .target import LLVM_LOCK, target_machine
+from ..ir.nodes import SCALAR_OPS
+
+_loaded = set()
+
+
+def symbol(name, dtype):
+    return f"tjit_s_{name}_{dtype}"
+
+
+def library_ir(name, dtype):
+    """LLVM IR text of the object holding the scalar `name` for `dtype`."""
+    from .scalar_ops import ScalarEmitter
+    rule = library_functions()[name]
+    ty = FLOATS[dtype][1]
+    module = ir.Module(name=symbol(name, dtype))
+    tm = target_machine(0)
+    with LLVM_LOCK:
+        module.triple = tm.triple
+        module.data_layout = str(tm.target_data)
+    fn = ir.Function(module, ir.FunctionType(ty, [ty] * SCALAR_OPS[name]), symbol(name, dtype))
+    fn.attributes.add("nounwind")
+    em = ScalarEmitter(ir.IRBuilder(fn.append_basic_block("entry")))
+    em.builder.ret(rule(em, "f", dtype, *fn.args))
+    return str(module)
+
+
+def ensure_loaded(engine, functions):
+    """Load (compiling if not cached) the scalar objects for `functions`, a set of
+    (name, dtype), into `engine`. Call with LLVM_LOCK held."""
+    for name, dtype in sorted(functions):
+        if (name, dtype) in _loaded:
+            continue
+        key = object_cache.entry_key(f"scalar mathlib {name} {dtype}", symbol(name, dtype))
+        entry = object_cache.load(key)
+        if entry is None:
+            module = llvm.parse_assembly(library_ir(name, dtype))
+            module.verify()
+            obj = target_machine(0).emit_object(module)
+            object_cache.store(key, obj, str(module))
+        else:
+            obj = entry[0]
+        engine.add_object_file(llvm.ObjectFileRef.from_data(obj))
+        _loaded.add((name, dtype))
