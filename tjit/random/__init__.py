@@ -1,0 +1,9 @@
+"""Counter-based random number generation (see `tjit.random.streams`).
+
+- `philox`: Philox4x32-10 (Salmon et al., SC'11), NumPy reference and loop-IR
+  expressions; behind `tjit.tensor.shared_randomstreams.RandomStreams`.
+- `mrg`: MRG31k3p (L'Ecuyer & Touzin, WSC 2000), NumPy reference, jump-ahead and
+  the loop-IR kernel; behind `tjit.sandbox.rng_mrg.MRG_RandomStreams`.
+- `ops`: the graph Ops drawing numbers (NumPy `perform`, native thunks).
+- `streams`: the user-facing streams classes and their distributions.
+"""

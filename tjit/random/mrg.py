@@ -1,0 +1,168 @@
+"""MRG31k3p: the generator, its jump-ahead, a NumPy reference and the loop-IR kernel.
+
+MRG31k3p (P. L'Ecuyer and R. Touzin, "Fast combined multiple recursive generators
+with multipliers of the form a = +-2^q +-2^r", WSC 2000) combines two order-3
+recurrences, state (x10, x11, x12 | x20, x21, x22), newest first:
+
+    x1_n = (2^22 x1_{n-2} + (2^7 + 1) x1_{n-3}) mod m1,  m1 = 2^31 - 1
+    x2_n = (2^15 x2_{n-1} + (2^15 + 1) x2_{n-3}) mod m2, m2 = 2^31 - 21069
+    z_n = (x1_n - x2_n) mod m1, output z_n / 2^31, or m1 / 2^31 when z_n == 0.
+
+Each step is a linear map of the state, so jumping 2^72 steps ahead (to the next
+substream, as L'Ecuyer's RngStreams and Theano's MRG do) is a 3x3 matrix product
+mod m per component; `A1P72`/`A2P72` are the published matrices (Theano's
+rng_mrg.py), and the tests check them against powers of the one-step matrices.
+
+How tjit uses it (Theano's approach, made independent of the thread count): the
+state of one random variable is int64[6], the start of its current block of
+substreams. Element i of a draw is output number (i mod L) + 1 of substream
+i div L (L = SUBSTREAM_LENGTH) counted from that state, so value i depends on
+(state, i) alone; a draw computes its substream starts by jump-ahead (vectorized
+doubling), and the native kernel runs each substream sequentially, threads
+splitting the substreams. After a draw the state jumps SUBSTREAMS_PER_DRAW
+substreams ahead. Variable k of `MRG_RandomStreams(seed)` starts at stream k
+(2^134 steps apart) of the seed state, as in Theano.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+M1, M2 = 2147483647, 2147462579
+NORM = 4.656612873077392578125e-10          # 1 / 2^31
+NORM32 = np.float32(4.6566126e-10)          # < 2^-31: keeps float32 outputs < 1 (Theano)
+STATE_LEN = 6
+SUBSTREAM_LENGTH = 1024
+SUBSTREAMS_PER_DRAW = 1 << 20
+MAX_DRAW = SUBSTREAM_LENGTH * SUBSTREAMS_PER_DRAW
+
+A1P0 = ((0, 4194304, 129), (1, 0, 0), (0, 1, 0))
+A2P0 = ((32768, 0, 32769), (1, 0, 0), (0, 1, 0))
+A1P72 = ((1516919229, 758510237, 499121365),
+         (1884998244, 1516919229, 335398200),
+         (601897748, 1884998244, 358115744))
+A2P72 = ((1228857673, 1496414766, 954677935),
+         (1133297478, 1407477216, 1496414766),
+         (2002613992, 1639496704, 1407477216))
+A1P134 = ((1702500920, 1849582496, 1656874625),
+          (828554832, 1702500920, 1512419905),
+          (1143731069, 828554832, 102237247))
+A2P134 = ((796789021, 1464208080, 607337906),
+          (1241679051, 1431130166, 1464208080),
+          (1401213391, 1178684362, 1431130166))
+
+
+def mat_mul(a, b, m):
+    return tuple(tuple(sum(a[i][k] * b[k][j] for k in range(3)) % m for j in range(3))
+                 for i in range(3))
+
+
+def mat_pow(a, e, m):
+    """a^e mod m (Python ints, exact)."""
+    result = ((1, 0, 0), (0, 1, 0), (0, 0, 1))
+    while e:
+        if e & 1:
+            result = mat_mul(result, a, m)
+        a = mat_mul(a, a, m)
+        e >>= 1
+    return result
+
+
+def _squarings(a, m, count):
+    out = [a]
+    for _ in range(count - 1):
+        out.append(mat_mul(out[-1], out[-1], m))
+    return out
+
+
+# JUMPS[k] = (A1, A2) jumping 2^k substreams (2^(72+k) steps)
+_BITS = SUBSTREAMS_PER_DRAW.bit_length()
+JUMPS = list(zip(_squarings(A1P72, M1, _BITS), _squarings(A2P72, M2, _BITS)))
+NEXT_DRAW = JUMPS[_BITS - 1]            # SUBSTREAMS_PER_DRAW = 2^(_BITS - 1) substreams
+NEXT_STREAM = (A1P134, A2P134)
+
+
+def apply(jump, states):
+    """Jump `states` (int64 array (..., 6)) by the matrix pair `jump`."""
+    states = np.asarray(states, dtype=np.int64)
+    out = np.empty_like(states)
+    for half, (a, m) in enumerate(zip(jump, (M1, M2))):
+        s = states[..., 3 * half:3 * half + 3]
+        for r in range(3):
+            acc = np.zeros(s.shape[:-1], dtype=np.int64)
+            for c in range(3):
+                acc = (acc + (a[r][c] * s[..., c]) % m) % m
+            out[..., 3 * half + r] = acc
+    return out
+
+
+def check_state(state, who):
+    x1, x2 = state[:3], state[3:]
+    if (x1 < 0).any() or (x1 >= M1).any() or (x2 < 0).any() or (x2 >= M2).any() \
+            or not x1.any() or not x2.any():
+        raise ValueError(f"{who}: invalid MRG31k3p state {state.tolist()}: the first three "
+                         f"numbers must be in [0, {M1}), the last three in [0, {M2}), and "
+                         "neither triple all zero")
+
+
+def seed_state(seed):
+    """The MRG31k3p state of an integer seed ([seed] * 6, as Theano) or a 6-sequence."""
+    if isinstance(seed, (int, np.integer)) and not isinstance(seed, bool):
+        if not 0 < int(seed) < M2:
+            raise ValueError(f"MRG seed must be in (0, {M2}), got {seed}")
+        state = np.full(6, int(seed), dtype=np.int64)
+    else:
+        state = np.asarray(seed, dtype=np.int64).reshape(-1)
+        if state.shape != (6,):
+            raise ValueError(f"MRG seed must be an int or 6 ints, got {seed!r}")
+    check_state(state, "MRG seed")
+    return state
+
+
+def substream_starts(state, count):
+    """int64 (count, 6): the starts of substreams 0..count-1 from `state`."""
+    starts = np.empty((max(count, 1), 6), dtype=np.int64)
+    starts[0] = state
+    size, k = 1, 0
+    while size < count:
+        take = min(size, count - size)
+        starts[size:size + take] = apply(JUMPS[k], starts[:take])
+        size += take
+        k += 1
+    return starts[:count]
+
+
+def next_state(state, n):
+    if n > MAX_DRAW:
+        raise ValueError(f"an MRG draw holds at most {MAX_DRAW} numbers, asked for {n}")
+    return apply(NEXT_DRAW, state)
+
+
+def step(x):
+    """One MRG31k3p step of int64 state columns x (list of 6 arrays); returns the
+    new columns and z in [1, m1] (z == m1 stands for 0)."""
+    x10, x11, x12, x20, x21, x22 = x
+    y1 = (4194304 * x11 + 129 * x12) % M1
+    y2 = (32768 * x20 + 32769 * x22) % M2
+    z = y1 - y2
+    z = np.where(z <= 0, z + M1, z)
+    return [y1, x10, x11, y2, x20, x21], z
+
+
+def to_unit(z, dtype):
+    if dtype == "float32":
+        return z.astype(np.float32) * NORM32
+    return z.astype(np.float64) * NORM
+
+
+def uniform01(state, n, dtype):
+    """The n standard uniforms (0, 1) of `dtype` of the draw with `state`."""
+    if n > MAX_DRAW:
+        raise ValueError(f"an MRG draw holds at most {MAX_DRAW} numbers, asked for {n}")
+    count = -(-n // SUBSTREAM_LENGTH)
+    starts = substream_starts(state, count)
+    x = [starts[:, j].copy() for j in range(6)]
+    out = np.empty((count, SUBSTREAM_LENGTH), dtype=dtype)
+    for t in range(SUBSTREAM_LENGTH):
+        x, z = step(x)
+        out[:, t] = to_unit(z, dtype)
+    return out.reshape(-1)[:n]
