@@ -1,0 +1,261 @@
+"""The Scan op (a loop over an inner graph) and ScanGrad (its reverse loop).
+
+Outer inputs of a Scan node: [n_steps, *sequences, *initial buffers, *non-sequences].
+- sequences: one outer array per (sequence, tap), already sliced so that step t
+  reads row t (scan() does the slicing, as Theano does);
+- recurrent outputs (Theano's sit_sot/mit_sot, and shared variables updated by the
+  step): an initial buffer of L = -min(taps) rows; step t reads row L + t + tap and
+  writes row L + t;
+- non-sequences: passed unchanged to every step.
+Outer outputs: [*recurrent buffers (L + steps rows), *per-step outputs (steps rows)].
+With `until`, the loop stops after the step whose condition is true and the
+outputs keep only the steps run.
+"""
+from __future__ import annotations
+
+import weakref
+
+import numpy as np
+
+from ..graph import Apply, Op
+from ..tensor.type import TensorType
+from ..tensor.var import as_tensor_variable
+
+
+class ScanSpec:
+    """The static description of a loop (shared by Scan and ScanGrad)."""
+
+    def __init__(self, inner_inputs, inner_outputs, n_seqs, rec_taps, n_nit, n_nonseqs,
+                 as_while, truncate_gradient, name):
+        self.inner_inputs = list(inner_inputs)
+        self.inner_outputs = list(inner_outputs)
+        self.n_seqs = n_seqs
+        self.rec_taps = [list(t) for t in rec_taps]
+        self.n_rec = len(rec_taps)
+        self.n_nit = n_nit
+        self.n_nonseqs = n_nonseqs
+        self.as_while = as_while
+        self.truncate_gradient = truncate_gradient
+        self.name = name
+        self.label = f"scan {name!r}" if name else "scan"
+        self.n_taps = sum(len(t) for t in rec_taps)
+        self.lags = [-min(t) for t in rec_taps]
+
+    def outer_counts(self):
+        return self.n_seqs, self.n_rec, self.n_nonseqs
+
+
+class StepRunner:
+    """Calls a compiled inner function with trusted arguments: the loop already
+    knows every argument's dtype and layout, so skip per-call conversion."""
+
+    def __init__(self, fn):
+        self.template = fn.storage_template
+        self.in_slots = fn.input_slots
+        self.out_slots = fn.output_slots
+        self.steps = fn.steps
+
+    def __call__(self, args):
+        storage = list(self.template)
+        for s, a in zip(self.in_slots, args):
+            storage[s] = a
+        for thunk, ins, outs in self.steps:
+            results = thunk([storage[i] for i in ins])
+            for s, r in zip(outs, results):
+                storage[s] = r
+        return [storage[s] for s in self.out_slots]
+
+
+def step_error(e, label, t):
+    """`e` re-raised with the scan and the step named (same type when possible)."""
+    msg = f"{label}, step {t}: {e}"
+    try:
+        new = type(e)(msg)
+    except Exception:
+        new = ValueError(msg)
+    return new
+
+
+def _identity_eq(cls):
+    cls.__eq__ = lambda self, other: self is other
+    cls.__hash__ = lambda self: id(self)
+    return cls
+
+
+@_identity_eq
+class Scan(Op):
+    """A loop: see the module docstring for the layout of inputs and outputs."""
+
+    def __init__(self, spec):
+        from ..ifelse import InnerFunction
+        self.spec = spec
+        self.inner = InnerFunction(spec.inner_inputs, spec.inner_outputs, spec.label)
+        self._runners = {}
+        self._nodes = []
+        self._grad_op = None
+
+    def __str__(self):
+        return f"Scan{{{self.spec.name}}}" if self.spec.name else "Scan"
+
+    # -- graph ------------------------------------------------------------------
+    def make_node(self, n_steps, *outer):
+        s = self.spec
+        n_steps = as_tensor_variable(n_steps)
+        if n_steps.ndim != 0 or n_steps.dtype[:3] not in ("int", "uin"):
+            raise TypeError(f"{s.label}: n_steps must be an integer scalar, got {n_steps.type}")
+        n_in = s.n_seqs + s.n_rec + s.n_nonseqs
+        if len(outer) != n_in:
+            raise TypeError(f"{s.label}: expected {n_in} inputs, got {len(outer)}")
+        outer = [as_tensor_variable(v) for v in outer]
+        inner_iter = iter(s.inner_inputs)
+        checked = []
+        for j, v in enumerate(outer[:s.n_seqs]):
+            inner = next(inner_iter)
+            checked.append(_check_stacked(v, inner.type, f"{s.label}: sequence {j}"))
+        for i, (v, taps) in enumerate(zip(outer[s.n_seqs:s.n_seqs + s.n_rec], s.rec_taps)):
+            inner = next(inner_iter)
+            for _ in taps[1:]:
+                next(inner_iter)
+            checked.append(_check_stacked(v, inner.type, f"{s.label}: initial state {i}"))
+        for k, v in enumerate(outer[s.n_seqs + s.n_rec:]):
+            inner = next(inner_iter)
+            if v.type != inner.type:
+                conv = inner.type.convert_variable(v)
+                if conv is None:
+                    raise TypeError(f"{s.label}: non-sequence {k} has type {v.type}, "
+                                    f"expected {inner.type}")
+                v = conv
+            checked.append(v)
+        out_types = [_stacked(o.type) for o in s.inner_outputs[:s.n_rec + s.n_nit]]
+        node = Apply(self, [n_steps, *checked], [t() for t in out_types])
+        self._nodes = [r for r in self._nodes if r() is not None]
+        self._nodes.append(weakref.ref(node))
+        return node
+
+    def node_of(self, inputs):
+        for r in self._nodes:
+            node = r()
+            if node is not None and (node.inputs is inputs or (
+                    len(node.inputs) == len(inputs)
+                    and all(a is b for a, b in zip(node.inputs, inputs)))):
+                return node
+        return self.make_node(*inputs)
+
+    # -- running ----------------------------------------------------------------
+    def runner(self, native):
+        r = self._runners.get(native)
+        if r is None:
+            r = self._runners[native] = StepRunner(self.inner.get(native))
+        return r
+
+    def perform(self, node, inputs):
+        return self.run(node, inputs, native=False)
+
+    def make_thunk(self, node):
+        from .native import native_thunk
+        fast = native_thunk(self, node)
+        if fast is not None:
+            return fast
+        return lambda inputs: self.run(node, inputs, native=True)
+
+    def run(self, node, inputs, native):
+        s = self.spec
+        n = _n_steps(inputs[0], s.label)
+        seqs = inputs[1:1 + s.n_seqs]
+        inits = inputs[1 + s.n_seqs:1 + s.n_seqs + s.n_rec]
+        nonseqs = list(inputs[1 + s.n_seqs + s.n_rec:])
+        _check_sequences(seqs, n, s.label)
+        bufs = []
+        for i, (init, lag, out) in enumerate(zip(inits, s.lags, node.outputs)):
+            if init.shape[0] < lag:
+                raise ValueError(f"{s.label}: initial state {i} has {init.shape[0]} rows but its "
+                                 f"taps {s.rec_taps[i]} need {lag}")
+            buf = np.empty((lag + n,) + init.shape[1:], out.dtype)
+            buf[:lag] = init[:lag]
+            bufs.append(buf)
+        nits = [None] * s.n_nit
+        nit_dtypes = [o.dtype for o in node.outputs[s.n_rec:]]
+        run = self.runner(native)
+        done = n
+        rec_reads = [(buf, lag, taps) for buf, lag, taps in zip(bufs, s.lags, s.rec_taps)]
+        for t in range(n):
+            args = [x[t, ...] for x in seqs]
+            for buf, lag, taps in rec_reads:
+                args.extend([buf[lag + t + k, ...] for k in taps])
+            args.extend(nonseqs)
+            try:
+                outs = run(args)
+            except Exception as e:
+                raise step_error(e, s.label, t) from e
+            for i, (buf, lag, _) in enumerate(rec_reads):
+                o = outs[i]
+                if o.shape != buf.shape[1:]:
+                    raise ValueError(f"{s.label}, step {t}: output {i} has shape {o.shape}, but "
+                                     f"its initial state gives each step the shape "
+                                     f"{buf.shape[1:]}")
+                buf[lag + t] = o
+            for j in range(s.n_nit):
+                o = outs[s.n_rec + j]
+                if nits[j] is None:
+                    nits[j] = np.empty((n,) + o.shape, nit_dtypes[j])
+                elif o.shape != nits[j].shape[1:]:
+                    raise ValueError(f"{s.label}, step {t}: output {s.n_rec + j} has shape "
+                                     f"{o.shape}, but earlier steps had {nits[j].shape[1:]}")
+                nits[j][t] = o
+            if s.as_while and outs[-1]:
+                done = t + 1
+                break
+        results = [buf[:lag + done] for buf, lag in zip(bufs, s.lags)]
+        for j, arr in enumerate(nits):
+            if arr is None:
+                out = node.outputs[s.n_rec + j]
+                arr = np.zeros((0,) + tuple(1 if b else 0 for b in out.broadcastable[1:]),
+                               nit_dtypes[j])
+            results.append(arr[:done])
+        return results
+
+    # -- gradient ---------------------------------------------------------------
+    def grad(self, inputs, output_grads):
+        from .. import scalar as ts
+        from .grad import ScanGrad
+        node = self.node_of(inputs)
+        if self._grad_op is None:
+            self._grad_op = ScanGrad(self.spec)
+        grads = self._grad_op(*inputs, *node.outputs, *output_grads)
+        grads = grads if isinstance(grads, list) else [grads]
+        return [None] + [None if v.dtype in ts.DISCRETE else g
+                         for v, g in zip(inputs[1:], grads)]
+
+
+def _stacked(t):
+    return TensorType(t.dtype, (False,) + tuple(t.broadcastable))
+
+
+def _check_stacked(v, inner_type, what):
+    if v.ndim != inner_type.ndim + 1 or v.dtype != inner_type.dtype:
+        raise TypeError(f"{what} has type {v.type}; expected {inner_type.ndim + 1} dims of "
+                        f"{inner_type.dtype}")
+    want = _stacked(inner_type)
+    if v.type == want:
+        return v
+    from ..tensor.basic import patternbroadcast
+    bc = (False,) + tuple(a and b for a, b in zip(inner_type.broadcastable,
+                                                  v.broadcastable[1:]))
+    if bc != want.broadcastable:
+        raise TypeError(f"{what} has broadcastable pattern {v.broadcastable}, but the loop "
+                        f"needs {want.broadcastable}")
+    return patternbroadcast(v, bc)
+
+
+def _n_steps(value, label):
+    n = int(np.asarray(value))
+    if n < 0:
+        raise IndexError(f"{label} was asked to run for a negative number of steps ({n})")
+    return n
+
+
+def _check_sequences(seqs, n, label):
+    for j, x in enumerate(seqs):
+        if x.shape[0] < n:
+            raise ValueError(f"{label}: sequence {j} has {x.shape[0]} rows (after applying its "
+                             f"taps), shorter than the {n} steps asked for")
