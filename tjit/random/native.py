@@ -20,8 +20,8 @@ from __future__ import annotations
 import numpy as np
 
 from ..config import config
-from ..ir.nodes import (Buffer, Cast, Const, Dim, Index, IntConst, Kernel, Load, Local, Loop,
-                        Op, Range, Store, Var)
+from ..ir.nodes import (Buffer, Cast, Const, Dim, Index, IntConst, IntMul, IntOp, Kernel, Load,
+                        Local, Loop, Op, Range, Store, Var)
 from ..runtime.thunks import _reuse_or_empty
 from ..runtime.threads import MIN_PARALLEL_ELEMENTS, POOL, split
 from . import mrg, philox
@@ -35,23 +35,28 @@ def _f(name, dtype, *args):
 
 
 def philox_kernel(dist, dtype):
+    """Inputs k0, k1, stream, draw (uint32), a, b (0-d); outputs: one (chunks, K)
+    array per part of the layout of `tjit.random.philox`."""
     scalars = [Buffer(n, "uint32", ()) for n in ("k0", "k1", "stream", "draw")]
     a, b = Buffer("a", dtype, ()), Buffer("b", dtype, ())
-    out = Buffer("out", dtype, (False,))
-    i = Var("i")
+    outs = [Buffer(f"part{q}", dtype, (False, False))
+            for q in range(philox.parts(dist, dtype))]
+    c, j = Var("c"), Var("j")
     k0, k1, stream, draw = (Load(s, ()) for s in scalars)
-    index = Index(i)
+    block = Index(IntOp("add", IntMul(c, IntConst(philox.BLOCKS_PER_CHUNK)), j))
+    words = philox.ir_words(block, (k0, k1), stream, draw)
     la, lb = Load(a, ()), Load(b, ())
-    if dist == "uniform":
-        u = philox.ir_uniform01(index, dtype, (k0, k1), stream, draw)
-        value = _f("add", dtype, la, _f("mul", dtype, _f("sub", dtype, lb, la), u))
-    else:
-        z = philox.ir_standard_normal(index, (k0, k1), stream, draw)
-        if dtype != "float64":
-            z = Cast(z, dtype)
-        value = _f("add", dtype, la, _f("mul", dtype, lb, z))
-    body = (Loop(i, Dim(out, 0), (Store(out, ((i, 0),), value),)),)
-    return Kernel(f"tjit_philox_{dist}_{dtype}", tuple(scalars) + (a, b, out), body,
+    stores = []
+    for out, v in zip(outs, philox.ir_block_values(dist, dtype, words)):
+        if dist == "uniform":
+            value = _f("add", dtype, la, _f("mul", dtype, _f("sub", dtype, lb, la), v))
+        else:
+            value = _f("add", dtype, la, _f("mul", dtype, lb, v if dtype == "float64"
+                                             else Cast(v, dtype)))
+        stores.append(Store(out, ((c, 0), (j, 1)), value))
+    inner = Loop(j, Dim(outs[0], 1), tuple(stores))
+    body = (Loop(c, Dim(outs[0], 0), (inner,)),)
+    return Kernel(f"tjit_philox_{dist}_{dtype}", tuple(scalars) + (a, b) + tuple(outs), body,
                   n_inputs=6, meta={})
 
 
@@ -142,11 +147,19 @@ class RandomThunk:
             out = self._mrg(state, n, a, b)
         else:
             new_state = op._next_state(state, n)
-            out = _reuse_or_empty(self.pool, (n,), self.dtype)
-            if n:
-                words = [state[k:k + 1].reshape(()) for k in range(4)]
-                _run(self.cfunc, (*words, a, b, out), n, 1)
+            out = self._philox(state, n, a, b)
         return [new_state, out.reshape(shape)]
+
+    def _philox(self, state, n, a, b):
+        op, k = self.op, philox.BLOCKS_PER_CHUNK
+        parts = philox.parts(op.dist, op.dtype)
+        chunks = -(-n // (parts * k))
+        out = _reuse_or_empty(self.pool, (chunks, parts * k), self.dtype)
+        if n:
+            words = [state[w:w + 1].reshape(()) for w in range(4)]
+            views = [out[:, q * k:(q + 1) * k] for q in range(parts)]
+            _run(self.cfunc, (*words, a, b, *views), chunks, parts * k)
+        return out.reshape(-1)[:n]
 
     def _mrg(self, state, n, a, b):
         length = mrg.SUBSTREAM_LENGTH
