@@ -1,6 +1,266 @@
-"""The whole loop as one native function (see lower_scan); None when it does not lower."""
+"""The whole loop as one native function, when every node of the rewritten inner
+graph lowers (elementwise and reduction kernels; shape-check views are aliases).
+
+The first call of each input-shape signature runs step 0 through the inner
+function's thunks to learn the shapes of the intermediates (scratch buffers,
+overwritten at every step) and of the per-step outputs; then one native call
+runs every step, reading and writing the output histories in place. Anything
+unusual falls back to the per-step loop (`Scan.run`), which also produces the
+exact error (naming the scan and the step) when a shape check fails natively.
+"""
 from __future__ import annotations
+
+import numpy as np
+
+from ..graph import Constant
+from ..ir.nodes import Buffer, IntConst, IntOp, Dim, Var
+from .op import _check_sequences, _n_steps
+
+END = 1 << 62
 
 
 def native_thunk(op, node):
+    """A thunk running the Scan `node` as one native loop, or None."""
+    s = op.spec
+    if s.as_while:
+        return None
+    try:
+        fn = op.inner.get(True)
+        plan = _plan(fn, s, node)
+    except _Unsupported:
+        return None
+    if plan is None:
+        return None
+    return NativeScan(op, node, fn, plan)
+
+
+class _Unsupported(Exception):
+    pass
+
+
+def _node_kernel(n):
+    """(Kernel, input count) computing node `n` natively, or raise _Unsupported."""
+    from ..tensor.fused import FusedElemwise
+    from ..tensor.fused_reduce import FusedReduce
+    from ..ir.from_graph import lower_fused, lower_fused_reduce
+    if isinstance(n.op, FusedElemwise):
+        return lower_fused(n)
+    if isinstance(n.op, FusedReduce):
+        # max/min of an empty axis: the probe step raises first (shapes are the
+        # same at every step), so the kernel never sees one.
+        kernel = lower_fused_reduce(n)
+        if (kernel.meta.get("schedule") not in ("reduce_inner", "reduce_outer")
+                or n.op.kind == "m2"
+                or len(kernel.buffers) != len(n.inputs) + 1
+                or kernel.buffers[-1].dtype != n.outputs[0].dtype):
+            raise _Unsupported
+        return kernel
+    raise _Unsupported
+
+
+def _alias_of(n):
+    """Input position whose value a pure view-with-check node returns, else None
+    (DotShapes: dot's shape check kept when the product became a reduction)."""
+    vm = getattr(n.op, "view_map", {})
+    if type(n.op).__name__ == "DotShapes" and len(n.outputs) == 1 and list(vm) == [0]:
+        return vm[0][0]
     return None
+
+
+class _Plan:
+    pass
+
+
+def _plan(fn, spec, node):
+    s = spec
+    slot_role = {}       # storage slot -> ("seq", j) | ("tap", i, k) | ("non", k) | ...
+    pos = 0
+    for j in range(s.n_seqs):
+        slot_role[fn.input_slots[pos]] = ("seq", j)
+        pos += 1
+    for i, taps in enumerate(s.rec_taps):
+        for k in taps:
+            slot_role[fn.input_slots[pos]] = ("tap", i, k)
+            pos += 1
+    for k in range(s.n_nonseqs):
+        slot_role[fn.input_slots[pos]] = ("non", k)
+        pos += 1
+    if len(set(fn.input_slots)) != len(fn.input_slots):
+        raise _Unsupported
+    out_slots = fn.output_slots
+    if len(set(out_slots)) != len(out_slots):
+        raise _Unsupported
+    for j, slot in enumerate(out_slots):
+        if slot in slot_role:
+            raise _Unsupported       # an output that is an input: nothing computes it
+        slot_role[slot] = ("rec", j) if j < s.n_rec else ("nit", j - s.n_rec)
+
+    alias = {}
+    kernels = []         # (Kernel, [slot per kernel buffer])
+    for n, (thunk, ins, outs) in zip(fn.nodes, fn.steps):
+        a = _alias_of(n)
+        if a is not None:
+            if outs[0] in slot_role and slot_role[outs[0]][0] in ("rec", "nit"):
+                raise _Unsupported
+            alias[outs[0]] = alias.get(ins[a], ins[a])
+            continue
+        kernel = _node_kernel(n)
+        slots = [alias.get(i, i) for i in ins] + list(outs)
+        kernels.append((kernel, slots))
+    consts, scratch = [], []
+    for _, slots in kernels:
+        for slot in slots:
+            if slot in slot_role:
+                continue
+            value = fn.storage_template[slot]
+            if value is not None:
+                slot_role[slot] = ("const", len(consts))
+                consts.append(np.asarray(value))
+            else:
+                slot_role[slot] = ("scratch", len(scratch))
+                scratch.append(slot)
+    if any(slot_role.get(slot, ("",))[0] == "tap" for slot in out_slots):
+        raise _Unsupported
+    plan = _Plan()
+    plan.kernels, plan.slot_role, plan.consts, plan.scratch = kernels, slot_role, consts, scratch
+    plan.alias = alias
+    return plan
+
+
+class NativeScan:
+    """Thunk: allocate the histories and scratch buffers, run the loop kernel."""
+
+    def __init__(self, op, node, fn, plan):
+        self.op, self.node, self.fn, self.plan = op, node, fn, plan
+        self.spec = op.spec
+        self.compiled = {}     # scratch/nit row shapes -> (NativeKernel)
+        self.shapes = {}       # input shape signature -> (scratch shapes, nit row shapes)
+
+    def __call__(self, inputs):
+        s = self.spec
+        n = _n_steps(inputs[0], s.label)
+        seqs = inputs[1:1 + s.n_seqs]
+        inits = inputs[1 + s.n_seqs:1 + s.n_seqs + s.n_rec]
+        nonseqs = list(inputs[1 + s.n_seqs + s.n_rec:])
+        if n == 0:
+            return self.op.run(self.node, inputs, native=True)
+        _check_sequences(seqs, n, s.label)
+        for i, (init, lag) in enumerate(zip(inits, s.lags)):
+            if init.shape[0] < lag:
+                return self.op.run(self.node, inputs, native=True)   # raises the error
+        signature = tuple(a.shape[1:] for a in seqs) + tuple(a.shape for a in inits) \
+            + tuple(np.shape(a) for a in nonseqs)
+        shapes = self.shapes.get(signature)
+        if shapes is None:
+            shapes = self._probe(seqs, inits, nonseqs)
+            if shapes is None:
+                return self.op.run(self.node, inputs, native=True)
+            self.shapes[signature] = shapes
+        scratch_shapes, nit_rows = shapes
+        native = self._kernel(scratch_shapes, nit_rows)
+        hists = []
+        for init, lag, out in zip(inits, s.lags, self.node.outputs):
+            buf = np.empty((lag + n,) + init.shape[1:], out.dtype)
+            buf[:lag] = init[:lag]
+            hists.append(buf)
+        nits = [np.empty((n,) + row, out.dtype)
+                for row, out in zip(nit_rows, self.node.outputs[s.n_rec:])]
+        scratch = [np.empty(shape, dtype) for shape, dtype in scratch_shapes]
+        arrays = [*seqs, *nonseqs, *self.plan.consts, *hists, *nits, *scratch]
+        rc = native.cfunc(*arrays, 0, END)
+        if rc:
+            # A shape check failed: the per-step loop raises the error naming the step.
+            return self.op.run(self.node, inputs, native=True)
+        return hists + nits
+
+    def _probe(self, seqs, inits, nonseqs):
+        """Run step 0 through the inner function's thunks: the shapes and dtypes of
+        the scratch values and the per-step outputs' row shapes (None on error)."""
+        s, fn = self.spec, self.fn
+        args = [x[0, ...] for x in seqs]
+        for init, lag, taps in zip(inits, s.lags, s.rec_taps):
+            args.extend([init[lag + k, ...] for k in taps])
+        args.extend(nonseqs)
+        storage = list(fn.storage_template)
+        for slot, a in zip(fn.input_slots, args):
+            storage[slot] = a
+        try:
+            for thunk, ins, outs in fn.steps:
+                for slot, r in zip(outs, thunk([storage[i] for i in ins])):
+                    storage[slot] = r
+        except Exception:
+            return None
+        scratch = tuple((storage[slot].shape, storage[slot].dtype) for slot in self.plan.scratch)
+        nit_rows = tuple(storage[slot].shape for slot in fn.output_slots[s.n_rec:])
+        for i, slot in enumerate(fn.output_slots[:s.n_rec]):
+            if storage[slot].shape != inits[i].shape[1:]:
+                return None      # the per-step loop names the bad output and step
+        return scratch, nit_rows
+
+    def _kernel(self, scratch_shapes, nit_rows):
+        # Only ndims and dtypes shape the kernel; sizes are run-time dims.
+        key = (tuple((len(sh), str(dt)) for sh, dt in scratch_shapes),
+               tuple(len(r) for r in nit_rows))
+        native = self.compiled.get(key)
+        if native is None:
+            native = self.compiled[key] = self._compile(scratch_shapes)
+        return native
+
+    def _compile(self, scratch_shapes):
+        from ..codegen import compile_kernel
+        from ..ir.lower_scan import Binding, loop_kernel
+        s, plan, node = self.spec, self.plan, self.node
+        outer = node.inputs
+        step = Var("step")
+        seq_bufs = [Buffer(f"seq{j}", v.dtype, v.broadcastable)
+                    for j, v in enumerate(outer[1:1 + s.n_seqs])]
+        non_bufs = [Buffer(f"non{k}", v.dtype, v.broadcastable)
+                    for k, v in enumerate(outer[1 + s.n_seqs + s.n_rec:])]
+        const_bufs = [Buffer(f"const{c}", str(a.dtype), (False,) * a.ndim)
+                      for c, a in enumerate(plan.consts)]
+        hist_bufs = [Buffer(f"hist{i}", v.dtype, v.broadcastable)
+                     for i, v in enumerate(node.outputs[:s.n_rec])]
+        nit_bufs = [Buffer(f"nit{j}", v.dtype, v.broadcastable)
+                    for j, v in enumerate(node.outputs[s.n_rec:])]
+        scratch_bufs = [Buffer(f"tmp{k}", str(dt), (False,) * len(sh))
+                        for k, (sh, dt) in enumerate(scratch_shapes)]
+        lets, tap_vars = [], {}
+
+        def tap_var(i, offset):
+            if (i, offset) not in tap_vars:
+                var = Var(f"row{i}_{offset}")
+                tap_vars[i, offset] = var
+                lets.append((var, IntOp("add", step, IntConst(offset))))
+            return tap_vars[i, offset]
+
+        def binding(slot):
+            role = plan.slot_role[slot]
+            kind = role[0]
+            if kind == "seq":
+                return Binding(seq_bufs[role[1]], ((step, 0),), 1)
+            if kind == "tap":
+                i, k = role[1], role[2]
+                return Binding(hist_bufs[i], ((tap_var(i, s.lags[i] + k), 0),), 1)
+            if kind == "rec":
+                i = role[1]
+                return Binding(hist_bufs[i], ((tap_var(i, s.lags[i]), 0),), 1)
+            if kind == "nit":
+                return Binding(nit_bufs[role[1]], ((step, 0),), 1)
+            if kind == "non":
+                return Binding(non_bufs[role[1]])
+            if kind == "const":
+                return Binding(const_bufs[role[1]])
+            return Binding(scratch_bufs[role[1]])
+
+        node_kernels = []
+        for kernel, slots in plan.kernels:
+            node_kernels.append((kernel, {b: binding(slot)
+                                          for b, slot in zip(kernel.buffers, slots)}))
+        if hist_bufs:
+            n_steps = IntOp("sub", Dim(hist_bufs[0], 0), IntConst(s.lags[0]))
+        else:
+            n_steps = Dim(nit_bufs[0], 0)
+        kernel = loop_kernel(seq_bufs + non_bufs + const_bufs,
+                             hist_bufs + nit_bufs + scratch_bufs, node_kernels, step, n_steps,
+                             lets)
+        return compile_kernel(kernel)

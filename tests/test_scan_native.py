@@ -1,0 +1,174 @@
+"""The whole scan loop as one native function: it is used when the inner graph
+lowers, and agrees with the per-step Python path and NumPy loops."""
+import numpy as np
+import pytest
+from hypothesis import given, settings, strategies as st
+
+import tjit
+import tjit.tensor as T
+from tjit.scan_module.native import NativeScan
+from tjit.scan_module.utils import until
+
+
+def _scan_thunk(f):
+    for node, thunk in zip(f.nodes, f.thunks):
+        if type(node.op).__name__ == "Scan":
+            return thunk
+    raise AssertionError("no Scan node")
+
+
+def test_rnn_runs_natively_and_matches_numpy():
+    W, X, h0 = T.dmatrix("W"), T.dmatrix("X"), T.dvector("h0")
+    h, _ = tjit.scan(lambda x, h, W: T.tanh(T.dot(W, h) + x), sequences=X, outputs_info=h0,
+                     non_sequences=W)
+    f = tjit.function([W, X, h0], h)
+    assert isinstance(_scan_thunk(f), NativeScan)
+    rng = np.random.default_rng(1)
+    Wv, Xv, hv = rng.normal(size=(7, 7)) * 0.3, rng.normal(size=(30, 7)), rng.normal(size=7)
+    ref, hh = [], hv
+    for x in Xv:
+        hh = np.tanh(Wv @ hh + x)
+        ref.append(hh)
+    np.testing.assert_allclose(f(Wv, Xv, hv), ref, rtol=1e-12, atol=1e-14)
+    # other sizes reuse the compiled loop; layouts: a reversed, strided sequence
+    np.testing.assert_allclose(f(Wv, Xv[::-2], hv)[-1], _rnn(Wv, Xv[::-2], hv), rtol=1e-12)
+    W3 = rng.normal(size=(3, 3))
+    np.testing.assert_allclose(f(W3, Xv[:, :3], hv[:3])[-1], _rnn(W3, Xv[:, :3], hv[:3]),
+                               rtol=1e-12)
+
+
+def _rnn(W, X, h):
+    for x in X:
+        h = np.tanh(W @ h + x)
+    return h
+
+
+def test_cumulative_sum_runs_natively():
+    x = T.dvector("x")
+    s, _ = tjit.scan(lambda a, acc: acc + a, sequences=x, outputs_info=np.float64(0))
+    f = tjit.function([x], s)
+    assert isinstance(_scan_thunk(f), NativeScan)
+    xv = np.random.default_rng(2).normal(size=1000)
+    np.testing.assert_array_equal(f(xv), np.cumsum(xv))
+    assert f(xv[:0]).shape == (0,)
+
+
+def test_native_shape_error_names_scan_and_step():
+    W, X, h0 = T.dmatrix("W"), T.dmatrix("X"), T.dvector("h0")
+    h, _ = tjit.scan(lambda x, h, W: T.tanh(T.dot(W, h) + x), sequences=X, outputs_info=h0,
+                     non_sequences=W, name="rnn")
+    f = tjit.function([W, X, h0], h)
+    with pytest.raises(ValueError, match="scan 'rnn', step 0"):
+        f(np.ones((3, 3)), np.ones((4, 2)), np.ones(3))
+    with pytest.raises(ValueError, match="scan 'rnn', step 0"):
+        f(np.ones((3, 4)), np.ones((4, 3)), np.ones(4))
+
+
+def test_until_falls_back_to_the_step_loop():
+    y0 = T.dscalar("y0")
+    ys, _ = tjit.scan(lambda y: (y * 2, until(y * 2 > 20)), outputs_info=y0, n_steps=100)
+    f = tjit.function([y0], ys)
+    assert not isinstance(_scan_thunk(f), NativeScan)
+    np.testing.assert_array_equal(f(1.0), [2, 4, 8, 16, 32])
+
+
+def test_several_outputs_taps_and_map_outputs():
+    x = T.dvector("x")
+    a0 = T.dvector("a0")
+
+    def step(xt, a2, a1, b1):
+        a = a1 * 0.5 + a2 * 0.25 + xt
+        b = b1 * 0.9 + a
+        return a, b, a * b, T.exp(-xt)
+
+    outs, _ = tjit.scan(step, sequences=x,
+                        outputs_info=[dict(initial=a0, taps=[-2, -1]), np.float64(1.0), None,
+                                      None])
+    f = tjit.function([x, a0], outs)
+    assert isinstance(_scan_thunk(f), NativeScan)
+    g = tjit.function([x, a0], outs, mode="PY")
+    xv, av = np.random.default_rng(3).normal(size=12), np.array([0.3, -0.7])
+    got, ref = f(xv, av), g(xv, av)
+    for r, e in zip(got, ref):
+        np.testing.assert_allclose(r, e, rtol=1e-13)
+    hist, b, prods = list(av), 1.0, []
+    for t, xt in enumerate(xv):
+        a = hist[-1] * 0.5 + hist[-2] * 0.25 + xt
+        b = b * 0.9 + a
+        hist.append(a)
+        prods.append(a * b)
+    np.testing.assert_allclose(got[0], hist[2:], rtol=1e-13)
+    np.testing.assert_allclose(got[2], prods, rtol=1e-13)
+    np.testing.assert_allclose(got[3], np.exp(-xv), rtol=1e-15)
+
+
+def test_matrix_state_with_reduction_and_shared_update():
+    acc = tjit.shared(np.zeros(3), name="acc")
+    M = T.dmatrix("M")
+    X = T.dtensor3("X")
+
+    def step(x, m):
+        new = T.tanh(m * 0.5 + x)
+        return [new, new.sum(axis=0)], {acc: acc + new.max(axis=0)}
+
+    (ms, sums), upd = tjit.scan(step, sequences=X, outputs_info=[M, None])
+    f = tjit.function([X, M], [ms, sums], updates=upd)
+    rng = np.random.default_rng(4)
+    Xv, Mv = rng.normal(size=(5, 4, 3)), rng.normal(size=(4, 3))
+    r_ms, r_sums = f(Xv, Mv)
+    m, a, ref_ms = Mv, np.zeros(3), []
+    for x in Xv:
+        m = np.tanh(m * 0.5 + x)
+        a = a + m.max(axis=0)
+        ref_ms.append(m)
+    np.testing.assert_allclose(r_ms, ref_ms, rtol=1e-13)
+    np.testing.assert_allclose(r_sums, np.array(ref_ms).sum(axis=1), rtol=1e-13)
+    np.testing.assert_allclose(acc.get_value(), a, rtol=1e-13)
+
+
+EXPRS = {
+    "add": lambda s, h, w: s + h * w,
+    "tanh": lambda s, h, w: T.tanh(s - h) * w,
+    "mix": lambda s, h, w: T.switch(T.gt(h, 0), h * 0.5, s) + w,
+    "sum": lambda s, h, w: h * 0.3 + (s * w).sum(),
+}
+NP_EXPRS = {
+    "add": lambda s, h, w: s + h * w,
+    "tanh": lambda s, h, w: np.tanh(s - h) * w,
+    "mix": lambda s, h, w: np.where(h > 0, h * 0.5, s) + w,
+    "sum": lambda s, h, w: h * 0.3 + (s * w).sum(),
+}
+
+
+@settings(max_examples=15, deadline=None)
+@given(name=st.sampled_from(sorted(EXPRS)), taps=st.lists(st.integers(-3, -1), min_size=1,
+                                                             max_size=2, unique=True),
+       n=st.integers(1, 9), width=st.integers(1, 4), backwards=st.booleans(),
+       seed=st.integers(0, 99))
+def test_random_inner_graphs_native_vs_python(name, taps, n, width, backwards, seed):
+    rng = np.random.default_rng(seed)
+    lag = -min(taps)
+    xv = rng.normal(size=(n, width))
+    iv = rng.normal(size=(lag, width))
+    wv = rng.normal(size=width)
+    x, init, w = T.dmatrix("x"), T.dmatrix("init"), T.dvector("w")
+    expr = EXPRS[name]
+
+    def step(s, *rest):
+        hs, wt = rest[:-1], rest[-1]
+        return expr(s, sum(hs[1:], hs[0]), wt)
+
+    out, _ = tjit.scan(step, sequences=x,
+                       outputs_info=dict(initial=init if taps != [-1] else init[0], taps=taps),
+                       non_sequences=w, go_backwards=backwards)
+    f = tjit.function([x, init, w], out)
+    g = tjit.function([x, init, w], out, mode="PY")
+    got, ref_py = f(xv, iv, wv), g(xv, iv, wv)
+    seq = xv[::-1] if backwards else xv
+    hist = list(iv)
+    for t in range(n):
+        h = sum(hist[lag + t + k] for k in taps[1:]) + hist[lag + t + taps[0]] \
+            if len(taps) > 1 else hist[lag + t + taps[0]]
+        hist.append(NP_EXPRS[name](seq[t], h, wv))
+    np.testing.assert_allclose(got, np.array(hist[lag:]), rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(got, ref_py, rtol=1e-12, atol=1e-12)

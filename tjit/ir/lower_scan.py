@@ -1,0 +1,165 @@
+"""A whole scan loop as one Kernel: the step body's node kernels spliced into a Range
+over the steps.
+
+Each node of the (rewritten) inner graph is lowered on its own (elementwise and
+reduction kernels); its buffers are then re-bound to the loop's buffers:
+- a sequence row at step t: the outer sequence, with index term (t, 0) prepended
+  and every axis shifted by one;
+- a recurrent output's tap k: its history buffer at row t + lag + k (a loop
+  variable bound by a one-iteration Range); the output itself: row t + lag;
+- a per-step output: its stacked buffer at row t;
+- non-sequences, constants and intermediates: whole buffers (intermediates are
+  scratch arrays the runtime allocates, overwritten at every step).
+The shape `Check`s of the node kernels depend only on dims, so they are hoisted
+before the loop; a failing check returns its code before any step runs.
+Kernel-local accumulators are renamed per node and declared once.
+"""
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+
+from .nodes import (Accumulate, ArgAccumulate, Begin, Buffer, Cast, Check, Const, Contiguous,
+                    Dim, End, Guarded, Improves, Index, IntConst, IntMul, IntOp, Kernel, Load,
+                    Local, Loop, Op, Range, Store, Var)
+from .serialize import serialize
+
+
+@dataclass(frozen=True)
+class Binding:
+    """Where a node kernel's buffer lives in the loop kernel: `buffer`, addressed
+    with `prefix` index terms first and the node buffer's axes shifted by `shift`."""
+    buffer: Buffer
+    prefix: tuple = ()
+    shift: int = 0
+
+
+class Splicer:
+    """Rewrites node-kernel statements onto loop buffers (see the module docstring)."""
+
+    def __init__(self, bindings):
+        self.bindings = bindings
+        self.memo = {}
+
+    def bind(self, buffer):
+        try:
+            return self.bindings[buffer]
+        except KeyError:
+            raise ValueError(f"buffer {buffer.name} has no binding") from None
+
+    def index(self, buffer, index):
+        b = self.bind(buffer)
+        return b.buffer, b.prefix + tuple((v, a + b.shift) for v, a in index)
+
+    def expr(self, e):
+        key = id(e)
+        hit = self.memo.get(key)
+        if hit is not None:
+            return hit[1]
+        if isinstance(e, Load):
+            buf, idx = self.index(e.buffer, e.index)
+            out = Load(buf, idx)
+        elif isinstance(e, Op):
+            out = Op(e.name, tuple(self.expr(a) for a in e.args), e.dtype)
+        elif isinstance(e, Cast):
+            out = Cast(self.expr(e.x), e.dtype)
+        elif isinstance(e, Index):
+            out = Index(self.int(e.expr), e.dtype)
+        elif isinstance(e, Const):
+            out = e
+        else:
+            raise ValueError(f"cannot splice expression {e!r}")
+        self.memo[key] = (e, out)
+        return out
+
+    def int(self, e):
+        if isinstance(e, Dim):
+            b = self.bind(e.buffer)
+            return Dim(b.buffer, e.axis + b.shift)
+        if isinstance(e, IntMul):
+            return IntMul(self.int(e.a), self.int(e.b))
+        if isinstance(e, IntOp):
+            return IntOp(e.name, self.int(e.a), self.int(e.b))
+        if isinstance(e, (IntConst, Var, Begin, End)):
+            return e
+        raise ValueError(f"cannot splice integer expression {e!r}")
+
+    def cond(self, c):
+        if isinstance(c, Contiguous):
+            runs = []
+            for buffer, axes in c.runs:
+                b = self.bind(buffer)
+                runs.append((b.buffer, tuple(a + b.shift for a in axes)))
+            return Contiguous(tuple(runs))
+        if isinstance(c, Improves):
+            values, index = self.index(c.values, c.index)
+            positions, _ = self.index(c.positions, c.index)
+            return Improves(values, positions, index, c.op, self.expr(c.value))
+        raise ValueError(f"cannot splice condition {c!r}")
+
+    def stmts(self, statements):
+        return tuple(self.stmt(s) for s in statements)
+
+    def stmt(self, s):
+        if isinstance(s, Store):
+            buf, idx = self.index(s.buffer, s.index)
+            return Store(buf, idx, self.expr(s.value))
+        if isinstance(s, Accumulate):
+            buf, idx = self.index(s.buffer, s.index)
+            return Accumulate(buf, idx, s.op, self.expr(s.value), s.reassoc)
+        if isinstance(s, ArgAccumulate):
+            values, idx = self.index(s.values, s.index)
+            positions, _ = self.index(s.positions, s.index)
+            return ArgAccumulate(values, positions, idx, s.op, self.expr(s.value),
+                                 self.expr(s.position))
+        if isinstance(s, Loop):
+            return Loop(s.var, self.int(s.extent), self.stmts(s.body))
+        if isinstance(s, Range):
+            return Range(s.var, self.int(s.start), self.int(s.stop), s.step, self.stmts(s.body))
+        if isinstance(s, Guarded):
+            return Guarded(self.cond(s.cond), self.stmts(s.then), self.stmts(s.otherwise))
+        if isinstance(s, Check):
+            return Check(self.int(s.a), self.int(s.b), s.code)
+        raise ValueError(f"cannot splice statement {s!r}")
+
+
+def let(var, value, body):
+    """`body` with `var` = integer expression `value` (a one-iteration Range)."""
+    return (Range(var, value, IntOp("add", value, IntConst(1)), 1, tuple(body)),)
+
+
+def loop_kernel(inputs, outputs, node_kernels, step_var, n_steps, lets):
+    """The Kernel running every step.
+
+    inputs, outputs: the loop's Buffers (arrays passed in that order).
+    node_kernels: [(Kernel, {node-kernel Buffer: Binding})] in execution order.
+    step_var: the step counter; n_steps: integer expression of the step count.
+    lets: [(Var, integer expression of step_var)] bound before the step body.
+    """
+    checks, locals_, body = [], [], []
+    for k, (kernel, bindings) in enumerate(node_kernels):
+        bindings = dict(bindings)
+        for s in kernel.body:
+            if isinstance(s, Local):
+                renamed = Buffer(f"n{k}_{s.buffer.name}", s.buffer.dtype, s.buffer.broadcastable)
+                bindings[s.buffer] = Binding(renamed)
+                locals_.append(Local(renamed, s.size))
+        splicer = Splicer(bindings)
+        for s in kernel.body:
+            if isinstance(s, Local):
+                continue
+            if isinstance(s, Check):
+                checks.append(splicer.stmt(s))
+            else:
+                body.append(splicer.stmt(s))
+    checks = tuple(Check(c.a, c.b, code) for code, c in enumerate(checks, 1))
+    step_body = tuple(body)
+    for var, value in reversed(lets):
+        step_body = let(var, value, step_body)
+    loop = Range(step_var, IntConst(0), n_steps, 1, step_body)
+    kernel_body = tuple(locals_) + checks + (loop,)
+    probe = Kernel("tjit_scan", tuple(inputs) + tuple(outputs), kernel_body,
+                   n_inputs=len(inputs))
+    key = hashlib.sha256(serialize(probe).encode()).hexdigest()
+    return Kernel("tjit_scan_" + key[:16], probe.buffers, kernel_body, n_inputs=len(inputs),
+                  meta={"n_checks": len(checks)})
