@@ -261,6 +261,18 @@ def test_size_errors():
         rs.normal((2,), dtype="int32")
     with pytest.raises(ValueError, match="seed"):
         MRG_RandomStreams(0)
+    with pytest.raises(ValueError, match="without replacement"):
+        rs.choice((5,), a=3, replace=False)
+    with pytest.raises(ValueError, match="greater than"):
+        rs.random_integers((2,), low=5, high=1)
+    with pytest.raises(ValueError, match="constant"):
+        rs.multinomial((2,), n=T.lscalar(), pvals=[0.5, 0.5])
+
+
+def test_mrg_accepts_theano_nstreams():
+    rs = MRG_RandomStreams(12345)
+    u = rs.uniform((5,), nstreams=3, dtype="float64")
+    np.testing.assert_allclose(tjit.function([], u)(), JAVA_S0_SUB0, rtol=1e-15)
 
 
 @pytest.mark.parametrize("make", STREAMS)

@@ -178,6 +178,9 @@ class RandomStreamsBase:
 
     def random_integers(self, size=None, low=0, high=1, ndim=None, dtype="int64"):
         """Integers uniform on [low, high], both inclusive."""
+        lo, hi = _const(low), _const(high)
+        if lo is not None and hi is not None and lo > hi:
+            raise ValueError(f"random_integers: low={lo} is greater than high={hi}")
         shape = _size(size, ndim, (low, high))
         u = self._uniform01(shape)
         low_f, high_f = T.cast(as_tensor_variable(low), "float64"), T.cast(
@@ -210,6 +213,10 @@ class RandomStreamsBase:
             else:
                 idx = CategoricalFromUniform("int64")(u, p)
         else:
+            total = _const_total(shape)
+            if total is not None and isinstance(count, int) and total > count:
+                raise ValueError(f"choice: cannot take {total} samples from {count} "
+                                 "without replacement")
             # Without replacement: the `total` smallest of one key per population
             # member; keys uniform (p None) or exponential/p (Efraimidis-Spirakis).
             keys = self._uniform01(_size((count,), None, ()))
@@ -245,6 +252,18 @@ class RandomStreamsBase:
             batch = _size(size, ndim, ())
         u = self._uniform01(batch.extended(int(trials)))
         return MultinomialFromUniform(dtype)(u, pvals)
+
+
+def _const_total(shape):
+    """The number of elements of `shape` when known at build time, else None."""
+    owner = shape.vector.owner
+    if owner is None:
+        data = getattr(shape.vector, "data", None)
+        return None if data is None else int(np.prod(data))
+    values = [_const(v) for v in owner.inputs]
+    if type(owner.op).__name__ == "MakeVector" and all(v is not None for v in values):
+        return int(np.prod(values))
+    return None
 
 
 def _float_dtype(dtype, who):
@@ -289,6 +308,23 @@ class MRGStreams(RandomStreamsBase):
         for _ in range(k):
             state = mrg.apply(mrg.NEXT_STREAM, state)
         return state
+
+    # Theano's MRG methods take `nstreams` (how many substreams to run in
+    # parallel); tjit's layout fixes the substreams (see tjit.random.mrg), so it
+    # is accepted and has no effect.
+    def uniform(self, size=None, low=0.0, high=1.0, ndim=None, dtype=None, nstreams=None):
+        return super().uniform(size, low, high, ndim, dtype)
+
+    def normal(self, size=None, avg=0.0, std=1.0, ndim=None, dtype=None, nstreams=None):
+        return super().normal(size, avg, std, ndim, dtype)
+
+    def binomial(self, size=None, n=1, p=0.5, ndim=None, dtype="int64", prob=None,
+                 nstreams=None):
+        return super().binomial(size, n, p, ndim, dtype, prob)
+
+    def choice(self, size=None, a=2, replace=True, p=None, ndim=None, dtype="int64",
+               nstreams=None):
+        return super().choice(size, a, replace, p, ndim, dtype)
 
     def _standard_normal(self, shape, dtype, avg, std):
         # Box-Muller on pairs: u of shape (2, m), m = ceil(n / 2); the first half
