@@ -19,7 +19,6 @@ import math
 import numpy as np
 
 from ..graph import Constant, Variable
-from ..shared import shared
 from .. import tensor as T
 from ..tensor.shape_ops import make_vector
 from ..tensor.var import as_tensor_variable
@@ -127,6 +126,7 @@ class RandomStreamsBase:
         return list(self.state_updates)
 
     def _new_state(self):
+        from ..shared import shared   # not at import: tjit.shared imports tjit.tensor
         k = len(self.state_updates)
         return shared(self._initial_state(k), name=f"{self.generator}_state{k}")
 
