@@ -295,3 +295,17 @@ def test_size_none_broadcasts_the_params(make):
     got = f(lows)
     assert got.shape == (3,) and ((got >= lows) & (got < lows + 1)).all()
     assert tjit.function([], rs.normal())().shape == ()
+
+
+@pytest.mark.parametrize("make", STREAMS)
+def test_draws_inside_scan_with_the_state_update(make):
+    from tjit.scan_module.scan import scan
+    rs = make(5)
+    u = rs.uniform((3,), dtype="float64")
+    out, updates = scan(lambda: (u, {u.rng: u.update[1]}), n_steps=4)
+    f = tjit.function([], out, updates=updates)
+    got = f()
+    # step k draws what the k-th call of a plain function of u would
+    rs.seed(5)
+    plain = tjit.function([], u)
+    np.testing.assert_array_equal(got, [plain() for _ in range(4)])
