@@ -172,3 +172,34 @@ def test_random_inner_graphs_native_vs_python(name, taps, n, width, backwards, s
         hist.append(NP_EXPRS[name](seq[t], h, wv))
     np.testing.assert_allclose(got, np.array(hist[lag:]), rtol=1e-12, atol=1e-12)
     np.testing.assert_allclose(got, ref_py, rtol=1e-12, atol=1e-12)
+
+
+@settings(max_examples=15, deadline=None)
+@given(taps=st.lists(st.integers(-6, -1), min_size=1, max_size=3, unique=True),
+       n=st.integers(1, 12), seed=st.integers(0, 99), with_map=st.booleans())
+def test_scalar_state_taps_native_vs_reference(taps, n, seed, with_map):
+    """Scalar states (kept in registers when at most 4 taps back) and a map output."""
+    rng = np.random.default_rng(seed)
+    lag = -min(taps)
+    xv, iv = rng.normal(size=n), rng.normal(size=lag)
+    x, init = T.dvector("x"), T.dvector("init")
+
+    def step(xt, *hs):
+        new = xt + sum(0.5 ** (j + 1) * T.sin(h) for j, h in enumerate(hs))
+        return (new, new * xt) if with_map else new
+
+    infos = [dict(initial=init if taps != [-1] else init[0], taps=taps)]
+    out, _ = tjit.scan(step, sequences=x, outputs_info=infos + ([None] if with_map else []))
+    f = tjit.function([x, init], out)
+    assert isinstance(_scan_thunk(f), NativeScan)
+    got = f(xv, iv)
+    hist, maps = list(iv), []
+    for t in range(n):
+        new = xv[t] + sum(0.5 ** (j + 1) * np.sin(hist[lag + t + k]) for j, k in enumerate(taps))
+        hist.append(new)
+        maps.append(new * xv[t])
+    if with_map:
+        np.testing.assert_allclose(got[0], hist[lag:], rtol=1e-13)
+        np.testing.assert_allclose(got[1], maps, rtol=1e-13)
+    else:
+        np.testing.assert_allclose(got, hist[lag:], rtol=1e-13)

@@ -128,15 +128,18 @@ def let(var, value, body):
     return (Range(var, value, IntOp("add", value, IntConst(1)), 1, tuple(body)),)
 
 
-def loop_kernel(inputs, outputs, node_kernels, step_var, n_steps, lets):
+def loop_kernel(inputs, outputs, node_kernels, step_var, n_steps, lets, locals_=(),
+                prologue=(), epilogue=()):
     """The Kernel running every step.
 
     inputs, outputs: the loop's Buffers (arrays passed in that order).
     node_kernels: [(Kernel, {node-kernel Buffer: Binding})] in execution order.
     step_var: the step counter; n_steps: integer expression of the step count.
     lets: [(Var, integer expression of step_var)] bound before the step body.
+    locals_: extra `Local`s; prologue: statements before the loop (after the
+    checks); epilogue: statements ending every step (after the nodes').
     """
-    checks, locals_, body = [], [], []
+    checks, locals_, body = [], list(locals_), []
     for k, (kernel, bindings) in enumerate(node_kernels):
         bindings = dict(bindings)
         for s in kernel.body:
@@ -153,11 +156,11 @@ def loop_kernel(inputs, outputs, node_kernels, step_var, n_steps, lets):
             else:
                 body.append(splicer.stmt(s))
     checks = tuple(Check(c.a, c.b, code) for code, c in enumerate(checks, 1))
-    step_body = tuple(body)
+    step_body = tuple(body) + tuple(epilogue)
     for var, value in reversed(lets):
         step_body = let(var, value, step_body)
     loop = Range(step_var, IntConst(0), n_steps, 1, step_body)
-    kernel_body = tuple(locals_) + checks + (loop,)
+    kernel_body = tuple(locals_) + checks + tuple(prologue) + (loop,)
     probe = Kernel("tjit_scan", tuple(inputs) + tuple(outputs), kernel_body,
                    n_inputs=len(inputs))
     key = hashlib.sha256(serialize(probe).encode()).hexdigest()

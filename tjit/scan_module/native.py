@@ -13,10 +13,12 @@ from __future__ import annotations
 import numpy as np
 
 from ..graph import Constant
-from ..ir.nodes import Buffer, IntConst, IntOp, Dim, Var
+from ..ir.nodes import Buffer, Dim, IntConst, IntOp, Load, Local, Store, Var
+from ..runtime.thunks import _reuse_or_empty
 from .op import _check_sequences, _n_steps
 
 END = 1 << 62
+MAX_REGISTER_LAG = 4   # scalar outputs with at most this many taps back stay in registers
 
 
 def native_thunk(op, node):
@@ -135,6 +137,8 @@ class NativeScan:
         self.spec = op.spec
         self.compiled = {}     # scratch/nit row shapes -> (NativeKernel)
         self.shapes = {}       # input shape signature -> (scratch shapes, nit row shapes)
+        # Output buffers nobody references any more are reused (no page faults).
+        self.pools = [[] for _ in node.outputs]
 
     def __call__(self, inputs):
         s = self.spec
@@ -159,12 +163,13 @@ class NativeScan:
         scratch_shapes, nit_rows = shapes
         native = self._kernel(scratch_shapes, nit_rows)
         hists = []
-        for init, lag, out in zip(inits, s.lags, self.node.outputs):
-            buf = np.empty((lag + n,) + init.shape[1:], out.dtype)
+        for init, lag, out, pool in zip(inits, s.lags, self.node.outputs, self.pools):
+            buf = _reuse_or_empty(pool, (lag + n,) + init.shape[1:], np.dtype(out.dtype))
             buf[:lag] = init[:lag]
             hists.append(buf)
-        nits = [np.empty((n,) + row, out.dtype)
-                for row, out in zip(nit_rows, self.node.outputs[s.n_rec:])]
+        nits = [_reuse_or_empty(pool, (n,) + row, np.dtype(out.dtype))
+                for row, out, pool in zip(nit_rows, self.node.outputs[s.n_rec:],
+                                          self.pools[s.n_rec:])]
         scratch = [np.empty(shape, dtype) for shape, dtype in scratch_shapes]
         arrays = [*seqs, *nonseqs, *self.plan.consts, *hists, *nits, *scratch]
         rc = native.cfunc(*arrays, 0, END)
@@ -208,7 +213,7 @@ class NativeScan:
 
     def _compile(self, scratch_shapes):
         from ..codegen import compile_kernel
-        from ..ir.lower_scan import Binding, loop_kernel
+        from ..ir.lower_scan import Binding, let, loop_kernel
         s, plan, node = self.spec, self.plan, self.node
         outer = node.inputs
         step = Var("step")
@@ -225,6 +230,14 @@ class NativeScan:
         scratch_bufs = [Buffer(f"tmp{k}", str(dt), (False,) * len(sh))
                         for k, (sh, dt) in enumerate(scratch_shapes)]
         lets, tap_vars = [], {}
+        # Scalar loop state lives in kernel locals (registers): step t reads the
+        # previous values from `prev` locals and writes `cur`; the epilogue stores
+        # cur into the history and shifts the prev locals.
+        scalar_state = {i for i, v in enumerate(node.outputs[:s.n_rec])
+                        if v.ndim == 1 and s.lags[i] <= MAX_REGISTER_LAG}
+        prev = {(i, k): Buffer(f"state{i}_prev{k}", hist_bufs[i].dtype, ())
+                for i in scalar_state for k in range(1, s.lags[i] + 1)}
+        cur = {i: Buffer(f"state{i}_cur", hist_bufs[i].dtype, ()) for i in scalar_state}
 
         def tap_var(i, offset):
             if (i, offset) not in tap_vars:
@@ -240,9 +253,13 @@ class NativeScan:
                 return Binding(seq_bufs[role[1]], ((step, 0),), 1)
             if kind == "tap":
                 i, k = role[1], role[2]
+                if i in scalar_state:
+                    return Binding(prev[i, -k])
                 return Binding(hist_bufs[i], ((tap_var(i, s.lags[i] + k), 0),), 1)
             if kind == "rec":
                 i = role[1]
+                if i in scalar_state:
+                    return Binding(cur[i])
                 return Binding(hist_bufs[i], ((tap_var(i, s.lags[i]), 0),), 1)
             if kind == "nit":
                 return Binding(nit_bufs[role[1]], ((step, 0),), 1)
@@ -260,7 +277,19 @@ class NativeScan:
             n_steps = IntOp("sub", Dim(hist_bufs[0], 0), IntConst(s.lags[0]))
         else:
             n_steps = Dim(nit_bufs[0], 0)
+        prologue, epilogue = [], []
+        for i in sorted(scalar_state):
+            lag = s.lags[i]
+            for k in range(1, lag + 1):
+                row = Var(f"init{i}_{k}")
+                prologue.extend(let(row, IntConst(lag - k),
+                                    (Store(prev[i, k], (), Load(hist_bufs[i], ((row, 0),))),)))
+            epilogue.append(Store(hist_bufs[i], ((tap_var(i, lag), 0),), Load(cur[i], ())))
+            for k in range(lag, 1, -1):
+                epilogue.append(Store(prev[i, k], (), Load(prev[i, k - 1], ())))
+            epilogue.append(Store(prev[i, 1], (), Load(cur[i], ())))
+        locals_ = [Local(b) for b in list(prev.values()) + list(cur.values())]
         kernel = loop_kernel(seq_bufs + non_bufs + const_bufs,
                              hist_bufs + nit_bufs + scratch_bufs, node_kernels, step, n_steps,
-                             lets)
+                             lets, locals_, prologue, epilogue)
         return compile_kernel(kernel)
