@@ -51,9 +51,11 @@ def _clients(order, outputs):
     return clients
 
 
-def _reaches(start_vars, target_ids, stop_ids):
+def _reaches(start_vars, target_ids, stop_ids, group_of=None):
     """Whether a node in `target_ids` is an ancestor of any of `start_vars`,
-    searching only through nodes not in `stop_ids`."""
+    searching only through nodes not in `stop_ids`. With `group_of`, a node of
+    another group depends on every input of its group (the group becomes one
+    node), so paths through groups formed earlier count too."""
     seen, stack = set(), [v.owner for v in start_vars if v.owner is not None]
     while stack:
         n = stack.pop()
@@ -63,6 +65,9 @@ def _reaches(start_vars, target_ids, stop_ids):
             continue
         seen.add(id(n))
         stack.extend(v.owner for v in n.inputs if v.owner is not None)
+        g = group_of.get(id(n)) if group_of is not None else None
+        if g is not None:
+            stack.extend(m for m in g.members if id(m) not in seen)
     return False
 
 
@@ -88,7 +93,7 @@ def _grow(group, group_of, clients):
                 ext_inputs = [u for m in group.members for u in m.inputs
                               if u.owner is not None and id(u.owner) not in group.ids
                               and u.owner is not p]
-                if _reaches(ext_inputs, {id(p)}, group.ids):
+                if _reaches(ext_inputs, {id(p)}, group.ids, group_of):
                     continue  # p -> outside -> group: fusing would make a cycle
             group.members.append(p)
             group.ids.add(id(p))
@@ -147,8 +152,8 @@ def _merge_siblings(groups, group_of):
         target = None
         for k in keys:
             h = owner.get(k)
-            if h is not None and not _reaches(_external_inputs(g), h.ids, ()) \
-                    and not _reaches(_external_inputs(h), g.ids, ()):
+            if h is not None and not _reaches(_external_inputs(g), h.ids, (), group_of) \
+                    and not _reaches(_external_inputs(h), g.ids, (), group_of):
                 target = h
                 break
         if target is None:
@@ -182,7 +187,7 @@ def _merge_adjacent(groups, group_of):
                         if v.owner is None or id(v.owner) not in h.ids]
                 h_in = [v for v in _external_inputs(h)
                         if v.owner is None or id(v.owner) not in g.ids]
-                if _reaches(g_in, h.ids, ()) or _reaches(h_in, g.ids, ()):
+                if _reaches(g_in, h.ids, (), group_of) or _reaches(h_in, g.ids, (), group_of):
                     continue
                 g.members.extend(h.members)
                 g.ids |= h.ids
