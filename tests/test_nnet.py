@@ -371,3 +371,136 @@ def test_debugmode_agrees_on_nnet_graphs():
     np.testing.assert_allclose(lv, -sp.log_softmax(v, axis=1)[np.arange(4), yv].mean(),
                                rtol=1e-14)
     np.testing.assert_allclose(gv, (sp.softmax(v, axis=1) - np.eye(3)[yv]) / 4, atol=1e-15)
+
+
+# -- row-wise fusion: softmax-like graphs run as one FusedRows kernel ----------------
+def _rows_nodes(f):
+    return [n for n in f.nodes if type(n.op).__name__ == "FusedRows"]
+
+
+def _np_softmax(a):
+    e = np.exp(a - a.max(-1, keepdims=True))
+    return e / e.sum(-1, keepdims=True)
+
+
+def _np_logsoftmax(a):
+    y = a - a.max(-1, keepdims=True)
+    return y - np.log(np.exp(y).sum(-1, keepdims=True))
+
+
+def _layouts(a):
+    """a, a reversed along every axis, a strided view, a Fortran-ordered copy."""
+    wide = np.repeat(a, 2, axis=-1)[..., ::2]
+    return [a, a[::-1, ::-1], wide, np.asfortranarray(a)]
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_softmax_and_logsoftmax_are_one_row_kernel_on_any_layout(dtype):
+    x = T.matrix("x", dtype=dtype)
+    for build, ref in [(nnet.softmax, _np_softmax), (nnet.logsoftmax, _np_logsoftmax)]:
+        f = theano.function([x], build(x))
+        (node,) = f.nodes
+        assert type(node.op).__name__ == "FusedRows"
+        assert [r.kind for r in node.op.reductions] == ["max", "sum"]
+        a = (np.random.default_rng(3).standard_normal((37, 53)) * 30).astype(dtype)
+        for v in _layouts(a):
+            np.testing.assert_allclose(f(v), ref(v.astype("float64")), **TOL[dtype])
+            # the kernel computes exactly what its NumPy reference does, up to
+            # the order of the float sum
+            np.testing.assert_allclose(f(v), node.op.perform(node, [v])[0], **TOL[dtype])
+
+
+def test_row_kernel_results_do_not_depend_on_threads():
+    x = T.fmatrix("x")
+    a = np.random.default_rng(4).standard_normal((300, 700)).astype("float32")
+    results = []
+    for threads in (1, 2, 3):
+        with theano.config.change_flags(threads=threads):
+            results.append(theano.function([x], nnet.softmax(x))(a))
+    assert all(r.tobytes() == results[0].tobytes() for r in results[1:])
+
+
+def test_row_fusion_rows_of_3d_inputs_and_general_programs():
+    x, b = T.dtensor3("x"), T.dvector("b")
+    centred = x - x.mean(-1, keepdims=True)
+    outs = [centred / (1 + abs(x).max(-1, keepdims=True)) + b,
+            T.exp(x) / T.exp(x).sum(-1, keepdims=True)]
+    f = theano.function([x, b], outs)
+    (rows,) = _rows_nodes(f)      # both outputs in one row kernel, three reductions
+    assert sorted(r.kind for r in rows.op.reductions) == ["max", "sum", "sum"]
+    assert all(n is rows for n in f.nodes if n.outputs[0].ndim == 3)
+    a = np.random.default_rng(5).standard_normal((3, 4, 9))
+    bv = np.linspace(-1, 1, 9)
+    got = f(a, bv)
+    want = [(a - a.mean(-1, keepdims=True)) / (1 + np.abs(a).max(-1, keepdims=True)) + bv,
+            np.exp(a) / np.exp(a).sum(-1, keepdims=True)]
+    for g, w in zip(got, want):
+        np.testing.assert_allclose(g, w, rtol=1e-13)
+    with pytest.raises(ValueError):
+        f(a, bv[:5])
+
+
+def test_row_fusion_keeps_reductions_used_elsewhere():
+    x = T.dmatrix("x")
+    m = x.max(axis=1)
+    f = theano.function([x], [nnet.softmax(x), m])
+    assert len(_rows_nodes(f)) == 1
+    a = np.random.default_rng(6).standard_normal((5, 8))
+    s, mv = f(a)
+    np.testing.assert_allclose(s, _np_softmax(a), rtol=1e-13)
+    np.testing.assert_array_equal(mv, a.max(1))
+
+
+def test_row_fusion_empty_rows_and_no_rows():
+    x = T.dmatrix("x")
+    f = theano.function([x], nnet.softmax(x))
+    assert f(np.zeros((0, 4))).shape == (0, 4)
+    with pytest.raises(ValueError, match="empty"):
+        f(np.zeros((3, 0)))
+    g = theano.function([x], x / x.sum(1, keepdims=True))   # a sum has an identity
+    assert g(np.zeros((3, 0))).shape == (3, 0)
+
+
+def test_row_fusion_nan_and_inf_as_numpy():
+    x = T.dmatrix("x")
+    f = theano.function([x], nnet.softmax(x))
+    a = np.array([[1.0, np.nan, 2.0], [np.inf, 1.0, 0.0], [-np.inf, 0.0, 1.0],
+                  [-np.inf, -np.inf, -np.inf]])
+    with np.errstate(all="ignore"):
+        np.testing.assert_array_equal(np.isnan(f(a)), np.isnan(_np_softmax(a)))
+        np.testing.assert_allclose(f(a), _np_softmax(a), rtol=1e-13)
+
+
+def test_row_fusion_can_be_excluded_and_debugmode_agrees():
+    x = T.fmatrix("x")
+    a = np.random.default_rng(7).standard_normal((20, 30)).astype("float32")
+    off = theano.function([x], nnet.softmax(x), mode=theano.Mode().excluding("rowwise_fusion"))
+    assert not _rows_nodes(off)
+    on = theano.function([x], nnet.softmax(x))
+    np.testing.assert_allclose(on(a), off(a), rtol=1e-6)
+    dbg = theano.function([x], nnet.softmax(x), mode="DebugMode")
+    np.testing.assert_allclose(dbg(a), off(a), rtol=1e-6)
+
+
+@settings(max_examples=40, deadline=None)
+@given(rows=st.integers(1, 7), cols=st.integers(1, 70), scale=st.sampled_from([0.1, 1.0, 50.0]),
+       dtype=st.sampled_from(DTYPES), log=st.booleans(), seed=st.integers(0, 2 ** 16))
+def test_row_kernels_match_numpy_property(rows, cols, scale, dtype, log, seed):
+    x = T.matrix("x", dtype=dtype)
+    f = theano.function([x], (nnet.logsoftmax if log else nnet.softmax)(x))
+    a = (np.random.default_rng(seed).standard_normal((rows, cols)) * scale).astype(dtype)
+    ref = (_np_logsoftmax if log else _np_softmax)(a.astype("float64"))
+    tol = TOL[dtype] if not log else dict(rtol=TOL[dtype]["rtol"], atol=50 * TOL[dtype]["atol"])
+    np.testing.assert_allclose(f(a), ref, **tol)
+
+
+def test_row_fusion_leaves_results_read_across_rows_alone():
+    # s[:, None] * s[None, :]: the sum is read along the row and across it; only
+    # a read along the row can come from the row being reduced
+    x = T.dmatrix("x")
+    s = x.sum(axis=1, keepdims=True)
+    f = theano.function([x], s * s.T)
+    assert not _rows_nodes(f)
+    a = np.random.default_rng(8).standard_normal((3, 3))
+    sv = a.sum(1, keepdims=True)
+    np.testing.assert_allclose(f(a), sv * sv.T, rtol=1e-13)

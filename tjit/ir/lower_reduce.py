@@ -168,7 +168,7 @@ class _Schedule:
     """Builds one loop nest (collapsed or not) of a reduction kernel."""
 
     def __init__(self, kind, schedule, inputs, effective, outs, extent, out_axis, value,
-                 acc_dtype, reduced):
+                 acc_dtype, reduced, prefix=""):
         self.kind, self.schedule = kind, schedule
         self.inputs, self.effective, self.outs = inputs, effective, outs
         self.extent, self.out_axis, self.value = extent, out_axis, value
@@ -176,14 +176,15 @@ class _Schedule:
         self.arg = kind in ("argmax", "argmin")
         self.rowwise = schedule in ("reduce_outer", "outer_partials")
         local_shape = (False,) if self.rowwise else ()
-        self.acc = Buffer("acc", acc_dtype, local_shape)
-        self.pos = Buffer("acc_pos", "int64", local_shape) if self.arg else None
+        # `prefix` names the locals apart when one kernel holds several reductions
+        self.acc = Buffer(prefix + "acc", acc_dtype, local_shape)
+        self.pos = Buffer(prefix + "acc_pos", "int64", local_shape) if self.arg else None
         # m2 (sum of squared deviations from the mean) in one pass: the sums of
         # d = x - shift and of d*d, shift = x at the first reduced point (which
         # keeps sum(d)**2 / n from cancelling sum(d*d) when the mean is large)
         self.m2 = kind == "m2"
-        self.acc2 = Buffer("acc_sq", acc_dtype, local_shape) if self.m2 else None
-        self.shift = Buffer("shift", acc_dtype, local_shape) if self.m2 else None
+        self.acc2 = Buffer(prefix + "acc_sq", acc_dtype, local_shape) if self.m2 else None
+        self.shift = Buffer(prefix + "shift", acc_dtype, local_shape) if self.m2 else None
         self.count = _product([extent[d] for d in reduced] or [IntConst(1)])
         self.blocked = (not self.rowwise and kind in ("sum", "prod", "m2")
                         and np.dtype(acc_dtype).kind == "f")
@@ -192,9 +193,10 @@ class _Schedule:
         self.arg_blocked = self.arg and not self.rowwise
         if self.arg_blocked:
             self.blocked = True
-        self.block = Buffer("block", acc_dtype, ()) if self.blocked else None
-        self.block2 = Buffer("block_sq", acc_dtype, ()) if self.blocked and self.m2 else None
-        self.first = Buffer("first", "int64", ()) if self.arg_blocked else None
+        self.block = Buffer(prefix + "block", acc_dtype, ()) if self.blocked else None
+        self.block2 = Buffer(prefix + "block_sq", acc_dtype, ()) if self.blocked and self.m2 \
+            else None
+        self.first = Buffer(prefix + "first", "int64", ()) if self.arg_blocked else None
 
     def locals(self):
         size = {"reduce_outer": BLOCK, "outer_partials": TILE}.get(self.schedule, 1)
@@ -302,14 +304,16 @@ class _Schedule:
                          step, body)
         return Range(var, IntConst(0), n, step, body)
 
-    def _blocked_loop(self, rvars, red_groups, value, chunk):
-        """The innermost reduced loop with its update (a bare update without one)."""
+    def _blocked_loop(self, rvars, red_groups, value, chunk, extra=()):
+        """The innermost reduced loop with its update (a bare update without one);
+        `extra`: statements run with each update (not with argmax/argmin)."""
         if not red_groups:
-            return tuple(self._update((), value, rvars, red_groups))
+            return tuple(self._update((), value, rvars, red_groups)) + tuple(extra)
         var, k = rvars[-1], len(red_groups) - 1
         start, stop = chunk if (k == 0 and chunk) else (IntConst(0), self._extent(red_groups[k]))
         if not self.blocked:
-            return (Range(var, start, stop, 1, tuple(self._update((), value, rvars, red_groups))),)
+            return (Range(var, start, stop, 1,
+                          tuple(self._update((), value, rvars, red_groups)) + tuple(extra)),)
         bvar = Var(var.name + "b")
         init = Const(identity(self.kind, self.acc_dtype), self.acc_dtype)
         if self.arg_blocked:
@@ -337,7 +341,7 @@ class _Schedule:
                            # products keep their order: reassociating moves where
                            # they overflow to inf and where inf * 0 makes NaN
                            tuple(self._update((), value, rvars, red_groups,
-                                              self.op != "mul", blocks)))
+                                              self.op != "mul", blocks)) + tuple(extra))
         body = [Store(b, (), init) for b in blocks if b] + [block_loop]
         body += [Accumulate(a, (), self.op, Load(b, ())) for a, b in
                  ((self.acc, self.block), (self.acc2, self.block2)) if b]

@@ -9,3 +9,4 @@ from . import var_one_pass  # noqa: F401  (first: it matches var's graph as var 
 from . import drop_zero_grad, stabilize_softplus, stabilize_log1p  # noqa: F401  (nnet)
 from . import stabilize_log_softmax, stabilize_logsumexp, stabilize_ratios  # noqa: F401  (nnet)
 from . import canonicalize, shape_lift, constant_folding, merge, matvec, gemm, reduce_fusion, fusion  # noqa: F401  (register)
+from . import rowwise_fusion  # noqa: F401  (after fusion: it groups fused nodes)

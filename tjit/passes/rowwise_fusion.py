@@ -1,0 +1,136 @@
+"""rowwise_fusion: a FusedElemwise that reads reductions over its own last dim
+(softmax's `e / e.sum(axis=-1, keepdims=True)` after `x - x.max(...)`) becomes
+one FusedRows node with them, so each row is read from memory once.
+
+A FusedReduce joins when it reduces exactly the last loop dim of a loop with
+the consumer's broadcast pattern, its kind is sum/prod/max/min, the consumer
+reads its result along the kept dims in order (broadcast along the row), and
+nothing outside the group uses the result. Reductions feeding those
+reductions (softmax's max feeding the sum) join by the same rule.
+Runs after elemwise_fusion (it groups fused nodes).
+"""
+from __future__ import annotations
+
+from ..graph import toposort
+from ..tensor.fused import FusedElemwise, Step
+from ..tensor.fused_reduce import FusedReduce
+from ..tensor.fused_rows import KINDS, FusedRows, RowReduction
+from .registry import register
+
+
+def _clients(order, outputs):
+    clients = {}
+    for node in order:
+        for v in node.inputs:
+            clients.setdefault(id(v), []).append(node)
+    for v in outputs:
+        clients.setdefault(id(v), []).append(None)
+    return clients
+
+
+def _row_reduction(var, axes, pattern):
+    """The FusedReduce node producing `var`, read through `axes` in a loop of
+    broadcast pattern `pattern`, if it can join a row group."""
+    node = var.owner
+    if node is None or not isinstance(node.op, FusedReduce):
+        return None
+    op, rank = node.op, len(pattern)
+    if (op.kind not in KINDS or op.reduced != (rank - 1,) or op.broadcastable != pattern
+            or tuple(axes) != tuple(range(rank - 1)) + (None,)):
+        return None
+    return node
+
+
+def _group(consumer, clients):
+    """The reductions joining `consumer` (a FusedElemwise or FusedReduce node),
+    in dependency order, or []."""
+    pattern = consumer.op.broadcastable
+    members, order, other_reads = {id(consumer)}, [], set()
+
+    def visit(node):
+        for v, axes in zip(node.inputs, node.op.axes):
+            r = _row_reduction(v, axes, pattern)
+            if r is None:
+                other_reads.add(id(v))      # e.g. a result read across the row too
+                continue
+            if id(r) in members:
+                continue
+            members.add(id(r))
+            visit(r)
+            order.append(r)
+
+    visit(consumer)
+    # drop reductions whose result is used outside the group, or inside it other
+    # than along the row (it stays a node; the group reads it as an input)
+    while True:
+        bad = [r for r in order if id(r.outputs[0]) in other_reads or any(
+            c is None or id(c) not in members for c in clients.get(id(r.outputs[0]), []))]
+        if not bad:
+            return order
+        for r in bad:
+            members.discard(id(r))
+        order = [r for r in order if id(r) in members]
+        # a kept reduction reading a dropped one still reads it as an input: fine
+
+
+def _fuse(consumer, reductions, new_var):
+    """The FusedRows node replacing `consumer` and `reductions` (inputs through
+    `new_var`: earlier replacements)."""
+    index_of = {id(r.outputs[0]): k for k, r in enumerate(reductions)}
+    ext, ext_index = [], {}
+
+    def remap(node):
+        """Map a node's ('in', i) refs into the group's ref space (filled later)."""
+        refs = []
+        for v, axes in zip(node.inputs, node.op.axes):
+            if id(v) in index_of:
+                refs.append(("red", index_of[id(v)]))
+            else:
+                key = (id(v), tuple(axes))
+                if key not in ext_index:
+                    ext_index[key] = len(ext)
+                    ext.append((v, tuple(axes)))
+                refs.append(("in", ext_index[key]))
+        return refs
+
+    maps = [remap(r) for r in reductions] + [remap(consumer)]
+    n = len(ext)
+
+    def ref(r, table):
+        if r[0] != "in":
+            return r
+        kind, k = table[r[1]]
+        return ("in", k if kind == "in" else n + k)
+
+    def steps_of(node, table):
+        return [Step(s.op, tuple(ref(a, table) for a in s.args)) for s in node.op.steps]
+
+    rows = [RowReduction(r.op.kind, steps_of(r, t), ref(r.op.value, t), r.op.acc_dtype,
+                         r.op.dtype) for r, t in zip(reductions, maps)]
+    op = FusedRows([a for _, a in ext], rows, steps_of(consumer, maps[-1]), consumer.op.outputs,
+                   consumer.op.broadcastable)
+    return op.make_node(*[new_var(v) for v, _ in ext])
+
+
+@register("rowwise_fusion", "fast_run", "fusion")
+def rowwise_fusion(outputs):
+    order = toposort(outputs)
+    clients = _clients(order, outputs)
+    memo = {}
+    for node in order:
+        new_inputs = [memo.get(id(v), v) for v in node.inputs]
+        if isinstance(node.op, FusedElemwise) and node.op.broadcastable \
+                and not node.op.broadcastable[-1]:
+            reductions = _group(node, clients)
+            if reductions:
+                fused = _fuse(node, reductions, lambda v: memo.get(id(v), v))
+                for old, new in zip(node.outputs, fused.outputs):
+                    new.name = old.name
+                    memo[id(old)] = new
+                continue
+        if any(a is not b for a, b in zip(new_inputs, node.inputs)):
+            rebuilt = node.op.make_node(*new_inputs)
+            for old, new in zip(node.outputs, rebuilt.outputs):
+                new.name = old.name
+                memo[id(old)] = new
+    return [memo.get(id(v), v) for v in outputs]
