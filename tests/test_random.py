@@ -61,23 +61,41 @@ JAVA_S1_SUB0 = [0.5180770065635443, 0.2319392478093505, 0.36197659047320485,
                 0.11120751267299056, 0.5018561617471278]
 
 
+def _mrg_outputs(state, count):
+    x = [np.array([v]) for v in state]
+    out = []
+    for _ in range(count):
+        x, z = mrg.step(x)
+        out.append(mrg.to_unit(z, "float64")[0])
+    return out
+
+
 def test_mrg_reference_matches_published_samples():
     seed = mrg.seed_state(12345)
-    np.testing.assert_allclose(mrg.uniform01(seed, 5, "float64"), JAVA_S0_SUB0, rtol=1e-15)
+    np.testing.assert_allclose(_mrg_outputs(seed, 5), JAVA_S0_SUB0, rtol=1e-15)
     second = mrg.substream_starts(seed, 2)[1]
     np.testing.assert_array_equal(second, rng_mrg.ff_2p72(seed))
-    np.testing.assert_allclose(mrg.uniform01(second, 5, "float64"), JAVA_S0_SUB1, rtol=1e-15)
+    np.testing.assert_allclose(_mrg_outputs(second, 5), JAVA_S0_SUB1, rtol=1e-15)
+    np.testing.assert_allclose(_mrg_outputs(rng_mrg.ff_2p134(seed), 5), JAVA_S1_SUB0,
+                               rtol=1e-15)
+    # the draw layout: element t*GROUP + g is output t+1 of substream g
+    g = mrg.GROUP
+    draw = mrg.uniform01(seed, 5 * g, "float64")
+    np.testing.assert_array_equal(draw[0::g], _mrg_outputs(seed, 5))
+    np.testing.assert_array_equal(draw[1::g], _mrg_outputs(second, 5))
 
 
 @pytest.mark.parametrize("mode", MODES)
 def test_mrg_native_matches_published_samples(mode):
+    # Element t*GROUP + g of a draw is output t+1 of substream g (tjit.random.mrg).
     rs = MRG_RandomStreams(12345)
-    u = rs.uniform((mrg.SUBSTREAM_LENGTH + 5,), dtype="float64")
-    v = rs.uniform((5,), dtype="float64")           # the next variable: stream 1
+    g = mrg.GROUP
+    u = rs.uniform((5 * g,), dtype="float64")
+    v = rs.uniform((5 * g,), dtype="float64")           # the next variable: stream 1
     a, b = tjit.function([], [u, v], mode=mode)()
-    np.testing.assert_allclose(a[:5], JAVA_S0_SUB0, rtol=1e-15)
-    np.testing.assert_allclose(a[-5:], JAVA_S0_SUB1, rtol=1e-15)
-    np.testing.assert_allclose(b, JAVA_S1_SUB0, rtol=1e-15)
+    np.testing.assert_allclose(a[0::g], JAVA_S0_SUB0, rtol=1e-15)
+    np.testing.assert_allclose(a[1::g], JAVA_S0_SUB1, rtol=1e-15)
+    np.testing.assert_allclose(b[0::g], JAVA_S1_SUB0, rtol=1e-15)
 
 
 # ---- native draws == NumPy reference ----------------------------------------------
@@ -107,7 +125,7 @@ def test_philox_native_matches_reference(seed, n, dtype, dist):
 
 
 @settings(max_examples=8, deadline=None)
-@given(seed=st.integers(1, mrg.M2 - 1), n=st.integers(0, 2500),
+@given(seed=st.integers(1, mrg.M2 - 1), n=st.integers(0, 40000),
        dtype=st.sampled_from(["float32", "float64"]))
 def test_mrg_native_matches_reference(seed, n, dtype):
     rs = MRG_RandomStreams(seed)
@@ -271,8 +289,8 @@ def test_size_errors():
 
 def test_mrg_accepts_theano_nstreams():
     rs = MRG_RandomStreams(12345)
-    u = rs.uniform((5,), nstreams=3, dtype="float64")
-    np.testing.assert_allclose(tjit.function([], u)(), JAVA_S0_SUB0, rtol=1e-15)
+    u = rs.uniform((5 * mrg.GROUP,), nstreams=3, dtype="float64")
+    np.testing.assert_allclose(tjit.function([], u)()[::mrg.GROUP], JAVA_S0_SUB0, rtol=1e-15)
 
 
 @pytest.mark.parametrize("make", STREAMS)

@@ -15,13 +15,16 @@ rng_mrg.py), and the tests check them against powers of the one-step matrices.
 
 How tjit uses it (Theano's approach, made independent of the thread count): the
 state of one random variable is int64[6], the start of its current block of
-substreams. Element i of a draw is output number (i mod L) + 1 of substream
-i div L (L = SUBSTREAM_LENGTH) counted from that state, so value i depends on
-(state, i) alone; a draw computes its substream starts by jump-ahead (vectorized
-doubling), and the native kernel runs each substream sequentially, threads
-splitting the substreams. After a draw the state jumps SUBSTREAMS_PER_DRAW
-substreams ahead. Variable k of `MRG_RandomStreams(seed)` starts at stream k
-(2^134 steps apart) of the seed state, as in Theano.
+substreams. A draw is laid out in chunks of GROUP substreams x SUBSTREAM_LENGTH
+steps: element i = c*CHUNK + t*GROUP + g is output number t + 1 of substream
+c*GROUP + g (counted from the state by jump-ahead). So value i depends on
+(state, i) alone; consecutive elements come from GROUP different substreams,
+so the native kernel steps GROUP substreams side by side in vector lanes and
+stores them contiguously, and threads split the chunks. A draw computes its
+substream starts by jump-ahead (vectorized doubling); a draw of one chunk or
+less runs only the steps it needs. After a draw the state jumps
+SUBSTREAMS_PER_DRAW substreams ahead. Variable k of `MRG_RandomStreams(seed)`
+starts at stream k (2^134 steps apart) of the seed state, as in Theano.
 """
 from __future__ import annotations
 
@@ -31,8 +34,10 @@ M1, M2 = 2147483647, 2147462579
 NORM = 4.656612873077392578125e-10          # 1 / 2^31
 NORM32 = np.float32(4.6566126e-10)          # < 2^-31: keeps float32 outputs < 1 (Theano)
 STATE_LEN = 6
-SUBSTREAM_LENGTH = 1024
-SUBSTREAMS_PER_DRAW = 1 << 20
+SUBSTREAM_LENGTH = 2048
+GROUP = 8
+CHUNK = GROUP * SUBSTREAM_LENGTH
+SUBSTREAMS_PER_DRAW = 1 << 22
 MAX_DRAW = SUBSTREAM_LENGTH * SUBSTREAMS_PER_DRAW
 
 A1P0 = ((0, 4194304, 129), (1, 0, 0), (0, 1, 0))
@@ -154,15 +159,23 @@ def to_unit(z, dtype):
     return z.astype(np.float64) * NORM
 
 
-def uniform01(state, n, dtype):
-    """The n standard uniforms (0, 1) of `dtype` of the draw with `state`."""
+def layout(n):
+    """(chunks, rows) of a draw of n: chunks of GROUP substreams, each run for
+    `rows` steps (SUBSTREAM_LENGTH, or fewer when the draw is one partial chunk)."""
     if n > MAX_DRAW:
         raise ValueError(f"an MRG draw holds at most {MAX_DRAW} numbers, asked for {n}")
-    count = -(-n // SUBSTREAM_LENGTH)
-    starts = substream_starts(state, count)
+    chunks = -(-n // CHUNK)
+    rows = SUBSTREAM_LENGTH if chunks > 1 else -(-n // GROUP)
+    return chunks, rows
+
+
+def uniform01(state, n, dtype):
+    """The n standard uniforms (0, 1) of `dtype` of the draw with `state`."""
+    chunks, rows = layout(n)
+    starts = substream_starts(state, chunks * GROUP)
     x = [starts[:, j].copy() for j in range(6)]
-    out = np.empty((count, SUBSTREAM_LENGTH), dtype=dtype)
-    for t in range(SUBSTREAM_LENGTH):
+    out = np.empty((rows, chunks * GROUP), dtype=dtype)
+    for t in range(rows):
         x, z = step(x)
-        out[:, t] = to_unit(z, dtype)
-    return out.reshape(-1)[:n]
+        out[t] = to_unit(z, dtype)
+    return out.reshape(rows, chunks, GROUP).transpose(1, 0, 2).reshape(-1)[:n]

@@ -9,8 +9,9 @@ O3, the vector math library, in-memory and on-disk caches). One kernel per
   the loop vectorizes (Philox's 32x32->64-bit multiplies map to vector
   multiplies, log/cos to the vector math library). Inputs are 0-d arrays
   (k0, k1, stream, draw, a, b).
-- MRG31k3p: `for s in [begin, end): x = start[s]; for t in [0, L): x = step(x);
-  out[s, t] = ...`: a substream per outer iteration (see `tjit.random.mrg`).
+- MRG31k3p: `for c in [begin, end): x[g] = start[c, g]; for t: for g in [0, G):
+  x[g] = step(x[g]); out[c, t, g] = ...`: G substreams side by side in vector
+  lanes (see `tjit.random.mrg`).
 
 Threads split the outer loop; every element is computed by the same code
 whatever the split, so results do not depend on tjit.config.threads.
@@ -61,41 +62,63 @@ def philox_kernel(dist, dtype):
 
 
 def mrg_kernel(dtype):
-    """Inputs: the 6 columns of the substream starts (int64 vectors of length S),
-    a, b (0-d); output: out (S, L)."""
-    starts = [Buffer(f"x{k}", "int64", (False,)) for k in range(6)]
+    """Inputs: the 6 components of the substream starts (uint64 (chunks, GROUP)),
+    a, b (0-d); output (chunks, rows, GROUP). Chunk c steps its GROUP substreams
+    side by side (the inner loop over g vectorizes); the arithmetic is exact
+    modular arithmetic by shifts and masks, as in L'Ecuyer's and Theano's code
+    (no division, so it stays in vector lanes)."""
+    u64, i64 = "uint64", "int64"
+    g_count = mrg.GROUP
+    starts = [Buffer(f"x{k}", u64, (False, False)) for k in range(6)]
     a, b = Buffer("a", dtype, ()), Buffer("b", dtype, ())
-    out = Buffer("out", dtype, (False, False))
-    s, t = Var("s"), Var("t")
-    state = [Buffer(f"state{k}", "int64", ()) for k in range(6)]
-    fresh = [Buffer(f"new{k}", "int64", ()) for k in (1, 2)]
-    x = [Load(v, ()) for v in state]
-    i64 = "int64"
+    out = Buffer("out", dtype, (False, False, False))
+    c, t, g = Var("c"), Var("t"), Var("g")
+    state = [Buffer(f"state{k}", u64, (False,)) for k in range(6)]
+    fresh = [Buffer(f"new{k}", u64, (False,)) for k in (1, 2)]
+    at = ((g, 0),)
+    x = [Load(v, at) for v in state]
 
-    def c(v):
-        return Const(v, i64)
-    y1 = _f("mod", i64, _f("add", i64, _f("mul", i64, c(4194304), x[1]),
-                           _f("mul", i64, c(129), x[2])), c(mrg.M1))
-    y2 = _f("mod", i64, _f("add", i64, _f("mul", i64, c(32768), x[3]),
-                           _f("mul", i64, c(32769), x[5])), c(mrg.M2))
-    n1, n2 = Load(fresh[0], ()), Load(fresh[1], ())
-    z = _f("sub", i64, n1, n2)
-    z = Op("switch", (Op("le", (z, c(0)), "bool"), _f("add", i64, z, c(mrg.M1)), z), i64)
-    if dtype == "float32":
-        u = _f("mul", dtype, Cast(z, dtype), Const(float(mrg.NORM32), dtype))
-    else:
-        u = _f("mul", dtype, Cast(z, dtype), Const(mrg.NORM, dtype))
+    def k(v):
+        return Const(v, u64)
+
+    def add(p, q):
+        return _f("add", u64, p, q)
+
+    def low_bits(v, bits):
+        return _f("and", u64, v, k((1 << bits) - 1))
+
+    def high_bits(v, bits):
+        return _f("int_div", u64, v, k(1 << bits))
+
+    def reduce(v, m):      # v < 2m -> v mod m
+        return Op("switch", (Op("ge", (v, k(m)), "bool"), _f("sub", u64, v, k(m)), v), u64)
+
+    # component 1: 2^22 x + 129 y mod m1, with 2^31 = 1 (mod m1)
+    p = reduce(add(_f("mul", u64, low_bits(x[1], 9), k(1 << 22)), high_bits(x[1], 9)), mrg.M1)
+    q = reduce(add(_f("mul", u64, low_bits(x[2], 24), k(1 << 7)), high_bits(x[2], 24)), mrg.M1)
+    y1 = reduce(add(p, reduce(add(q, x[2]), mrg.M1)), mrg.M1)
+    # component 2: 2^15 x + 32769 y mod m2, with 2^31 = 21069 (mod m2)
+    def times_2_15(v):
+        return reduce(add(_f("mul", u64, low_bits(v, 16), k(1 << 15)),
+                          _f("mul", u64, high_bits(v, 16), k(21069))), mrg.M2)
+    y2 = reduce(add(times_2_15(x[3]), reduce(add(times_2_15(x[5]), x[5]), mrg.M2)), mrg.M2)
+    n1, n2 = Load(fresh[0], at), Load(fresh[1], at)
+    z = Op("switch", (Op("gt", (n1, n2), "bool"), _f("sub", u64, n1, n2),
+                      _f("sub", u64, add(n1, k(mrg.M1)), n2)), u64)
+    norm = Const(float(mrg.NORM32), dtype) if dtype == "float32" else Const(mrg.NORM, dtype)
+    u = _f("mul", dtype, Cast(Cast(z, "int32"), dtype), norm)
     la, lb = Load(a, ()), Load(b, ())
     value = _f("add", dtype, la, _f("mul", dtype, _f("sub", dtype, lb, la), u))
-    # Compute both components into temporaries first: a Store is evaluated when
-    # reached, so the shifts below must not overwrite what y1/y2 still read.
-    step = (Store(fresh[0], (), y1), Store(fresh[1], (), y2),
-            Store(out, ((s, 0), (t, 1)), value),
-            Store(state[2], (), x[1]), Store(state[1], (), x[0]), Store(state[0], (), n1),
-            Store(state[5], (), x[4]), Store(state[4], (), x[3]), Store(state[3], (), n2))
-    init = tuple(Store(state[k], (), Load(starts[k], ((s, 0),))) for k in range(6))
-    inner = Range(t, IntConst(0), Dim(out, 1), 1, step)
-    body = tuple(Local(v) for v in state + fresh) + (Loop(s, Dim(out, 0), init + (inner,)),)
+    # Temporaries first: a Store is evaluated when reached, so the shifts below
+    # must not overwrite what y1/y2 still read.
+    step = (Store(fresh[0], at, y1), Store(fresh[1], at, y2),
+            Store(out, ((c, 0), (t, 1), (g, 2)), value),
+            Store(state[2], at, x[1]), Store(state[1], at, x[0]), Store(state[0], at, n1),
+            Store(state[5], at, x[4]), Store(state[4], at, x[3]), Store(state[3], at, n2))
+    init = Loop(g, IntConst(g_count), tuple(
+        Store(state[j], at, Load(starts[j], ((c, 0), (g, 1)))) for j in range(6)))
+    steps = Loop(t, Dim(out, 1), (Loop(g, IntConst(g_count), step),))
+    body = tuple(Local(v, g_count) for v in state + fresh) + (Loop(c, Dim(out, 0), (init, steps)),)
     return Kernel(f"tjit_mrg_uniform_{dtype}", tuple(starts) + (a, b, out), body,
                   n_inputs=8, meta={})
 
@@ -162,11 +185,11 @@ class RandomThunk:
         return out.reshape(-1)[:n]
 
     def _mrg(self, state, n, a, b):
-        length = mrg.SUBSTREAM_LENGTH
-        count = -(-n // length)
-        out = _reuse_or_empty(self.pool, (count, length), self.dtype)
+        chunks, rows = mrg.layout(n)
+        out = _reuse_or_empty(self.pool, (chunks, rows, mrg.GROUP), self.dtype)
         if n:
-            starts = mrg.substream_starts(state, count)
-            columns = [np.ascontiguousarray(starts[:, k]) for k in range(6)]
-            _run(self.cfunc, (*columns, a, b, out), count, length)
+            starts = mrg.substream_starts(state, chunks * mrg.GROUP).astype(np.uint64)
+            columns = [np.ascontiguousarray(starts[:, j].reshape(chunks, mrg.GROUP))
+                       for j in range(6)]
+            _run(self.cfunc, (*columns, a, b, out), chunks, rows * mrg.GROUP)
         return out.reshape(-1)[:n]
