@@ -327,3 +327,15 @@ def test_draws_inside_scan_with_the_state_update(make):
     rs.seed(5)
     plain = tjit.function([], u)
     np.testing.assert_array_equal(got, [plain() for _ in range(4)])
+
+
+@pytest.mark.parametrize("make", STREAMS)
+def test_array_params_broadcast_against_size(make):
+    rs = make(6)
+    u = rs.uniform((400, 2), low=np.array([0.0, 10.0]), high=np.array([1.0, 12.0]))
+    z = rs.normal((400, 2), avg=np.array([0.0, 100.0]), std=np.array([1.0, 0.0]))
+    a, b = tjit.function([], [u, z])()
+    assert ((a[:, 0] >= 0) & (a[:, 0] < 1)).all() and ((a[:, 1] >= 10) & (a[:, 1] < 12)).all()
+    assert a[:, 1].max() > 11.5
+    np.testing.assert_array_equal(b[:, 1], 100.0)
+    assert 0.5 < b[:, 0].std() < 1.5

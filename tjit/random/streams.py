@@ -153,6 +153,7 @@ class RandomStreamsBase:
         if _is_scalar(low) and _is_scalar(high):
             return self._draw(shape, "uniform", dtype, low, high)
         u = self._draw(shape, "uniform", dtype, 0.0, 1.0)
+        low, high = as_tensor_variable(low), as_tensor_variable(high)
         return T.cast(low + (high - low) * u, dtype)
 
     def normal(self, size=None, avg=0.0, std=1.0, ndim=None, dtype=None):
@@ -161,7 +162,9 @@ class RandomStreamsBase:
         shape = _size(size, ndim, (avg, std))
         scalar = _is_scalar(avg) and _is_scalar(std)
         z = self._standard_normal(shape, dtype, avg if scalar else 0.0, std if scalar else 1.0)
-        return z if scalar else T.cast(avg + std * z, dtype)
+        if scalar:
+            return z
+        return T.cast(as_tensor_variable(avg) + as_tensor_variable(std) * z, dtype)
 
     def _standard_normal(self, shape, dtype, avg, std):
         return self._draw(shape, "normal", dtype, avg, std)
