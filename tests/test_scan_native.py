@@ -35,6 +35,12 @@ def test_rnn_runs_natively_and_matches_numpy():
     W3 = rng.normal(size=(3, 3))
     np.testing.assert_allclose(f(W3, Xv[:, :3], hv[:3])[-1], _rnn(W3, Xv[:, :3], hv[:3]),
                                rtol=1e-12)
+    # hidden sizes around the matrix-vector unroll (8 rows at a time, then the rest)
+    for d in (8, 21, 64):
+        Wd, Xd, hd = rng.normal(size=(d, d)) / d, rng.normal(size=(9, d)), rng.normal(size=d)
+        np.testing.assert_allclose(f(Wd, Xd, hd)[-1], _rnn(Wd, Xd, hd), rtol=1e-12)
+        # a non-contiguous (transposed) W
+        np.testing.assert_allclose(f(Wd.T, Xd, hd)[-1], _rnn(Wd.T, Xd, hd), rtol=1e-12)
 
 
 def _rnn(W, X, h):
@@ -51,6 +57,25 @@ def test_cumulative_sum_runs_natively():
     xv = np.random.default_rng(2).normal(size=1000)
     np.testing.assert_array_equal(f(xv), np.cumsum(xv))
     assert f(xv[:0]).shape == (0,)
+
+
+def test_non_square_matrix_vector_steps():
+    W, X, h0, V = T.dmatrix("W"), T.dmatrix("X"), T.dvector("h0"), T.dmatrix("V")
+    (h, y), _ = tjit.scan(lambda x, h, W, V: [T.tanh(T.dot(W, h) + x), T.dot(V, h)],
+                          sequences=X, outputs_info=[h0, None], non_sequences=[W, V])
+    f = tjit.function([W, X, h0, V], [h, y])
+    assert isinstance(_scan_thunk(f), NativeScan)
+    rng = np.random.default_rng(5)
+    Wv, Xv, hv, Vv = (rng.normal(size=(10, 10)) / 5, rng.normal(size=(6, 10)),
+                      rng.normal(size=10), rng.normal(size=(3, 10)))
+    got_h, got_y = f(Wv, Xv, hv, Vv)
+    hh, hs, ys = hv, [], []
+    for x in Xv:
+        ys.append(Vv @ hh)
+        hh = np.tanh(Wv @ hh + x)
+        hs.append(hh)
+    np.testing.assert_allclose(got_h, hs, rtol=1e-12)
+    np.testing.assert_allclose(got_y, ys, rtol=1e-12)
 
 
 def test_native_shape_error_names_scan_and_step():

@@ -13,7 +13,8 @@ from __future__ import annotations
 import numpy as np
 
 from ..graph import Constant
-from ..ir.nodes import Buffer, Dim, IntConst, IntOp, Load, Local, Store, Var
+from ..ir.nodes import (Accumulate, Buffer, Check, Const, Dim, IntConst, IntMul, IntOp, Kernel, Load,
+                        Local, Loop, Op, Range, Store, Var)
 from ..runtime.thunks import _reuse_or_empty
 from .op import _check_sequences, _n_steps
 
@@ -73,6 +74,54 @@ class _Plan:
     pass
 
 
+def _is_matvec(n):
+    """sum over j of M[i, j] * v[j] (dot(matrix, vector) after the matvec rewrite)."""
+    from ..tensor.fused_reduce import FusedReduce
+    op = n.op
+    return (isinstance(op, FusedReduce) and op.kind == "sum" and len(n.inputs) == 2
+            and op.reduced == (1,) and op.axes == ((0, 1), (None, 0))
+            and len(op.steps) == 1 and op.steps[0].op.name == "mul"
+            and tuple(op.steps[0].args) == (("in", 0), ("in", 1)) and op.value == ("step", 0)
+            and all(v.dtype == n.outputs[0].dtype == op.acc_dtype for v in n.inputs)
+            and op.dtype in ("float32", "float64")
+            and not any(n.inputs[0].broadcastable) and not n.inputs[1].broadcastable[0])
+
+
+MATVEC_UNROLL = 8
+
+
+def matvec_kernel(dtype):
+    """out = M v as axpys over a transposed copy `mt` of M (mt[j, i] = M[i, j]): the
+    inner loop runs along rows of mt with unit stride and no horizontal sums.
+    Rows of mt are taken MATVEC_UNROLL at a time (amortizing the inner loop's
+    setup), each out[i] still summed over j in order."""
+    from ..ir.lower_scan import let
+    mt = Buffer("mt", dtype, (False, False))
+    v = Buffer("v", dtype, (False,))
+    out = Buffer("out", dtype, (False,))
+    i, jb, j = Var("mv_i"), Var("mv_jb"), Var("mv_j")
+    k = Dim(mt, 0)
+    unroll = MATVEC_UNROLL
+    whole = IntMul(IntOp("div", k, IntConst(unroll)), IntConst(unroll))
+    rows = [Var(f"mv_j{c}") for c in range(unroll)]
+    total = Load(out, ((i, 0),))
+    for r in rows:
+        total = Op("add", (total, Op("mul", (Load(mt, ((r, 0), (i, 1))), Load(v, ((r, 0),))),
+                                     dtype)), dtype)
+    blocked = (Loop(i, Dim(mt, 1), (Store(out, ((i, 0),), total),)),)
+    for c in reversed(range(unroll)):
+        blocked = let(rows[c], IntOp("add", jb, IntConst(c)), blocked)
+    body = (Check(Dim(v, 0), Dim(mt, 0), 1), Check(Dim(out, 0), Dim(mt, 1), 2),
+            Loop(i, Dim(out, 0), (Store(out, ((i, 0),), Const(0.0, dtype)),)),
+            Range(jb, IntConst(0), whole, unroll, blocked),
+            Range(j, whole, k, 1, (
+                Loop(i, Dim(mt, 1), (
+                    Accumulate(out, ((i, 0),), "add",
+                               Op("mul", (Load(mt, ((j, 0), (i, 1))), Load(v, ((j, 0),))),
+                                  dtype)),)),)))
+    return Kernel("matvec", (mt, v, out), body, n_inputs=2)
+
+
 def _plan(fn, spec, node):
     s = spec
     slot_role = {}       # storage slot -> ("seq", j) | ("tap", i, k) | ("non", k) | ...
@@ -106,12 +155,16 @@ def _plan(fn, spec, node):
                 raise _Unsupported
             alias[outs[0]] = alias.get(ins[a], ins[a])
             continue
-        kernel = _node_kernel(n)
         slots = [alias.get(i, i) for i in ins] + list(outs)
+        if _is_matvec(n) and slot_role.get(slots[0], ("",))[0] == "non" \
+                and slot_role.get(slots[1], ("",))[0] != "non":
+            kernels.append((("matvec", slot_role[slots[0]][1]), slots))
+            continue
+        kernel = _node_kernel(n)
         kernels.append((kernel, slots))
     consts, scratch = [], []
-    for _, slots in kernels:
-        for slot in slots:
+    for kernel, slots in kernels:
+        for slot in (slots[1:] if isinstance(kernel, tuple) else slots):
             if slot in slot_role:
                 continue
             value = fn.storage_template[slot]
@@ -171,7 +224,10 @@ class NativeScan:
                 for row, out, pool in zip(nit_rows, self.node.outputs[s.n_rec:],
                                           self.pools[s.n_rec:])]
         scratch = [np.empty(shape, dtype) for shape, dtype in scratch_shapes]
-        arrays = [*seqs, *nonseqs, *self.plan.consts, *hists, *nits, *scratch]
+        # Loop-invariant matrices of matrix-vector products, transposed once per call.
+        transposed = [np.ascontiguousarray(nonseqs[k[1]].T) for k, _ in self.plan.kernels
+                      if isinstance(k, tuple)]
+        arrays = [*seqs, *nonseqs, *self.plan.consts, *transposed, *hists, *nits, *scratch]
         rc = native.cfunc(*arrays, 0, END)
         if rc:
             # A shape check failed: the per-step loop raises the error naming the step.
@@ -269,8 +325,16 @@ class NativeScan:
                 return Binding(const_bufs[role[1]])
             return Binding(scratch_bufs[role[1]])
 
-        node_kernels = []
+        node_kernels, mt_bufs = [], []
         for kernel, slots in plan.kernels:
+            if isinstance(kernel, tuple):        # ("matvec", non-sequence position)
+                mt = Buffer(f"mt{len(mt_bufs)}", non_bufs[kernel[1]].dtype, (False, False))
+                mt_bufs.append(mt)
+                kernel = matvec_kernel(mt.dtype)
+                node_kernels.append((kernel, {kernel.buffers[0]: Binding(mt),
+                                              kernel.buffers[1]: binding(slots[1]),
+                                              kernel.buffers[2]: binding(slots[2])}))
+                continue
             node_kernels.append((kernel, {b: binding(slot)
                                           for b, slot in zip(kernel.buffers, slots)}))
         if hist_bufs:
@@ -289,7 +353,7 @@ class NativeScan:
                 epilogue.append(Store(prev[i, k], (), Load(prev[i, k - 1], ())))
             epilogue.append(Store(prev[i, 1], (), Load(cur[i], ())))
         locals_ = [Local(b) for b in list(prev.values()) + list(cur.values())]
-        kernel = loop_kernel(seq_bufs + non_bufs + const_bufs,
+        kernel = loop_kernel(seq_bufs + non_bufs + const_bufs + mt_bufs,
                              hist_bufs + nit_bufs + scratch_bufs, node_kernels, step, n_steps,
                              lets, locals_, prologue, epilogue)
         return compile_kernel(kernel)
