@@ -213,6 +213,8 @@ def test_seed_reseeds_every_stream(make):
         np.testing.assert_array_equal(a, b)
     rs.seed(22)
     assert not np.array_equal(f()[0], first[0])
+    rs.seed()                       # the seed the streams were made with
+    np.testing.assert_array_equal(f()[0], first[0])
 
 
 @pytest.mark.parametrize("make", STREAMS)

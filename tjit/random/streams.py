@@ -112,12 +112,14 @@ class RandomStreamsBase:
 
     def __init__(self, seed=None):
         self.state_updates = []       # (state shared variable, new state), per variable
-        self._seed = self._check_seed(12345 if seed is None else seed)
+        self.default_instance_seed = 12345 if seed is None else seed
+        self._seed = self._check_seed(self.default_instance_seed)
 
     # ---- states ---------------------------------------------------------------------
     def seed(self, seed=None):
-        """Reset every random variable's state for `seed` (as if just created)."""
-        self._seed = self._check_seed(12345 if seed is None else seed)
+        """Reset every random variable's state for `seed` (default: the seed the
+        streams were made with), as if just created."""
+        self._seed = self._check_seed(self.default_instance_seed if seed is None else seed)
         for k, (state, _) in enumerate(self.state_updates):
             state.set_value(self._initial_state(k))
 
