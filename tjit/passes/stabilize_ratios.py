@@ -111,11 +111,12 @@ def _cancel(prod):
             if _is_one_plus(g, f):  # exp(x) / (1 + exp(x))
                 prod.num[i], prod.den[j] = sigmoid(f.owner.inputs[0]), None
                 changed = True
-                continue
+                break  # f is used up: it must not cancel a second (1 + exp(x))
             shifted = _shift_ratio(f, g)
             if shifted is not None:
                 prod.num[i], prod.den[j] = shifted
                 changed = True
+                break
         prod.den = [g for g in prod.den if g is not None]
     return changed
 
