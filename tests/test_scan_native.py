@@ -228,3 +228,48 @@ def test_scalar_state_taps_native_vs_reference(taps, n, seed, with_map):
         np.testing.assert_allclose(got[1], maps, rtol=1e-13)
     else:
         np.testing.assert_allclose(got, hist[lag:], rtol=1e-13)
+
+
+def _scan_op(f):
+    return next(n.op for n in f.nodes if type(n.op).__name__ == "Scan")
+
+
+@pytest.mark.parametrize("mode", ["FAST_RUN", "PY"])
+@pytest.mark.parametrize("taps,width", [([-1], 0), ([-3, -1], 0), ([-1], 5), ([-2, -1], 3),
+                                        ([-6, -5], 0)])
+def test_last_value_only_keeps_a_ring(mode, taps, width):
+    lag = -min(taps)
+    shape = (width,) if width else ()
+    x = T.TensorType("float64", (False,) * (1 + len(shape)))("x")
+    init = T.TensorType("float64", (False,) * (1 + len(shape)))("init")
+
+    def step(xt, *hs):
+        return xt + sum(0.5 * T.cos(h) for h in hs)
+
+    out, _ = tjit.scan(step, sequences=x,
+                       outputs_info=dict(initial=init if taps != [-1] else init[0], taps=taps))
+    f = tjit.function([x, init], out[-1], mode=mode)
+    assert _scan_op(f).last_only == {0}
+    rng = np.random.default_rng(len(taps) + width)
+    iv = rng.normal(size=(lag,) + shape)
+    for n in (1, lag, lag + 1, 17):
+        xv = rng.normal(size=(n,) + shape)
+        hist = list(iv)
+        for t in range(n):
+            hist.append(xv[t] + sum(0.5 * np.cos(hist[lag + t + k]) for k in taps))
+        np.testing.assert_allclose(f(xv, iv), hist[-1], rtol=1e-13)
+    with pytest.raises(IndexError, match="no steps"):
+        f(np.zeros((0,) + shape), iv)
+
+
+def test_whole_history_used_keeps_the_history():
+    x = T.dvector("x")
+    s, _ = tjit.scan(lambda a, acc: acc + a, sequences=x, outputs_info=np.float64(0))
+    f = tjit.function([x], [s, s[-1]])
+    assert not _scan_op(f).last_only
+    xv = np.arange(5.0)
+    r = f(xv)
+    np.testing.assert_array_equal(r[0], np.cumsum(xv))
+    assert r[1] == 10.0
+    g = tjit.function([x], T.grad(s[-1] * 2, x))       # the gradient needs the history
+    np.testing.assert_array_equal(g(xv), np.full(5, 2.0))

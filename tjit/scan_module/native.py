@@ -19,6 +19,7 @@ from ..runtime.thunks import _reuse_or_empty
 from .op import _check_sequences, _n_steps
 
 END = 1 << 62
+_ONE = np.zeros(1, np.int8)
 MAX_REGISTER_LAG = 4   # scalar outputs with at most this many taps back stay in registers
 
 
@@ -216,8 +217,11 @@ class NativeScan:
         scratch_shapes, nit_rows = shapes
         native = self._kernel(scratch_shapes, nit_rows)
         hists = []
-        for init, lag, out, pool in zip(inits, s.lags, self.node.outputs, self.pools):
-            buf = _reuse_or_empty(pool, (lag + n,) + init.shape[1:], np.dtype(out.dtype))
+        last_only = self.op.last_only
+        for i, (init, lag, out, pool) in enumerate(zip(inits, s.lags, self.node.outputs,
+                                                       self.pools)):
+            rows = lag + 1 if i in last_only else lag + n     # a ring, or every step
+            buf = _reuse_or_empty(pool, (rows,) + init.shape[1:], np.dtype(init.dtype))
             buf[:lag] = init[:lag]
             hists.append(buf)
         nits = [_reuse_or_empty(pool, (n,) + row, np.dtype(out.dtype))
@@ -227,12 +231,18 @@ class NativeScan:
         # Loop-invariant matrices of matrix-vector products, transposed once per call.
         transposed = [np.ascontiguousarray(nonseqs[k[1]].T) for k, _ in self.plan.kernels
                       if isinstance(k, tuple)]
-        arrays = [*seqs, *nonseqs, *self.plan.consts, *transposed, *hists, *nits, *scratch]
+        steps = np.broadcast_to(_ONE, (n,))     # its length is the step count, no memory
+        arrays = [steps, *seqs, *nonseqs, *self.plan.consts, *transposed, *hists, *nits,
+                  *scratch]
         rc = native.cfunc(*arrays, 0, END)
         if rc:
             # A shape check failed: the per-step loop raises the error naming the step.
             return self.op.run(self.node, inputs, native=True)
-        return hists + nits
+        results = hists + nits
+        for i in last_only:
+            lag = s.lags[i]
+            results[i] = hists[i][(n - 1 + lag) % (lag + 1)].copy()
+        return results
 
     def _probe(self, seqs, inits, nonseqs):
         """Run step 0 through the inner function's thunks: the shapes and dtypes of
@@ -279,8 +289,9 @@ class NativeScan:
                     for k, v in enumerate(outer[1 + s.n_seqs + s.n_rec:])]
         const_bufs = [Buffer(f"const{c}", str(a.dtype), (False,) * a.ndim)
                       for c, a in enumerate(plan.consts)]
-        hist_bufs = [Buffer(f"hist{i}", v.dtype, v.broadcastable)
-                     for i, v in enumerate(node.outputs[:s.n_rec])]
+        hist_bufs = [Buffer(f"hist{i}", outer[1 + s.n_seqs + i].dtype,
+                            outer[1 + s.n_seqs + i].broadcastable) for i in range(s.n_rec)]
+        steps_buf = Buffer("steps", "int8", (False,))
         nit_bufs = [Buffer(f"nit{j}", v.dtype, v.broadcastable)
                     for j, v in enumerate(node.outputs[s.n_rec:])]
         scratch_bufs = [Buffer(f"tmp{k}", str(dt), (False,) * len(sh))
@@ -289,8 +300,8 @@ class NativeScan:
         # Scalar loop state lives in kernel locals (registers): step t reads the
         # previous values from `prev` locals and writes `cur`; the epilogue stores
         # cur into the history and shifts the prev locals.
-        scalar_state = {i for i, v in enumerate(node.outputs[:s.n_rec])
-                        if v.ndim == 1 and s.lags[i] <= MAX_REGISTER_LAG}
+        scalar_state = {i for i, b in enumerate(hist_bufs)
+                        if b.ndim == 1 and s.lags[i] <= MAX_REGISTER_LAG}
         prev = {(i, k): Buffer(f"state{i}_prev{k}", hist_bufs[i].dtype, ())
                 for i in scalar_state for k in range(1, s.lags[i] + 1)}
         cur = {i: Buffer(f"state{i}_cur", hist_bufs[i].dtype, ()) for i in scalar_state}
@@ -299,7 +310,11 @@ class NativeScan:
             if (i, offset) not in tap_vars:
                 var = Var(f"row{i}_{offset}")
                 tap_vars[i, offset] = var
-                lets.append((var, IntOp("add", step, IntConst(offset))))
+                row = IntOp("add", step, IntConst(offset))
+                if i in self.op.last_only:      # ring of lag + 1 rows: row mod (lag + 1)
+                    size = IntConst(s.lags[i] + 1)
+                    row = IntOp("sub", row, IntMul(IntOp("div", row, size), size))
+                lets.append((var, row))
             return tap_vars[i, offset]
 
         def binding(slot):
@@ -337,10 +352,7 @@ class NativeScan:
                 continue
             node_kernels.append((kernel, {b: binding(slot)
                                           for b, slot in zip(kernel.buffers, slots)}))
-        if hist_bufs:
-            n_steps = IntOp("sub", Dim(hist_bufs[0], 0), IntConst(s.lags[0]))
-        else:
-            n_steps = Dim(nit_bufs[0], 0)
+        n_steps = Dim(steps_buf, 0)
         prologue, epilogue = [], []
         for i in sorted(scalar_state):
             lag = s.lags[i]
@@ -353,7 +365,7 @@ class NativeScan:
                 epilogue.append(Store(prev[i, k], (), Load(prev[i, k - 1], ())))
             epilogue.append(Store(prev[i, 1], (), Load(cur[i], ())))
         locals_ = [Local(b) for b in list(prev.values()) + list(cur.values())]
-        kernel = loop_kernel(seq_bufs + non_bufs + const_bufs + mt_bufs,
+        kernel = loop_kernel([steps_buf] + seq_bufs + non_bufs + const_bufs + mt_bufs,
                              hist_bufs + nit_bufs + scratch_bufs, node_kernels, step, n_steps,
                              lets, locals_, prologue, epilogue)
         return compile_kernel(kernel)

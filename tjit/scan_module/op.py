@@ -86,10 +86,14 @@ def _identity_eq(cls):
 class Scan(Op):
     """A loop: see the module docstring for the layout of inputs and outputs."""
 
-    def __init__(self, spec):
+    def __init__(self, spec, last_only=frozenset(), inner=None):
         from ..ifelse import InnerFunction
         self.spec = spec
-        self.inner = InnerFunction(spec.inner_inputs, spec.inner_outputs, spec.label)
+        # Recurrent outputs of which only the final value is used (set by the
+        # scan_last_only rewrite): output i is then that value, not the history,
+        # and the native loop keeps a ring of lag + 1 rows instead of every step.
+        self.last_only = frozenset(last_only)
+        self.inner = inner or InnerFunction(spec.inner_inputs, spec.inner_outputs, spec.label)
         self._runners = {}
         self._nodes = []
         self._grad_op = None
@@ -126,7 +130,8 @@ class Scan(Op):
                                     f"expected {inner.type}")
                 v = conv
             checked.append(v)
-        out_types = [_stacked(o.type) for o in s.inner_outputs[:s.n_rec + s.n_nit]]
+        out_types = [o.type if k in self.last_only else _stacked(o.type)
+                     for k, o in enumerate(s.inner_outputs[:s.n_rec + s.n_nit])]
         node = Apply(self, [n_steps, *checked], [t() for t in out_types])
         self._nodes = [r for r in self._nodes if r() is not None]
         self._nodes.append(weakref.ref(node))
@@ -206,6 +211,8 @@ class Scan(Op):
                 done = t + 1
                 break
         results = [buf[:lag + done] for buf, lag in zip(bufs, s.lags)]
+        for i in self.last_only:
+            results[i] = last_value(results[i], s.lags[i], s.label)
         for j, arr in enumerate(nits):
             if arr is None:
                 out = node.outputs[s.n_rec + j]
@@ -225,6 +232,14 @@ class Scan(Op):
         grads = grads if isinstance(grads, list) else [grads]
         return [None] + [None if v.dtype in ts.DISCRETE else g
                          for v, g in zip(inputs[1:], grads)]
+
+
+def last_value(buf, lag, label):
+    """The final value of a history buffer (its first `lag` rows are the initial
+    state): IndexError, as indexing [-1] of the empty output, when no step ran."""
+    if buf.shape[0] <= lag:
+        raise IndexError(f"{label}: index -1 is out of bounds: the output has no steps")
+    return buf[-1].copy()
 
 
 def _stacked(t):
