@@ -332,3 +332,33 @@ def test_random_taps_against_python_loop(seq_taps, out_taps, op, n_extra, backwa
                             for j, k in enumerate(out_taps))
         hist.append(total * wv)
     np.testing.assert_allclose(got, np.array(hist[lag:]), rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("mode", ["DebugMode", "FAST_COMPILE", "PY", "FAST_RUN"])
+def test_modes_agree_and_outputs_are_arrays(mode):
+    from tjit.ifelse import ifelse
+    x = T.dvector("x")
+    s, _ = tjit.scan(lambda a, acc: acc + a, sequences=x, outputs_info=np.float64(0))
+    f = tjit.function([x], [s, s[-1], ifelse(T.gt(x.sum(), 0), s[-1], x[0])], mode=mode)
+    xv = np.array([0.5, 1.0, 2.0])
+    r = f(xv)
+    assert all(type(v) is np.ndarray for v in r)
+    np.testing.assert_allclose(r[0], np.cumsum(xv))
+    assert r[1] == r[2] == 3.5
+
+
+def test_jacobian_and_hessian_by_scan():
+    x = T.dvector("x")
+    y = x ** 2 + T.sin(x)
+    J, _ = tjit.scan(lambda i, y, x: T.grad(y[i], x), sequences=T.arange(y.shape[0]),
+                     non_sequences=[y, x])
+    g = T.grad((x ** 3).sum() + x[0] * x[1], x)
+    H, _ = tjit.scan(lambda i, g, x: T.grad(g[i], x), sequences=T.arange(g.shape[0]),
+                     non_sequences=[g, x])
+    f = tjit.function([x], [J, H])
+    xv = np.array([0.5, 1.0, 2.0])
+    jv, hv = f(xv)
+    np.testing.assert_allclose(jv, np.diag(2 * xv + np.cos(xv)))
+    expected = np.diag(6 * xv)
+    expected[0, 1] = expected[1, 0] = 1.0
+    np.testing.assert_allclose(hv, expected)

@@ -241,7 +241,7 @@ class NativeScan:
         results = hists + nits
         for i in last_only:
             lag = s.lags[i]
-            results[i] = hists[i][(n - 1 + lag) % (lag + 1)].copy()
+            results[i] = hists[i][(n - 1 + lag) % (lag + 1), ...].copy()
         return results
 
     def _probe(self, seqs, inits, nonseqs):

@@ -239,7 +239,7 @@ def last_value(buf, lag, label):
     state): IndexError, as indexing [-1] of the empty output, when no step ran."""
     if buf.shape[0] <= lag:
         raise IndexError(f"{label}: index -1 is out of bounds: the output has no steps")
-    return buf[-1].copy()
+    return buf[-1, ...].copy()
 
 
 def _stacked(t):
