@@ -11,9 +11,9 @@ default update is `new_state`); the draw is a pure function of (state, size, a, 
 - generator "mrg" (uniform only): state int64[6], an MRG31k3p state; see
   `tjit.random.mrg`. new_state jumps to the next block of substreams.
 
-The native thunk runs a loop-IR kernel (element i computed from the index i alone,
-so threads split the index range; results do not depend on the split), compiled
-once per (generator, dist, dtype) for all sizes.
+The native thunk (`tjit.random.native`) runs a loop-IR kernel compiled once per
+(generator, dist, dtype) for all sizes; element i is computed from (state, i)
+alone, so threads split the work without changing any value.
 
 Distributions without a native kernel are exact NumPy transforms of uniforms
 (`BinomialFromUniform`, `CategoricalFromUniform`, `MultinomialFromUniform`).
@@ -92,7 +92,7 @@ class RandomDraw(Op):
                      [state.type(), TensorType(self.dtype, self.broadcastable)()])
 
     def grad(self, inputs, output_grads):
-        return [None] * len(inputs)  # random numbers do not depend on parameters smoothly here
+        return [None] * len(inputs)  # disconnected, as Theano's random ops
 
     def perform(self, node, inputs):
         state, size, a, b = inputs
@@ -123,7 +123,7 @@ class RandomDraw(Op):
         return RandomThunk(node)
 
 
-def _float_input(x, dtype, who):
+def _float_input(x, dtype):
     x = as_tensor_variable(x)
     if x.dtype != dtype:
         from ..tensor.basic import cast
@@ -142,7 +142,7 @@ class BinomialFromUniform(Op):
 
     def make_node(self, u, n, p):
         u = as_tensor_variable(u)
-        n, p = as_tensor_variable(n), _float_input(p, "float64", "p")
+        n, p = as_tensor_variable(n), _float_input(p, "float64")
         if n.dtype not in ts.DISCRETE:
             raise TypeError(f"binomial: n must be an integer tensor, got {n.type}")
         if n.ndim > u.ndim or p.ndim > u.ndim:
@@ -189,7 +189,7 @@ class CategoricalFromUniform(Op):
         self.dtype = dtype
 
     def make_node(self, u, p):
-        u, p = as_tensor_variable(u), _float_input(p, "float64", "p")
+        u, p = as_tensor_variable(u), _float_input(p, "float64")
         if p.ndim != 1:
             raise TypeError(f"choice: p must be a vector, got {p.type}")
         return Apply(self, [u, p], [TensorType(self.dtype, u.broadcastable)()])
@@ -223,7 +223,7 @@ class MultinomialFromUniform(Op):
         self.dtype = dtype
 
     def make_node(self, u, pvals):
-        u, pvals = as_tensor_variable(u), _float_input(pvals, "float64", "pvals")
+        u, pvals = as_tensor_variable(u), _float_input(pvals, "float64")
         if pvals.ndim < 1 or pvals.ndim > u.ndim:
             raise TypeError(f"multinomial: pvals must have 1..{u.ndim} dims, got {pvals.type}")
         bc = u.broadcastable[:-1] + (False,)
