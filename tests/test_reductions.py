@@ -160,6 +160,29 @@ def test_nan_propagation_and_first_nan_index():
     assert got[2][2] == 1 and got[2][1] == 2 and got[5] == 8
 
 
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_nan_in_long_rows_vector_extremum_paths(dtype):
+    # the vectorized max/min drop NaNs and keep a NaN flag beside: a NaN
+    # anywhere in a long row (any block, any vector lane, the scalar tail) wins
+    x = T.matrix("x", dtype=dtype)
+    rng = np.random.default_rng(11)
+    a = rng.standard_normal((9, 1203)).astype(dtype)
+    for row, col in [(0, 0), (1, 1202), (2, 255), (3, 256), (4, 700), (5, 1199)]:
+        a[row, col] = np.nan
+    a[6, 300] = a[6, 900] = np.nan            # two NaNs: the first index
+    a[7] = -np.inf
+    a[8, 5] = np.inf
+    outs = [x.max(axis=1), x.min(axis=1), x.argmax(axis=1), x.argmin(axis=1), x.max(), x.min(),
+            x.argmax(), T.nnet.softmax(x)]
+    got = theano.function([x], outs)(a)
+    want = [a.max(1), a.min(1), a.argmax(1), a.argmin(1), a.max(), a.min(), a.argmax()]
+    for g, w in zip(got, want):
+        np.testing.assert_array_equal(g, w)
+    with np.errstate(all="ignore"):
+        e = np.exp(a - a.max(1, keepdims=True))
+        np.testing.assert_allclose(got[-1], e / e.sum(1, keepdims=True), rtol=1e-5)
+
+
 def test_all_infinite_and_extreme_ints():
     x = T.dvector("x")
     a = np.full(5, -np.inf)

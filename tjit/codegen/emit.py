@@ -20,8 +20,10 @@ Not at level 0 (FAST_COMPILE): nothing vectorizes there, one version is enough.
 
 Reductions: `Local` buffers are allocas in the entry block (SROA turns scalar
 ones into registers); `Accumulate` with `reassoc` puts the `reassoc` fast-math
-flag on its fadd/fmul only (no nnan/ninf anywhere), which lets LLVM keep vector
-partial sums in that one loop.
+flag on its fadd/fmul only, which lets LLVM keep vector partial sums in that
+one loop. On a float maximum/minimum, `reassoc` means "NaNs may be dropped and
+ties of zeros resolved either way" (the lowering keeps a NaN flag beside it):
+maxnum/minnum with nnan nsz, a plain vector max.
 """
 from __future__ import annotations
 
@@ -194,6 +196,15 @@ class _KernelEmitter:
         if stmt.reassoc and dtype in ("float32", "float64") and stmt.op in ("add", "mul"):
             emit = b.fadd if stmt.op == "add" else b.fmul
             new = emit(old, value, flags=("reassoc",))
+        elif stmt.reassoc and dtype in ("float32", "float64") and stmt.op in ("maximum",
+                                                                                "minimum"):
+            # NaN-dropping, zero-sign-agnostic max/min (the lowering tracks NaNs
+            # apart): one vector max per step where NaN-propagating maximum
+            # takes a blend chain; LLVM vectorizes it as a reduction
+            name = "llvm.%s.%s" % ("maxnum" if stmt.op == "maximum" else "minnum",
+                                   "f32" if dtype == "float32" else "f64")
+            fn = self.scalar.declare(name, old.type, [old.type, old.type])
+            new = b.call(fn, [old, value], fastmath=("nnan", "nsz"))
         else:
             new = self.scalar.op(stmt.op, [old, value], dtype, dtype)
         self._store_elem(stmt.buffer, stmt.index, new, env)

@@ -80,7 +80,7 @@ def rowwise_kernel(name, inputs, reductions, exprs_of, outputs, pattern):
                     break
         row += s._init(())
         row += list(s._blocked_loop([jvar], [(last,)], value, None, extra))
-        acc = Load(s.acc, ())
+        acc = s.result()
         row.append(Store(results[k], (), acc if acc.dtype == dtype else Cast(acc, dtype)))
 
     stores = tuple(Store(out, out_index, e) for out, e in zip(outputs, exprs))
