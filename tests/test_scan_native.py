@@ -273,3 +273,38 @@ def test_whole_history_used_keeps_the_history():
     assert r[1] == 10.0
     g = tjit.function([x], T.grad(s[-1] * 2, x))       # the gradient needs the history
     np.testing.assert_array_equal(g(xv), np.full(5, 2.0))
+
+
+def test_gradient_is_a_native_reverse_scan_and_matches_the_step_loop():
+    """Full BPTT runs as a reverse scan (native here); truncate_gradient >= steps
+    runs the Python reverse loop (ScanGrad): both must agree."""
+    W, X, h0 = T.dmatrix("W"), T.dmatrix("X"), T.dvector("h0")
+    rng = np.random.default_rng(6)
+    Wv, Xv, hv = rng.normal(size=(9, 9)) / 3, rng.normal(size=(15, 9)), rng.normal(size=9)
+    results = []
+    for truncate in (-1, 1000):
+        h, _ = tjit.scan(lambda x, h, W: T.tanh(T.dot(W, h) + x), sequences=X,
+                         outputs_info=h0, non_sequences=W, truncate_gradient=truncate)
+        cost = (h ** 2).sum() + h[-1].sum()
+        f = tjit.function([W, X, h0], T.grad(cost, [W, X, h0]))
+        scans = [(n.op, t) for n, t in zip(f.nodes, f.thunks) if type(n.op).__name__ == "Scan"]
+        if truncate == -1:
+            assert len(scans) == 2 and all(isinstance(t, NativeScan) for _, t in scans)
+            assert any(op.last_only for op, _ in scans)     # gradient states keep no history
+        results.append(f(Wv, Xv, hv))
+    for a, b in zip(*results):
+        np.testing.assert_allclose(a, b, rtol=1e-11, atol=1e-13)
+
+
+def test_gradient_with_zero_steps():
+    n, y0, a = T.lscalar("n"), T.dscalar("y0"), T.dscalar("a")
+    xs = T.dvector("xs")
+    ys, _ = tjit.scan(lambda x, y, a: y * a + x, sequences=xs, outputs_info=y0,
+                      non_sequences=a, n_steps=n)
+    g = tjit.function([n, xs, y0, a], T.grad(ys.sum() + y0, [xs, y0, a]))
+    gx, gy, ga = g(0, np.ones(3), 2.0, 3.0)
+    np.testing.assert_array_equal(gx, 0.0)
+    assert (gy, ga) == (1.0, 0.0)
+    gx, gy, ga = g(2, np.ones(3), 2.0, 3.0)    # ys = [2a + 1, (2a + 1) a + 1]
+    np.testing.assert_allclose(gx, [1 + 3.0, 1, 0])
+    assert gy == 1 + 3.0 + 9.0 and ga == 2 + (4 * 3.0 + 1)

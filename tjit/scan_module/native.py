@@ -75,17 +75,23 @@ class _Plan:
     pass
 
 
-def _is_matvec(n):
-    """sum over j of M[i, j] * v[j] (dot(matrix, vector) after the matvec rewrite)."""
+def _matvec_kind(n):
+    """'rows' for out[i] = sum_j M[i, j] v[j], 'cols' for out[j] = sum_i M[i, j] v[i]
+    (dot(M, v) and dot(M.T, v) after the matvec rewrite), else None."""
     from ..tensor.fused_reduce import FusedReduce
     op = n.op
-    return (isinstance(op, FusedReduce) and op.kind == "sum" and len(n.inputs) == 2
-            and op.reduced == (1,) and op.axes == ((0, 1), (None, 0))
+    if not (isinstance(op, FusedReduce) and op.kind == "sum" and len(n.inputs) == 2
             and len(op.steps) == 1 and op.steps[0].op.name == "mul"
             and tuple(op.steps[0].args) == (("in", 0), ("in", 1)) and op.value == ("step", 0)
             and all(v.dtype == n.outputs[0].dtype == op.acc_dtype for v in n.inputs)
             and op.dtype in ("float32", "float64")
-            and not any(n.inputs[0].broadcastable) and not n.inputs[1].broadcastable[0])
+            and not any(n.inputs[0].broadcastable) and not n.inputs[1].broadcastable[0]):
+        return None
+    if op.reduced == (1,) and op.axes == ((0, 1), (None, 0)):
+        return "rows"
+    if op.reduced == (0,) and op.axes == ((0, 1), (0, None)):
+        return "cols"
+    return None
 
 
 MATVEC_UNROLL = 8
@@ -157,15 +163,19 @@ def _plan(fn, spec, node):
             alias[outs[0]] = alias.get(ins[a], ins[a])
             continue
         slots = [alias.get(i, i) for i in ins] + list(outs)
-        if _is_matvec(n) and slot_role.get(slots[0], ("",))[0] == "non" \
-                and slot_role.get(slots[1], ("",))[0] != "non":
+        kind = _matvec_kind(n)
+        if kind == "rows" and slot_role.get(slots[0], ("",))[0] == "non":
             kernels.append((("matvec", slot_role[slots[0]][1]), slots))
+            continue
+        if kind == "cols":
+            kernels.append((("matvec_cols",), slots))
             continue
         kernel = _node_kernel(n)
         kernels.append((kernel, slots))
     consts, scratch = [], []
     for kernel, slots in kernels:
-        for slot in (slots[1:] if isinstance(kernel, tuple) else slots):
+        for slot in (slots[1:] if isinstance(kernel, tuple) and kernel[0] == "matvec"
+                     else slots):
             if slot in slot_role:
                 continue
             value = fn.storage_template[slot]
@@ -230,7 +240,7 @@ class NativeScan:
         scratch = [np.empty(shape, dtype) for shape, dtype in scratch_shapes]
         # Loop-invariant matrices of matrix-vector products, transposed once per call.
         transposed = [np.ascontiguousarray(nonseqs[k[1]].T) for k, _ in self.plan.kernels
-                      if isinstance(k, tuple)]
+                      if isinstance(k, tuple) and k[0] == "matvec"]
         steps = np.broadcast_to(_ONE, (n,))     # its length is the step count, no memory
         arrays = [steps, *seqs, *nonseqs, *self.plan.consts, *transposed, *hists, *nits,
                   *scratch]
@@ -341,7 +351,18 @@ class NativeScan:
             return Binding(scratch_bufs[role[1]])
 
         node_kernels, mt_bufs = [], []
+
+        def node_dtype(slots):
+            role = plan.slot_role[slots[-1]]
+            return {"rec": lambda: hist_bufs[role[1]].dtype,
+                    "nit": lambda: nit_bufs[role[1]].dtype}.get(
+                role[0], lambda: scratch_bufs[role[1]].dtype)()
         for kernel, slots in plan.kernels:
+            if isinstance(kernel, tuple) and kernel[0] == "matvec_cols":   # M.T v: M's rows
+                kernel = matvec_kernel(node_dtype(slots))
+                node_kernels.append((kernel, {b: binding(slot)
+                                              for b, slot in zip(kernel.buffers, slots)}))
+                continue
             if isinstance(kernel, tuple):        # ("matvec", non-sequence position)
                 mt = Buffer(f"mt{len(mt_bufs)}", non_bufs[kernel[1]].dtype, (False, False))
                 mt_bufs.append(mt)

@@ -86,13 +86,16 @@ def _identity_eq(cls):
 class Scan(Op):
     """A loop: see the module docstring for the layout of inputs and outputs."""
 
-    def __init__(self, spec, last_only=frozenset(), inner=None):
+    def __init__(self, spec, last_only=frozenset(), inner=None, lenient=frozenset()):
         from ..ifelse import InnerFunction
         self.spec = spec
         # Recurrent outputs of which only the final value is used (set by the
         # scan_last_only rewrite): output i is then that value, not the history,
         # and the native loop keeps a ring of lag + 1 rows instead of every step.
         self.last_only = frozenset(last_only)
+        # Of those, outputs read as buffer[-1] (the initial state when no step ran)
+        # rather than buffer[lag:][-1] (an IndexError when no step ran).
+        self.lenient = frozenset(lenient)
         self.inner = inner or InnerFunction(spec.inner_inputs, spec.inner_outputs, spec.label)
         self._runners = {}
         self._nodes = []
@@ -212,7 +215,7 @@ class Scan(Op):
                 break
         results = [buf[:lag + done] for buf, lag in zip(bufs, s.lags)]
         for i in self.last_only:
-            results[i] = last_value(results[i], s.lags[i], s.label)
+            results[i] = last_value(results[i], s.lags[i], s.label, i in self.lenient)
         for j, arr in enumerate(nits):
             if arr is None:
                 out = node.outputs[s.n_rec + j]
@@ -225,6 +228,9 @@ class Scan(Op):
     def grad(self, inputs, output_grads):
         from .. import scalar as ts
         from .grad import ScanGrad
+        if self.spec.truncate_gradient in (-1, None):
+            from .grad_scan import reverse_scan_grad
+            return reverse_scan_grad(self, inputs, output_grads)
         node = self.node_of(inputs)
         if self._grad_op is None:
             self._grad_op = ScanGrad(self.spec)
@@ -234,10 +240,11 @@ class Scan(Op):
                          for v, g in zip(inputs[1:], grads)]
 
 
-def last_value(buf, lag, label):
+def last_value(buf, lag, label, lenient=False):
     """The final value of a history buffer (its first `lag` rows are the initial
-    state): IndexError, as indexing [-1] of the empty output, when no step ran."""
-    if buf.shape[0] <= lag:
+    state): unless `lenient`, IndexError (as indexing [-1] of the empty output)
+    when no step ran."""
+    if buf.shape[0] <= lag and not lenient:
         raise IndexError(f"{label}: index -1 is out of bounds: the output has no steps")
     return buf[-1, ...].copy()
 

@@ -2,7 +2,8 @@
 history (the Scan op returns the final value; natively a ring of lag + 1 rows).
 
 scan() returns a recurrent output as `buffer[lag:]`; the rewrite looks for
-buffers whose every use is that slice, and whose slice's every use is `[-1]`.
+buffers whose every use is that slice, and whose slice's every use is `[-1]`,
+or whose every use is `buffer[-1]` (reverse-scan gradients read their states so).
 """
 from __future__ import annotations
 
@@ -41,10 +42,15 @@ def scan_last_only(outputs):
         if not isinstance(op, Scan) or op.last_only:
             continue
         s = op.spec
-        finals = {}
+        finals, lenient = {}, set()
         for i in range(s.n_rec):
             buf = node.outputs[i]
             if id(buf) in protected:
+                continue
+            direct = _pattern_uses(buf, clients, (("int", -1),))
+            if direct and not any(id(v) in protected for v in direct):
+                finals[i] = direct       # buffer[-1]: the initial state if no step ran
+                lenient.add(i)
                 continue
             slices = _pattern_uses(buf, clients, (("slice", s.lags[i], None, None),))
             if not slices or any(id(v) in protected for v in slices):
@@ -55,7 +61,8 @@ def scan_last_only(outputs):
             finals[i] = [v for u in lasts for v in u]
         if not finals:
             continue
-        new = Scan(s, last_only=frozenset(finals), inner=op.inner).make_node(*node.inputs)
+        new = Scan(s, last_only=frozenset(finals), inner=op.inner,
+                   lenient=frozenset(lenient)).make_node(*node.inputs)
         for k, (old, out) in enumerate(zip(node.outputs, new.outputs)):
             if k in finals:
                 for v in finals[k]:
