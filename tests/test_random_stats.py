@@ -121,3 +121,29 @@ def test_multinomial(make):
     assert one_hot.shape == (3, 2)
     np.testing.assert_array_equal(one_hot[:2], [[0, 1], [1, 0]])
     assert one_hot[2].sum() == 1
+
+
+@pytest.mark.parametrize("make", STREAMS)
+def test_poisson(make):
+    rs = make(808)
+    small, large = _draw(rs.poisson((N,), lam=3.5), rs.poisson((20_000,), lam=900.0))
+    counts = np.bincount(small)
+    top = 12     # pool the tail so that every cell expects enough draws
+    probs = np.append(stats.poisson.pmf(np.arange(top), 3.5), stats.poisson.sf(top - 1, 3.5))
+    cells = np.append(counts[:top], counts[top:].sum())
+    assert _chisquare(cells, probs) > ALPHA
+    assert abs(large.mean() - 900) < 6 * 30 / np.sqrt(20_000)
+    assert abs(large.std() - 30) < 1
+
+
+@pytest.mark.parametrize("make", STREAMS)
+def test_shuffle_row_elements(make):
+    rs = make(909)
+    m = T.dmatrix("m")
+    f = tjit.function([m], rs.shuffle_row_elements(m))
+    x = np.arange(4000.0).reshape(1000, 4)
+    got = f(x)
+    np.testing.assert_array_equal(np.sort(got, axis=1), x)
+    first = (got[:, 0] - x[:, 0]).astype(int)      # which column came first
+    assert _chisquare(np.bincount(first, minlength=4), [0.25] * 4) > ALPHA
+    assert not np.array_equal(f(x), got)

@@ -179,6 +179,47 @@ class BinomialFromUniform(Op):
         return [k.astype(self.dtype)]
 
 
+class PoissonFromUniform(Op):
+    """Poisson(lam) variates by the inverse CDF of uniforms u in [0, 1): the
+    smallest k with P(X <= k) > u, the pmf accumulated in log space (so a large
+    lam does not underflow). lam broadcasts against u."""
+
+    __props__ = ("dtype",)
+
+    def __init__(self, dtype="int64"):
+        self.dtype = dtype
+
+    def make_node(self, u, lam):
+        u, lam = as_tensor_variable(u), _float_input(lam, "float64")
+        if lam.ndim > u.ndim:
+            raise ValueError("poisson: lam must not have more dims than size")
+        return Apply(self, [u, lam], [TensorType(self.dtype, u.broadcastable)()])
+
+    def grad(self, inputs, output_grads):
+        return [None] * 2
+
+    def perform(self, node, inputs):
+        u, lam = inputs
+        lam = np.broadcast_to(np.asarray(lam, dtype=np.float64), u.shape)
+        if ((lam < 0) | ~np.isfinite(lam)).any():
+            raise ValueError("poisson: lam must be finite and >= 0")
+        u = np.asarray(u, dtype=np.float64)
+        k = np.zeros(u.shape, dtype=np.int64)
+        with np.errstate(all="ignore"):
+            log_lam = np.log(lam)
+            log_pmf = -lam
+            cdf = np.exp(log_pmf)
+            # Rounding may keep cdf below u far in the tail: stop well past it.
+            limit = np.ceil(lam + 12 * np.sqrt(lam) + 30)
+            active = (cdf <= u) & (lam > 0)
+            while active.any():
+                log_pmf = np.where(active, log_pmf + log_lam - np.log(k + 1.0), log_pmf)
+                k = np.where(active, k + 1, k)
+                cdf = np.where(active, cdf + np.exp(log_pmf), cdf)
+                active = active & (cdf <= u) & (k < limit)
+        return [k.astype(self.dtype)]
+
+
 class CategoricalFromUniform(Op):
     """Indices drawn from the probabilities `p` (a vector, normalised here) by
     the inverse CDF of uniforms u in [0, 1)."""

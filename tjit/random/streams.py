@@ -24,7 +24,7 @@ from ..tensor.shape_ops import make_vector
 from ..tensor.var import as_tensor_variable
 from . import mrg
 from .ops import (BinomialFromUniform, CategoricalFromUniform, MultinomialFromUniform,
-                  RandomDraw, default_float)
+                  PoissonFromUniform, RandomDraw, default_float)
 
 
 def _const(v):
@@ -61,6 +61,8 @@ class _Size:
 def _size(size, ndim, params):
     """Normalise Theano's (size, ndim) pair; with size None the params' broadcast
     shape (a scalar draw when every param is a scalar)."""
+    if isinstance(size, _Size):
+        return size
     if size is None:
         tensors = [as_tensor_variable(p) for p in params]
         if all(t.ndim == 0 for t in tensors):
@@ -181,6 +183,11 @@ class RandomStreamsBase:
             return T.cast(T.lt(u, p), dtype)
         return BinomialFromUniform(dtype)(u, n, p)
 
+    def poisson(self, size=None, lam=1.0, ndim=None, dtype="int64"):
+        """Poisson(lam) counts."""
+        shape = _size(size, ndim, (lam,))
+        return PoissonFromUniform(dtype)(self._uniform01(shape), lam)
+
     def random_integers(self, size=None, low=0, high=1, ndim=None, dtype="int64"):
         """Integers uniform on [low, high], both inclusive."""
         lo, hi = _const(low), _const(high)
@@ -237,6 +244,17 @@ class RandomStreamsBase:
         shape = _size(size, ndim, ())
         u = self._uniform01(shape.extended(n))
         return T.cast(T.argsort(u, axis=-1), dtype)
+
+    def shuffle_row_elements(self, input):
+        """`input` with the elements of each row (its last axis) permuted."""
+        from ..tensor.sort import PermuteAlongAxis
+        x = as_tensor_variable(input)
+        if x.ndim < 1:
+            raise TypeError(f"shuffle_row_elements needs at least one dim, got {x.type}")
+        dims = T.shape(x)
+        batch = _size(tuple(dims[k] for k in range(x.ndim - 1)), None, ())
+        perm = self.permutation(batch, n=dims[x.ndim - 1])
+        return PermuteAlongAxis(x.ndim - 1)(x, perm)
 
     def multinomial(self, size=None, n=1, pvals=None, ndim=None, dtype="int64",
                     nstreams=None):
