@@ -10,7 +10,8 @@ word), MRG its own stream (2^134 steps apart). `seed(s)` resets every state.
 Native draws are the standard uniform and normal of the generator (see
 `tjit.random.ops.RandomDraw`); the other distributions are exact transforms of
 uniforms in the graph (so they fuse/run natively where the graph does), or small
-NumPy Ops for the inverse CDFs (binomial n > 1, weighted choice, multinomial).
+NumPy Ops for the inverse CDFs (binomial n > 1, poisson, weighted choice,
+multinomial); permutations are argsorts of uniforms.
 """
 from __future__ import annotations
 

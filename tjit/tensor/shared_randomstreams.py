@@ -8,7 +8,9 @@ from ..random.streams import PhiloxStreams
 
 class RandomStreams(PhiloxStreams):
     """Random streams over Philox4x32-10: `uniform`, `normal`, `binomial`,
-    `random_integers`, `choice`, `permutation`, `multinomial`; `seed(s)`."""
+    `poisson`, `random_integers`, `choice`, `permutation`, `multinomial`,
+    `shuffle_row_elements`; `seed(s)`, `updates()`. Each random variable's
+    state is `var.rng`, a shared variable."""
 
 
 __all__ = ["RandomStreams"]
