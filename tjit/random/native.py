@@ -18,6 +18,8 @@ whatever the split, so results do not depend on tjit.config.threads.
 """
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from ..config import config
@@ -162,7 +164,7 @@ class RandomThunk:
         state, size, a, b = inputs
         state = check_state(op.generator, state, str(self.node.inputs[0]))
         shape = check_size(size, op.ndim, str(op))
-        n = int(np.prod(shape))
+        n = math.prod(shape)
         a = np.asarray(a, dtype=self.dtype).reshape(())
         b = np.asarray(b, dtype=self.dtype).reshape(())
         if op.generator == "mrg":

@@ -20,6 +20,8 @@ Distributions without a native kernel are exact NumPy transforms of uniforms
 """
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from ..config import config
@@ -98,7 +100,7 @@ class RandomDraw(Op):
         state, size, a, b = inputs
         state = check_state(self.generator, state, str(node.inputs[0]))
         shape = check_size(size, self.ndim, str(self))
-        n = int(np.prod(shape))
+        n = math.prod(shape)
         dt = np.dtype(self.dtype).type
         a, b = dt(a), dt(b)
         with np.errstate(all="ignore"):
