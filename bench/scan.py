@@ -5,6 +5,8 @@ Numba loop and PyTensor's scan (Numba backend) when installed.
 
   W6a  RNN h_t = tanh(W h_{t-1} + x_t), 1000 steps, hidden 64, float64; the whole
        sequence of states is returned
+  W6a grad  d sum(h**2) / dW of W6a by backpropagation through time (NumPy: a
+       hand-written reverse loop)
   W6b  scalar cumulative sum as a scan, 10**6 steps, float64; the sequence of
        partial sums is returned (and, as "W6b last", only the final sum)
 Every implementation's result is checked against the NumPy loop before it is
@@ -34,6 +36,19 @@ def w6a_numpy(W, X, h0):
     return hs
 
 
+def w6g_numpy(W, X, h0):
+    """d sum(h**2) / dW by a hand-written BPTT loop."""
+    hs = w6a_numpy(W, X, h0)
+    gW = np.zeros_like(W)
+    carry = np.zeros_like(h0)
+    for t in range(X.shape[0] - 1, -1, -1):
+        prev = hs[t - 1] if t else h0
+        da = (2 * hs[t] + carry) * (1 - hs[t] ** 2)
+        gW += np.outer(da, prev)
+        carry = W.T @ da
+    return gW
+
+
 def w6b_numpy(x):
     return np.cumsum(x)
 
@@ -45,6 +60,15 @@ def w6a_tjit(W, X, h0):
     hs, _ = theano.scan(lambda x, h, W: T.tanh(T.dot(W, h) + x), sequences=Xv,
                         outputs_info=hv, non_sequences=Wv)
     f = theano.function([Wv, Xv, hv], hs)
+    return lambda: f(W, X, h0)
+
+
+def w6g_tjit(W, X, h0):
+    theano, T = H.import_tjit()
+    Wv, Xv, hv = T.dmatrix("W"), T.dmatrix("X"), T.dvector("h0")
+    hs, _ = theano.scan(lambda x, h, W: T.tanh(T.dot(W, h) + x), sequences=Xv,
+                        outputs_info=hv, non_sequences=Wv)
+    f = theano.function([Wv, Xv, hv], T.grad((hs ** 2).sum(), Wv))
     return lambda: f(W, X, h0)
 
 
@@ -74,6 +98,21 @@ def w6a_jax(W, X, h0):
             return h, h
         return jax.lax.scan(step, h0, X)[1]
 
+    args = [jax.device_put(a) for a in (W, X, h0)]
+    return lambda: run(*args).block_until_ready()
+
+
+def w6g_jax(W, X, h0):
+    jax = _jax()
+    jnp = jax.numpy
+
+    def cost(W, X, h0):
+        def step(h, x):
+            h = jnp.tanh(W @ h + x)
+            return h, h
+        return (jax.lax.scan(step, h0, X)[1] ** 2).sum()
+
+    run = jax.jit(jax.grad(cost))
     args = [jax.device_put(a) for a in (W, X, h0)]
     return lambda: run(*args).block_until_ready()
 
@@ -148,6 +187,16 @@ def w6a_pytensor(W, X, h0):
     return lambda: f(W, X, h0)
 
 
+def w6g_pytensor(W, X, h0):
+    import pytensor
+    import pytensor.tensor as pt
+    Wv, Xv, hv = pt.dmatrix("W"), pt.dmatrix("X"), pt.dvector("h0")
+    hs, _ = pytensor.scan(lambda x, h, W: pt.tanh(pt.dot(W, h) + x), sequences=Xv,
+                          outputs_info=hv, non_sequences=Wv)
+    f = pytensor.function([Wv, Xv, hv], pytensor.grad((hs ** 2).sum(), Wv), mode="NUMBA")
+    return lambda: f(W, X, h0)
+
+
 def w6b_pytensor(x, last=False):
     import pytensor
     import pytensor.tensor as pt
@@ -174,6 +223,7 @@ def main(argv=None):
     cases = [
         ("W6a", f"RNN {steps_a} steps, hidden 64", (W, X, h0), {}, w6a_numpy(W, X, h0),
          "w6a"),
+        ("W6a grad", "d sum(h**2) / dW (BPTT)", (W, X, h0), {}, w6g_numpy(W, X, h0), "w6g"),
         ("W6b", f"cumsum scan, {x.size} steps", (x,), {}, w6b_numpy(x), "w6b"),
         ("W6b last", f"cumsum scan, {x.size} steps, last", (x,), {"last": True},
          w6b_numpy(x)[-1], "w6b"),
@@ -188,14 +238,19 @@ def main(argv=None):
     module = sys.modules[__name__]
     for label, what, data, kw, expected, prefix in cases:
         times = {}
-        if prefix == "w6a":
-            times["numpy"] = H.median_time(lambda: w6a_numpy(*data), args.repeats)
+        if prefix in ("w6a", "w6g"):
+            ref = w6a_numpy if prefix == "w6a" else w6g_numpy
+            times["numpy"] = H.median_time(lambda: ref(*data), args.repeats)
         else:
             times["numpy"] = H.median_time(lambda: np.cumsum(*data)[-1 if kw else slice(None)],
                                            args.repeats)
         for impl in impls:
+            maker = getattr(module, f"{prefix}_{impl}", None)
+            if maker is None:
+                times[impl] = None
+                continue
             try:
-                fn = getattr(module, f"{prefix}_{impl}")(*data, **kw)
+                fn = maker(*data, **kw)
                 if not H.same(np.asarray(fn()), expected):
                     times[impl] = H.WRONG
                     continue
