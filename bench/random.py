@@ -6,9 +6,9 @@ Prints one table of medians (after a warm-up call) of drawing n = 10**7 float64
   uniform  uniforms on [0, 1)
   normal   standard normals
 from a compiled function per implementation:
-  tjit      RandomStreams (Philox4x32-10, native, config.threads threads) and
-            MRG_RandomStreams (MRG31k3p; uniform only is native, normal is
-            Box-Muller in the graph)
+  tjit      RandomStreams (Philox4x32-10, native, config.threads threads; "1T":
+            one thread) and MRG_RandomStreams (MRG31k3p; the uniform is
+            native, the normal is Box-Muller in the graph)
   numpy     np.random.default_rng (PCG64): rng.random(n), rng.standard_normal(n)
   pytensor  RandomStream, mode CVM (its random ops run NumPy's generators)
   jax       jax.random.uniform / normal under jit (threefry), block_until_ready
@@ -49,6 +49,16 @@ def tjit_philox(n, dist):
     rs = RandomStreams(1234)
     f = tjit.function([], getattr(rs, dist)((n,), dtype="float64"))
     return f
+
+
+def tjit_philox_1thread(n, dist):
+    tjit, T = H.import_tjit()
+    f = tjit_philox(n, dist)
+
+    def one_thread():
+        with tjit.config.change_flags(threads=1):
+            return f()
+    return one_thread
 
 
 def tjit_mrg(n, dist):
@@ -97,7 +107,7 @@ def numba_random(n, dist):
     return lambda: f(n)
 
 
-BUILDERS = {"tjit": tjit_philox, "tjit MRG": tjit_mrg, "numpy": numpy_pcg64,
+BUILDERS = {"tjit": tjit_philox, "tjit 1T": tjit_philox_1thread, "tjit MRG": tjit_mrg, "numpy": numpy_pcg64,
             "pytensor": pytensor_streams, "jax": jax_random, "numba": numba_random}
 
 
@@ -124,7 +134,7 @@ def main(argv=None):
     if opts.threads:
         tjit.config.threads = opts.threads
     n = max(1000, int(10 ** 7 * opts.scale))
-    impls = ["tjit", "tjit MRG", "numpy"] + H.installed_peers()
+    impls = ["tjit", "tjit 1T", "tjit MRG", "numpy"] + H.installed_peers()
     skips = H.Skips()
     rows = []
     for dist in ("uniform", "normal"):
