@@ -38,6 +38,7 @@ def grad(cost, wrt, consider_constant=None, disconnected_inputs="raise",
     `cost` does not depend on a `wrt` variable (its gradient is then zeros).
     known_grads: {variable: gradient} seeds (cost may then be None).
     """
+    from .config import config
     from .tensor.basic import cast, ones_like, patternbroadcast, zeros_like
     from .tensor.var import as_tensor_variable
     if disconnected_inputs not in ("raise", "warn", "ignore"):
@@ -58,7 +59,7 @@ def grad(cost, wrt, consider_constant=None, disconnected_inputs="raise",
         if cost.dtype in ts.COMPLEX:
             raise TypeError(f"grad: the cost {cost} is complex; take its real part or abs")
         one = ones_like(cost) if cost.dtype not in ts.DISCRETE else \
-            ones_like(cast(cost, "float64"))
+            ones_like(cast(cost, config.floatX))
         seeds[id(cost)] = one
         roots.append(cost)
     for v, g in (known_grads or {}).items():
@@ -72,6 +73,10 @@ def grad(cost, wrt, consider_constant=None, disconnected_inputs="raise",
     dep = _depends_on(order, {id(w) for w in wrt_list})
     constant_ids = {id(v) for v in (consider_constant or [])}
     grads = dict(seeds)
+    # Connection as Theano sees it: an op's grad returning None for an input (an
+    # index, a shape source) disconnects it; integer values get zero gradients but
+    # stay connected, and so do the variables they are computed from.
+    connected_ints = []
 
     for node in reversed(order):
         if not any(id(o) in grads for o in node.outputs):
@@ -93,6 +98,7 @@ def grad(cost, wrt, consider_constant=None, disconnected_inputs="raise",
             if g is None or id(inp) not in dep:
                 continue
             if inp.dtype in ts.DISCRETE:
+                connected_ints.append(inp)
                 continue  # integer values have zero gradient
             g = as_tensor_variable(g)
             if g.dtype != inp.dtype and inp.dtype not in ts.DISCRETE:
@@ -104,14 +110,16 @@ def grad(cost, wrt, consider_constant=None, disconnected_inputs="raise",
     for w in wrt_list:
         g = grads.get(id(w))
         if g is None:
-            if not _reaches(roots, w):
-                msg = (f"grad: the cost does not depend on {w} ({w.type}); pass "
+            if not _reaches(roots, w) or not (id(w) in {id(v) for v in connected_ints}
+                                              or _reaches(connected_ints, w)):
+                msg = (f"grad: the cost does not depend on {w} ({w.type}), or only through "
+                       "indices or shapes, which have no gradient; pass "
                        "disconnected_inputs='ignore' to get zeros")
                 if disconnected_inputs == "raise":
                     raise DisconnectedInputError(msg)
                 if disconnected_inputs == "warn":
                     warnings.warn(msg, stacklevel=2)
-            g = zeros_like(w) if w.dtype not in ts.DISCRETE else zeros_like(w, dtype="float64")
+            g = zeros_like(w) if w.dtype not in ts.DISCRETE else zeros_like(w, dtype=config.floatX)
         else:
             g = patternbroadcast(g, w.broadcastable) if g.broadcastable != w.broadcastable else g
             if add_names and w.name:
