@@ -328,10 +328,13 @@ class MRGStreams(RandomStreamsBase):
         return mrg.seed_state(seed)
 
     def _initial_state(self, k):
-        state = self._seed
-        for _ in range(k):
-            state = mrg.apply(mrg.NEXT_STREAM, state)
-        return state
+        # stream k = the seed state jumped k streams ahead; remembered per seed
+        starts = getattr(self, "_stream_starts", None)
+        if starts is None or not np.array_equal(starts[0], self._seed):
+            starts = self._stream_starts = [self._seed]
+        while len(starts) <= k:
+            starts.append(mrg.apply(mrg.NEXT_STREAM, starts[-1]))
+        return starts[k].copy()
 
     # Theano's MRG methods take `nstreams` (how many substreams to run in
     # parallel); tjit's layout fixes the substreams (see tjit.random.mrg), so it
