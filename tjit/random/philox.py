@@ -131,8 +131,8 @@ class _NumPy:
         return w.astype(np.int32).astype(dtype)
 
     @staticmethod
-    def quadrant_is(k, q):                 # k: integral float64 in [0, 4]
-        return (k.astype(np.int64) & 3) == q
+    def quadrant_is(k, q):                 # k: integral float64 in [0, 4]; 4 is 0
+        return (k == q) | (k == 4.0) if q == 0 else k == q
 
 
 class _IR:
@@ -162,8 +162,11 @@ class _IR:
 
     @staticmethod
     def quadrant_is(k, q):
-        masked = Op("and", (Cast(k, "int64"), Const(3, "int64")), "int64")
-        return Op("eq", (masked, Const(q, "int64")), "bool")
+        # float compares: no float->int conversion in the vector loop
+        hit = Op("eq", (k, Const(float(q), k.dtype)), "bool")
+        if q == 0:
+            hit = Op("or", (hit, Op("eq", (k, Const(4.0, k.dtype)), "bool")), "bool")
+        return hit
 
 
 def _u53(B, wa, wb):
