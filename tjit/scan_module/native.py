@@ -95,19 +95,25 @@ def _matvec_kind(n):
 
 
 MATVEC_UNROLL = 8
+MAX_SPECIALIZED_MATVEC = 128 * 128   # elements of a matrix compiled for its exact shape
 
 
-def matvec_kernel(dtype):
+def matvec_kernel(dtype, shape=None):
     """out = M v as axpys over a transposed copy `mt` of M (mt[j, i] = M[i, j]): the
     inner loop runs along rows of mt with unit stride and no horizontal sums.
     Rows of mt are taken MATVEC_UNROLL at a time (amortizing the inner loop's
-    setup), each out[i] still summed over j in order."""
+    setup), each out[i] still summed over j in order. With `shape` (mt's), the
+    sizes are compile-time constants (checked against the arrays)."""
     from ..ir.lower_scan import let
     mt = Buffer("mt", dtype, (False, False))
     v = Buffer("v", dtype, (False,))
     out = Buffer("out", dtype, (False,))
     i, jb, j = Var("mv_i"), Var("mv_jb"), Var("mv_j")
-    k = Dim(mt, 0)
+    k, m = Dim(mt, 0), Dim(mt, 1)
+    checks = (Check(Dim(v, 0), Dim(mt, 0), 1), Check(Dim(out, 0), Dim(mt, 1), 2))
+    if shape is not None:
+        k, m = IntConst(shape[0]), IntConst(shape[1])
+        checks += (Check(Dim(mt, 0), k, 3), Check(Dim(mt, 1), m, 4))
     unroll = MATVEC_UNROLL
     whole = IntMul(IntOp("div", k, IntConst(unroll)), IntConst(unroll))
     rows = [Var(f"mv_j{c}") for c in range(unroll)]
@@ -115,14 +121,14 @@ def matvec_kernel(dtype):
     for r in rows:
         total = Op("add", (total, Op("mul", (Load(mt, ((r, 0), (i, 1))), Load(v, ((r, 0),))),
                                      dtype)), dtype)
-    blocked = (Loop(i, Dim(mt, 1), (Store(out, ((i, 0),), total),)),)
+    blocked = (Loop(i, m, (Store(out, ((i, 0),), total),)),)
     for c in reversed(range(unroll)):
         blocked = let(rows[c], IntOp("add", jb, IntConst(c)), blocked)
-    body = (Check(Dim(v, 0), Dim(mt, 0), 1), Check(Dim(out, 0), Dim(mt, 1), 2),
-            Loop(i, Dim(out, 0), (Store(out, ((i, 0),), Const(0.0, dtype)),)),
+    body = checks + (
+            Loop(i, m, (Store(out, ((i, 0),), Const(0.0, dtype)),)),
             Range(jb, IntConst(0), whole, unroll, blocked),
             Range(j, whole, k, 1, (
-                Loop(i, Dim(mt, 1), (
+                Loop(i, m, (
                     Accumulate(out, ((i, 0),), "add",
                                Op("mul", (Load(mt, ((j, 0), (i, 1))), Load(v, ((j, 0),))),
                                   dtype)),)),)))
@@ -224,8 +230,8 @@ class NativeScan:
             if shapes is None:
                 return self.op.run(self.node, inputs, native=True)
             self.shapes[signature] = shapes
-        scratch_shapes, nit_rows = shapes
-        native = self._kernel(scratch_shapes, nit_rows)
+        scratch_shapes, nit_rows, matvec_shapes = shapes
+        native = self._kernel(scratch_shapes, nit_rows, matvec_shapes)
         hists = []
         last_only = self.op.last_only
         for i, (init, lag, out, pool) in enumerate(zip(inits, s.lags, self.node.outputs,
@@ -276,18 +282,25 @@ class NativeScan:
         for i, slot in enumerate(fn.output_slots[:s.n_rec]):
             if storage[slot].shape != inits[i].shape[1:]:
                 return None      # the per-step loop names the bad output and step
-        return scratch, nit_rows
+        # Small matrix-vector products are compiled for their exact sizes: constant
+        # trip counts let LLVM keep the product vector in registers across rows.
+        matvec_shapes = tuple(storage[slots[0]].shape for k, slots in self.plan.kernels
+                              if isinstance(k, tuple))
+        matvec_shapes = tuple(sh if sh[0] * sh[1] <= MAX_SPECIALIZED_MATVEC else None
+                              for sh in matvec_shapes)
+        return scratch, nit_rows, matvec_shapes
 
-    def _kernel(self, scratch_shapes, nit_rows):
-        # Only ndims and dtypes shape the kernel; sizes are run-time dims.
+    def _kernel(self, scratch_shapes, nit_rows, matvec_shapes):
+        # Only ndims and dtypes shape the kernel (sizes are run-time dims), except
+        # the sizes of small matrix-vector products.
         key = (tuple((len(sh), str(dt)) for sh, dt in scratch_shapes),
-               tuple(len(r) for r in nit_rows))
+               tuple(len(r) for r in nit_rows), matvec_shapes)
         native = self.compiled.get(key)
         if native is None:
-            native = self.compiled[key] = self._compile(scratch_shapes)
+            native = self.compiled[key] = self._compile(scratch_shapes, matvec_shapes)
         return native
 
-    def _compile(self, scratch_shapes):
+    def _compile(self, scratch_shapes, matvec_shapes):
         from ..codegen import compile_kernel
         from ..ir.lower_scan import Binding, let, loop_kernel
         s, plan, node = self.spec, self.plan, self.node
@@ -351,6 +364,7 @@ class NativeScan:
             return Binding(scratch_bufs[role[1]])
 
         node_kernels, mt_bufs = [], []
+        mv_shapes = iter(matvec_shapes)
 
         def node_dtype(slots):
             role = plan.slot_role[slots[-1]]
@@ -359,14 +373,15 @@ class NativeScan:
                 role[0], lambda: scratch_bufs[role[1]].dtype)()
         for kernel, slots in plan.kernels:
             if isinstance(kernel, tuple) and kernel[0] == "matvec_cols":   # M.T v: M's rows
-                kernel = matvec_kernel(node_dtype(slots))
+                kernel = matvec_kernel(node_dtype(slots), next(mv_shapes))
                 node_kernels.append((kernel, {b: binding(slot)
                                               for b, slot in zip(kernel.buffers, slots)}))
                 continue
             if isinstance(kernel, tuple):        # ("matvec", non-sequence position)
                 mt = Buffer(f"mt{len(mt_bufs)}", non_bufs[kernel[1]].dtype, (False, False))
                 mt_bufs.append(mt)
-                kernel = matvec_kernel(mt.dtype)
+                shape = next(mv_shapes)
+                kernel = matvec_kernel(mt.dtype, shape and shape[::-1])
                 node_kernels.append((kernel, {kernel.buffers[0]: Binding(mt),
                                               kernel.buffers[1]: binding(slots[1]),
                                               kernel.buffers[2]: binding(slots[2])}))

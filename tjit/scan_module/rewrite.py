@@ -47,8 +47,12 @@ def scan_last_only(outputs):
             buf = node.outputs[i]
             if id(buf) in protected:
                 continue
+            if not clients.get(id(buf)):
+                finals[i] = []           # unused: no history either
+                lenient.add(i)
+                continue
             direct = _pattern_uses(buf, clients, (("int", -1),))
-            if direct and not any(id(v) in protected for v in direct):
+            if direct:
                 finals[i] = direct       # buffer[-1]: the initial state if no step ran
                 lenient.add(i)
                 continue
