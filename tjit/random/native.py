@@ -24,7 +24,7 @@ import numpy as np
 
 from ..config import config
 from ..ir.nodes import (Buffer, Cast, Const, Dim, Index, IntConst, IntMul, IntOp, Kernel, Load,
-                        Local, Loop, Op, Range, Store, Var)
+                        Local, Loop, Op, Store, Var)
 from ..runtime.thunks import _reuse_or_empty
 from ..runtime.threads import MIN_PARALLEL_ELEMENTS, POOL, split
 from . import mrg, philox
@@ -69,7 +69,7 @@ def mrg_kernel(dtype):
     side by side (the inner loop over g vectorizes); the arithmetic is exact
     modular arithmetic by shifts and masks, as in L'Ecuyer's and Theano's code
     (no division, so it stays in vector lanes)."""
-    u64, i64 = "uint64", "int64"
+    u64 = "uint64"
     g_count = mrg.GROUP
     starts = [Buffer(f"x{k}", u64, (False, False)) for k in range(6)]
     a, b = Buffer("a", dtype, ()), Buffer("b", dtype, ())

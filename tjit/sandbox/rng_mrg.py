@@ -5,7 +5,7 @@ substreams 2^72 steps apart reached by jump-ahead matrices, here one per block o
 1024 consecutive values so that value i depends on (state, i) alone) are
 documented in `tjit.random.mrg`.
 """
-from ..random.mrg import A1P72, A1P134, A2P72, A2P134, M1, M2, apply  # noqa: F401
+from ..random.mrg import A1P72, A1P134, A2P72, A2P134, apply
 from ..random.streams import MRGStreams
 
 
