@@ -134,6 +134,20 @@ def test_mrg_native_matches_reference(seed, n, dtype):
     np.testing.assert_array_equal(tjit.function([], x)(), mrg.uniform01(state, n, dtype))
 
 
+@settings(max_examples=10, deadline=None)
+@given(shape=st.lists(st.integers(0, 40), min_size=0, max_size=3),
+       make=st.sampled_from(STREAMS), mode=st.sampled_from(MODES))
+def test_any_shape_is_the_flat_draw_reshaped(shape, make, mode):
+    rs = make(77)
+    sizes = [T.lscalar() for _ in shape]
+    x = rs.uniform(tuple(sizes), dtype="float64")
+    state = x.rng.get_value()
+    got = tjit.function(sizes, x, mode=mode)(*shape)
+    n = int(np.prod(shape))
+    reference = mrg.uniform01 if make is MRG_RandomStreams else philox.uniform01
+    np.testing.assert_array_equal(got, reference(state, n, "float64").reshape(shape))
+
+
 def test_uniform_bounds_and_params_fold_into_the_draw():
     rs = RandomStreams(3)
     lo, hi = T.dscalar("lo"), T.dscalar("hi")
