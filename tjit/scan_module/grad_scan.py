@@ -40,7 +40,6 @@ def reverse_scan_grad(op, inputs, output_grads):
     from .scan import scan
     s = op.spec
     seqs = inputs[1:1 + s.n_seqs]
-    inits = inputs[1 + s.n_seqs:1 + s.n_seqs + s.n_rec]
     nonseqs = inputs[1 + s.n_seqs + s.n_rec:]
     node = op.node_of(inputs)
     bufs = node.outputs[:s.n_rec]

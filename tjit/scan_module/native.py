@@ -12,9 +12,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..graph import Constant
-from ..ir.nodes import (Accumulate, Buffer, Check, Const, Dim, IntConst, IntMul, IntOp, Kernel, Load,
-                        Local, Loop, Op, Range, Store, Var)
+from ..ir.nodes import (Accumulate, Buffer, Check, Const, Dim, IntConst, IntMul, IntOp, Kernel,
+                        Load, Local, Loop, Op, Range, Store, Var)
 from ..runtime.thunks import _reuse_or_empty
 from .op import _check_sequences, _n_steps
 
@@ -43,7 +42,7 @@ class _Unsupported(Exception):
 
 
 def _node_kernel(n):
-    """(Kernel, input count) computing node `n` natively, or raise _Unsupported."""
+    """The Kernel computing node `n` natively, or raise _Unsupported."""
     from ..tensor.fused import FusedElemwise
     from ..tensor.fused_reduce import FusedReduce
     from ..ir.from_graph import lower_fused, lower_fused_reduce
@@ -72,7 +71,9 @@ def _alias_of(n):
 
 
 class _Plan:
-    pass
+    """kernels: [(Kernel or ("matvec", non-sequence position) or ("matvec_cols",),
+    storage slot per kernel buffer)]; slot_role: slot -> role tuple; consts:
+    constant arrays; scratch: slots of intermediates."""
 
 
 def _matvec_kind(n):
@@ -195,7 +196,6 @@ def _plan(fn, spec, node):
         raise _Unsupported
     plan = _Plan()
     plan.kernels, plan.slot_role, plan.consts, plan.scratch = kernels, slot_role, consts, scratch
-    plan.alias = alias
     return plan
 
 
@@ -367,10 +367,9 @@ class NativeScan:
         mv_shapes = iter(matvec_shapes)
 
         def node_dtype(slots):
-            role = plan.slot_role[slots[-1]]
-            return {"rec": lambda: hist_bufs[role[1]].dtype,
-                    "nit": lambda: nit_bufs[role[1]].dtype}.get(
-                role[0], lambda: scratch_bufs[role[1]].dtype)()
+            """dtype of the value a node writes (its last slot)."""
+            kind, k = plan.slot_role[slots[-1]][:2]
+            return {"rec": hist_bufs, "nit": nit_bufs}.get(kind, scratch_bufs)[k].dtype
         for kernel, slots in plan.kernels:
             if isinstance(kernel, tuple) and kernel[0] == "matvec_cols":   # M.T v: M's rows
                 kernel = matvec_kernel(node_dtype(slots), next(mv_shapes))

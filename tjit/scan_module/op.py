@@ -41,9 +41,6 @@ class ScanSpec:
         self.n_taps = sum(len(t) for t in rec_taps)
         self.lags = [-min(t) for t in rec_taps]
 
-    def outer_counts(self):
-        return self.n_seqs, self.n_rec, self.n_nonseqs
-
 
 class StepRunner:
     """Calls a compiled inner function with trusted arguments: the loop already
