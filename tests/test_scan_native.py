@@ -78,6 +78,15 @@ def test_non_square_matrix_vector_steps():
     np.testing.assert_allclose(got_y, ys, rtol=1e-12)
 
 
+def test_dump_shows_the_loop_kernel_once_run():
+    x = T.dvector("x")
+    s, _ = tjit.scan(lambda a, acc: acc + a, sequences=x, outputs_info=np.float64(0))
+    f = tjit.function([x], s)
+    f(np.arange(3.0))
+    text = tjit.dump(f, "loop")
+    assert "for step in" in text and "seq0[step]" in text
+
+
 def test_native_shape_error_names_scan_and_step():
     W, X, h0 = T.dmatrix("W"), T.dmatrix("X"), T.dvector("h0")
     h, _ = tjit.scan(lambda x, h, W: T.tanh(T.dot(W, h) + x), sequences=X, outputs_info=h0,

@@ -209,6 +209,7 @@ class NativeScan:
         self.shapes = {}       # input shape signature -> (scratch shapes, nit row shapes)
         # Output buffers nobody references any more are reused (no page faults).
         self.pools = [[] for _ in node.outputs]
+        self.native = None     # the loop kernel last run (for tjit dump), once called
 
     def __call__(self, inputs):
         s = self.spec
@@ -231,7 +232,7 @@ class NativeScan:
                 return self.op.run(self.node, inputs, native=True)
             self.shapes[signature] = shapes
         scratch_shapes, nit_rows, matvec_shapes = shapes
-        native = self._kernel(scratch_shapes, nit_rows, matvec_shapes)
+        native = self.native = self._kernel(scratch_shapes, nit_rows, matvec_shapes)
         hists = []
         last_only = self.op.last_only
         for i, (init, lag, out, pool) in enumerate(zip(inits, s.lags, self.node.outputs,
