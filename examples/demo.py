@@ -7,7 +7,10 @@
 2. A fused elementwise program, W1 = exp(-x*x)*a + log1p(abs(x))*0.5 - tanh(x) on
    float64 vectors of 10**6 elements, checked against NumPy and timed against it.
 3. Logistic regression trained by gradient descent (T.grad, shared weights,
-   updates), compared step by step with a NumPy implementation of the same math.
+   updates) on 100,000 rows of 100 features, compared step by step with a NumPy
+   implementation of the same math, then the time of one training step against
+   NumPy and, when installed, JAX, PyTensor and a hand-written Numba loop
+   (bench/training.py's versions; none of them is a dependency of tjit).
 Exits non-zero if tjit's results differ from NumPy's.
 """
 import os
@@ -89,8 +92,29 @@ def w1(n=10**6):
     return True
 
 
-def logistic_regression(n=50_000, features=100, steps=100, lr=0.5):
-    print(f"== logistic regression: {n} rows, {features} features, {steps} steps ==")
+def peer_steps(data, labels, w0):
+    """{name: (step, check)} for the peers installed next to tjit (JAX, PyTensor,
+    Numba), built by bench/training.py when this is a checkout; {} otherwise."""
+    bench = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "bench")
+    if not os.path.exists(os.path.join(bench, "training.py")):
+        return {}
+    sys.path.insert(0, bench)
+    try:
+        import training as W5
+        import _harness
+    except ImportError:
+        return {}
+    finally:
+        sys.path.remove(bench)
+    peers = _harness.installed_peers()
+    names = [p for p in ("jax", "pytensor") if p in peers]
+    if "numba" in peers:
+        names += ["numba 1 thread", "numba 2 threads"]
+    return {name: W5.MAKERS[name] for name in names}, W5
+
+
+def logistic_regression(n=100_000, features=100, steps=60, lr=0.1):
+    print(f"== logistic regression: {n} rows, {features} features, float64, {steps} steps ==")
     rng = np.random.default_rng(1)
     true_w = rng.standard_normal(features)
     data = rng.standard_normal((n, features))
@@ -135,11 +159,33 @@ def logistic_regression(n=50_000, features=100, steps=100, lr=0.5):
             print(f"step {step:4d}  cost tjit {c_tjit:.6f}  numpy {c_numpy:.6f}")
     ok = ok and np.allclose(w.get_value(), state["w"], rtol=1e-8, atol=1e-12)
     accuracy = np.mean(predict(data) == (labels > 0.5))
-    t_tjit = statistics.median(tjit_times[1:]) * 1e3
-    t_numpy = statistics.median(numpy_times[1:]) * 1e3
-    print(f"{'impl':<6} {'ms/step':>9} {'speed-up':>9}")
-    print(f"{'numpy':<6} {t_numpy:>9.2f} {1.0:>8.2f}x")
-    print(f"{'tjit':<6} {t_tjit:>9.2f} {t_numpy / t_tjit:>8.2f}x")
+    times = {"tjit": statistics.median(tjit_times[1:]), "numpy": statistics.median(numpy_times[1:])}
+
+    # peers (when installed): each first checked against NumPy on one step from w0
+    found = peer_steps(data, labels, w0)
+    if found:
+        makers, W5 = found
+        z = data @ w0
+        q = 1 / (1 + np.exp(-z))
+        g = (q - labels) / n
+        expected = (float(np.mean(np.logaddexp(0, z) - labels * z) + 0.01 * np.sum(w0 ** 2)),
+                    w0 - W5.LR * (data.T @ g + 0.02 * w0), -W5.LR * g.sum())
+        for name, maker in makers.items():
+            try:
+                if not W5.check(maker, data, labels, w0, 0.0, expected):
+                    times[name] = "WRONG"
+                    continue
+                step_fn, _ = maker(data, labels, w0, 0.0)
+                times[name] = median_ms(step_fn, repeats=7) / 1e3
+            except Exception as exc:  # a peer that fails is reported, not fatal
+                times[name] = f"failed: {type(exc).__name__}: {str(exc)[:60]}"
+
+    print(f"{'impl':<16} {'ms/step':>8} {'vs numpy':>9}")
+    for name, t in times.items():
+        if isinstance(t, float):
+            print(f"{name:<16} {t * 1e3:>8.2f} {times['numpy'] / t:>8.2f}x")
+        else:
+            print(f"{name:<16} {t:>8}")
     print(f"training accuracy {accuracy:.3f}; weights match NumPy's: {ok}; "
           f"tjit compile {compile_ms:.0f} ms")
     return ok
