@@ -317,3 +317,76 @@ def test_gradient_with_zero_steps():
     gx, gy, ga = g(2, np.ones(3), 2.0, 3.0)    # ys = [2a + 1, (2a + 1) a + 1]
     np.testing.assert_allclose(gx, [1 + 3.0, 1, 0])
     assert gy == 1 + 3.0 + 9.0 and ga == 2 + (4 * 3.0 + 1)
+
+
+def test_lstm_with_gate_slices_runs_natively():
+    n = 5
+    W, X, h0, c0 = T.dmatrix("W"), T.dmatrix("X"), T.dvector("h0"), T.dvector("c0")
+
+    def step(x, h, c, W):
+        pre = T.dot(W, h) + x
+        i, f = T.nnet.sigmoid(pre[:n]), T.nnet.sigmoid(pre[n:2 * n])
+        o, g = T.nnet.sigmoid(pre[2 * n:3 * n]), T.tanh(pre[-n:])
+        c2 = f * c + i * g
+        return o * T.tanh(c2), c2
+
+    (h, c), _ = tjit.scan(step, sequences=X, outputs_info=[h0, c0], non_sequences=W)
+    fn = tjit.function([W, X, h0, c0], [h, c[-1]])
+    assert isinstance(_scan_thunk(fn), NativeScan)
+    rng = np.random.default_rng(8)
+    Wv, Xv = rng.normal(size=(4 * n, n)) * 0.5, rng.normal(size=(11, 4 * n))
+    hv, cv = rng.normal(size=n), rng.normal(size=n)
+    sig = lambda v: 1 / (1 + np.exp(-v))  # noqa: E731
+    hs, hh, cc = [], hv, cv
+    for x in Xv:
+        pre = Wv @ hh + x
+        cc = sig(pre[n:2 * n]) * cc + sig(pre[:n]) * np.tanh(pre[3 * n:])
+        hh = sig(pre[2 * n:3 * n]) * np.tanh(cc)
+        hs.append(hh)
+    got_h, got_c = fn(Wv, Xv, hv, cv)
+    np.testing.assert_allclose(got_h, hs, rtol=1e-12)
+    np.testing.assert_allclose(got_c, cc, rtol=1e-12)
+
+
+KEYS = [np.s_[1:], np.s_[:-1], np.s_[-3:], np.s_[2:-1], np.s_[0], np.s_[-1], np.s_[1:100],
+        np.s_[:, 1], np.s_[1:, -1], np.s_[-2:, :], np.s_[:, 1:], np.s_[::2], np.s_[5:2]]
+
+
+@settings(max_examples=25, deadline=None)
+@given(key=st.sampled_from(range(len(KEYS))), rows=st.integers(1, 5), cols=st.integers(2, 5),
+       seed=st.integers(0, 99))
+def test_constant_views_inside_the_loop(key, rows, cols, seed):
+    """x[key] of a sequence row, a state and a non-sequence: native (when the view
+    can be addressed) and Python paths agree with NumPy."""
+    k = KEYS[key]
+    rng = np.random.default_rng(seed)
+    xv = rng.normal(size=(4, rows, cols))
+    mv = rng.normal(size=(rows, cols))
+    x, m = T.dtensor3("x"), T.dmatrix("m")
+    s0 = T.dmatrix("s0")
+    try:
+        expected_shape = mv[k].shape
+    except IndexError:
+        return
+
+    def step(xt, s, m):
+        v = xt[k] * 2 + T.tanh(s[k]) + m[k]
+        return s * 0.5 + 1.0, v
+
+    (ss, vs), _ = tjit.scan(step, sequences=x, outputs_info=[s0, None], non_sequences=m)
+    f = tjit.function([x, s0, m], [ss, vs])
+    g = tjit.function([x, s0, m], [ss, vs], mode="PY")
+    got, ref = f(xv, mv, mv), g(xv, mv, mv)
+    if isinstance(k, int) or k in (np.s_[1:], np.s_[2:-1], np.s_[-2:, :], np.s_[5:2]):
+        thunk = _scan_thunk(f)
+        assert isinstance(thunk, NativeScan) and not thunk.unsupported
+    s, states, views = mv, [], []
+    for t in range(4):
+        v = xv[t][k] * 2 + np.tanh(s[k]) + mv[k]
+        s = s * 0.5 + 1.0
+        states.append(s)
+        views.append(v)
+    assert got[1].shape == (4,) + expected_shape
+    for a, b, c in zip(got, ref, (states, views)):
+        np.testing.assert_allclose(a, np.array(c), rtol=1e-12, atol=1e-12)
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)

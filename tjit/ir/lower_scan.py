@@ -28,10 +28,22 @@ from .serialize import serialize
 @dataclass(frozen=True)
 class Binding:
     """Where a node kernel's buffer lives in the loop kernel: `buffer`, addressed
-    with `prefix` index terms first and the node buffer's axes shifted by `shift`."""
+    with `prefix` index terms first and node-buffer axis a at loop-buffer axis
+    `axes[a]` (default a + `shift`). `dims[a]`, when given, is the size of axis a
+    as an integer expression (views smaller than the loop buffer)."""
     buffer: Buffer
     prefix: tuple = ()
     shift: int = 0
+    axes: tuple = None
+    dims: tuple = None
+
+    def axis(self, a):
+        return self.axes[a] if self.axes is not None else a + self.shift
+
+    def dim(self, a):
+        if self.dims is not None and self.dims[a] is not None:
+            return self.dims[a]
+        return Dim(self.buffer, self.axis(a))
 
 
 class Splicer:
@@ -49,7 +61,7 @@ class Splicer:
 
     def index(self, buffer, index):
         b = self.bind(buffer)
-        return b.buffer, b.prefix + tuple((v, a + b.shift) for v, a in index)
+        return b.buffer, b.prefix + tuple((v, b.axis(a)) for v, a in index)
 
     def expr(self, e):
         key = id(e)
@@ -74,8 +86,7 @@ class Splicer:
 
     def int(self, e):
         if isinstance(e, Dim):
-            b = self.bind(e.buffer)
-            return Dim(b.buffer, e.axis + b.shift)
+            return self.bind(e.buffer).dim(e.axis)
         if isinstance(e, IntMul):
             return IntMul(self.int(e.a), self.int(e.b))
         if isinstance(e, IntOp):
@@ -89,7 +100,7 @@ class Splicer:
             runs = []
             for buffer, axes in c.runs:
                 b = self.bind(buffer)
-                runs.append((b.buffer, tuple(a + b.shift for a in axes)))
+                runs.append((b.buffer, tuple(b.axis(a) for a in axes)))
             return Contiguous(tuple(runs))
         if isinstance(c, Improves):
             values, index = self.index(c.values, c.index)
@@ -121,6 +132,48 @@ class Splicer:
         if isinstance(s, Check):
             return Check(self.int(s.a), self.int(s.b), s.code)
         raise ValueError(f"cannot splice statement {s!r}")
+
+
+def view_binding(base, pattern, ndim, offset_var):
+    """The Binding of x[pattern] (constant slices of step 1 and integer indices,
+    in range: the caller has evaluated it once) given x's Binding `base` and x's
+    ndim. Offsets become index terms of variables bound by `offset_var(expr)`.
+    Only the view's axis 0 may shrink (a Contiguous test of the loop buffer's
+    dims then still describes the view); else None."""
+    prefix, axes, dims = list(base.prefix), [], []
+    pattern = list(pattern) + [("slice", None, None, None)] * (ndim - len(pattern))
+    for a, entry in enumerate(pattern):
+        n = base.dim(a)
+        if entry[0] == "int":
+            i = entry[1]
+            prefix.append((offset_var(IntConst(i) if i >= 0 else IntOp("add", n, IntConst(i))),
+                           base.axis(a)))
+            continue
+        if entry[0] != "slice" or entry[3] not in (None, 1):
+            return None
+        start, stop = entry[1], entry[2]
+        if start in (None, 0) and stop is None:
+            axes.append(base.axis(a))
+            dims.append(base.dims[a] if base.dims is not None else None)
+            continue
+        if axes:
+            return None
+        lo = _clamped(start, n, IntConst(0))
+        hi = _clamped(stop, n, n)
+        if start not in (None, 0):
+            prefix.append((offset_var(lo), base.axis(a)))
+        axes.append(base.axis(a))
+        dims.append(IntOp("max", IntOp("sub", hi, lo), IntConst(0)))
+    return Binding(base.buffer, tuple(prefix), axes=tuple(axes), dims=tuple(dims))
+
+
+def _clamped(bound, n, default):
+    """A slice bound as Python clamps it into [0, n]."""
+    if bound is None:
+        return default
+    if bound >= 0:
+        return IntOp("min", IntConst(bound), n)
+    return IntOp("max", IntOp("add", n, IntConst(bound)), IntConst(0))
 
 
 def let(var, value, body):

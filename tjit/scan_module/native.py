@@ -61,6 +61,14 @@ def _node_kernel(n):
     raise _Unsupported
 
 
+def _is_constant_view(n):
+    """x[constant slices of step 1 / integer indices]: a view the loop addresses."""
+    from ..tensor.subtensor import Subtensor
+    return (isinstance(n.op, Subtensor) and len(n.inputs) == 1
+            and all(e[0] in ("slice", "int") for e in n.op.pattern)
+            and all(isinstance(v, int) or v is None for e in n.op.pattern for v in e[1:]))
+
+
 def _alias_of(n):
     """Input position whose value a pure view-with-check node returns, else None
     (DotShapes: dot's shape check kept when the product became a reduction)."""
@@ -161,8 +169,14 @@ def _plan(fn, spec, node):
         slot_role[slot] = ("rec", j) if j < s.n_rec else ("nit", j - s.n_rec)
 
     alias = {}
+    views = {}           # slot -> (slot viewed, Subtensor pattern, viewed ndim)
     kernels = []         # (Kernel, [slot per kernel buffer])
     for n, (thunk, ins, outs) in zip(fn.nodes, fn.steps):
+        if _is_constant_view(n):
+            if outs[0] in slot_role:
+                raise _Unsupported       # an output must be computed, not a view
+            views[outs[0]] = (alias.get(ins[0], ins[0]), n.op.pattern, n.inputs[0].ndim)
+            continue
         a = _alias_of(n)
         if a is not None:
             if outs[0] in slot_role and slot_role[outs[0]][0] in ("rec", "nit"):
@@ -183,6 +197,8 @@ def _plan(fn, spec, node):
     for kernel, slots in kernels:
         for slot in (slots[1:] if isinstance(kernel, tuple) and kernel[0] == "matvec"
                      else slots):
+            while slot in views:
+                slot = views[slot][0]
             if slot in slot_role:
                 continue
             value = fn.storage_template[slot]
@@ -196,6 +212,7 @@ def _plan(fn, spec, node):
         raise _Unsupported
     plan = _Plan()
     plan.kernels, plan.slot_role, plan.consts, plan.scratch = kernels, slot_role, consts, scratch
+    plan.views = views
     return plan
 
 
@@ -210,6 +227,7 @@ class NativeScan:
         # Output buffers nobody references any more are reused (no page faults).
         self.pools = [[] for _ in node.outputs]
         self.native = None     # the loop kernel last run (for tjit dump), once called
+        self.unsupported = False
 
     def __call__(self, inputs):
         s = self.spec
@@ -232,7 +250,13 @@ class NativeScan:
                 return self.op.run(self.node, inputs, native=True)
             self.shapes[signature] = shapes
         scratch_shapes, nit_rows, matvec_shapes = shapes
-        native = self.native = self._kernel(scratch_shapes, nit_rows, matvec_shapes)
+        if self.unsupported:
+            return self.op.run(self.node, inputs, native=True)
+        try:
+            native = self.native = self._kernel(scratch_shapes, nit_rows, matvec_shapes)
+        except _Unsupported:
+            self.unsupported = True      # e.g. a view the loop cannot address
+            return self.op.run(self.node, inputs, native=True)
         hists = []
         last_only = self.op.last_only
         for i, (init, lag, out, pool) in enumerate(zip(inits, s.lags, self.node.outputs,
@@ -303,7 +327,7 @@ class NativeScan:
 
     def _compile(self, scratch_shapes, matvec_shapes):
         from ..codegen import compile_kernel
-        from ..ir.lower_scan import Binding, let, loop_kernel
+        from ..ir.lower_scan import Binding, let, loop_kernel, view_binding
         s, plan, node = self.spec, self.plan, self.node
         outer = node.inputs
         step = Var("step")
@@ -341,7 +365,22 @@ class NativeScan:
                 lets.append((var, row))
             return tap_vars[i, offset]
 
+        offsets = {}
+
+        def offset_var(expr):
+            """A variable equal to the (step-invariant) integer expression."""
+            if expr not in offsets:
+                offsets[expr] = Var(f"offset{len(offsets)}")
+                lets.append((offsets[expr], expr))
+            return offsets[expr]
+
         def binding(slot):
+            if slot in plan.views:
+                base, pattern, ndim = plan.views[slot]
+                b = view_binding(binding(base), pattern, ndim, offset_var)
+                if b is None:
+                    raise _Unsupported
+                return b
             role = plan.slot_role[slot]
             kind = role[0]
             if kind == "seq":
