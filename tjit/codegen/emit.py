@@ -23,7 +23,8 @@ ones into registers); `Accumulate` with `reassoc` puts the `reassoc` fast-math
 flag on its fadd/fmul only, which lets LLVM keep vector partial sums in that
 one loop. On a float maximum/minimum, `reassoc` means "NaNs may be dropped and
 ties of zeros resolved either way" (the lowering keeps a NaN flag beside it):
-maxnum/minnum with nnan nsz, a plain vector max.
+maxnum/minnum with nnan nsz, a plain vector max. A float `acc += a * b` is a
+fused multiply-add.
 """
 from __future__ import annotations
 
@@ -191,6 +192,19 @@ class _KernelEmitter:
 
     def _accumulate(self, stmt, env):
         b, dtype = self.builder, stmt.buffer.dtype
+        if dtype in ("float32", "float64") and stmt.op == "add" \
+                and isinstance(stmt.value, Op) and stmt.value.name == "mul":
+            # acc += a * b: a fused multiply-add (var's sum of squares: one
+            # instruction, one rounding; the same for every split of the work)
+            factors = [self._value(arg, env) for arg in stmt.value.args]
+            old = self._load_elem(stmt.buffer, stmt.index, env)
+            fn = self.scalar.declare("llvm.fmuladd." + ("f32" if dtype == "float32" else "f64"),
+                                     old.type, [old.type] * 3)
+            flags = ("reassoc", "contract") if stmt.reassoc else ("contract",)
+            new = b.call(fn, factors + [old], fastmath=flags)
+            self._store_elem(stmt.buffer, stmt.index, new, env)
+            self.cache = {}
+            return
         value = self._value(stmt.value, env)
         old = self._load_elem(stmt.buffer, stmt.index, env)
         if stmt.reassoc and dtype in ("float32", "float64") and stmt.op in ("add", "mul"):
