@@ -504,3 +504,16 @@ def test_row_fusion_leaves_results_read_across_rows_alone():
     a = np.random.default_rng(8).standard_normal((3, 3))
     sv = a.sum(1, keepdims=True)
     np.testing.assert_allclose(f(a), sv * sv.T, rtol=1e-13)
+
+
+def test_rowwise_fusion_needs_a_shared_row():
+    # sum(y) broadcast against x with len(y) != len(x) is legal: the reduction must
+    # not join x's row loop (it would check y's length against x's).
+    x = T.dvector("x")
+    y = T.dvector("y")
+    f = theano.function([x, y], T.maximum(y.sum(), x) * x.sum() + T.exp(x - x.max()))
+    xv, yv = np.array([0.5, -1.0, 2.0]), np.array([3.0, 4.0])
+    np.testing.assert_allclose(f(xv, yv), np.maximum(yv.sum(), xv) * xv.sum()
+                               + np.exp(xv - xv.max()))
+    np.testing.assert_allclose(f(xv, yv[:0]), np.maximum(0.0, xv) * xv.sum()
+                               + np.exp(xv - xv.max()))

@@ -41,15 +41,26 @@ def _row_reduction(var, axes, pattern):
     return node
 
 
+def _row_reads(node, rank):
+    """Ids of the variables `node` reads along its last loop dim (the row)."""
+    return {id(v) for v, axes in zip(node.inputs, node.op.axes)
+            if axes and axes[-1] == rank - 1}
+
+
 def _group(consumer, clients):
     """The reductions joining `consumer` (a FusedElemwise or FusedReduce node),
     in dependency order, or []."""
     pattern = consumer.op.broadcastable
     members, order, other_reads = {id(consumer)}, [], set()
+    # A reduction joins only if it reads a row the consumer reads too: that proves
+    # its row length is the consumer's (sum(y) * x with len(y) != len(x) is legal).
+    rows = _row_reads(consumer, len(pattern))
 
     def visit(node):
         for v, axes in zip(node.inputs, node.op.axes):
             r = _row_reduction(v, axes, pattern)
+            if r is not None and not (_row_reads(r, len(pattern)) & rows):
+                r = None
             if r is None:
                 other_reads.add(id(v))      # e.g. a result read across the row too
                 continue

@@ -30,7 +30,29 @@ def _rtol(variables):
     return max((RTOL.get(getattr(v, "dtype", ""), 0.0) for v in variables), default=0.0) or 1e-9
 
 
-def _differs(a, b, rtol=None):
+def _atol(nodes, values, rtol):
+    """Absolute slack for results that cancel (x - y, a variance of equal values):
+    their error scales with the magnitude of the terms, not of the result. Terms
+    are bounded by the largest value seen, or its square for the squares a
+    variance sums."""
+    from ..tensor.fused_reduce import FusedReduce
+    from ..tensor.reduction import Reduce
+    m = 0.0
+    for a in values:
+        if a is None:
+            continue
+        a = np.asarray(a)
+        if a.dtype.kind in "fc" and a.size:
+            with np.errstate(all="ignore"):
+                finite = np.abs(a[np.isfinite(a)])
+            if finite.size:
+                m = max(m, float(finite.max()))
+    if any(isinstance(n.op, (FusedReduce, Reduce)) for n in nodes):
+        m = max(m, m * m)
+    return rtol * m
+
+
+def _differs(a, b, rtol=None, atol=0.0):
     """None if a and b agree (NaN positions too), else the largest difference."""
     a, b = np.asarray(a), np.asarray(b)
     if a.shape != b.shape:
@@ -40,7 +62,7 @@ def _differs(a, b, rtol=None):
         if not np.array_equal(nan_a, nan_b):
             return "NaN in different places"
         rtol = max(rtol or 0.0, RTOL.get(str(a.dtype), 1e-9))
-        tiny = np.finfo(a.dtype).tiny * 1e3
+        tiny = max(np.finfo(a.dtype).tiny * 1e3, atol)
         with np.errstate(all="ignore"):
             ok = (a == b) | (np.abs(a - b) <= rtol * np.maximum(np.abs(a), np.abs(b)) + tiny)
         ok |= nan_a
@@ -87,7 +109,7 @@ class DebugFunction(CompiledFunction):
             expected = node.op.perform(node, [np.array(a, copy=True) for a in saved])
             rtol = _rtol(node.inputs + node.outputs)
             for var, got, want in zip(node.outputs, results, expected):
-                problem = _differs(got, want, rtol)
+                problem = _differs(got, want, rtol, _atol([node], saved, rtol))
                 if problem:
                     raise DebugModeError(f"{_describe(node, saved)}: output {var} differs from "
                                          f"the NumPy reference of {type(node.op).__name__}: "
@@ -103,8 +125,9 @@ class DebugFunction(CompiledFunction):
         ours = self.output_slots + self.update_slots
         theirs = self.reference.output_slots + self.reference.update_slots
         rtol = _rtol(v for n in self.reference.nodes for v in n.inputs + n.outputs)
+        atol = _atol(self.reference.nodes, list(ref_storage), rtol)
         for k, (a, b) in enumerate(zip(ours, theirs)):
-            problem = _differs(storage[a], ref_storage[b], rtol)
+            problem = _differs(storage[a], ref_storage[b], rtol, atol)
             if problem:
                 what = (f"output {k}" if k < self.n_outputs
                         else f"the update of {self.shared_updates[k - self.n_outputs][0]}")
