@@ -147,6 +147,7 @@ def test_matrix_state_with_reduction_and_shared_update():
 
     (ms, sums), upd = tjit.scan(step, sequences=X, outputs_info=[M, None])
     f = tjit.function([X, M], [ms, sums], updates=upd)
+    assert isinstance(_scan_thunk(f), NativeScan)   # reductions over axis 0 included
     rng = np.random.default_rng(4)
     Xv, Mv = rng.normal(size=(5, 4, 3)), rng.normal(size=(4, 3))
     r_ms, r_sums = f(Xv, Mv)
@@ -390,3 +391,33 @@ def test_constant_views_inside_the_loop(key, rows, cols, seed):
     for a, b, c in zip(got, ref, (states, views)):
         np.testing.assert_allclose(a, np.array(c), rtol=1e-12, atol=1e-12)
         np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("kind", ["sum", "max", "prod", "min"])
+def test_full_reductions_inside_the_loop(kind):
+    """Reductions to a scalar (one partial chunk in the loop) read by later nodes
+    and returned as per-step outputs."""
+    x = T.dmatrix("x")
+    s0 = T.dscalar("s0")
+    red = getattr(T, kind)
+    np_red = getattr(np, kind)
+
+    def step(row, s):
+        r = red(T.tanh(row + s))
+        return s * 0.5 + r, red(row * 2), red(row.dimshuffle("x", 0) * row.dimshuffle(0, "x"),
+                                              axis=0)
+
+    (ss, rs, cols), _ = tjit.scan(step, sequences=x, outputs_info=[s0, None, None])
+    f = tjit.function([x, s0], [ss, rs, cols])
+    thunk = _scan_thunk(f)
+    xv = np.random.default_rng(9).uniform(0.5, 1.5, size=(6, 5))
+    got = f(xv, 0.3)
+    assert isinstance(thunk, NativeScan) and not thunk.unsupported
+    s, states = 0.3, []
+    for row in xv:
+        s = s * 0.5 + np_red(np.tanh(row + s))
+        states.append(s)
+    np.testing.assert_allclose(got[0], states, rtol=1e-12)
+    np.testing.assert_allclose(got[1], [np_red(r * 2) for r in xv], rtol=1e-12)
+    np.testing.assert_allclose(got[2], [np_red(r[None, :] * r[:, None], axis=0) for r in xv],
+                               rtol=1e-12)

@@ -51,9 +51,12 @@ def _node_kernel(n):
     if isinstance(n.op, FusedReduce):
         # max/min of an empty axis: the probe step raises first (shapes are the
         # same at every step), so the kernel never sees one.
+        # Partial schedules run with one chunk (P = 1): the partial buffer, of one
+        # more leading dim, then holds the result.
         kernel = lower_fused_reduce(n)
-        if (kernel.meta.get("schedule") not in ("reduce_inner", "reduce_outer")
-                or n.op.kind == "m2"
+        if (kernel.meta.get("schedule") not in ("reduce_inner", "reduce_outer", "partials",
+                                                "outer_partials")
+                or n.op.kind in ("m2", "argmax", "argmin")
                 or len(kernel.buffers) != len(n.inputs) + 1
                 or kernel.buffers[-1].dtype != n.outputs[0].dtype):
             raise _Unsupported
@@ -144,6 +147,13 @@ def matvec_kernel(dtype, shape=None):
     return Kernel("matvec", (mt, v, out), body, n_inputs=2)
 
 
+def copy_kernel(dtype, ndim):
+    """out = x elementwise (a reduction's partial row into a step output)."""
+    from ..ir.lower import elementwise_kernel
+    x, out = Buffer("x", dtype, (False,) * ndim), Buffer("out", dtype, (False,) * ndim)
+    return elementwise_kernel("copy", [(x, tuple(range(ndim)))], [out], [Load(x, ())])
+
+
 def _plan(fn, spec, node):
     s = spec
     slot_role = {}       # storage slot -> ("seq", j) | ("tap", i, k) | ("non", k) | ...
@@ -170,6 +180,7 @@ def _plan(fn, spec, node):
 
     alias = {}
     views = {}           # slot -> (slot viewed, Subtensor pattern, viewed ndim)
+    partial = {}         # slot -> its (1, ...) partial buffer's pseudo slot
     kernels = []         # (Kernel, [slot per kernel buffer])
     for n, (thunk, ins, outs) in zip(fn.nodes, fn.steps):
         if _is_constant_view(n):
@@ -192,16 +203,27 @@ def _plan(fn, spec, node):
             kernels.append((("matvec_cols",), slots))
             continue
         kernel = _node_kernel(n)
+        if kernel.meta.get("schedule") in ("partials", "outer_partials"):
+            # The kernel writes a (1, ...) partial buffer; readers see its row 0,
+            # and an output of the step gets a copy of it.
+            pseudo = ("partial", outs[0])
+            kernels.append((kernel, slots[:-1] + [pseudo]))
+            if outs[0] in slot_role:
+                kernels.append((("copy", n.outputs[0].dtype, n.outputs[0].ndim),
+                                [pseudo, outs[0]]))
+            else:
+                partial[outs[0]] = pseudo
+            continue
         kernels.append((kernel, slots))
     consts, scratch = [], []
     for kernel, slots in kernels:
         for slot in (slots[1:] if isinstance(kernel, tuple) and kernel[0] == "matvec"
                      else slots):
-            while slot in views:
-                slot = views[slot][0]
+            while slot in views or slot in partial:
+                slot = views[slot][0] if slot in views else partial[slot]
             if slot in slot_role:
                 continue
-            value = fn.storage_template[slot]
+            value = fn.storage_template[slot] if isinstance(slot, int) else None
             if value is not None:
                 slot_role[slot] = ("const", len(consts))
                 consts.append(np.asarray(value))
@@ -213,6 +235,7 @@ def _plan(fn, spec, node):
     plan = _Plan()
     plan.kernels, plan.slot_role, plan.consts, plan.scratch = kernels, slot_role, consts, scratch
     plan.views = views
+    plan.partial = partial
     return plan
 
 
@@ -302,7 +325,9 @@ class NativeScan:
                     storage[slot] = r
         except Exception:
             return None
-        scratch = tuple((storage[slot].shape, storage[slot].dtype) for slot in self.plan.scratch)
+        scratch = tuple(((1,) + storage[slot[1]].shape, storage[slot[1]].dtype)
+                        if isinstance(slot, tuple) else (storage[slot].shape, storage[slot].dtype)
+                        for slot in self.plan.scratch)
         nit_rows = tuple(storage[slot].shape for slot in fn.output_slots[s.n_rec:])
         for i, slot in enumerate(fn.output_slots[:s.n_rec]):
             if storage[slot].shape != inits[i].shape[1:]:
@@ -310,7 +335,7 @@ class NativeScan:
         # Small matrix-vector products are compiled for their exact sizes: constant
         # trip counts let LLVM keep the product vector in registers across rows.
         matvec_shapes = tuple(storage[slots[0]].shape for k, slots in self.plan.kernels
-                              if isinstance(k, tuple))
+                              if isinstance(k, tuple) and k[0] in ("matvec", "matvec_cols"))
         matvec_shapes = tuple(sh if sh[0] * sh[1] <= MAX_SPECIALIZED_MATVEC else None
                               for sh in matvec_shapes)
         return scratch, nit_rows, matvec_shapes
@@ -375,6 +400,9 @@ class NativeScan:
             return offsets[expr]
 
         def binding(slot):
+            if slot in plan.partial:     # the value: row 0 of the partial buffer
+                buf = binding(plan.partial[slot]).buffer
+                return Binding(buf, axes=tuple(range(1, buf.ndim)))
             if slot in plan.views:
                 base, pattern, ndim = plan.views[slot]
                 b = view_binding(binding(base), pattern, ndim, offset_var)
@@ -411,12 +439,21 @@ class NativeScan:
             kind, k = plan.slot_role[slots[-1]][:2]
             return {"rec": hist_bufs, "nit": nit_bufs}.get(kind, scratch_bufs)[k].dtype
         for kernel, slots in plan.kernels:
+            if isinstance(kernel, tuple) and kernel[0] == "copy":   # partial row 0 -> output
+                _, dtype, ndim = kernel
+                kernel = copy_kernel(dtype, ndim)
+                part = binding(slots[0]).buffer
+                node_kernels.append((kernel, {
+                    kernel.buffers[0]: Binding(part, axes=tuple(range(1, part.ndim))),
+                    kernel.buffers[1]: binding(slots[1])}))
+                continue
             if isinstance(kernel, tuple) and kernel[0] == "matvec_cols":   # M.T v: M's rows
                 kernel = matvec_kernel(node_dtype(slots), next(mv_shapes))
                 node_kernels.append((kernel, {b: binding(slot)
                                               for b, slot in zip(kernel.buffers, slots)}))
                 continue
             if isinstance(kernel, tuple):        # ("matvec", non-sequence position)
+                assert kernel[0] == "matvec"
                 mt = Buffer(f"mt{len(mt_bufs)}", non_bufs[kernel[1]].dtype, (False, False))
                 mt_bufs.append(mt)
                 shape = next(mv_shapes)
