@@ -15,7 +15,7 @@ from . import passes, runtime  # noqa: F401  (the pipeline, loaded once at impor
 from .codegen import jit as _jit  # noqa: F401
 from . import ifelse  # noqa: F401,E402  (module: tjit.ifelse.ifelse)
 from . import scan_module  # noqa: F401,E402
-from .scan_module import scan  # noqa: F401,E402
+from .scan_module import foldl, foldr, map, reduce, scan  # noqa: F401,E402,A004
 
 __version__ = "0.1.0"
 
