@@ -115,10 +115,17 @@ class Builder:
         self.push(name, fn(a.var), a.shape, True)
 
     def broadcast(self, *nodes):
+        """The broadcast shape, by Theano's rule: a dim of size 1 stretches only
+        when its type says it is broadcastable (missing leading dims are)."""
         try:
             shape = np.broadcast_shapes(*[n.shape for n in nodes])
         except ValueError:
             return None, True
+        for n in nodes:
+            pad = len(shape) - len(n.shape)
+            for d, (size, bc) in enumerate(zip(n.shape, n.var.broadcastable)):
+                if size != shape[pad + d] and not bc:
+                    return None, True
         expands = any(n.shape != shape for n in nodes)
         return shape, expands or any(n.dup for n in nodes)
 
@@ -359,3 +366,34 @@ def test_every_step_kind_builds_and_differentiates(step):
         for name, g, w in zip("Xvs", got, want):
             np.testing.assert_allclose(g, w, rtol=1e-5, atol=1e-6 * (1 + abs(cost)),
                                        err_msg=f"{name}; {b.trace}")
+
+
+@settings(max_examples=20, deadline=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+@given(recipes())
+def test_random_graph_hessians_match_finite_differences_of_the_gradient(recipe):
+    """tjit.gradient.hessian with respect to the vector input v, against central
+    differences of the compiled gradient; jacobian of the gradient is the same."""
+    from tjit.gradient import hessian, jacobian
+    b = Builder(recipe, "float64")
+    values = input_values(recipe)
+    assume(kink_margin(b, values) > 1e-2)
+    X, v, s = b.inputs
+    g = T.grad(b.cost, v, disconnected_inputs="ignore")
+    h = hessian(b.cost, v, disconnected_inputs="ignore")
+    j = jacobian(g, v, disconnected_inputs="ignore")
+    f = theano.function(b.inputs, [b.cost, g, h, j], on_unused_input="ignore")
+    cost, _, got, got_j = f(*values)
+    assume(np.isfinite(cost) and abs(cost) < 1e6)
+    n = values[1].size
+    eps = 1e-5
+    want = np.zeros((n, n))
+    for k in range(n):
+        plus, minus = values[1].copy(), values[1].copy()
+        plus[k] += eps
+        minus[k] -= eps
+        want[:, k] = (f(values[0], plus, values[2])[1] - f(values[0], minus, values[2])[1]) \
+            / (2 * eps)
+    tol = 1e-5 * (1 + abs(cost) + np.max(np.abs(want), initial=0))
+    np.testing.assert_allclose(got, want, rtol=1e-4, atol=tol, err_msg=f"steps {b.trace}")
+    np.testing.assert_allclose(got_j, got, rtol=1e-12, atol=1e-12)

@@ -157,3 +157,107 @@ def test_gradient_graphs_are_stabilized_fused_and_use_gemm():
     d_sp = 0.5 * (1 + np.tanh(a / 2))
     np.testing.assert_allclose(got_b, d_a.sum(axis=0), rtol=1e-9, atol=1e-9)
     np.testing.assert_allclose(got_w, xv.T @ (d_a + d_sp), rtol=1e-9, atol=1e-6)
+
+
+# -- jacobian and hessian ---------------------------------------------------------------
+def _op_kinds(f):
+    return {type(n.op).__name__ for n in f.nodes}
+
+
+def test_jacobian_of_an_elementwise_function_is_diagonal_without_a_loop():
+    from tjit.gradient import jacobian
+    x, a = T.dvector("x"), T.dscalar("a")
+    expr = T.tanh(x) * a + T.nnet.softplus(x) ** 2
+    f = theano.function([x, a], jacobian(expr, x))
+    assert "Scan" not in _op_kinds(f)
+    xv = np.array([0.3, -1.2, 2.0, 0.0])
+    sp, sg = np.logaddexp(0, xv), 0.5 * (1 + np.tanh(xv / 2))
+    want = np.diag(1.5 * (1 - np.tanh(xv) ** 2) + 2 * sp * sg)
+    np.testing.assert_allclose(f(xv, 1.5), want, rtol=1e-12, atol=1e-15)
+    assert f(np.zeros(0), 1.5).shape == (0, 0)
+
+
+def test_jacobian_by_scan_lists_and_tuples():
+    from tjit.gradient import jacobian
+    x, A = T.dvector("x"), T.dmatrix("A")
+    y = T.tanh(T.dot(A, x))
+    jx, jA = jacobian(y, [x, A])
+    f = theano.function([x, A], [jx, jA])
+    assert "Scan" in _op_kinds(f)
+    rng = np.random.default_rng(0)
+    xv, Av = rng.standard_normal(3), rng.standard_normal((2, 3))
+    got_x, got_A = f(xv, Av)
+    d = 1 - np.tanh(Av @ xv) ** 2
+    np.testing.assert_allclose(got_x, d[:, None] * Av, rtol=1e-12)
+    want_A = np.zeros((2, 2, 3))
+    for i in range(2):
+        want_A[i, i] = d[i] * xv
+    np.testing.assert_allclose(got_A, want_A, rtol=1e-12, atol=1e-15)
+    assert isinstance(jacobian(y, (x,)), tuple) and isinstance(jacobian(y, [x]), list)
+    assert jacobian(y, x).ndim == 2
+    # a scalar expression: its gradient
+    g = jacobian(y.sum(), x)
+    np.testing.assert_allclose(theano.function([x, A], g)(xv, Av), d @ Av, rtol=1e-12)
+
+
+def test_jacobian_and_hessian_errors_and_disconnected_inputs():
+    from tjit.gradient import hessian, jacobian
+    x, z = T.dvector("x"), T.dvector("z")
+    m = T.dmatrix("m")
+    with pytest.raises(TypeError, match="flatten"):
+        jacobian(m * 2, m)
+    with pytest.raises(TypeError, match="scalar"):
+        hessian(x * 2, x)
+    with pytest.raises(TypeError, match="vectors"):
+        hessian((m ** 2).sum(), m)
+    with pytest.raises(DisconnectedInputError):
+        jacobian(T.tanh(x), z)
+    with pytest.raises(DisconnectedInputError):
+        hessian((x ** 2).sum(), z)
+    j = jacobian(T.tanh(x), z, disconnected_inputs="ignore")
+    h = hessian((x ** 2).sum(), [x, z], disconnected_inputs="ignore")
+    f = theano.function([x, z], [j] + h)
+    got_j, hx, hz = f(np.ones(3), np.ones(2))
+    np.testing.assert_array_equal(got_j, np.zeros((3, 2)))
+    np.testing.assert_allclose(hx, 2 * np.eye(3))
+    np.testing.assert_array_equal(hz, np.zeros((2, 2)))
+    # connected to the cost but not to its gradient (a linear cost): zero Hessian
+    lin = theano.function([x], hessian((3 * x).sum(), x))
+    np.testing.assert_array_equal(lin(np.ones(4)), np.zeros((4, 4)))
+
+
+def test_hessian_by_scan_matches_analytic_and_finite_differences():
+    from tjit.gradient import hessian
+    x, w = T.dvector("x"), T.dvector("w")
+    lse = T.log(T.exp(x).sum())   # Hessian diag(p) - p p^T, p = softmax(x)
+    cross = (T.tanh(x * w.sum()) * w).sum()
+    hx, hw = hessian(cross, [x, w])
+    f = theano.function([x, w], [hessian(lse, x), hx, hw])
+    assert "Scan" in _op_kinds(f)
+    rng = np.random.default_rng(1)
+    xv, wv = rng.standard_normal(4), rng.standard_normal(4) * 0.5
+    got_lse, got_x, got_w = f(xv, wv)
+    p = np.exp(xv - xv.max())
+    p /= p.sum()
+    np.testing.assert_allclose(got_lse, np.diag(p) - np.outer(p, p), rtol=1e-10, atol=1e-14)
+    g = theano.function([x, w], T.grad(cross, [x, w]))
+    for k, got in ((0, got_x), (1, got_w)):
+        want = np.zeros((4, 4))
+        for j in range(4):
+            args_p, args_m = [xv.copy(), wv.copy()], [xv.copy(), wv.copy()]
+            args_p[k][j] += 1e-6
+            args_m[k][j] -= 1e-6
+            want[:, j] = (g(*args_p)[k] - g(*args_m)[k]) / 2e-6
+        np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-8)
+        np.testing.assert_allclose(got, got.T, rtol=1e-12, atol=1e-14)
+
+
+def test_hessian_consider_constant():
+    from tjit.gradient import hessian
+    x = T.dvector("x")
+    y = x ** 2
+    cost = (y * x).sum()          # x**3, with y held constant: gradient y, Hessian 0
+    f = theano.function([x], [hessian(cost, x), hessian(cost, x, consider_constant=[y])])
+    full, held = f(np.array([1.0, 2.0]))
+    np.testing.assert_allclose(full, np.diag([6.0, 12.0]))
+    np.testing.assert_array_equal(held, np.zeros((2, 2)))

@@ -132,3 +132,116 @@ def _reaches(roots, w):
     """Whether `w` is an ancestor of any root."""
     from .graph import ancestors
     return any(v is w for v in ancestors(roots))
+
+
+# -- jacobian and hessian (Theano 1.0's signatures and semantics) ----------------------
+def _format_as(using_list, using_tuple, values):
+    if using_list:
+        return list(values)
+    if using_tuple:
+        return tuple(values)
+    return values[0]
+
+
+def _as_list(wrt):
+    using_list, using_tuple = isinstance(wrt, list), isinstance(wrt, tuple)
+    wrt_list = list(wrt) if using_list or using_tuple else [wrt]
+    for w in wrt_list:
+        if not isinstance(w, Variable):
+            raise TypeError(f"wrt must be symbolic variables, got {type(w).__name__}")
+    return using_list, using_tuple, wrt_list
+
+
+def _elementwise_in(expression, w, consider_constant):
+    """Whether the vector `expression` is an elementwise function of the vector w
+    (element i depends on w[i] only): every variable between them is the output
+    of an Elemwise whose inputs that depend on w have its own (unbroadcast) shape."""
+    from .tensor.elemwise import Elemwise
+    if w.ndim != 1 or expression.ndim != 1 or w.broadcastable != (False,) \
+            or expression.broadcastable != (False,):
+        return False
+    order = toposort([expression])
+    constant_ids = {id(v) for v in (consider_constant or [])}
+    dep, mixed = {id(w)}, set()  # elementwise in w; depending on w otherwise
+    for node in order:
+        # fill(model, value) (as ones_like(cost) seeds a gradient) reads only the
+        # model's shape: its values do not flow
+        inputs = node.inputs[1:] if getattr(node.op, "scalar_op", None) is ts.second \
+            else node.inputs
+        # integer values (shapes, argmax) are piecewise constant: no derivative flows
+        inputs = [v for v in inputs if id(v) not in constant_ids and v.dtype not in ts.DISCRETE]
+        if any(id(v) in mixed for v in inputs):
+            mixed.update(id(o) for o in node.outputs)
+        elif any(id(v) in dep for v in inputs):
+            ok = isinstance(node.op, Elemwise) and all(
+                o.broadcastable == (False,) for o in node.outputs) and all(
+                v.broadcastable == (False,) for v in inputs if id(v) in dep)
+            (dep if ok else mixed).update(id(o) for o in node.outputs)
+    return id(expression) in dep and id(expression) not in constant_ids
+
+
+def _jacobian_of_vector(expression, w, consider_constant, disconnected_inputs):
+    """d expression[i] / d w for a vector expression: shape (n,) + w's shape."""
+    from .scan_module import scan
+    from .tensor.shape_ops import arange, eye
+    if _elementwise_in(expression, w, consider_constant):
+        # the Jacobian is diagonal: one backward pass gives it, no loop
+        g = grad(expression.sum(), w, consider_constant=consider_constant,
+                 disconnected_inputs=disconnected_inputs)
+        return eye(g.shape[0], dtype=g.dtype) * g.dimshuffle("x", 0)
+
+    def row(i, expr, x):
+        return grad(expr[i], x, consider_constant=consider_constant,
+                    disconnected_inputs=disconnected_inputs)
+
+    rows, updates = scan(row, sequences=arange(expression.shape[0]),
+                         non_sequences=[expression, w])
+    if updates:
+        raise AssertionError("jacobian: scan returned updates; gradients draw no random numbers")
+    return rows
+
+
+def jacobian(expression, wrt, consider_constant=None, disconnected_inputs="raise"):
+    """The Jacobian of the vector `expression` with respect to `wrt` (a variable or
+    a list/tuple of them, returned in kind): for each w, a variable of shape
+    (len(expression),) + w's shape. A scalar expression gives its gradient.
+
+    An elementwise function of a vector w has a diagonal Jacobian, built from one
+    gradient; otherwise the rows are computed by one scan over the elements."""
+    from .tensor.var import as_tensor_variable
+    expression = as_tensor_variable(expression)
+    if expression.ndim > 1:
+        raise TypeError(f"jacobian: the expression must be a scalar or a vector, but "
+                        f"{expression} has {expression.ndim} dims; flatten it first")
+    using_list, using_tuple, wrt_list = _as_list(wrt)
+    if expression.ndim == 0:
+        return _format_as(using_list, using_tuple,
+                          grad(expression, wrt_list, consider_constant=consider_constant,
+                               disconnected_inputs=disconnected_inputs))
+    return _format_as(using_list, using_tuple,
+                      [_jacobian_of_vector(expression, w, consider_constant, disconnected_inputs)
+                       for w in wrt_list])
+
+
+def hessian(cost, wrt, consider_constant=None, disconnected_inputs="raise"):
+    """The Hessian of the scalar `cost` with respect to the vector `wrt` (or each
+    vector of a list/tuple, returned in kind): a (n, n) matrix per vector.
+
+    Where the gradient is an elementwise function of w (cost = sum(f(w)), say),
+    the Hessian is diagonal and needs no loop; otherwise one scan."""
+    from .tensor.var import as_tensor_variable
+    cost = as_tensor_variable(cost)
+    if cost.ndim != 0:
+        raise TypeError(f"hessian: the cost must be a scalar, but {cost} has {cost.ndim} dims")
+    using_list, using_tuple, wrt_list = _as_list(wrt)
+    hessians = []
+    for w in wrt_list:
+        if w.ndim != 1:
+            raise TypeError(f"hessian: wrt must be vectors, but {w} has {w.ndim} dims "
+                            f"({w.type})")
+        g = grad(cost, w, consider_constant=consider_constant,
+                 disconnected_inputs=disconnected_inputs)
+        # w may be connected to the cost but not to its gradient (a linear cost):
+        # that is a zero Hessian, not an error
+        hessians.append(_jacobian_of_vector(g, w, consider_constant, "ignore"))
+    return _format_as(using_list, using_tuple, hessians)
