@@ -7,7 +7,7 @@ from .subtensor import inc_subtensor, set_subtensor  # noqa: F401
 from .reduction import (all, any, argmax, argmin, max, max_and_argmax, mean, min,  # noqa: F401,A004
                         prod, ptp, std, sum, var)
 from . import nnet  # noqa: F401
-from ..gradient import grad  # noqa: F401
+from ..gradient import grad, hessian, jacobian  # noqa: F401  (Theano: T.jacobian, T.hessian)
 
 __all__ = list(_basic_all) + ["TensorType", "TensorConstant", "TensorVariable",
                               "as_tensor_variable", "constant", "inc_subtensor",
