@@ -30,6 +30,24 @@ def _last_row(user_output):
     return user_output.owner.inputs[0][-1]
 
 
+def _same_values(outputs, pairs):
+    """(variable, replacement) for every variable of the graph of `outputs` that
+    recomputes one of pairs' variables: the same op on the same inputs (gradients
+    rebuild the nodes they differentiate, e.g. tanh's output for its derivative)."""
+    from ..graph import toposort
+    wanted = {}
+    for var, value in pairs:
+        node = var.owner
+        wanted.setdefault((node.op, tuple(id(v) for v in node.inputs), var.index), value)
+    found = list(pairs)
+    for node in toposort(outputs):
+        for out in node.outputs:
+            value = wanted.get((node.op, tuple(id(v) for v in node.inputs), out.index))
+            if value is not None and out.type == value.type:
+                found.append((out, value))
+    return found
+
+
 def reverse_scan_grad(op, inputs, output_grads):
     """Gradients of the inputs of Scan `op` (inputs[0] is n_steps) as graphs."""
     from ..gradient import grad
@@ -65,6 +83,13 @@ def reverse_scan_grad(op, inputs, output_grads):
         rev.append(g[lag:lag + done][::-1])
     for g in g_nits:
         rev.append(g[:done][::-1])
+    # The forward outputs of each step, as computed: the vector-Jacobian product
+    # reads them instead of recomputing the step (e.g. tanh's derivative needs
+    # only tanh's output).
+    for b, lag in zip(bufs, s.lags):
+        rev.append(b[lag:lag + done][::-1])
+    for y in node.outputs[s.n_rec:s.n_rec + s.n_nit]:
+        rev.append(y[:done][::-1])
 
     seq_float = [j for j, x in enumerate(seqs) if _float(x)]
     rec_float = [i for i, b in enumerate(bufs) if _float(b)]
@@ -86,6 +111,8 @@ def reverse_scan_grad(op, inputs, output_grads):
         pos += s.n_rec
         go_rows = args[pos:pos + s.n_nit]
         pos += s.n_nit
+        y_rows = args[pos:pos + s.n_rec + s.n_nit]
+        pos += s.n_rec + s.n_nit
         states = {}
         for i in rec_float:
             states[i] = list(args[pos:pos + s.lags[i]])
@@ -115,6 +142,10 @@ def reverse_scan_grad(op, inputs, output_grads):
             grads = grad(None, wrt, known_grads=known, disconnected_inputs="ignore")
         else:
             grads = [zeros_like(w) for w in wrt]
+        computed = _same_values(grads, [(o, y) for o, y in zip(outs, y_rows)
+                                        if o.owner is not None and o.type == y.type])
+        if computed:
+            grads = clone_replace(grads, computed, strict=False)
         g_seq = grads[:len(wrt_seq)]
         g_tap = dict(zip([p for p in tap_positions if p[0] in states],
                          grads[len(wrt_seq):len(wrt_seq) + len(wrt_tap)]))
