@@ -421,3 +421,32 @@ def test_full_reductions_inside_the_loop(kind):
     np.testing.assert_allclose(got[1], [np_red(r * 2) for r in xv], rtol=1e-12)
     np.testing.assert_allclose(got[2], [np_red(r[None, :] * r[:, None], axis=0) for r in xv],
                                rtol=1e-12)
+
+
+def test_float32_rnn_and_integer_bool_constant_outputs():
+    W, X, h0 = T.fmatrix("W"), T.fmatrix("X"), T.fvector("h0")
+    h, _ = tjit.scan(lambda x, h, W: T.tanh(T.dot(W, h) + x), sequences=X, outputs_info=h0,
+                     non_sequences=W)
+    f = tjit.function([W, X, h0], h)
+    assert isinstance(_scan_thunk(f), NativeScan)
+    rng = np.random.default_rng(10)
+    Wv = (rng.normal(size=(20, 20)) * 0.2).astype("float32")
+    Xv, hv = rng.normal(size=(7, 20)).astype("float32"), np.zeros(20, "float32")
+    got = f(Wv, Xv, hv)
+    assert got.dtype == np.float32
+    hh = hv
+    for x in Xv:
+        hh = np.tanh(Wv @ hh + x)
+    np.testing.assert_allclose(got[-1], hh, rtol=1e-5, atol=1e-6)
+
+    x = T.lvector("x")
+    (s, b, c), _ = tjit.scan(lambda a, acc: [acc + a, T.gt(a, 2), a * np.array([1, 2, 3])],
+                             sequences=x, outputs_info=[np.int64(0), None, None])
+    f = tjit.function([x], [s, b, c])
+    assert isinstance(_scan_thunk(f), NativeScan)
+    xv = np.arange(5)
+    got = f(xv)
+    np.testing.assert_array_equal(got[0], np.cumsum(xv))
+    np.testing.assert_array_equal(got[1], xv > 2)
+    np.testing.assert_array_equal(got[2], xv[:, None] * [1, 2, 3])
+    assert (got[0].dtype, got[1].dtype, got[2].dtype) == (np.int64, np.bool_, np.int64)
