@@ -450,3 +450,70 @@ def test_float32_rnn_and_integer_bool_constant_outputs():
     np.testing.assert_array_equal(got[1], xv > 2)
     np.testing.assert_array_equal(got[2], xv[:, None] * [1, 2, 3])
     assert (got[0].dtype, got[1].dtype, got[2].dtype) == (np.int64, np.bool_, np.int64)
+
+
+# -- random step graphs -----------------------------------------------------------
+UNARY_OPS = [(T.tanh, np.tanh), (T.sin, np.sin), (lambda v: v * 0.5, lambda v: v * 0.5),
+             (lambda v: T.exp(-abs(v)), lambda v: np.exp(-np.abs(v))),
+             (lambda v: v - v.sum(), lambda v: v - v.sum()),
+             (lambda v: v * v.max(), lambda v: v * v.max())]
+BINARY_OPS = [(lambda a, b: a + b, np.add), (lambda a, b: a * b, np.multiply),
+              (lambda a, b: a - b * 0.5, lambda a, b: a - b * 0.5), (T.maximum, np.maximum)]
+
+
+def _random_graph(draw, n_leaves, depth):
+    """A random expression over leaves 0..n_leaves-1: nested tuples of op indices."""
+    if depth == 0 or draw(st.integers(0, 3)) == 0:
+        return ("leaf", draw(st.integers(0, n_leaves - 1)))
+    if draw(st.booleans()):
+        return ("un", draw(st.integers(0, len(UNARY_OPS) - 1)),
+                _random_graph(draw, n_leaves, depth - 1))
+    return ("bin", draw(st.integers(0, len(BINARY_OPS) - 1)),
+            _random_graph(draw, n_leaves, depth - 1), _random_graph(draw, n_leaves, depth - 1))
+
+
+def _evaluate(tree, leaves, numeric):
+    if tree[0] == "leaf":
+        return leaves[tree[1]]
+    if tree[0] == "un":
+        return UNARY_OPS[tree[1]][numeric](_evaluate(tree[2], leaves, numeric))
+    return BINARY_OPS[tree[1]][numeric](_evaluate(tree[2], leaves, numeric),
+                                        _evaluate(tree[3], leaves, numeric))
+
+
+@st.composite
+def _step_graphs(draw):
+    taps = draw(st.lists(st.integers(-3, -1), min_size=1, max_size=2, unique=True))
+    n_leaves = 1 + len(taps) + 1          # sequence row, taps, non-sequence
+    return taps, [_random_graph(draw, n_leaves, 3) for _ in range(2)]
+
+
+@settings(max_examples=25, deadline=None)
+@given(graph=_step_graphs(), n=st.integers(1, 8), width=st.integers(1, 4),
+       seed=st.integers(0, 99))
+def test_random_step_graphs_native_python_and_reference_agree(graph, n, width, seed):
+    taps, (state_tree, map_tree) = graph
+    rng = np.random.default_rng(seed)
+    lag = -min(taps)
+    xv, iv, wv = (rng.normal(size=(n, width)), rng.normal(size=(lag, width)) * 0.5,
+                  rng.normal(size=width))
+    x, init, w = T.dmatrix("x"), T.dmatrix("init"), T.dvector("w")
+
+    def step(row, *rest):
+        leaves = [row, *rest]
+        # a state that stays bounded, and a per-step output
+        return T.tanh(_evaluate(state_tree, leaves, 0)), _evaluate(map_tree, leaves, 0) + row
+
+    info = dict(initial=init if taps != [-1] else init[0], taps=taps)
+    outs, _ = tjit.scan(step, sequences=x, outputs_info=[info, None], non_sequences=w)
+    got = tjit.function([x, init, w], outs)(xv, iv, wv)
+    ref_py = tjit.function([x, init, w], outs, mode="PY")(xv, iv, wv)
+    hist, maps = list(iv), []
+    for t in range(n):
+        leaves = [xv[t]] + [hist[lag + t + k] for k in taps] + [wv]
+        hist.append(np.tanh(_evaluate(state_tree, leaves, 1) + np.zeros(width)))
+        maps.append(_evaluate(map_tree, leaves, 1) + xv[t])
+    np.testing.assert_allclose(got[0], np.array(hist[lag:]), rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(got[1], np.array(maps), rtol=1e-10, atol=1e-12)
+    for a, b in zip(got, ref_py):
+        np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12)
