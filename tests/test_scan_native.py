@@ -517,3 +517,36 @@ def test_random_step_graphs_native_python_and_reference_agree(graph, n, width, s
     np.testing.assert_allclose(got[1], np.array(maps), rtol=1e-10, atol=1e-12)
     for a, b in zip(got, ref_py):
         np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12)
+
+
+def _softmax_rows(z):
+    e = np.exp(z - z.max(axis=-1, keepdims=True))
+    return e / e.sum(axis=-1, keepdims=True)
+
+
+def test_softmax_steps_and_view_outputs_run_natively():
+    # batch softmax (a rowwise program) as the state
+    X, H0 = T.dtensor3("X"), T.dmatrix("H0")
+    out, _ = tjit.scan(lambda x, h: T.nnet.softmax(x + h * 0.5), sequences=X, outputs_info=H0)
+    f = tjit.function([X, H0], out)
+    assert isinstance(_scan_thunk(f), NativeScan)
+    rng = np.random.default_rng(11)
+    xv, hv = rng.normal(size=(5, 3, 4)), rng.normal(size=(3, 4))
+    h, ref = hv, []
+    for x in xv:
+        h = _softmax_rows(x + h * 0.5)
+        ref.append(h)
+    np.testing.assert_allclose(f(xv, hv), ref, rtol=1e-13)
+    # a step output that is a view (row 0 of a (1, n) softmax) is copied into place
+    x, w = T.dmatrix("x"), T.dvector("w")
+    out, _ = tjit.scan(lambda row, h, w: T.nnet.softmax((row + h * w).dimshuffle("x", 0))[0],
+                       sequences=x, outputs_info=T.ones_like(w) / w.shape[0], non_sequences=w)
+    f = tjit.function([x, w], out)
+    thunk = _scan_thunk(f)
+    xv, wv = rng.normal(size=(6, 4)), rng.normal(size=4)
+    h, ref = np.ones(4) / 4, []
+    for r in xv:
+        h = _softmax_rows(r + h * wv)
+        ref.append(h)
+    np.testing.assert_allclose(f(xv, wv), ref, rtol=1e-13)
+    assert isinstance(thunk, NativeScan) and not thunk.unsupported

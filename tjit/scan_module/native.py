@@ -48,6 +48,12 @@ def _node_kernel(n):
     from ..ir.from_graph import lower_fused, lower_fused_reduce
     if isinstance(n.op, FusedElemwise):
         return lower_fused(n)
+    if type(n.op).__name__ == "FusedRows":     # rowwise programs (softmax and kin)
+        from ..ir.lower_rowwise import lower_fused_rows
+        kernel = lower_fused_rows(n)
+        if len(kernel.buffers) != len(n.inputs) + len(n.outputs):
+            raise _Unsupported
+        return kernel
     if isinstance(n.op, FusedReduce):
         # max/min of an empty axis: the probe step raises first (shapes are the
         # same at every step), so the kernel never sees one.
@@ -184,9 +190,13 @@ def _plan(fn, spec, node):
     kernels = []         # (Kernel, [slot per kernel buffer])
     for n, (thunk, ins, outs) in zip(fn.nodes, fn.steps):
         if _is_constant_view(n):
-            if outs[0] in slot_role:
-                raise _Unsupported       # an output must be computed, not a view
-            views[outs[0]] = (alias.get(ins[0], ins[0]), n.op.pattern, n.inputs[0].ndim)
+            view = (alias.get(ins[0], ins[0]), n.op.pattern, n.inputs[0].ndim)
+            if outs[0] in slot_role:     # a step output that is a view: copy it
+                views[("view", outs[0])] = view
+                kernels.append((("copy", n.outputs[0].dtype, n.outputs[0].ndim),
+                                [("view", outs[0]), outs[0]]))
+            else:
+                views[outs[0]] = view
             continue
         a = _alias_of(n)
         if a is not None:
@@ -439,13 +449,14 @@ class NativeScan:
             kind, k = plan.slot_role[slots[-1]][:2]
             return {"rec": hist_bufs, "nit": nit_bufs}.get(kind, scratch_bufs)[k].dtype
         for kernel, slots in plan.kernels:
-            if isinstance(kernel, tuple) and kernel[0] == "copy":   # partial row 0 -> output
+            if isinstance(kernel, tuple) and kernel[0] == "copy":   # a view or partial row 0
                 _, dtype, ndim = kernel
                 kernel = copy_kernel(dtype, ndim)
-                part = binding(slots[0]).buffer
-                node_kernels.append((kernel, {
-                    kernel.buffers[0]: Binding(part, axes=tuple(range(1, part.ndim))),
-                    kernel.buffers[1]: binding(slots[1])}))
+                source = binding(slots[0])
+                if slots[0][0] == "partial":
+                    source = Binding(source.buffer, axes=tuple(range(1, source.buffer.ndim)))
+                node_kernels.append((kernel, {kernel.buffers[0]: source,
+                                              kernel.buffers[1]: binding(slots[1])}))
                 continue
             if isinstance(kernel, tuple) and kernel[0] == "matvec_cols":   # M.T v: M's rows
                 kernel = matvec_kernel(node_dtype(slots), next(mv_shapes))
