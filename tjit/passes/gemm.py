@@ -8,7 +8,9 @@ It fires on an elementwise add or sub of float32/float64 when
 - the product's result is used nowhere else (else it would be computed twice);
 - the result has the product's dtype and shape: z may broadcast to the product
   (a row bias, a scalar), never the other way round.
-Runs before elemwise_fusion, which then fuses whatever is left around the Gemm.
+Runs before elemwise_fusion, which then fuses whatever is left around the Gemm,
+and after matvec, which has already turned float matrix-vector products into
+fused reductions: in FAST_RUN, gemm sees those forms only when matvec is excluded.
 """
 from __future__ import annotations
 
