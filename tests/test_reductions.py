@@ -166,12 +166,13 @@ def test_nan_in_long_rows_vector_extremum_paths(dtype):
     # anywhere in a long row (any block, any vector lane, the scalar tail) wins
     x = T.matrix("x", dtype=dtype)
     rng = np.random.default_rng(11)
-    a = rng.standard_normal((9, 1203)).astype(dtype)
+    a = rng.standard_normal((10, 1203)).astype(dtype)
     for row, col in [(0, 0), (1, 1202), (2, 255), (3, 256), (4, 700), (5, 1199)]:
         a[row, col] = np.nan
     a[6, 300] = a[6, 900] = np.nan            # two NaNs: the first index
     a[7] = -np.inf
     a[8, 5] = np.inf
+    a[9, 17], a[9, 1000] = -np.inf, np.inf     # its plain sum is NaN: the exact rescan
     outs = [x.max(axis=1), x.min(axis=1), x.argmax(axis=1), x.argmin(axis=1), x.max(), x.min(),
             x.argmax(), T.nnet.softmax(x)]
     got = theano.function([x], outs)(a)

@@ -298,6 +298,8 @@ class _KernelEmitter:
     def _condition(self, cond, env):
         if isinstance(cond, Improves):
             return self._takes(cond, env)[0]
+        if getattr(cond, "dtype", None) == "bool":      # a scalar expression
+            return self._value(cond, env)
         if not isinstance(cond, Contiguous):
             raise TypeError("cannot emit condition %r" % (cond,))
         b = self.builder

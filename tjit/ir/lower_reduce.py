@@ -197,13 +197,18 @@ class _Schedule:
         self.block2 = Buffer(prefix + "block_sq", acc_dtype, ()) if self.blocked and self.m2 \
             else None
         self.first = Buffer(prefix + "first", "int64", ()) if self.arg_blocked else None
-        # Float max/min over a row (and argmax/argmin's block scans): a plain
-        # vector max (`reassoc` Accumulate: NaNs dropped, zero signs either way)
-        # and a separate any-NaN flag, then NaN if the flag is set: the same
-        # value as NaN-propagating maximum, at a third of the instructions.
+        # Float max/min (and argmax/argmin's block scans): a plain vector max
+        # (`reassoc` Accumulate: NaNs dropped, zero signs either way) beside a
+        # vector sum of the same values, which is NaN when a value is NaN (or
+        # +inf meets -inf). Only then the range is reduced again with the
+        # NaN-propagating maximum: the same value, at a third of the work.
         self.fast_extremum = (kind in ("max", "min", "argmax", "argmin") and not self.rowwise
                               and acc_dtype in ("float32", "float64"))
-        self.nan = Buffer(prefix + "nan", "bool", ()) if self.fast_extremum else None
+        # argmax/argmin's short block scans: a NaN flag instead (no second
+        # horizontal reduction and branch per block), NaN put in after the scan
+        self.nan = None if not self.fast_extremum else Buffer(prefix + "nan", "bool", ()) \
+            if self.arg else Buffer(prefix + "nansum", acc_dtype, ())
+        self._exact = False
 
     def locals(self):
         size = {"reduce_outer": BLOCK, "outer_partials": TILE}.get(self.schedule, 1)
@@ -212,19 +217,33 @@ class _Schedule:
         return tuple(out)
 
     def _extremum_update(self, into, op, value):
-        """Accumulate max/min `value` into `into` and its NaN into the flag."""
+        """Accumulate max/min `value` into `into` (fast) and into the NaN sum."""
+        if self._exact or not self.fast_extremum:
+            return [Accumulate(into, (), op, value)]
+        if self.arg:
+            return [Accumulate(into, (), op, value, True),
+                    Accumulate(self.nan, (), "or", Op("isnan", (value,), "bool"))]
         return [Accumulate(into, (), op, value, True),
-                Accumulate(self.nan, (), "or", Op("isnan", (value,), "bool"))]
+                Accumulate(self.nan, (), "add", value, True)]
 
-    def _extremum_result(self, into):
-        """The NaN-propagating max/min held by `into` and the NaN flag."""
-        dt = into.dtype
-        return Op("switch", (Load(self.nan, ()), Const(float("nan"), dt), Load(into, ())), dt)
+    def with_nan_fallback(self, into, build):
+        """`build()` (the loops accumulating into `into`) with the fast max/min,
+        then, if its NaN sum is NaN, `into` reset and `build()` again exactly."""
+        if not self.fast_extremum:
+            return tuple(build())
+        fast = tuple(build())
+        self._exact = True
+        try:
+            exact = tuple(build())
+        finally:
+            self._exact = False
+        init = Const(identity(self.kind, self.acc_dtype), self.acc_dtype)
+        saw_nan = Op("isnan", (Load(self.nan, ()),), "bool")
+        return ((Store(self.nan, (), Const(0, self.acc_dtype)),) + fast
+                + (Guarded(saw_nan, (Store(into, (), init),) + exact, ()),))
 
     def result(self, acc_index=()):
         """The finished accumulator of a max/min/sum/prod (before the output cast)."""
-        if self.fast_extremum and not self.arg:
-            return self._extremum_result(self.acc)
         return Load(self.acc, acc_index)
 
     def _extent(self, group):
@@ -235,8 +254,6 @@ class _Schedule:
         reduced point (m2's shift)."""
         init = Const(identity(self.kind, self.acc_dtype), self.acc_dtype)
         stmts = [Store(self.acc, index, init)]
-        if self.fast_extremum and not self.arg:
-            stmts.append(Store(self.nan, (), Const(False, "bool")))
         if self.arg:
             stmts.append(Store(self.pos, index, Const(-1, "int64")))
         if self.m2:
@@ -308,12 +325,19 @@ class _Schedule:
             size = IntOp("div", IntOp("add", n0, IntOp("sub", parts, IntConst(1))), parts)
             lo = IntMul(cvar, size)
             chunk = (lo, IntOp("min", IntOp("add", lo, size), n0))
-        # the reduced loops, innermost first
-        inner = self._blocked_loop(rvars, red_groups, value, chunk)
-        for k in range(len(red_groups) - 2, -1, -1):
-            start, stop = (chunk if k == 0 and chunk else
-                           (IntConst(0), self._extent(red_groups[k])))
-            inner = (Range(rvars[k], start, stop, 1, inner),)
+        def reduced_loops():
+            """The reduced loops, built innermost first."""
+            inner = self._blocked_loop(rvars, red_groups, value, chunk)
+            for k in range(len(red_groups) - 2, -1, -1):
+                start, stop = (chunk if k == 0 and chunk else
+                               (IntConst(0), self._extent(red_groups[k])))
+                inner = (Range(rvars[k], start, stop, 1, inner),)
+            return inner
+
+        if self.fast_extremum and not self.arg:
+            inner = self.with_nan_fallback(self.acc, reduced_loops)
+        else:
+            inner = reduced_loops()
         if self.schedule == "partials":
             body = tuple(self._init((), first)) + inner + tuple(self._finish(((cvar, 0),), ()))
             return (Range(cvar, IntOp("max", Begin(), IntConst(0)),
@@ -346,14 +370,14 @@ class _Schedule:
         if self.arg_blocked:
             stop_b = IntOp("min", IntOp("add", bvar, IntConst(ARG_BLOCK)), stop)
             extremum = "maximum" if self.kind == "argmax" else "minimum"
+            scan = (Range(var, bvar, stop_b, 1,
+                          tuple(self._extremum_update(self.block, extremum, value))),)
             if self.fast_extremum:
-                scan = (Store(self.nan, (), Const(False, "bool")),
-                        Range(var, bvar, stop_b, 1,
-                              tuple(self._extremum_update(self.block, extremum, value))),
-                        Store(self.block, (), self._extremum_result(self.block)))
-            else:
-                scan = (Range(var, bvar, stop_b, 1,
-                              (Accumulate(self.block, (), extremum, value),)),)
+                dt = self.acc_dtype
+                scan = ((Store(self.nan, (), Const(False, "bool")),) + scan
+                        + (Store(self.block, (), Op("switch", (Load(self.nan, ()),
+                                                                Const(float("nan"), dt),
+                                                                Load(self.block, ())), dt)),))
             # the first position in the block holding its extremum m (its first NaN
             # when m is NaN): a vectorizable min of (hit ? position : big)
             m = Load(self.block, ())

@@ -79,7 +79,8 @@ def rowwise_kernel(name, inputs, reductions, exprs_of, outputs, pattern):
                     exprs[o] = _substitute(exprs[o], v, Load(out, out_index))
                     break
         row += s._init(())
-        row += list(s._blocked_loop([jvar], [(last,)], value, None, extra))
+        row += list(s.with_nan_fallback(
+            s.acc, lambda: s._blocked_loop([jvar], [(last,)], value, None, extra)))
         acc = s.result()
         row.append(Store(results[k], (), acc if acc.dtype == dtype else Cast(acc, dtype)))
 
