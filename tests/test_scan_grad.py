@@ -1,7 +1,8 @@
-"""Gradients through scan with random tap patterns: the reverse scan (full BPTT),
-the Python reverse loop (ScanGrad, used for truncate_gradient) and finite
-differences must agree."""
+"""Gradients through scan (a reverse scan): random tap patterns against finite
+differences, full vs truncate_gradient >= steps, and truncated BPTT against a
+hand-written reverse loop."""
 import numpy as np
+import pytest
 from hypothesis import given, settings, strategies as st
 
 import tjit
@@ -97,3 +98,34 @@ def test_gradient_of_scan_inside_scan():
     gm, gw = f(mv, wv)
     np.testing.assert_allclose(gm, _numeric(lambda v: fc(v, wv), mv), rtol=1e-6, atol=1e-9)
     np.testing.assert_allclose(gw, _numeric(lambda v: fc(mv, v), np.array(wv)), rtol=1e-6)
+
+
+@pytest.mark.parametrize("truncate", [1, 2, 3, 5, 8, 50])
+def test_truncated_bptt_of_a_two_tap_recurrence_against_a_reverse_loop(truncate):
+    """y_t = p y_{t-2} + q y_{t-1} + x_t, cost = sum(c_t y_t): the reverse loop only
+    visits the last `truncate` steps."""
+    x, init, c = T.dvector("x"), T.dvector("init"), T.dvector("c")
+    p, q = T.dscalar("p"), T.dscalar("q")
+    ys, _ = tjit.scan(lambda xt, y2, y1, p, q: p * y2 + q * y1 + xt, sequences=x,
+                      outputs_info=dict(initial=init, taps=[-2, -1]), non_sequences=[p, q],
+                      truncate_gradient=truncate)
+    cost = (ys * c).sum()
+    f = tjit.function([x, init, c, p, q], T.grad(cost, [x, init, p, q]))
+    rng = np.random.default_rng(truncate)
+    n, xv, iv, cv, pv, qv = 8, rng.normal(size=8), rng.normal(size=2), rng.normal(size=8), 0.3, -0.6
+    hist = list(iv)
+    for t in range(n):
+        hist.append(pv * hist[t] + qv * hist[t + 1] + xv[t])
+    dbuf = np.concatenate([np.zeros(2), cv])
+    dx, dp, dq = np.zeros(n), 0.0, 0.0
+    for t in range(n - 1, max(n - truncate, 0) - 1, -1):
+        g = dbuf[t + 2]
+        dx[t] += g
+        dbuf[t] += pv * g
+        dbuf[t + 1] += qv * g
+        dp += g * hist[t]
+        dq += g * hist[t + 1]
+    gx, gi, gp, gq = f(xv, iv, cv, pv, qv)
+    np.testing.assert_allclose(gx, dx, rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(gi, dbuf[:2], rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose([gp, gq], [dp, dq], rtol=1e-12, atol=1e-14)

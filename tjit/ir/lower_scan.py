@@ -46,6 +46,10 @@ class Binding:
         return Dim(self.buffer, self.axis(a))
 
 
+class SpliceError(ValueError):
+    """A node kernel holds something the splicer does not know how to re-bind."""
+
+
 class Splicer:
     """Rewrites node-kernel statements onto loop buffers (see the module docstring)."""
 
@@ -57,7 +61,7 @@ class Splicer:
         try:
             return self.bindings[buffer]
         except KeyError:
-            raise ValueError(f"buffer {buffer.name} has no binding") from None
+            raise SpliceError(f"buffer {buffer.name} has no binding") from None
 
     def index(self, buffer, index):
         b = self.bind(buffer)
@@ -80,7 +84,7 @@ class Splicer:
         elif isinstance(e, Const):
             out = e
         else:
-            raise ValueError(f"cannot splice expression {e!r}")
+            raise SpliceError(f"cannot splice expression {e!r}")
         self.memo[key] = (e, out)
         return out
 
@@ -93,7 +97,7 @@ class Splicer:
             return IntOp(e.name, self.int(e.a), self.int(e.b))
         if isinstance(e, (IntConst, Var, Begin, End)):
             return e
-        raise ValueError(f"cannot splice integer expression {e!r}")
+        raise SpliceError(f"cannot splice integer expression {e!r}")
 
     def cond(self, c):
         if isinstance(c, Contiguous):
@@ -106,7 +110,7 @@ class Splicer:
             values, index = self.index(c.values, c.index)
             positions, _ = self.index(c.positions, c.index)
             return Improves(values, positions, index, c.op, self.expr(c.value))
-        raise ValueError(f"cannot splice condition {c!r}")
+        return self.expr(c)          # a boolean expression
 
     def stmts(self, statements):
         return tuple(self.stmt(s) for s in statements)
@@ -131,7 +135,7 @@ class Splicer:
             return Guarded(self.cond(s.cond), self.stmts(s.then), self.stmts(s.otherwise))
         if isinstance(s, Check):
             return Check(self.int(s.a), self.int(s.b), s.code)
-        raise ValueError(f"cannot splice statement {s!r}")
+        raise SpliceError(f"cannot splice statement {s!r}")
 
 
 def view_binding(base, pattern, ndim, offset_var):

@@ -13,7 +13,10 @@ are summed in accumulator states. After the loop, C^q is the adjoint of initial
 row q. Only their final values are used, so the scan_last_only rewrite keeps
 no history of the states.
 
-Truncated BPTT (truncate_gradient > 0) uses ScanGrad (grad.py) instead.
+Truncated BPTT (truncate_gradient = m > 0) runs the reverse loop over the last
+m steps only: earlier sequence rows get zero gradients, and the states' final
+values are the adjoints of history rows done-m .. done-m+L-1, added to the
+initial state's gradient where those rows are initial rows.
 """
 from __future__ import annotations
 
@@ -53,7 +56,7 @@ def reverse_scan_grad(op, inputs, output_grads):
     from ..gradient import grad
     from ..graph import clone_replace
     from ..ifelse import ifelse
-    from ..tensor.basic import eq, stack, zeros_like
+    from ..tensor.basic import concatenate, eq, maximum, minimum, stack, zeros_like
     from ..tensor.subtensor import set_subtensor
     from .scan import scan
     s = op.spec
@@ -69,27 +72,37 @@ def reverse_scan_grad(op, inputs, output_grads):
         done = node.outputs[s.n_rec].shape[0]
     else:
         return [None] * len(inputs)
+    truncate = s.truncate_gradient
+    if truncate not in (-1, None) and truncate <= 0:
+        raise ValueError(f"{s.label}: truncate_gradient must be -1 or positive, got {truncate}")
+    # steps the reverse loop runs: the last `span` steps run forward
+    span = done if truncate in (-1, None) else minimum(done, truncate)
 
-    # sequences of the reverse loop
+    # sequences of the reverse loop (the forward steps done-1, ..., done-span)
     rev = []
+
+    def reverse(x):
+        r = x[::-1]
+        return r if span is done else r[:span]
+
     for x in seqs:
-        rev.append(x[:done][::-1])
+        rev.append(reverse(x[:done]))
     tap_positions = []
     for i, (b, lag, taps) in enumerate(zip(bufs, s.lags, s.rec_taps)):
         for k in taps:
-            rev.append(b[lag + k:lag + k + done][::-1])
+            rev.append(reverse(b[lag + k:lag + k + done]))
             tap_positions.append((i, k))
     for g, lag in zip(g_bufs, s.lags):
-        rev.append(g[lag:lag + done][::-1])
+        rev.append(reverse(g[lag:lag + done]))
     for g in g_nits:
-        rev.append(g[:done][::-1])
+        rev.append(reverse(g[:done]))
     # The forward outputs of each step, as computed: the vector-Jacobian product
     # reads them instead of recomputing the step (e.g. tanh's derivative needs
     # only tanh's output).
     for b, lag in zip(bufs, s.lags):
-        rev.append(b[lag:lag + done][::-1])
+        rev.append(reverse(b[lag:lag + done]))
     for y in node.outputs[s.n_rec:s.n_rec + s.n_nit]:
-        rev.append(y[:done][::-1])
+        rev.append(reverse(y[:done]))
 
     seq_float = [j for j, x in enumerate(seqs) if _float(x)]
     rec_float = [i for i, b in enumerate(bufs) if _float(b)]
@@ -167,20 +180,24 @@ def reverse_scan_grad(op, inputs, output_grads):
                       name=f"grad_of_{s.name}" if s.name else None)
     grads = [None] * len(inputs)
     pos = 0
+    first = done - span           # the first forward step the reverse loop reached
     for j in seq_float:
         rows = results[pos][::-1]
         pos += 1
         empty = zeros_like(seqs[j])
         # No step ran: the stacked per-step gradient has no rows to place.
-        grads[1 + j] = ifelse(eq(done, 0), empty, set_subtensor(empty[:done], rows))
+        grads[1 + j] = ifelse(eq(span, 0), empty, set_subtensor(empty[first:done], rows))
     for i in rec_float:
         lag = s.lags[i]
-        rows = []
-        for q in range(lag):
-            rows.append(g_bufs[i][q] + _last_row(results[pos]))
-            pos += 1
-        grads[1 + s.n_seqs + i] = stack(rows) if lag > 1 else rows[0].dimshuffle("x", *range(
-            rows[0].ndim))
+        finals = [_last_row(results[pos + q]) for q in range(lag)]
+        pos += lag
+        adjoints = stack(finals) if lag > 1 else finals[0].dimshuffle("x", *range(
+            finals[0].ndim))
+        if span is not done:
+            # row first + q of the history is initial row q - first... when < lag
+            adjoints = concatenate([zeros_like(adjoints)[:first],
+                                    adjoints[:maximum(lag - first, 0)]])
+        grads[1 + s.n_seqs + i] = g_bufs[i][:lag] + adjoints
     for k in non_float:
         grads[1 + s.n_seqs + s.n_rec + k] = _last_row(results[pos])
         pos += 1

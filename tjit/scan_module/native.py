@@ -285,9 +285,10 @@ class NativeScan:
         scratch_shapes, nit_rows, matvec_shapes = shapes
         if self.unsupported:
             return self.op.run(self.node, inputs, native=True)
+        from ..ir.lower_scan import SpliceError
         try:
             native = self.native = self._kernel(scratch_shapes, nit_rows, matvec_shapes)
-        except _Unsupported:
+        except (_Unsupported, SpliceError):
             self.unsupported = True      # e.g. a view the loop cannot address
             return self.op.run(self.node, inputs, native=True)
         hists = []

@@ -1,4 +1,5 @@
-"""The Scan op (a loop over an inner graph) and ScanGrad (its reverse loop).
+"""The Scan op: a loop over an inner graph (its gradient is a reverse scan, see
+grad_scan.py).
 
 Outer inputs of a Scan node: [n_steps, *sequences, *initial buffers, *non-sequences].
 - sequences: one outer array per (sequence, tap), already sliced so that step t
@@ -23,7 +24,7 @@ from ..tensor.var import as_tensor_variable
 
 
 class ScanSpec:
-    """The static description of a loop (shared by Scan and ScanGrad)."""
+    """The static description of a loop."""
 
     def __init__(self, inner_inputs, inner_outputs, n_seqs, rec_taps, n_nit, n_nonseqs,
                  as_while, truncate_gradient, name):
@@ -96,7 +97,6 @@ class Scan(Op):
         self.inner = inner or InnerFunction(spec.inner_inputs, spec.inner_outputs, spec.label)
         self._runners = {}
         self._nodes = []
-        self._grad_op = None
 
     def __str__(self):
         return f"Scan{{{self.spec.name}}}" if self.spec.name else "Scan"
@@ -223,18 +223,8 @@ class Scan(Op):
 
     # -- gradient ---------------------------------------------------------------
     def grad(self, inputs, output_grads):
-        from .. import scalar as ts
-        from .grad import ScanGrad
-        if self.spec.truncate_gradient in (-1, None):
-            from .grad_scan import reverse_scan_grad
-            return reverse_scan_grad(self, inputs, output_grads)
-        node = self.node_of(inputs)
-        if self._grad_op is None:
-            self._grad_op = ScanGrad(self.spec)
-        grads = self._grad_op(*inputs, *node.outputs, *output_grads)
-        grads = grads if isinstance(grads, list) else [grads]
-        return [None] + [None if v.dtype in ts.DISCRETE else g
-                         for v, g in zip(inputs[1:], grads)]
+        from .grad_scan import reverse_scan_grad
+        return reverse_scan_grad(self, inputs, output_grads)
 
 
 def last_value(buf, lag, label, lenient=False):
