@@ -261,3 +261,17 @@ def test_hessian_consider_constant():
     full, held = f(np.array([1.0, 2.0]))
     np.testing.assert_allclose(full, np.diag([6.0, 12.0]))
     np.testing.assert_array_equal(held, np.zeros((2, 2)))
+
+
+def test_zero_hessians_and_jacobians_need_no_loop():
+    """A gradient that depends on w only through shapes (sum's fill of X + w) has a
+    zero Jacobian: it is built directly, zeros of the right shape, without a scan."""
+    from tjit.gradient import hessian, jacobian
+    X, w = T.dmatrix("X"), T.dvector("w")
+    cost = ((X + w) * 2.5).sum() + T.tanh(X).sum()
+    f = theano.function([X, w], [hessian(cost, w), jacobian(X.sum(axis=0) * 1.0, w,
+                                                            disconnected_inputs="ignore")])
+    assert "Scan" not in _op_kinds(f)
+    h, j = f(np.ones((2, 3)), np.arange(3.0))
+    np.testing.assert_array_equal(h, np.zeros((3, 3)))
+    np.testing.assert_array_equal(j, np.zeros((3, 3)))

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import warnings
 
+import numpy as np
+
 from .graph import Variable, toposort
 from . import scalar as ts
 
@@ -152,39 +154,52 @@ def _as_list(wrt):
     return using_list, using_tuple, wrt_list
 
 
-def _elementwise_in(expression, w, consider_constant):
-    """Whether the vector `expression` is an elementwise function of the vector w
-    (element i depends on w[i] only): every variable between them is the output
-    of an Elemwise whose inputs that depend on w have its own (unbroadcast) shape."""
+def _dependence(expression, w, consider_constant):
+    """How the values of `expression` depend on those of w: 'none', 'elementwise'
+    (vectors, element i a function of w[i] only: every variable between them is
+    the output of an Elemwise whose inputs depending on w have its own unbroadcast
+    shape) or 'general'. Fills read only their model's shape and integers are
+    piecewise constant: no derivative flows through either."""
     from .tensor.elemwise import Elemwise
-    if w.ndim != 1 or expression.ndim != 1 or w.broadcastable != (False,) \
-            or expression.broadcastable != (False,):
-        return False
-    order = toposort([expression])
+    vectors = w.ndim == 1 and expression.ndim == 1 and w.broadcastable == (False,) \
+        and expression.broadcastable == (False,)
     constant_ids = {id(v) for v in (consider_constant or [])}
     dep, mixed = {id(w)}, set()  # elementwise in w; depending on w otherwise
-    for node in order:
-        # fill(model, value) (as ones_like(cost) seeds a gradient) reads only the
-        # model's shape: its values do not flow
+    for node in toposort([expression]):
         inputs = node.inputs[1:] if getattr(node.op, "scalar_op", None) is ts.second \
             else node.inputs
-        # integer values (shapes, argmax) are piecewise constant: no derivative flows
         inputs = [v for v in inputs if id(v) not in constant_ids and v.dtype not in ts.DISCRETE]
         if any(id(v) in mixed for v in inputs):
             mixed.update(id(o) for o in node.outputs)
         elif any(id(v) in dep for v in inputs):
-            ok = isinstance(node.op, Elemwise) and all(
+            ok = vectors and isinstance(node.op, Elemwise) and all(
                 o.broadcastable == (False,) for o in node.outputs) and all(
                 v.broadcastable == (False,) for v in inputs if id(v) in dep)
             (dep if ok else mixed).update(id(o) for o in node.outputs)
-    return id(expression) in dep and id(expression) not in constant_ids
+    if id(expression) in constant_ids or not ({id(expression)} & (dep | mixed)):
+        return "none"
+    return "elementwise" if id(expression) in dep and vectors else "general"
 
 
 def _jacobian_of_vector(expression, w, consider_constant, disconnected_inputs):
     """d expression[i] / d w for a vector expression: shape (n,) + w's shape."""
     from .scan_module import scan
-    from .tensor.shape_ops import arange, eye
-    if _elementwise_in(expression, w, consider_constant):
+    from .tensor.shape_ops import alloc, arange, eye
+    try:
+        grad(expression.sum(), w, consider_constant=consider_constant)
+        kind = _dependence(expression, w, consider_constant)
+    except DisconnectedInputError as e:
+        if disconnected_inputs == "raise":
+            raise DisconnectedInputError(f"jacobian: {e}") from None
+        if disconnected_inputs == "warn":
+            warnings.warn(f"jacobian: {e}", stacklevel=3)
+        kind = "none"
+    if kind == "none":  # a zero Jacobian needs no loop
+        from .config import config
+        dtype = w.dtype if w.dtype not in ts.DISCRETE else config.floatX
+        shape = [expression.shape[0]] + [w.shape[d] for d in range(w.ndim)]
+        return alloc(np.asarray(0, dtype=dtype), *shape)
+    if kind == "elementwise":
         # the Jacobian is diagonal: one backward pass gives it, no loop
         g = grad(expression.sum(), w, consider_constant=consider_constant,
                  disconnected_inputs=disconnected_inputs)
