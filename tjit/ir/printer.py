@@ -75,8 +75,9 @@ def _statements(body, depth, lines, outer):
         elif isinstance(stmt, Guarded):
             lines.append("%sif %s:" % (pad, _condition(stmt.cond)))
             _statements(stmt.then, depth + 1, lines, outer)
-            lines.append("%selse:" % pad)
-            _statements(stmt.otherwise, depth + 1, lines, outer)
+            if stmt.otherwise:
+                lines.append("%selse:" % pad)
+                _statements(stmt.otherwise, depth + 1, lines, outer)
         else:
             lines.append("%s<%r>" % (pad, stmt))
 
@@ -88,6 +89,8 @@ def _condition(cond):
     if isinstance(cond, Contiguous):
         runs = ", ".join("%s(%s)" % (b.name, ",".join(map(str, axes))) for b, axes in cond.runs)
         return "contiguous(%s)" % runs
+    if getattr(cond, "dtype", None) == "bool":     # a scalar condition
+        return _expr(cond, {})
     return repr(cond)
 
 
