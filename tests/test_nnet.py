@@ -517,3 +517,32 @@ def test_rowwise_fusion_needs_a_shared_row():
                                + np.exp(xv - xv.max()))
     np.testing.assert_allclose(f(xv, yv[:0]), np.maximum(0.0, xv) * xv.sum()
                                + np.exp(xv - xv.max()))
+
+
+_TERMS = {"x": (lambda t: t, lambda a: a), "exp": (T.exp, np.exp), "abs": (abs, np.abs),
+          "sq": (lambda t: t * t, lambda a: a * a)}
+_KINDS = {"sum": (lambda t: t.sum(-1, keepdims=True), lambda a: a.sum(-1, keepdims=True)),
+          "max": (lambda t: t.max(-1, keepdims=True), lambda a: a.max(-1, keepdims=True)),
+          "min": (lambda t: t.min(-1, keepdims=True), lambda a: a.min(-1, keepdims=True)),
+          "mean": (lambda t: t.mean(-1, keepdims=True), lambda a: a.mean(-1, keepdims=True))}
+_COMBINE = {"add": np.add, "sub": np.subtract, "mul": np.multiply}
+
+
+@settings(max_examples=30, deadline=None)
+@given(shape=st.sampled_from([(1, 5), (4, 33), (3, 2, 17), (2, 1, 70)]),
+       parts=st.lists(st.tuples(st.sampled_from(sorted(_TERMS)), st.sampled_from(sorted(_KINDS)),
+                                st.sampled_from(sorted(_COMBINE))), min_size=1, max_size=3),
+       outer=st.sampled_from(sorted(_TERMS)), layout=st.integers(0, 3), seed=st.integers(0, 99))
+def test_row_fusion_random_programs_match_numpy(shape, parts, outer, layout, seed):
+    # out = outer(x) (op) kind(term(x)) (op) ...: every reduction over the row
+    # runs inside the row kernel; values checked against NumPy on any layout
+    x = T.TensorType("float64", (False,) * len(shape))("x")
+    a = _layouts(np.random.default_rng(seed).uniform(-2, 2, shape))[layout]
+    out, want = _TERMS[outer][0](x), _TERMS[outer][1](a)
+    for term, kind, op in parts:
+        r = _KINDS[kind][0](_TERMS[term][0](x))
+        out = {"add": out + r, "sub": out - r, "mul": out * r}[op]
+        want = _COMBINE[op](want, _KINDS[kind][1](_TERMS[term][1](a)))
+    f = theano.function([x], out)
+    assert all(n is _rows_nodes(f)[0] for n in f.nodes if n.outputs[0].ndim == len(shape))
+    np.testing.assert_allclose(f(a), want, rtol=1e-11, atol=1e-11)
