@@ -327,7 +327,7 @@ def test_random_graph_gradients_match_finite_differences(recipe):
                                    err_msg=f"d cost/d {name}; steps {b.trace}")
 
 
-@settings(max_examples=25, deadline=None,
+@settings(max_examples=20, deadline=None,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
 @given(recipes())
 def test_float32_gradients_match_their_float64_twin(recipe):
