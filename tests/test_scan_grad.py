@@ -44,7 +44,7 @@ def _build(seq_taps, out_taps, truncate, with_map):
 @given(seq_taps=st.lists(st.integers(-2, 2), min_size=1, max_size=2, unique=True),
        out_taps=st.lists(st.integers(-3, -1), min_size=1, max_size=2, unique=True),
        with_map=st.booleans(), seed=st.integers(0, 999))
-def test_reverse_scan_gradient_matches_step_loop_and_finite_differences(seq_taps, out_taps,
+def test_reverse_scan_gradient_full_truncated_and_finite_differences(seq_taps, out_taps,
                                                                          with_map, seed):
     rng = np.random.default_rng(seed)
     lag = -min(out_taps)

@@ -1,5 +1,9 @@
 """The whole loop as one native function, when every node of the rewritten inner
-graph lowers (elementwise and reduction kernels; shape-check views are aliases).
+graph lowers: elementwise, rowwise and reduction kernels (reductions to fewer
+dims run with one partial chunk), matrix-vector products (blocked axpys; a
+loop-invariant matrix is transposed once per call), constant-index views
+(addressed in place) and shape-check aliases. See tjit/ir/lower_scan.py for how
+the node kernels are spliced into the loop.
 
 The first call of each input-shape signature runs step 0 through the inner
 function's thunks to learn the shapes of the intermediates (scratch buffers,
