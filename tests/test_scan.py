@@ -362,3 +362,22 @@ def test_jacobian_and_hessian_by_scan():
     expected = np.diag(6 * xv)
     expected[0, 1] = expected[1, 0] = 1.0
     np.testing.assert_allclose(hv, expected)
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_random_streams_advance_at_every_step(mode):
+    """A random variable used by fn draws anew at each step: its state's default
+    update becomes loop state and a returned update (as Theano)."""
+    from tjit.tensor.shared_randomstreams import RandomStreams
+    rng = RandomStreams(42)
+    u = rng.uniform((3,))
+    x = T.dvector("x")
+    out, upd = tjit.scan(lambda a: a + u, sequences=x)
+    assert len(upd) == 1
+    f = tjit.function([x], out, updates=upd, mode=mode)
+    rng.seed(7)
+    plain = tjit.function([], u, mode=mode)
+    draws = [plain() for _ in range(5)]
+    rng.seed(7)
+    np.testing.assert_allclose(f(np.zeros(4)), draws[:4])
+    np.testing.assert_allclose(f(np.ones(1)), [draws[4] + 1])

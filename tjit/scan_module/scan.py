@@ -198,6 +198,16 @@ def scan(fn, sequences=None, outputs_info=None, non_sequences=None, n_steps=None
     outputs = [t.convert_variable(out) if t is not None and out.type != t else out
                for out, t in zip(outputs, tap_types)]
 
+    # Shared variables with a default update used by fn (random streams' states)
+    # advance at every step, as if fn had returned their updates (as Theano).
+    updated = {id(sv) for sv in updates}
+    found = outputs + list(updates.values()) + ([cond] if cond is not None else [])
+    for v in graph_inputs(found):
+        if (isinstance(v, SharedVariable) and v.default_update is not None
+                and id(v) not in updated):
+            updates[v] = v.default_update
+            updated.add(id(v))
+
     # Shared variables updated by fn become loop state (taps [-1]).
     update_pairs = []
     for sv, expr in updates.items():
