@@ -357,14 +357,15 @@ class _Schedule:
 
     def _blocked_loop(self, rvars, red_groups, value, chunk, extra=()):
         """The innermost reduced loop with its update (a bare update without one);
-        `extra`: statements run with each update (not with argmax/argmin)."""
+        `extra`: statements run before each update (not with argmax/argmin;
+        first, so the update reuses what they computed)."""
         if not red_groups:
-            return tuple(self._update((), value, rvars, red_groups)) + tuple(extra)
+            return tuple(extra) + tuple(self._update((), value, rvars, red_groups))
         var, k = rvars[-1], len(red_groups) - 1
         start, stop = chunk if (k == 0 and chunk) else (IntConst(0), self._extent(red_groups[k]))
         if not self.blocked:
             return (Range(var, start, stop, 1,
-                          tuple(self._update((), value, rvars, red_groups)) + tuple(extra)),)
+                          tuple(extra) + tuple(self._update((), value, rvars, red_groups))),)
         bvar = Var(var.name + "b")
         init = Const(identity(self.kind, self.acc_dtype), self.acc_dtype)
         if self.arg_blocked:
@@ -398,8 +399,8 @@ class _Schedule:
         block_loop = Range(var, bvar, IntOp("min", IntOp("add", bvar, IntConst(BLOCK)), stop), 1,
                            # products keep their order: reassociating moves where
                            # they overflow to inf and where inf * 0 makes NaN
-                           tuple(self._update((), value, rvars, red_groups,
-                                              self.op != "mul", blocks)) + tuple(extra))
+                           tuple(extra) + tuple(self._update((), value, rvars, red_groups,
+                                                             self.op != "mul", blocks)))
         body = [Store(b, (), init) for b in blocks if b] + [block_loop]
         body += [Accumulate(a, (), self.op, Load(b, ())) for a, b in
                  ((self.acc, self.block), (self.acc2, self.block2)) if b]
