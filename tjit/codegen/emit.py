@@ -69,12 +69,21 @@ class _KernelEmitter:
         with LLVM_LOCK:
             self.module.triple = tm.triple
             self.module.data_layout = str(tm.target_data)
-        self.body_fn = self._declare_body()
-        self._emit_entry()
-        self._emit_body()
+        if level == 0:
+            # One function: no noalias body to call (nothing vectorizes), and a
+            # body taking more than six arguments would push LLVM's fast
+            # instruction selection onto its slow fallback path.
+            self.body_fn, builder = self._emit_entry(single=True)
+            self._emit_body(builder)
+        else:
+            self.body_fn = self._declare_body()
+            self._emit_entry()
+            self._emit_body()
 
     # ---- the ABI entry: read PyArrayObject fields --------------------------------
-    def _emit_entry(self):
+    def _emit_entry(self, single=False):
+        """The ABI entry; `single`: it is the whole kernel (returns it and the
+        builder at the end of its field loads, for the body)."""
         kernel = self.kernel
         fn_type = ir.FunctionType(I32, [I8P] * len(kernel.buffers) + [I64, I64])
         entry = ir.Function(self.module, fn_type, name=self.symbol)
@@ -98,6 +107,12 @@ class _KernelEmitter:
                 dims.append(field(dims_ptr, 8 * axis, I64))
                 # Byte strides are exact multiples of a power-of-two itemsize.
                 strides.append(b.ashr(field(strides_ptr, 8 * axis, I64), shift))
+        if single:
+            axes = [(buffer, axis) for buffer in kernel.buffers for axis in range(buffer.ndim)]
+            self.data = dict(zip(kernel.buffers, data))
+            self.dims, self.strides = dict(zip(axes, dims)), dict(zip(axes, strides))
+            self.begin, self.end = entry.args[-2], entry.args[-1]
+            return entry, b
         b.ret(b.call(self.body_fn, data + dims + strides + list(entry.args[-2:])))
 
     def _declare_body(self):
@@ -126,12 +141,13 @@ class _KernelEmitter:
         return fn
 
     # ---- statements ------------------------------------------------------------------
-    def _emit_body(self):
-        self.builder = ir.IRBuilder(self.body_fn.append_basic_block("entry"))
+    def _emit_body(self, builder=None):
+        self.builder = builder or ir.IRBuilder(self.body_fn.append_basic_block("entry"))
         self.scalar = ScalarEmitter(self.builder)
         if self.level == 0:
             from tjit.codegen import mathlib_scalar
             self.scalar.library_symbol = mathlib_scalar.symbol
+            self.scalar.intrinsic = self._fast_isel_intrinsic(self.scalar.intrinsic)
         self.locals = set()
         for stmt in self.kernel.body:
             if isinstance(stmt, Local):
@@ -314,8 +330,8 @@ class _KernelEmitter:
         extent = self._int(stmt.extent, env)
         if self.outer_pending:
             self.outer_pending = False
-            start = self.scalar.intrinsic("smax", self.begin, ir.Constant(I64, 0))
-            stop = self.scalar.intrinsic("smin", self.end, extent)
+            start = self._int_extremum("max", self.begin, ir.Constant(I64, 0))
+            stop = self._int_extremum("min", self.end, extent)
         else:
             start, stop = ir.Constant(I64, 0), extent
         if any(isinstance(s, (Loop, Guarded)) for s in stmt.body) or self.level == 0:
@@ -391,8 +407,32 @@ class _KernelEmitter:
                 return self.builder.sub(a, c)
             if expr.name == "div":
                 return self.builder.sdiv(a, c)
-            return self.scalar.intrinsic("smin" if expr.name == "min" else "smax", a, c)
+            return self._int_extremum(expr.name, a, c)
         raise TypeError("cannot emit integer expression %r" % (expr,))
+
+    def _fast_isel_intrinsic(self, intrinsic):
+        """At level 0, intrinsics that fast instruction selection cannot lower
+        (each sends the rest of its block to the slow selector) spelled in
+        plain instructions with the same result bits."""
+        def emit(base, *args, ret=None):
+            x = args[0]
+            if base == "fabs" and isinstance(x.type, (ir.FloatType, ir.DoubleType)):
+                bits = ir.IntType(32 if isinstance(x.type, ir.FloatType) else 64)
+                b = self.builder
+                mask = ir.Constant(bits, (1 << (bits.width - 1)) - 1)
+                return b.bitcast(b.and_(b.bitcast(x, bits), mask), x.type)
+            if base in ("smin", "smax") and isinstance(x.type, ir.IntType):
+                return self._int_extremum(base[1:], *args)
+            return intrinsic(base, *args, ret=ret)
+        return emit
+
+    def _int_extremum(self, name, a, c):
+        """min/max of int64s: the intrinsic, or at level 0 compare and select
+        (fast instruction selection handles those, not the intrinsic)."""
+        if self.level == 0:
+            b = self.builder
+            return b.select(b.icmp_signed("<" if name == "min" else ">", a, c), a, c)
+        return self.scalar.intrinsic("smin" if name == "min" else "smax", a, c)
 
     def _address(self, buffer, index, env):
         b = self.builder
