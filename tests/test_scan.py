@@ -381,3 +381,16 @@ def test_random_streams_advance_at_every_step(mode):
     rng.seed(7)
     np.testing.assert_allclose(f(np.zeros(4)), draws[:4])
     np.testing.assert_allclose(f(np.ones(1)), [draws[4] + 1])
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_zero_steps_give_empty_outputs_of_the_right_shape(mode):
+    x, W, h0 = T.dmatrix("x"), T.dmatrix("W"), T.dvector("h0")
+    (hs, ys), _ = tjit.scan(lambda r, h, W: [h + r.sum(), T.dot(W, r)], sequences=x,
+                            outputs_info=[h0, None], non_sequences=W)
+    f = tjit.function([x, h0, W], [hs, ys], mode=mode)
+    got = f(np.zeros((0, 3)), np.ones(2), np.ones((5, 3)))
+    assert got[0].shape == (0, 2) and got[1].shape == (0, 5)
+    got = f(np.ones((2, 3)), np.ones(2), np.ones((5, 3)))
+    np.testing.assert_allclose(got[0], [[4, 4], [7, 7]])
+    np.testing.assert_allclose(got[1], np.full((2, 5), 3.0))

@@ -213,13 +213,28 @@ class Scan(Op):
         results = [buf[:lag + done] for buf, lag in zip(bufs, s.lags)]
         for i in self.last_only:
             results[i] = last_value(results[i], s.lags[i], s.label, i in self.lenient)
+        rows = self._empty_rows(seqs, bufs, nonseqs, run) if None in nits else None
         for j, arr in enumerate(nits):
-            if arr is None:
-                out = node.outputs[s.n_rec + j]
-                arr = np.zeros((0,) + tuple(1 if b else 0 for b in out.broadcastable[1:]),
-                               nit_dtypes[j])
+            if arr is None:          # no step ran
+                arr = np.zeros((0,) + rows[j], nit_dtypes[j])
             results.append(arr[:done])
         return results
+
+    def _empty_rows(self, seqs, bufs, nonseqs, run):
+        """Row shapes of the per-step outputs when no step ran: one step evaluated on
+        zeros of the sequences' row shapes (shapes depend on shapes only), else 0s."""
+        s = self.spec
+        args = [np.zeros(x.shape[1:], x.dtype) for x in seqs]
+        for buf, lag, taps in zip(bufs, s.lags, s.rec_taps):
+            args.extend([buf[lag + k, ...] for k in taps])
+        args.extend(nonseqs)
+        try:
+            with np.errstate(all="ignore"):
+                outs = run(args)
+            return [o.shape for o in outs[s.n_rec:s.n_rec + s.n_nit]]
+        except Exception:
+            return [(0,) * (len(o.broadcastable) - 1)
+                    for o in self.spec.inner_outputs[s.n_rec:s.n_rec + s.n_nit]]
 
     # -- gradient ---------------------------------------------------------------
     def grad(self, inputs, output_grads):
