@@ -213,7 +213,8 @@ class Scan(Op):
         results = [buf[:lag + done] for buf, lag in zip(bufs, s.lags)]
         for i in self.last_only:
             results[i] = last_value(results[i], s.lags[i], s.label, i in self.lenient)
-        rows = self._empty_rows(seqs, bufs, nonseqs, run) if None in nits else None
+        rows = self._empty_rows(seqs, bufs, nonseqs, run) if any(a is None for a in nits) \
+            else None
         for j, arr in enumerate(nits):
             if arr is None:          # no step ran
                 arr = np.zeros((0,) + rows[j], nit_dtypes[j])
