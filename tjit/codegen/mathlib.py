@@ -80,6 +80,8 @@ def library_ir(name, dtype):
 
 def _vector_wrapper(sym, t, arity, n, md):
     """<n x t> sym_v<n>(...): a lane loop over the scalar body, forced to vectorize."""
+    if n == 2:
+        return _pair_wrapper(sym, t, arity)
     vt = f"<{n} x {t}>"
     params = ", ".join(f"{vt} %a{i}" for i in range(arity))
     lines = [f"define {vt} @{sym}_v{n}({params}) nounwind {{", "entry:"]
@@ -103,6 +105,26 @@ def _vector_wrapper(sym, t, arity, n, md):
               f"!{md} = distinct !{{!{md}, !{md + 1}, !{md + 2}}}",
               f"!{md + 1} = !{{!\"llvm.loop.vectorize.width\", i32 {n}}}",
               f"!{md + 2} = !{{!\"llvm.loop.vectorize.enable\", i1 true}}"]
+    return "\n".join(lines)
+
+
+def _pair_wrapper(sym, t, arity):
+    """<2 x t> sym_v2(...): both lanes inline, left to the SLP vectorizer. (The loop
+    vectorizer, forced to width 2, gives up on some bodies such as pow's, and LLVM
+    then prints a warning on stderr.)"""
+    vt = f"<2 x {t}>"
+    params = ", ".join(f"{vt} %a{i}" for i in range(arity))
+    lines = [f"define {vt} @{sym}_v2({params}) nounwind {{", "entry:"]
+    acc = "poison"
+    for lane in range(2):
+        args = []
+        for i in range(arity):
+            lines.append(f"  %x{i}_{lane} = extractelement {vt} %a{i}, i64 {lane}")
+            args.append(f"{t} %x{i}_{lane}")
+        lines += [f"  %r{lane} = call {t} @{sym}_body({', '.join(args)})",
+                  f"  %v{lane} = insertelement {vt} {acc}, {t} %r{lane}, i64 {lane}"]
+        acc = f"%v{lane}"
+    lines += [f"  ret {vt} {acc}", "}"]
     return "\n".join(lines)
 
 
