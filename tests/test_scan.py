@@ -75,6 +75,7 @@ def test_return_orders_accepted():
         lambda v: ([v * 2], [(s, s + v)]),
         lambda v: (v * 2, {s: s + v}, until(v > 100)),
         lambda v: (until(v > 100), {s: s + v}, [v * 2]),
+        lambda v: [[v * 2], {s: s + v}],
     ]
     xv = np.arange(4.0)
     for form in forms:

@@ -58,8 +58,8 @@ def get_updates_and_outputs(ret):
             f"{ret!r}")
 
     parts = [ret]
-    if isinstance(ret, tuple) and 1 < len(ret) <= 3 and any(
-            isinstance(e, (dict, until)) or _is_updates(e) or isinstance(e, list)
+    if isinstance(ret, (tuple, list)) and 1 < len(ret) <= 3 and any(
+            isinstance(e, (dict, until)) or _is_updates(e) or isinstance(e, (list, tuple))
             for e in ret):
         parts = list(ret)
     cond, outputs, updates = None, None, None
