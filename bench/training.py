@@ -233,6 +233,9 @@ def main(argv=None):
         print(f"target: tjit faster than the 2-thread Numba loop: {t_tjit * 1e3:.2f} vs "
               f"{nb2 * 1e3:.2f} ms {verdict}")
     theano, _ = H.import_tjit()
+    if hasattr(os, "getloadavg"):  # other work on the cores skews the threaded rows most
+        print(f"load average at the end: {os.getloadavg()[0]:.2f} "
+              f"(on {os.cpu_count()} cores; numba's OpenMP threads degrade worst when shared)")
     print(f"tjit threads {theano.config.threads}; repeats {opts.repeats} (median after 2 "
           f"warm-up steps); numpy {np.__version__}" + "".join(
               f", {p} {_version(p)}" for p in peers))
