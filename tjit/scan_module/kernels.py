@@ -2,8 +2,16 @@
 products as blocked axpys, and copies into step outputs."""
 from __future__ import annotations
 
-from ..ir.nodes import (Accumulate, Buffer, Check, Const, Dim, IntConst, IntMul, IntOp, Kernel,
-                        Load, Loop, Op, Range, Store, Var)
+from ..codegen.scalar_ops import OPS, rule
+from ..ir.nodes import (Buffer, Check, Const, Dim, IntConst, IntMul, IntOp, Kernel, Load, Loop, Op,
+                        Range, Store, Var)
+
+if "fma" not in OPS:
+    @rule("fma")
+    def _fma(em, k, dtype, a, b, c):
+        """a * b + c rounded once (llvm.fma, floats only): the matrix-vector kernels
+        use it, as BLAS's do."""
+        return em.intrinsic("fma", a, b, c)
 
 
 def matvec_kind(n):
@@ -33,7 +41,7 @@ def matvec_kernel(dtype, shape=None):
     """out = M v as axpys over a transposed copy `mt` of M (mt[j, i] = M[i, j]): the
     inner loop runs along rows of mt with unit stride and no horizontal sums.
     Rows of mt are taken MATVEC_UNROLL at a time (amortizing the inner loop's
-    setup), each out[i] still summed over j in order. With `shape` (mt's), the
+    setup), each out[i] still summed over j in order, with fused multiply-adds. With `shape` (mt's), the
     sizes are compile-time constants (checked against the arrays)."""
     from ..ir.lower_scan import let
     mt = Buffer("mt", dtype, (False, False))
@@ -50,8 +58,7 @@ def matvec_kernel(dtype, shape=None):
     rows = [Var(f"mv_j{c}") for c in range(unroll)]
     total = Load(out, ((i, 0),))
     for r in rows:
-        total = Op("add", (total, Op("mul", (Load(mt, ((r, 0), (i, 1))), Load(v, ((r, 0),))),
-                                     dtype)), dtype)
+        total = Op("fma", (Load(mt, ((r, 0), (i, 1))), Load(v, ((r, 0),)), total), dtype)
     blocked = (Loop(i, m, (Store(out, ((i, 0),), total),)),)
     for c in reversed(range(unroll)):
         blocked = let(rows[c], IntOp("add", jb, IntConst(c)), blocked)
@@ -60,9 +67,9 @@ def matvec_kernel(dtype, shape=None):
             Range(jb, IntConst(0), whole, unroll, blocked),
             Range(j, whole, k, 1, (
                 Loop(i, m, (
-                    Accumulate(out, ((i, 0),), "add",
-                               Op("mul", (Load(mt, ((j, 0), (i, 1))), Load(v, ((j, 0),))),
-                                  dtype)),)),)))
+                    Store(out, ((i, 0),), Op("fma", (Load(mt, ((j, 0), (i, 1))),
+                                                      Load(v, ((j, 0),)),
+                                                      Load(out, ((i, 0),))), dtype)),)),)))
     return Kernel("matvec", (mt, v, out), body, n_inputs=2)
 
 
