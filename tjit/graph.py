@@ -149,10 +149,14 @@ class Op:
         return tuple(getattr(self, p) for p in self.__props__)
 
     def __eq__(self, other):
-        return type(self) is type(other) and self._props() == other._props()
+        return self is other or (type(self) is type(other) and self._props() == other._props())
 
     def __hash__(self):
-        return hash((type(self), self._props()))
+        # Ops are immutable once built; merging and caches hash them constantly.
+        h = self.__dict__.get("_props_hash")
+        if h is None:
+            h = self.__dict__["_props_hash"] = hash((type(self), self._props()))
+        return h
 
     def __str__(self):
         if self.__props__:
@@ -162,8 +166,23 @@ class Op:
 
 
 # ---- traversal ----------------------------------------------------------------
+_TOPOSORT_CACHE = []  # [(outputs, order)], most recent last; graphs are immutable
+
+
 def toposort(outputs):
     """Apply nodes needed for `outputs`, each after the nodes it depends on."""
+    outputs = list(outputs)
+    for outs, order in _TOPOSORT_CACHE:
+        # Passes that change nothing hand the same outputs to the next pass.
+        if len(outs) == len(outputs) and all(a is b for a, b in zip(outs, outputs)):
+            return list(order)
+    order = _toposort(outputs)
+    _TOPOSORT_CACHE.append((outputs, order))
+    del _TOPOSORT_CACHE[:-4]
+    return list(order)
+
+
+def _toposort(outputs):
     order, seen = [], set()
     for out in outputs:
         if out.owner is None or id(out.owner) in seen:

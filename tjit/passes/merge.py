@@ -1,13 +1,43 @@
 """merge: common-subexpression elimination (equal constants, equal nodes)."""
 from __future__ import annotations
 
-from ..graph import Constant
+from ..graph import Constant, toposort
 from .registry import register
-from .walk import rewrite_nodes
+from .walk import _rebuild, rewrite_nodes
+
+
+def _has_duplicates(outputs):
+    """Whether two nodes compute the same thing (equal constants count as one):
+    most graphs have none, and then nothing needs rebuilding."""
+    nodes, same = {}, {}
+
+    def key(v):
+        v = same.get(id(v), v)
+        return ("c", v.signature()) if isinstance(v, Constant) else id(v)
+
+    for node in toposort(outputs):
+        k = (node.op, tuple(key(v) for v in node.inputs))
+        seen = nodes.get(k)
+        if seen is None:
+            nodes[k] = node
+            continue
+        for a, b in zip(node.outputs, seen.outputs):
+            same[id(a)] = b
+    if same:
+        return True
+    signatures = set()
+    for v in outputs:
+        if isinstance(v, Constant):
+            if v.signature() in signatures:
+                return True
+            signatures.add(v.signature())
+    return False
 
 
 @register("merge", "fast_run", "fast_compile")
 def merge(outputs):
+    if not _has_duplicates(outputs):
+        return outputs
     constants, nodes = {}, {}
 
     def canonical(v):
@@ -22,7 +52,7 @@ def merge(outputs):
         if seen is not None:
             return seen.outputs
         if any(a is not b for a, b in zip(inputs, node.inputs)):
-            node = node.op.make_node(*inputs)
+            node = _rebuild(node, inputs)
         nodes[key] = node
         return node.outputs
 

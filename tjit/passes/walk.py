@@ -1,7 +1,17 @@
 """Rebuilding a graph node by node: the shared driver of local rewrites."""
 from __future__ import annotations
 
-from ..graph import toposort
+from ..graph import Apply, Constant, toposort
+
+
+def _rebuild(node, inputs):
+    """`node.op` on `inputs`. When every input keeps its type (and none became a
+    constant, which make_node could exploit) the output types cannot change:
+    clone the outputs (keeping their tags) instead of rerunning type inference."""
+    if all(a.type == b.type and (isinstance(b, Constant) or not isinstance(a, Constant))
+           for a, b in zip(inputs, node.inputs)):
+        return Apply(node.op, inputs, [o.clone() for o in node.outputs])
+    return node.op.make_node(*inputs)
 
 
 def rewrite_nodes(outputs, local):
@@ -12,7 +22,7 @@ def rewrite_nodes(outputs, local):
     for node in toposort(outputs):
         new_inputs = [memo.get(id(v), v) for v in node.inputs]
         if any(a is not b for a, b in zip(new_inputs, node.inputs)):
-            rebuilt = node.op.make_node(*new_inputs)
+            rebuilt = _rebuild(node, new_inputs)
             for old, new in zip(node.outputs, rebuilt.outputs):
                 new.name = old.name
             node_now = rebuilt
