@@ -41,8 +41,9 @@ def matvec_kernel(dtype, shape=None):
     """out = M v as axpys over a transposed copy `mt` of M (mt[j, i] = M[i, j]): the
     inner loop runs along rows of mt with unit stride and no horizontal sums.
     Rows of mt are taken MATVEC_UNROLL at a time (amortizing the inner loop's
-    setup), each out[i] still summed over j in order, with fused multiply-adds. With `shape` (mt's), the
-    sizes are compile-time constants (checked against the arrays)."""
+    setup), each out[i] still summed over j in order, with fused multiply-adds.
+    With `shape` (mt's), the sizes are compile-time constants (checked against
+    the arrays)."""
     from ..ir.lower_scan import let
     mt = Buffer("mt", dtype, (False, False))
     v = Buffer("v", dtype, (False,))
