@@ -151,3 +151,31 @@ def test_lifted_shapes_with_layouts_and_broadcasting(layout):
     for a, b in itertools.product([(3, 4)], [(1, 5)]):
         with pytest.raises(ValueError):
             f(np.ones(a), np.ones(b))
+
+
+# -- row-major products: the four-rows-at-a-time kernel -----------------------------
+@pytest.mark.parametrize("n", [0, 1, 3, 4, 5, 7, 8, 9, 33, 20001])
+def test_row_products_every_row_count_and_layout(n):
+    from tjit.runtime.rowdot import RowDotThunk
+    x, v = T.dmatrix("x"), T.dvector("v")
+    f = theano.function([x, v], T.dot(x, v))
+    assert any(isinstance(t, RowDotThunk) for t in f.thunks)
+    rng = np.random.default_rng(n)
+    for m in (0, 1, 5, 100):
+        X, w = rng.standard_normal((n, m)), rng.standard_normal(m)
+        for layout in LAYOUTS:
+            Xl = laid_out(X, layout)
+            np.testing.assert_allclose(f(Xl, w), Xl @ w, rtol=1e-12, atol=1e-12)
+
+
+def test_row_products_do_not_depend_on_the_thread_count():
+    x, v = T.dmatrix("x"), T.dvector("v")
+    rng = np.random.default_rng(5)
+    X, w = rng.standard_normal((40001, 37)), rng.standard_normal(37)
+    results = []
+    for threads in (1, 2, 3):
+        with theano.config.change_flags(threads=threads):
+            f = theano.function([x, v], T.dot(x, v))
+            results.append(f(X, w))
+    assert all(np.array_equal(results[0], r) for r in results[1:])
+    np.testing.assert_allclose(results[0], X @ w, rtol=1e-12, atol=1e-12)

@@ -70,7 +70,8 @@ class FusedReduce(Op):
 
     def make_thunk(self, node):
         from ..runtime.reduce_thunk import reduce_thunk
-        return reduce_thunk(node)
+        from ..runtime.rowdot import rowdot_thunk   # dot(X, v): four rows at a time
+        return rowdot_thunk(node) or reduce_thunk(node)
 
     def __str__(self):
         names = [s.op.name for s in self.steps]
