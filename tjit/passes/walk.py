@@ -5,10 +5,13 @@ from ..graph import Apply, Constant, toposort
 
 
 def _rebuild(node, inputs):
-    """`node.op` on `inputs`. When every input keeps its type (and none became a
-    constant, which make_node could exploit) the output types cannot change:
-    clone the outputs (keeping their tags) instead of rerunning type inference."""
-    if all(a.type == b.type and (isinstance(b, Constant) or not isinstance(a, Constant))
+    """`node.op` on `inputs`. An Elemwise's output type is a function of its input
+    types alone: when every input keeps its type (and none became a constant),
+    clone the outputs (keeping their tags) instead of rerunning type inference.
+    Other ops may look through their inputs' owners (Reshape reads a MakeVector
+    of constants), so they rerun make_node."""
+    from ..tensor.elemwise import Elemwise
+    if isinstance(node.op, Elemwise) and all(a.type == b.type and (isinstance(b, Constant) or not isinstance(a, Constant))
            for a, b in zip(inputs, node.inputs)):
         return Apply(node.op, inputs, [o.clone() for o in node.outputs])
     return node.op.make_node(*inputs)
