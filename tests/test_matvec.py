@@ -179,3 +179,21 @@ def test_row_products_do_not_depend_on_the_thread_count():
             results.append(f(X, w))
     assert all(np.array_equal(results[0], r) for r in results[1:])
     np.testing.assert_allclose(results[0], X @ w, rtol=1e-12, atol=1e-12)
+
+
+def test_reductions_of_a_product_vector_read_it_where_it_is_stored():
+    """g = sigmoid(z) - y feeds X.T.g (so it is stored) and sum(g): the sum reads
+    the stored g instead of recomputing the sigmoid inside the reduction."""
+    X, z, y = T.dmatrix("X"), T.dvector("z"), T.dvector("y")
+    g = T.nnet.sigmoid(z) - y
+    f = theano.function([X, z, y], [T.dot(X.T, g), g.sum(), g.max()])
+    for node in f.nodes:
+        if type(node.op).__name__ == "FusedReduce" and node.outputs[0].ndim == 0:
+            assert node.op.steps == () and type(node.inputs[0].owner.op).__name__ == "DotShapes"
+    rng = np.random.default_rng(2)
+    Xv, zv, yv = rng.standard_normal((50, 4)), rng.standard_normal(50), rng.random(50)
+    gv = 1 / (1 + np.exp(-zv)) - yv
+    got = f(Xv, zv, yv)
+    np.testing.assert_allclose(got[0], Xv.T @ gv, rtol=1e-12)
+    assert float(got[1]) == pytest.approx(gv.sum(), rel=1e-12)
+    assert float(got[2]) == gv.max()

@@ -88,6 +88,27 @@ def _local(node):
     return [sum_(m * v.dimshuffle("x", 0), axis=1)]
 
 
+def _read_stored_vectors(outputs):
+    """Reductions of a vector that a product reads anyway (it is stored, behind
+    its DotShapes check) read it there, instead of recomputing the elementwise
+    work producing it inside the reduction (reduce_fusion would): W5's db, the
+    sum of the gradient vector whose product with X.T is dw."""
+    from ..graph import toposort
+    from ..tensor.reduction import Reduce
+    stored = {}
+    for node in toposort(outputs):
+        if isinstance(node.op, DotShapes):
+            vec = node.inputs[node.op.which]
+            if vec.owner is not None:
+                stored.setdefault(id(vec), node.outputs[0])
+
+    def local(node):
+        if isinstance(node.op, Reduce) and id(node.inputs[0]) in stored:
+            return node.op.make_node(stored[id(node.inputs[0])]).outputs
+        return None
+    return rewrite_nodes(outputs, local) if stored else outputs
+
+
 @register("matvec", "fast_run")
 def matvec(outputs):
-    return rewrite_nodes(outputs, _local)
+    return _read_stored_vectors(rewrite_nodes(outputs, _local))
