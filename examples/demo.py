@@ -145,21 +145,18 @@ def logistic_regression(n=100_000, features=100, steps=60, lr=0.1):
         return c
 
     ok = True
-    tjit_times, numpy_times = [], []
     for step in range(steps):
-        t1 = time.perf_counter()
         c_tjit = float(train(data, labels))
-        t2 = time.perf_counter()
         c_numpy = numpy_step()
-        t3 = time.perf_counter()
-        tjit_times.append(t2 - t1)
-        numpy_times.append(t3 - t2)
         ok = ok and np.isclose(c_tjit, c_numpy, rtol=1e-9)
         if step in (0, steps // 2, steps - 1):
             print(f"step {step:4d}  cost tjit {c_tjit:.6f}  numpy {c_numpy:.6f}")
     ok = ok and np.allclose(w.get_value(), state["w"], rtol=1e-8, atol=1e-12)
     accuracy = np.mean(predict(data) == (labels > 0.5))
-    times = {"tjit": statistics.median(tjit_times[1:]), "numpy": statistics.median(numpy_times[1:])}
+    # timed in blocks, one implementation at a time: BLAS's worker threads keep
+    # spinning for a while after a call and would slow whatever runs right after
+    times = {"tjit": median_ms(lambda: train(data, labels), repeats=9) / 1e3,
+             "numpy": median_ms(numpy_step, repeats=9) / 1e3}
 
     # peers (when installed): each first checked against NumPy on one step from w0
     found = peer_steps(data, labels, w0)
