@@ -549,3 +549,19 @@ def test_softmax_steps_and_view_outputs_run_natively():
         ref.append(h)
     np.testing.assert_allclose(f(xv, wv), ref, rtol=1e-13)
     assert isinstance(thunk, NativeScan) and not thunk.unsupported
+
+
+def test_step_outputs_nothing_computes_are_constants_or_inputs():
+    # Regression: an output no step node writes (a constant, an input passed
+    # through) must not come back as uninitialized memory.
+    x = T.dvector("x")
+    outs, _ = tjit.scan(lambda i, x: [T.constant(np.arange(2.0)), x, x + i],
+                          sequences=T.arange(3), non_sequences=x)
+    f = tjit.function([x], outs)
+    xv = np.array([1.0, -2.0])
+    got = f(xv)
+    np.testing.assert_array_equal(got[0], np.tile(np.arange(2.0), (3, 1)))
+    np.testing.assert_array_equal(got[1], np.tile(xv, (3, 1)))
+    np.testing.assert_array_equal(got[2], xv + np.arange(3.0)[:, None])
+    h, _ = tjit.scan(lambda h: T.constant(np.arange(2.0)), outputs_info=x, n_steps=4)
+    np.testing.assert_array_equal(tjit.function([x], h)(xv), np.tile(np.arange(2.0), (4, 1)))

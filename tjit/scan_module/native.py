@@ -116,9 +116,10 @@ def _plan(fn, spec, node):
     out_slots = fn.output_slots
     if len(set(out_slots)) != len(out_slots):
         raise _Unsupported
+    computed = {slot for _, _, outs in fn.steps for slot in outs}
     for j, slot in enumerate(out_slots):
-        if slot in slot_role:
-            raise _Unsupported       # an output that is an input: nothing computes it
+        if slot in slot_role or slot not in computed:
+            raise _Unsupported       # an output that is an input or a constant: nothing computes it
         slot_role[slot] = ("rec", j) if j < s.n_rec else ("nit", j - s.n_rec)
 
     alias = {}
