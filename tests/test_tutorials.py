@@ -84,7 +84,7 @@ def test_logistic_regression_tutorial_matches_numpy(w_scale):
 
 def test_logistic_regression_step_is_rewritten_and_fused():
     """The training step: log(sigmoid) becomes softplus (stability), X.w and X.T.g
-    become fused reductions (matvec) that read X once each, and the elementwise
+    become fused reductions (matvec), then one pass over X (rowcol_fusion), and the elementwise
     work of the forward and backward passes fuses into a few kernels."""
     X, Y, w_init = logistic_data()
     x, y = T.dmatrix("x"), T.dvector("y")
@@ -98,9 +98,10 @@ def test_logistic_regression_step_is_rewritten_and_fused():
     assert "stabilize_softplus" in train.rewrites_applied or "softplus" in scalar_ops(train)
     assert "log" not in scalar_ops(train)  # no log of a sigmoid left: it would underflow
     assert "Dot" not in names and "Gemm" not in names and "Elemwise" not in names, names
-    readers_of_x = [n for n in train.nodes if any(v is x for v in n.inputs)
-                    and type(n.op).__name__ == "FusedReduce"]
-    assert len(readers_of_x) == 2, names  # X.w and X.T.g: X is read twice, nothing more
+    readers_of_x = [type(n.op).__name__ for n in train.nodes if any(v is x for v in n.inputs)
+                    and type(n.op).__name__ in ("FusedReduce", "FusedRowCol")]
+    # X.w and X.T.g in one pass (rowcol_fusion): X is read once, nothing more
+    assert readers_of_x == ["FusedRowCol"], names
     assert names.count("FusedElemwise") + names.count("FusedReduce") <= 9, names
     got = train(X, Y)
     z = X @ (0.01 * w_init)
