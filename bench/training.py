@@ -1,6 +1,6 @@
 """W5, training: one gradient step of logistic regression, tjit against NumPy and peers.
 
-    python bench/training.py [--repeats 7] [--scale 1.0]
+    python bench/training.py [--repeats 7] [--warmup 0.25] [--scale 1.0]
 
 The model: X float64 (N = 100,000, 100 features), labels y in {0, 1}, shared w and b
 (w starts at 0.01 * randn, so the sigmoid is not saturated),
@@ -175,7 +175,7 @@ MAKERS = {
 WARMUP_SECONDS = 0.25
 
 
-def _warmup(step):
+def _warmup(step, seconds=WARMUP_SECONDS):
     """Warm-up steps filling WARMUP_SECONDS (at least 2), the same for every
     implementation: for a few tens of ms after an idle spell (compiling, another
     implementation's turn) the OS may still have a thread pool's threads sharing
@@ -185,7 +185,7 @@ def _warmup(step):
     import time
     t0 = time.perf_counter()
     step()
-    return max(2, math.ceil(WARMUP_SECONDS / max(time.perf_counter() - t0, 1e-6)))
+    return max(2, math.ceil(seconds / max(time.perf_counter() - t0, 1e-6)))
 
 
 def check(maker, X, y, w0, b0, expected):
@@ -203,6 +203,8 @@ def check(maker, X, y, w0, b0, expected):
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--repeats", type=int, default=7, help="timed runs per cell (median)")
+    ap.add_argument("--warmup", type=float, default=WARMUP_SECONDS,
+                    help="seconds of warm-up steps per implementation (at least 2 steps)")
     ap.add_argument("--scale", type=float, default=1.0, help="shrink N (quick runs)")
     opts = ap.parse_args(argv)
     n, features = max(2, int(100_000 * opts.scale)), 100
@@ -227,7 +229,8 @@ def main(argv=None):
                 times[impl] = H.WRONG
                 continue
             step, _ = MAKERS[impl](X, y, w0, b0)
-            times[impl] = H.median_time(step, repeats=opts.repeats, warmup=_warmup(step))
+            times[impl] = H.median_time(step, repeats=opts.repeats,
+                                        warmup=_warmup(step, opts.warmup))
         except Exception as exc:  # a peer missing or failing: note it, go on
             skips.note(impl, exc)
             times[impl] = "err"
@@ -253,7 +256,7 @@ def main(argv=None):
         print(f"load average at the end: {os.getloadavg()[0]:.2f} "
               f"(on {os.cpu_count()} cores; numba's OpenMP threads degrade worst when shared)")
     print(f"tjit threads {theano.config.threads}; repeats {opts.repeats} (median after "
-          f"{WARMUP_SECONDS:g} s of warm-up steps); numpy {np.__version__}" + "".join(
+          f"{opts.warmup:g} s of warm-up steps, at least 2); numpy {np.__version__}" + "".join(
               f", {p} {_version(p)}" for p in peers))
     return 0
 

@@ -41,8 +41,8 @@ def rowcol_kernel(node):
     from ..ir.from_graph import _program
     from ..ir.lower import _place_loads
     from ..ir.lower_scan import let
-    from ..ir.nodes import (Accumulate, Begin, Buffer, Cast, Check, Const, Dim, End, IntConst, IntMul,
-                            IntOp, Kernel, Load, Local, Op, Range, Store, Var)
+    from ..ir.nodes import (Accumulate, Begin, Buffer, Cast, Check, Const, Dim, End, IntConst,
+                            IntMul, IntOp, Kernel, Load, Local, Op, Range, Store, Var)
     op = node.op
     dtype = node.inputs[0].dtype
     X = Buffer("X", dtype, (False, False))
@@ -119,13 +119,14 @@ def rowcol_kernel(node):
                Check(Dim(part, 0), nchunks, 92), Check(Dim(part, 1), width, 93)]
     body = tuple(checks) + tuple(Local(b) for b in accs + gis) + (
         Range(c, IntOp("max", Begin(), IntConst(0)), IntOp("min", End(), nchunks), 1, chunk),)
-    text = repr((acc_dtype, ROWS, op.steps and [(s.op.name, getattr(s.op, "dtype", None), s.args)
-                               for s in op.steps], op.value, op.zpos, op.ext_axes, CHUNK,
+    # named by its structure; cached by its full text (no meta cache_key: the text
+    # covers this module's lowering, which the cache's code version does not)
+    text = repr((acc_dtype, [(s.op.name, getattr(s.op, "dtype", None), s.args)
+                             for s in op.steps], op.value, op.zpos, op.ext_axes,
                  [(x.dtype, x.broadcastable) for x in node.inputs]))
     key = hashlib.sha256(text.encode()).hexdigest()
     return Kernel("tjit_rowcol_" + key[:16], (X, v, *extras, rows, z, g, part), body,
-                  n_inputs=3 + len(extras), meta={"schedule": "rowcol",
-                                                  "cache_key": "rowcol " + key})
+                  n_inputs=3 + len(extras), meta={"schedule": "rowcol"})
 
 
 class RowColThunk:
