@@ -20,6 +20,7 @@ float32 does the same in float64 with two 53-bit chunks (M has 24 bits, so
 """
 from __future__ import annotations
 
+import functools
 import math
 
 from llvmlite import ir
@@ -52,12 +53,19 @@ def two_over_pi_window(exponent, first_bit, width):
 
 # float64: one row per biased exponent 1022..2047 (|x| >= 0.5; 2047 = inf/NaN).
 _F64_FIRST = 1022
-_F64_TABLES = [[two_over_pi_window(be - 1075, be - 1075 - 1 + 52 * j, 52)
-                for be in range(_F64_FIRST, 2048)] for j in range(4)]
 # float32: biased exponents 126..255; chunks of 53 bits (M * Cj is exact via fma).
 _F32_FIRST = 126
-_F32_TABLES = [[two_over_pi_window(be - 150, be - 150 - 1 + 53 * j, 53)
-                for be in range(_F32_FIRST, 256)] for j in range(2)]
+
+
+@functools.lru_cache(maxsize=None)
+def _tables(dtype):
+    # Built on first use (~3 ms): importing vecmath must stay cheap for kernels
+    # that use no trigonometry.
+    if dtype == "float64":
+        return [[two_over_pi_window(be - 1075, be - 1075 - 1 + 52 * j, 52)
+                 for be in range(_F64_FIRST, 2048)] for j in range(4)]
+    return [[two_over_pi_window(be - 150, be - 150 - 1 + 53 * j, 53)
+             for be in range(_F32_FIRST, 256)] for j in range(2)]
 
 
 def load_table(em, name, values, index, elem=F64):
@@ -98,7 +106,7 @@ def reduce_f64(f, ax):
     # M = ax * 2**-E as an integer-valued double in [2**52, 2**53)
     m = f.from_bits(b.or_(b.and_(bits, f.i((1 << 52) - 1)), f.i(1075 << 52)))
     c0, c1, c2, c3 = (load_table(f.em, "tjit.trig.2_over_pi.f64.%d" % j, table, row)
-                      for j, table in enumerate(_F64_TABLES))
+                      for j, table in enumerate(_tables("float64")))
     p0, e0 = f.two_prod(m, c0)                     # p0 < 2**55, on the grid 2**-50
     a = f.fma(f.c(-4.0), f.rint(f.mul(p0, f.c(0.25))), p0)    # p0 mod 4 in [-2, 2], exact
     big = f.add(a, e0)                             # |big| <= 6 on the grid 2**-50: exact
@@ -133,7 +141,7 @@ def reduce_f32(f, ax32):
     mantissa = b.or_(b.and_(bits, ir.Constant(I32, (1 << 23) - 1)), ir.Constant(I32, 1 << 23))
     m = b.sitofp(mantissa, F64)                    # ax32 = m * 2**E, m < 2**24
     c0, c1 = (load_table(f.em, "tjit.trig.2_over_pi.f32.%d" % j, table, row)
-              for j, table in enumerate(_F32_TABLES))
+              for j, table in enumerate(_tables("float32")))
     p0, e0 = f.two_prod(m, c0)                     # p0 < 2**26 on the grid 2**-51
     rounded = f.add(p0, f.c(_MAGIC))               # rint(p0) in the low bits
     q = f.sub(rounded, f.c(_MAGIC))
