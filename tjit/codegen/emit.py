@@ -49,6 +49,14 @@ def emit_kernel(kernel, symbol=None, level=3) -> str:
     (FAST_COMPILE: nothing vectorizes) loops have one version only and math
     functions come from the scalar library (`tjit.codegen.mathlib_scalar`)."""
     from tjit.codegen.mathlib import functions_used, link_declarations
+    if level == 0:
+        from tjit.codegen.emit_fast import emit_elementwise
+        tm = target_machine(0)
+        with LLVM_LOCK:
+            triple, layout = tm.triple, str(tm.target_data)
+        text = emit_elementwise(kernel, symbol or kernel.name, triple, layout)
+        if text is not None:
+            return text
     text = str(_KernelEmitter(kernel, symbol or kernel.name, level).module)
     if level == 0:
         return text

@@ -129,9 +129,17 @@ def compile_kernel(kernel, level=3) -> NativeKernel:
 
 def _build(kernel, symbol, level=3):
     """(object code, optimized IR text) of `kernel` under the name `symbol`."""
-    from tjit.codegen.emit import emit_kernel
     t0 = time.perf_counter()
-    source = emit_kernel(kernel, symbol, level)
+    source = None
+    if level == 0:
+        # plain elementwise kernels are written as text, without importing
+        # llvmlite.ir and the op builders (emit_kernel takes the same path)
+        from tjit.codegen.emit_fast import emit_elementwise
+        tm = target_machine(0)
+        source = emit_elementwise(kernel, symbol, tm.triple, str(tm.target_data))
+    if source is None:
+        from tjit.codegen.emit import emit_kernel
+        source = emit_kernel(kernel, symbol, level)
     t1 = time.perf_counter()
     try:
         module = llvm.parse_assembly(source)
@@ -146,7 +154,8 @@ def _build(kernel, symbol, level=3):
     log.debug("kernel %s: emit %.1f ms, parse %.1f ms, optimize %.1f ms, machine code %.1f ms",
               kernel.name, 1e3 * (t1 - t0), 1e3 * (t2 - t1), 1e3 * (t3 - t2),
               1e3 * (time.perf_counter() - t3))
-    return obj, str(module)
+    # level 0 runs no pass: the module is the source (printing it again costs)
+    return obj, source if level == 0 else str(module)
 
 
 def _shared_engine(level=3):
