@@ -23,17 +23,24 @@ def rewrite_nodes(outputs, local):
     changed are rebuilt through make_node first. Returns the new outputs."""
     memo = {}
     for node in toposort(outputs):
-        new_inputs = [memo.get(id(v), v) for v in node.inputs]
-        if any(a is not b for a, b in zip(new_inputs, node.inputs)):
-            rebuilt = _rebuild(node, new_inputs)
-            for old, new in zip(node.outputs, rebuilt.outputs):
-                new.name = old.name
-            node_now = rebuilt
-        else:
-            node_now = node
+        # Until something changed (memo empty) every node keeps its inputs:
+        # the common case of a pass that finds nothing costs one `local` call
+        # per node. Identity mappings are never recorded (memo.get's default).
+        node_now = node
+        if memo:
+            new_inputs = [memo.get(id(v), v) for v in node.inputs]
+            if any(a is not b for a, b in zip(new_inputs, node.inputs)):
+                node_now = _rebuild(node, new_inputs)
+                for old, new in zip(node.outputs, node_now.outputs):
+                    new.name = old.name
         replacement = local(node_now)
-        outs = replacement if replacement is not None else node_now.outputs
-        for old, new in zip(node.outputs, outs):
+        if replacement is None:
+            if node_now is node:
+                continue
+            replacement = node_now.outputs
+        for old, new in zip(node.outputs, replacement):
+            if new is old:
+                continue
             if new.type != old.type:
                 from ..tensor.basic import patternbroadcast
                 if getattr(new.type, "dtype", None) == old.type.dtype:
