@@ -60,7 +60,8 @@ def emit_kernel(kernel, symbol=None, level=3) -> str:
     text = str(_KernelEmitter(kernel, symbol or kernel.name, level).module)
     if level == 0:
         return text
-    return link_declarations(text, functions_used(kernel))
+    used = kernel.meta["library functions"] = functions_used(kernel)   # for compile_kernel
+    return link_declarations(text, used)
 
 
 def _itemsize(dtype):

@@ -37,9 +37,12 @@ def emit_elementwise(kernel, symbol, triple, data_layout):
     if any(b.dtype not in _TYPES for b in kernel.buffers):
         return None
     try:
-        return _Writer(kernel, symbol).module(triple, data_layout)
+        writer = _Writer(kernel, symbol)
+        text = writer.module(triple, data_layout)
     except _Unsupported:
         return None
+    kernel.meta["library functions"] = writer.library_functions   # for compile_kernel
+    return text
 
 
 def _float_literal(value, dtype):
@@ -58,6 +61,7 @@ class _Writer:
         self.kernel, self.symbol = kernel, symbol
         self.library_ops, self.library_symbol = LIBRARY_OPS, library_symbol
         self.lines, self.declared = [], {}
+        self.library_functions = set()      # (name, dtype), as mathlib.functions_used
         self.count = 0
         self.block = "entry"
 
@@ -224,6 +228,7 @@ class _Writer:
         if name in self.library_ops:
             args = [self._value(a, env) for a in expr.args]
             sym = self.library_symbol(name, dtype)
+            self.library_functions.add((name, dtype))
             self.declared[sym] = 'declare %s @"%s"(%s)' % (ty, sym, ", ".join([ty] * len(args)))
             return self.emit('call %s @"%s"(%s)' % (ty, sym, ", ".join(
                 "%s %s" % (ty, a) for a in args)))

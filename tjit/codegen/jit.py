@@ -109,7 +109,8 @@ def compile_kernel(kernel, level=3) -> NativeKernel:
             object_code, llvm_ir = entry
         engine = _shared_engine(level)
         library = mathlib_scalar if level == 0 else mathlib
-        library.ensure_loaded(engine, mathlib.functions_used(kernel))
+        used = kernel.meta.get("library functions")     # set by the emitters
+        library.ensure_loaded(engine, mathlib.functions_used(kernel) if used is None else used)
         engine.add_object_file(llvm.ObjectFileRef.from_data(object_code))
         engine.finalize_object()
         address = engine.get_function_address(symbol)
