@@ -51,10 +51,11 @@ def ensure_loaded(engine, functions):
         key = object_cache.entry_key(f"scalar mathlib {name} {dtype}", symbol(name, dtype))
         entry = object_cache.load(key)
         if entry is None:
-            module = llvm.parse_assembly(library_ir(name, dtype))
+            text = library_ir(name, dtype)
+            module = llvm.parse_assembly(text)
             module.verify()
             obj = target_machine(0).emit_object(module)
-            object_cache.store(key, obj, str(module))
+            object_cache.store(key, obj, text)     # unoptimized: the module is its source
         else:
             obj = entry[0]
         engine.add_object_file(llvm.ObjectFileRef.from_data(obj))
