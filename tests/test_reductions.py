@@ -382,6 +382,22 @@ def test_outer_partials_bit_identical_over_chunks_and_tiles():
     np.testing.assert_array_equal(got[4], a.min(0))
 
 
+def test_var_rows_around_the_unrolled_pass():
+    # row-wise var adds ROWS_M2 rows per pass over its accumulator rows, then the
+    # rest one by one: every row count around that, over axis 0 (outer_partials)
+    # and over the middle axis of a 3-d array (reduce_outer), with a large mean
+    from tjit.ir.lower_reduce import ROWS_M2
+    rng = np.random.default_rng(12)
+    x, y = T.dmatrix("x"), T.dtensor3("y")
+    f = theano.function([x, y], [x.var(axis=0), y.std(axis=1)])
+    for n in sorted({1, 2, ROWS_M2 - 1, ROWS_M2, ROWS_M2 + 1, 2 * ROWS_M2 + 5, 97}):
+        a = 1e6 + rng.standard_normal((n, 37))
+        b = -3e5 + rng.standard_normal((3, n, 29))
+        var, std = f(a, b)
+        np.testing.assert_allclose(var, np.var(a, axis=0), rtol=1e-7, atol=1e-12)
+        np.testing.assert_allclose(std, np.std(b, axis=1), rtol=1e-7, atol=1e-12)
+
+
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
 def test_one_pass_var_is_accurate_with_a_large_mean(dtype):
     rng = np.random.default_rng(9)

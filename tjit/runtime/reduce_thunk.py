@@ -75,7 +75,7 @@ class NativeReduceThunk:
             meta = self.kernel.meta
             parts = max(1, min(ROW_CHUNKS, shape[meta["first_reduced"]] // MIN_CHUNK_ROWS,
                                total // CHUNK_ELEMENTS))
-            tiles = -(-shape[meta["inner_kept"]] // TILE)
+            tiles = -(-shape[meta["inner_kept"]] // meta.get("tile", TILE))
             return self._partials(inputs, (parts,) + out_shape, parts * tiles, shape, threads,
                                   out_shape)
         out = _reuse_or_empty(self.pool, out_shape, self.out_dtype)
