@@ -112,6 +112,20 @@ def test_fast_compile_text_emitter_matches_fast_run_bitwise(monkeypatch, tmp_pat
             with np.testing.assert_raises(ValueError):
                 fc(v, vr, vc[:5])
         assert taken and all(taken[:2])
+        # several outputs of one kernel, and a 0-d input broadcast into a 3-d loop
+        a, s3 = T.dtensor3("a"), T.dscalar("s")
+        first = T.exp(a) * s3 - 0.30517
+        outs = [first, T.tanh(first) / (s3 + 2.0517)]
+        count = len(taken)
+        fc = theano.function([a, s3], outs, mode="FAST_COMPILE")
+        fr = theano.function([a, s3], outs, mode="FAST_RUN")
+        assert taken[count:] == [True]
+        va = rng.standard_normal((3, 4, 5))
+        for args in ((va, 1.5), (va[:, ::-1, ::2], -0.25)):
+            for p, q in zip(fc(*args), fr(*args)):
+                np.testing.assert_array_equal(p, q)
+        np.testing.assert_allclose(fc(va, 1.5)[1], np.tanh(np.exp(va) * 1.5 - 0.30517) / 3.5517,
+                                   rtol=1e-13)
         i = T.ivector("i")
         y = T.dvector("y")
         mixed = theano.function([i, y], T.exp(i * 0.25) + y * 1.0731, mode="FAST_COMPILE")

@@ -7,8 +7,9 @@ nest, stores of float expressions of loads and constants) is spelled here
 directly, with the instructions `tjit.codegen.emit` would give at level 0 (the
 same float operations on the same operands in the same order, so the same
 bits). `emit_elementwise` returns None for anything else (casts, integer or
-bool dtypes, reductions, guarded or ranged loops, ops without a rule below),
-and the caller takes the general emitter.
+bool dtypes, reductions, ranged loops, guards other than dimension
+collapsing's, ops without a rule below), and the caller takes the general
+emitter.
 """
 from __future__ import annotations
 
@@ -18,7 +19,8 @@ import struct
 import numpy as np
 
 from tjit.codegen import array_abi
-from tjit.ir.nodes import Check, Const, Dim, IntConst, Load, Loop, Op, Store
+from tjit.ir.nodes import (Check, Const, Contiguous, Dim, Guarded, IntConst, IntMul, Load, Loop,
+                           Op, Store)
 
 _TYPES = {"float64": "double", "float32": "float"}
 _BINARY = {"add": "fadd", "sub": "fsub", "mul": "fmul", "true_div": "fdiv"}
@@ -96,14 +98,9 @@ class _Writer:
                 stride = self._field(strides_ptr, 8 * axis, "i64")
                 self.strides[buffer, axis] = self.emit(
                     "ashr i64 %s, %d" % (stride, _ITEMSHIFT[buffer.dtype]))
-        self.outer_pending = True
-        for stmt in kernel.body:
-            if isinstance(stmt, Check):
-                self._check(stmt)
-            elif isinstance(stmt, Loop):
-                self._loop(stmt, {})
-            else:
-                raise _Unsupported
+        self.outer_pending = True        # the first loop reached honours begin/end
+        self.cache = {}
+        self._block(kernel.body, {})
         self.lines.append("  ret i32 0")
         head = ['target triple = "%s"' % triple, 'target datalayout = "%s"' % data_layout, "",
                 'define i32 @"%s"(%s) {' % (self.symbol, params)]
@@ -120,11 +117,55 @@ class _Writer:
             return self.dims[expr.buffer, expr.axis]
         if isinstance(expr, IntConst):
             return str(int(expr.value))
+        if isinstance(expr, IntMul):
+            a, b = self._int(expr.a), self._int(expr.b)
+            return self.emit("mul i64 %s, %s" % (a, b))
         raise _Unsupported
+
+    def _block(self, statements, env):
+        for stmt in statements:
+            if isinstance(stmt, Check):
+                self._check(stmt)
+            elif isinstance(stmt, Loop):
+                self._loop(stmt, env)
+                self.cache = {}          # the loop body's values do not dominate its exit
+            elif isinstance(stmt, Store):
+                self._store(stmt, env)
+            elif isinstance(stmt, Guarded):
+                self._guarded(stmt, env)
+            else:
+                raise _Unsupported
+
+    def _guarded(self, stmt, env):
+        """Dimension collapsing's two versions, as emit._guarded/_condition."""
+        if not isinstance(stmt.cond, Contiguous):
+            raise _Unsupported
+        cond = "true"
+        for buffer, axes in stmt.cond.runs:
+            for outer, inner in zip(axes, axes[1:]):
+                spanned = self.emit("mul i64 %s, %s" % (self.strides[buffer, inner],
+                                                        self.dims[buffer, inner]))
+                same = self.emit("icmp eq i64 %s, %s" % (self.strides[buffer, outer], spanned))
+                cond = self.emit("and i1 %s, %s" % (cond, same))
+        self.count += 1
+        then, otherwise, merge = ("g%d.%s" % (self.count, part)
+                                  for part in ("then", "else", "merge"))
+        self.lines.append("  br i1 %s, label %%%s, label %%%s" % (cond, then, otherwise))
+        outer_pending = self.outer_pending
+        for label, body in ((then, stmt.then), (otherwise, stmt.otherwise)):
+            self.outer_pending = outer_pending   # both branches start at the same depth
+            self.label(label)
+            self.cache = {}
+            self._block(body, env)
+            self.lines.append("  br label %%%s" % merge)
+        self.label(merge)
+        self.cache = {}
 
     def _check(self, stmt):
         differ = self.emit("icmp ne i64 %s, %s" % (self._int(stmt.a), self._int(stmt.b)))
-        fail, ok = "check%d.fail" % stmt.code, "check%d.ok" % stmt.code
+        self.count += 1         # labels stay unique even if two checks share a code
+        fail, ok = "check%d.%d.fail" % (stmt.code, self.count), "check%d.%d.ok" % (stmt.code,
+                                                                             self.count)
         self.lines.append("  br i1 %s, label %%%s, label %%%s" % (differ, fail, ok))
         self.label(fail)
         self.lines.append("  ret i32 %d" % stmt.code)
@@ -152,16 +193,8 @@ class _Writer:
         go = self.emit("icmp slt i64 %s, %s" % (counter, stop))
         self.lines.append("  br i1 %s, label %%%s, label %%%s" % (go, body, done))
         self.label(body)
-        env = {**env, stmt.var: counter}
         self.cache = {}
-        for inner in stmt.body:
-            if isinstance(inner, Loop):
-                self._loop(inner, env)
-                self.cache = {}
-            elif isinstance(inner, Store):
-                self._store(inner, env)
-            else:
-                raise _Unsupported
+        self._block(stmt.body, {**env, stmt.var: counter})
         step = self.emit("add i64 %s, 1" % counter)
         self.lines[phi_at] = "  %s = phi i64 [%s, %%%s], [%s, %%%s]" % (
             counter, start, preheader, step, self.block)
