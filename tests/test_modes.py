@@ -135,3 +135,21 @@ def test_fast_compile_text_emitter_matches_fast_run_bitwise(monkeypatch, tmp_pat
             theano.function([i, y], T.exp(i * 0.25) + y * 1.0731, mode="FAST_RUN")(vi, vy))
         np.testing.assert_allclose(mixed(vi, vy), np.exp(vi * 0.25) + vy * 1.0731, rtol=1e-15)
         assert False in taken        # the int32 -> float64 cast took the general emitter
+
+
+def test_fast_compile_text_emitter_split_across_threads(monkeypatch, tmp_path):
+    # the runtime splits the outer loop by begin/end: every chunk, both nests
+    taken = _spy_fast_path(monkeypatch)
+    x, y = T.dmatrix("x"), T.dvector("y")
+    out = T.exp(-abs(x)) * y + T.tanh(x) / 3.0917
+    rng = np.random.default_rng(3)
+    v, w = rng.standard_normal((500, 300)), rng.standard_normal(300)
+    with theano.config.change_flags(cache_dir=str(tmp_path), threads=2):
+        fc = theano.function([x, y], out, mode="FAST_COMPILE")
+        fr = theano.function([x, y], out, mode="FAST_RUN")
+        for a in (v, v[::-1, ::2], np.asfortranarray(v)):
+            b = w[:a.shape[1]]
+            np.testing.assert_array_equal(fc(a, b), fr(a, b))
+            np.testing.assert_allclose(fc(a, b), np.exp(-abs(a)) * b + np.tanh(a) / 3.0917,
+                                       rtol=1e-14)
+    assert taken == [True]
