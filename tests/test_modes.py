@@ -153,3 +153,46 @@ def test_fast_compile_text_emitter_split_across_threads(monkeypatch, tmp_path):
             np.testing.assert_allclose(fc(a, b), np.exp(-abs(a)) * b + np.tanh(a) / 3.0917,
                                        rtol=1e-13, atol=1e-15)
     assert taken == [True]
+
+
+_SCALAR_LIBRARY_SCRIPT = """
+import numpy as np, sys
+import tjit as theano, tjit.tensor as T
+from tjit.codegen import mathlib_scalar
+x = T.dvector('x')
+v = np.linspace(-3, 3, 101)
+for expr in sys.argv[1:]:
+    f = theano.function([x], eval(expr), mode='FAST_COMPILE')
+    print(expr, f(v).tobytes().hex()[:4000])
+print(sorted(mathlib_scalar._loaded))
+"""
+
+
+def test_fast_compile_scalar_library_objects_across_processes(tmp_path):
+    # the scalar functions a kernel needs are built as one object, cached under
+    # that set; other processes load it whole, or build only what they miss,
+    # and never define a symbol twice (that would fail to link)
+    import os
+    import subprocess
+    import sys
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    env = dict(os.environ, TJIT_CACHE_DIR=str(tmp_path), PYTHONPATH=root)
+
+    def run(*exprs):
+        out = subprocess.run([sys.executable, "-c", _SCALAR_LIBRARY_SCRIPT, *exprs], env=env,
+                             capture_output=True, text=True, timeout=120)
+        assert out.returncode == 0, out.stderr
+        return out.stdout.splitlines()
+
+    both, single = "T.exp(x) * T.tanh(x)", "T.exp(-x) + 1.5"
+    first = run(both, single)                # builds {exp, tanh}; then nothing
+    again = run(both, single)                # loads the {exp, tanh} object
+    other = run(single, both)                # builds {exp}, then {tanh} alone
+    assert first == again
+    assert sorted(first[:2]) == sorted(other[:2])
+    x = T.dvector("x")
+    v = np.linspace(-3, 3, 101)
+    for line in first[:2]:
+        expr, digest = line.rsplit(" ", 1)
+        reference = theano.function([x], eval(expr), mode="FAST_RUN")(v)
+        assert reference.tobytes().hex()[:4000] == digest
