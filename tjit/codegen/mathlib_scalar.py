@@ -2,9 +2,9 @@
 
 FAST_COMPILE kernels are not vectorized, so they need no vector variants, and
 building the full library (O3 plus three forced-vectorized wrappers per
-function) would cost more than the kernel. Each function is compiled once per
-machine (cached on disk) from the same IR as `tjit.codegen.mathlib`'s scalar
-body, under its own symbol `tjit_s_<name>_<dtype>` so both libraries can live in
+function) would cost more than the kernel. The functions are compiled (the set a
+kernel needs as one object, cached on disk) from the same IR as
+`tjit.codegen.mathlib`'s scalar body, under its own symbol `tjit_s_<name>_<dtype>` so both libraries can live in
 one engine. No fast-math flags are used anywhere, so the unoptimized code gives
 the same bits as the optimized library.
 """
