@@ -86,6 +86,9 @@ class _Writer:
         params = ", ".join(["ptr %%a%d" % k for k in range(len(kernel.buffers))]
                            + ["i64 %begin", "i64 %end"])
         self.label("entry")
+        # the math functions' addresses go first: instruction selection works
+        # bottom up, a block's instructions above one it misses take the slow path
+        pointers_at = len(self.lines)
         self.data, self.dims, self.strides = {}, {}, {}
         for k, buffer in enumerate(kernel.buffers):
             # the PyArrayObject fields, as emit._emit_entry reads them
@@ -102,9 +105,16 @@ class _Writer:
         self.cache = {}
         self._block(kernel.body, {})
         self.lines.append("  ret i32 0")
+        # Math functions are called through pointers loaded once at entry:
+        # with the JIT's large code model, fast instruction selection cannot
+        # lower a direct call to an external symbol and hands every call to
+        # the slow selector (only these few loads take that path).
+        self.lines[pointers_at:pointers_at] = [
+            '  %%"p.%s" = load ptr, ptr @"%s.ptr", align 8' % (sym, sym) for sym in self.declared]
         head = ['target triple = "%s"' % triple, 'target datalayout = "%s"' % data_layout, "",
                 'define i32 @"%s"(%s) {' % (self.symbol, params)]
-        tail = ["}", ""] + list(self.declared.values())
+        tail = ["}", ""] + list(self.declared.values()) + [
+            '@"%s.ptr" = internal constant ptr @"%s"' % (sym, sym) for sym in self.declared]
         return "\n".join(head + self.lines + tail) + "\n"
 
     def _field(self, pointer, offset, typ):
@@ -263,6 +273,6 @@ class _Writer:
             sym = self.library_symbol(name, dtype)
             self.library_functions.add((name, dtype))
             self.declared[sym] = 'declare %s @"%s"(%s)' % (ty, sym, ", ".join([ty] * len(args)))
-            return self.emit('call %s @"%s"(%s)' % (ty, sym, ", ".join(
+            return self.emit('call %s %%"p.%s"(%s)' % (ty, sym, ", ".join(
                 "%s %s" % (ty, a) for a in args)))
         raise _Unsupported
