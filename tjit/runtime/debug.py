@@ -34,7 +34,7 @@ def _atol(nodes, values, rtol):
     """Absolute slack for results that cancel (x - y, a variance of equal values):
     their error scales with the magnitude of the terms, not of the result. Terms
     are bounded by the largest value seen, or its square for the squares a
-    variance sums."""
+    variance ("m2" reductions) sums."""
     from ..tensor.fused_reduce import FusedReduce
     from ..tensor.reduction import Reduce
     m = 0.0
@@ -47,9 +47,10 @@ def _atol(nodes, values, rtol):
                 finite = np.abs(a[np.isfinite(a)])
             if finite.size:
                 m = max(m, float(finite.max()))
-    if any(isinstance(n.op, (FusedReduce, Reduce)) for n in nodes):
+    if any(isinstance(n.op, (FusedReduce, Reduce)) and n.op.kind == "m2" for n in nodes):
         m = max(m, m * m)
-    return rtol * m
+    atol = rtol * m
+    return atol if np.isfinite(atol) else 0.0   # squares that overflow: exact compare
 
 
 def _differs(a, b, rtol=None, atol=0.0):
@@ -125,7 +126,7 @@ class DebugFunction(CompiledFunction):
         ours = self.output_slots + self.update_slots
         theirs = self.reference.output_slots + self.reference.update_slots
         rtol = _rtol(v for n in self.reference.nodes for v in n.inputs + n.outputs)
-        atol = _atol(self.reference.nodes, list(ref_storage), rtol)
+        atol = _atol(self.reference.nodes + self.nodes, list(ref_storage), rtol)
         for k, (a, b) in enumerate(zip(ours, theirs)):
             problem = _differs(storage[a], ref_storage[b], rtol, atol)
             if problem:
