@@ -15,3 +15,19 @@ def apply_layout(a, layout, shape):
         a = np.asfortranarray(a)
     assert a.shape == tuple(shape)
     return a
+
+
+def numeric_grad(f, x, eps=1e-6):
+    """Central differences of the scalar f(x) with respect to each entry of array x."""
+    g = np.zeros_like(x)
+    for i in range(x.size):
+        d = np.zeros_like(x)
+        d.flat[i] = eps
+        g.flat[i] = (f(x + d) - f(x - d)) / (2 * eps)
+    return g
+
+
+def numeric_grads(f, values, eps=1e-6):
+    """Central differences of the scalar f(*values), one array per value."""
+    return [numeric_grad(lambda v, k=k: f(*values[:k], v, *values[k + 1:]), x, eps)
+            for k, x in enumerate(values)]

@@ -9,6 +9,7 @@ import itertools
 import numpy as np
 import pytest
 
+from helpers import numeric_grads as numeric_grad
 import tjit as theano
 import tjit.tensor as T
 from tjit.runtime import blas as rblas
@@ -376,20 +377,6 @@ def test_gemm_zero_beta_keeps_nan_semantics():
 
 
 # -- gradients against central finite differences -----------------------------------------
-def numeric_grad(fn, values, eps=1e-6):
-    grads = []
-    for k, v in enumerate(values):
-        g = np.zeros_like(v)
-        for idx in np.ndindex(v.shape):
-            plus = [w.copy() for w in values]
-            minus = [w.copy() for w in values]
-            plus[k][idx] += eps
-            minus[k][idx] -= eps
-            g[idx] = (fn(*plus) - fn(*minus)) / (2 * eps)
-        grads.append(g)
-    return grads
-
-
 def check_grad(build, values, rtol=1e-6, atol=1e-7):
     vars_ = [sym(v, f"i{k}") for k, v in enumerate(values)]
     out = build(*vars_)

@@ -4,18 +4,10 @@ import warnings
 import numpy as np
 import pytest
 
+from helpers import numeric_grad as _fd
 import tjit as theano
 import tjit.tensor as T
 from tjit.gradient import DisconnectedInputError
-
-
-def _fd(f, x, eps=1e-6):
-    g = np.zeros_like(x)
-    for i in range(x.size):
-        e = np.zeros_like(x)
-        e.flat[i] = eps
-        g.flat[i] = (f(x + e) - f(x - e)) / (2 * eps)
-    return g
 
 
 def test_grad_matches_finite_differences():

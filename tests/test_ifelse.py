@@ -3,6 +3,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
 
+from helpers import numeric_grad as _numeric_grad
 import tjit
 import tjit.tensor as T
 from tjit.graph import Apply, Op
@@ -135,15 +136,6 @@ def test_broadcastable_patterns_are_unified():
     f = tjit.function([a, row, m], ifelse(a > 0, row, m))
     np.testing.assert_allclose(f(1.0, np.ones((1, 3)), np.zeros((2, 3))), np.ones((1, 3)))
     np.testing.assert_allclose(f(-1.0, np.ones((1, 3)), np.zeros((2, 3))), np.zeros((2, 3)))
-
-
-def _numeric_grad(f, x, eps=1e-6):
-    g = np.zeros_like(x)
-    for i in range(x.size):
-        d = np.zeros_like(x)
-        d.flat[i] = eps
-        g.flat[i] = (f(x + d) - f(x - d)) / (2 * eps)
-    return g
 
 
 def test_gradient_routes_through_taken_branch():

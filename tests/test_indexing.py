@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
+from helpers import numeric_grads as numeric_grad
 import tjit as theano
 import tjit.tensor as T
 from tjit.tensor.advanced_subtensor import AdvancedSubtensor, AdvancedSubtensor1
@@ -37,21 +38,6 @@ layouts = st.sampled_from(["c", "strided", "reversed"])
 def indices(rng, n, k):
     """k indices into a dim of size n: repeats and negative values, all in range."""
     return rng.integers(-n, n, size=k) if n else np.zeros(0, "int64")
-
-
-def numeric_grad(f, values, eps=1e-6):
-    """Central differences of the scalar f(*values) for each float64 value."""
-    out = []
-    for i, v in enumerate(values):
-        g = np.zeros_like(v)
-        for j in np.ndindex(v.shape):
-            hi = [w.copy() for w in values]
-            lo = [w.copy() for w in values]
-            hi[i][j] += eps
-            lo[i][j] -= eps
-            g[j] = (f(*hi) - f(*lo)) / (2 * eps)
-        out.append(g)
-    return out
 
 
 def check_grad(build, values, extra=(), rtol=1e-6, atol=1e-8):

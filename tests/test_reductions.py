@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
+from helpers import numeric_grad
 import tjit as theano
 import tjit.tensor as T
 from tjit.config import change_flags
@@ -310,15 +311,6 @@ def test_debug_mode_checks_native_against_reference():
     a = np.random.default_rng(2).standard_normal((20, 9)).astype("float32")
     for g, w in zip(f(a), [np.exp(a).sum(1), a.argmax(0), a.var(0), (a > 0).any()]):
         np.testing.assert_allclose(g, w, rtol=1e-5)
-
-
-def numeric_grad(fn, a, eps=1e-6):
-    g = np.zeros_like(a)
-    for k in range(a.size):
-        d = np.zeros_like(a)
-        d.flat[k] = eps
-        g.flat[k] = (fn(a + d) - fn(a - d)) / (2 * eps)
-    return g
 
 
 @pytest.mark.parametrize("name", ["sum", "prod", "max", "min", "mean", "var", "std", "ptp",

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
 
+from helpers import numeric_grad as _numeric
 import tjit
 import tjit.tensor as T
 from tjit.scan_module import until
@@ -223,15 +224,6 @@ def test_map_reduce_foldl_foldr():
 
 
 # -- gradients ------------------------------------------------------------------
-def _numeric(f, x, eps=1e-6):
-    g = np.zeros_like(x)
-    for i in range(x.size):
-        d = np.zeros_like(x)
-        d.flat[i] = eps
-        g.flat[i] = (f(x + d) - f(x - d)) / (2 * eps)
-    return g
-
-
 @pytest.mark.parametrize("mode", MODES)
 def test_rnn_loss_gradient_vs_finite_differences(mode):
     W = T.dmatrix("W")

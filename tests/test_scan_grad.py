@@ -5,17 +5,9 @@ import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
 
+from helpers import numeric_grad as _numeric
 import tjit
 import tjit.tensor as T
-
-
-def _numeric(f, x, eps=1e-6):
-    g = np.zeros_like(x)
-    for i in range(x.size):
-        d = np.zeros_like(x)
-        d.flat[i] = eps
-        g.flat[i] = (f(x + d) - f(x - d)) / (2 * eps)
-    return g
 
 
 def _build(seq_taps, out_taps, truncate, with_map):
