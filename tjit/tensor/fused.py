@@ -116,6 +116,15 @@ def _ref_dtype(ref, input_dtypes, step_dtypes):
     return ref[2]
 
 
+def program_dtype(steps, value, input_dtypes):
+    """The dtype of ref `value` in a step program over inputs of `input_dtypes`."""
+    dtypes = []
+    for step in steps:
+        dtypes.append(step.op.output_dtype(*[_ref_dtype(r, input_dtypes, dtypes)
+                                             for r in step.args]))
+    return _ref_dtype(value, input_dtypes, dtypes)
+
+
 def _ref_value(ref, inputs, values):
     if ref[0] == "in":
         return inputs[ref[1]]

@@ -9,7 +9,7 @@ with NumPy (the reference of DebugMode and of tests).
 from __future__ import annotations
 
 from ..graph import Apply, Op
-from .fused import FusedElemwise, _ref_dtype, _ref_value
+from .fused import FusedElemwise, _ref_value, program_dtype
 from .reduction import reference_reduce
 from .type import TensorType
 
@@ -38,11 +38,7 @@ class FusedReduce(Op):
         self.acc_dtype, self.dtype = acc_dtype, dtype
 
     def value_dtype(self, input_dtypes):
-        dtypes = []
-        for step in self.steps:
-            dtypes.append(step.op.output_dtype(*[_ref_dtype(r, input_dtypes, dtypes)
-                                                 for r in step.args]))
-        return _ref_dtype(self.value, input_dtypes, dtypes)
+        return program_dtype(self.steps, self.value, input_dtypes)
 
     def make_node(self, *inputs):
         if len(inputs) != len(self.axes):

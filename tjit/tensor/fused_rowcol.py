@@ -17,7 +17,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..graph import Apply, Op
-from .fused import _ref_dtype, _ref_value
+from .fused import _ref_value, program_dtype
 from .type import TensorType
 
 
@@ -37,11 +37,7 @@ class FusedRowCol(Op):
         self.ext_axes = tuple(tuple(a) for a in ext_axes)
 
     def value_dtype(self, input_dtypes):
-        dtypes = []
-        for step in self.steps:
-            dtypes.append(step.op.output_dtype(*[_ref_dtype(r, input_dtypes, dtypes)
-                                                 for r in step.args]))
-        return _ref_dtype(self.value, input_dtypes, dtypes)
+        return program_dtype(self.steps, self.value, input_dtypes)
 
     def program_inputs(self, z, others):
         ins = list(others)

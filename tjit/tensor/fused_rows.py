@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..graph import Apply, Op
-from .fused import FusedElemwise, _ref_dtype, _ref_value
+from .fused import FusedElemwise, _ref_dtype, _ref_value, program_dtype
 from .reduction import NEEDS_NONEMPTY, reference_reduce
 from .type import TensorType
 
@@ -74,7 +74,7 @@ class FusedRows(Op):
         """(reduction result dtypes, output dtypes), checking the programs' refs."""
         refs = list(input_dtypes)
         for k, r in enumerate(self.reductions):
-            if _program_dtype(r.steps, r.value, refs) is None:
+            if program_dtype(r.steps, r.value, refs) is None:
                 raise TypeError(f"{self}: reduction {k} has no value")
             refs.append(r.dtype)
         values = []
@@ -142,10 +142,3 @@ class FusedRows(Op):
         if len(names) > 3:
             names = names[:1] + ["..."] + names[-1:]
         return f"FusedRows{{{kinds};{','.join(names)}}}"
-
-
-def _program_dtype(steps, value, refs):
-    values = []
-    for step in steps:
-        values.append(step.op.output_dtype(*[_ref_dtype(a, refs, values) for a in step.args]))
-    return _ref_dtype(value, refs, values)
