@@ -10,11 +10,8 @@ from tjit.graph import Apply, Op
 from tjit.ifelse import ifelse
 
 
-class CountingOp(Op):
-    """x -> 2x, counting how many times it ran (proves which branch executed)."""
-
-    def __init__(self):
-        self.calls = 0
+class _UnaryTestOp(Op):
+    """x -> an array like x; equal only to itself (so merging never drops one)."""
 
     def __eq__(self, other):
         return self is other
@@ -25,24 +22,21 @@ class CountingOp(Op):
     def make_node(self, x):
         x = T.as_tensor_variable(x)
         return Apply(self, [x], [x.type()])
+
+
+class CountingOp(_UnaryTestOp):
+    """x -> 2x, counting how many times it ran (proves which branch executed)."""
+
+    def __init__(self):
+        self.calls = 0
 
     def perform(self, node, inputs):
         self.calls += 1
         return [inputs[0] * 2]
 
 
-class Boom(Op):
+class Boom(_UnaryTestOp):
     """Raises whenever it runs."""
-
-    def __eq__(self, other):
-        return self is other
-
-    def __hash__(self):
-        return id(self)
-
-    def make_node(self, x):
-        x = T.as_tensor_variable(x)
-        return Apply(self, [x], [x.type()])
 
     def perform(self, node, inputs):
         raise RuntimeError("the untaken branch ran")

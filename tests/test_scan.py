@@ -387,3 +387,13 @@ def test_zero_steps_give_empty_outputs_of_the_right_shape(mode):
     got = f(np.ones((2, 3)), np.ones(2), np.ones((5, 3)))
     np.testing.assert_allclose(got[0], [[4, 4], [7, 7]])
     np.testing.assert_allclose(got[1], np.full((2, 5), 3.0))
+
+
+def test_bad_updates_from_fn_raise_naming_the_scan():
+    acc = tjit.shared(np.float64(0.0), name="acc")
+    x = T.dvector("x")
+    with pytest.raises(TypeError, match=r"scan 'myloop': update of shared variable acc has type "
+                                         r".*int8.*expected .*float64"):
+        tjit.scan(lambda v: {acc: T.cast(v, "int8")}, sequences=x, name="myloop")
+    with pytest.raises(TypeError, match="scan 'myloop': update target .* is not a shared variable"):
+        tjit.scan(lambda v: {T.dscalar("s"): v}, sequences=x, name="myloop")

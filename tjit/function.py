@@ -130,15 +130,10 @@ def _pairs(mapping, what):
 def _check_update(shared, value):
     if not isinstance(shared, SharedVariable):
         raise TypeError(f"update target {shared} is not a shared variable")
-    value = as_tensor_variable(value)
-    if value.type == shared.type:
-        return value
-    converted = shared.type.convert_variable(value)
-    if converted is None:
-        raise TypeError(f"update of shared variable {shared} ({shared.type}) has type "
-                        f"{value.type}: dtype and number of dims must match "
-                        "(cast the expression, e.g. T.cast(expr, shared.dtype))")
-    return converted
+    return shared.type.convert_or_raise(
+        as_tensor_variable(value), f"update of shared variable {shared}",
+        ": dtype and number of dims must match (cast the expression, e.g. "
+        "T.cast(expr, shared.dtype))")
 
 
 def function(inputs, outputs=None, mode=None, updates=None, givens=None,

@@ -69,13 +69,7 @@ class IfElse(Op):
             raise TypeError(f"{self}: expected {len(self.inner_inputs)} inputs, got {len(inputs)}")
         ins = []
         for i, (v, inner) in enumerate(zip(inputs, self.inner_inputs)):
-            v = as_tensor_variable(v)
-            if v.type != inner.type:
-                conv = inner.type.convert_variable(v)
-                if conv is None:
-                    raise TypeError(f"{self}: input {i} has type {v.type}, expected {inner.type}")
-                v = conv
-            ins.append(v)
+            ins.append(inner.type.convert_or_raise(as_tensor_variable(v), f"{self}: input {i}"))
         return Apply(self, [cond, *ins], [t() for t in self.out_types])
 
     def _run(self, inputs, native):

@@ -123,13 +123,7 @@ class Scan(Op):
             checked.append(_check_stacked(v, inner.type, f"{s.label}: initial state {i}"))
         for k, v in enumerate(outer[s.n_seqs + s.n_rec:]):
             inner = next(inner_iter)
-            if v.type != inner.type:
-                conv = inner.type.convert_variable(v)
-                if conv is None:
-                    raise TypeError(f"{s.label}: non-sequence {k} has type {v.type}, "
-                                    f"expected {inner.type}")
-                v = conv
-            checked.append(v)
+            checked.append(inner.type.convert_or_raise(v, f"{s.label}: non-sequence {k}"))
         out_types = [o.type if k in self.last_only else _stacked(o.type)
                      for k, o in enumerate(s.inner_outputs[:s.n_rec + s.n_nit])]
         node = Apply(self, [n_steps, *checked], [t() for t in out_types])

@@ -12,6 +12,7 @@ from collections import OrderedDict
 
 import numpy as np
 
+from ..function import _check_update
 from ..graph import Constant, Variable, clone_replace, graph_inputs
 from ..shared import SharedVariable
 from ..tensor.type import TensorType
@@ -211,16 +212,10 @@ def scan(fn, sequences=None, outputs_info=None, non_sequences=None, n_steps=None
     # Shared variables updated by fn become loop state (taps [-1]).
     update_pairs = []
     for sv, expr in updates.items():
-        if not isinstance(sv, SharedVariable):
-            raise TypeError(f"{label}: update target {sv} is not a shared variable")
-        expr = as_tensor_variable(expr)
-        if expr.type != sv.type:
-            conv = sv.type.convert_variable(expr)
-            if conv is None:
-                raise TypeError(f"{label}: the update of shared variable {sv} ({sv.type}) has "
-                                f"type {expr.type}; cast it to {sv.dtype}")
-            expr = conv
-        update_pairs.append((sv, expr))
+        try:
+            update_pairs.append((sv, _check_update(sv, expr)))
+        except TypeError as e:
+            raise TypeError(f"{label}: {e}") from None
     state_inner = [sv.type(f"{sv.name}[t-1]" if sv.name else None) for sv, _ in update_pairs]
 
     replace = [(sv, ph) for (sv, _), ph in zip(update_pairs, state_inner)]

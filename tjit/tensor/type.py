@@ -115,6 +115,13 @@ class TensorType(Type):
             return patternbroadcast(var, self.broadcastable)
         return None
 
+    def convert_or_raise(self, var, what, hint=""):
+        """`convert_variable(var)`, or a TypeError naming `what` and both types."""
+        converted = self.convert_variable(var)
+        if converted is None:
+            raise TypeError(f"{what} has type {var.type}, expected {self}{hint}")
+        return converted
+
     def value_zeros(self, shape):
         return np.zeros(shape, dtype=self.dtype)
 
