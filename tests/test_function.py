@@ -484,3 +484,27 @@ def test_debug_mode_checks_native_against_reference():
             debug(v)
     finally:
         ts.exp._impl = good
+
+
+def test_debug_mode_slack_is_for_cancelling_reductions_only():
+    # A variance of equal values cancels to ~0 in one summation order and exactly 0
+    # in another: DebugMode accepts it. A wrong elementwise result next to a huge
+    # element is still caught (no absolute slack scaled by the largest value).
+    from tjit import scalar as ts
+    x = T.dvector('x')
+    f = theano.function([x], [T.repeat(x.var(keepdims=True), 3, axis=0).var(), x * 2],
+                        mode='DebugMode')
+    v = np.array([3.0, -7.0, 1e-3, 11.0, 5.5])
+    var, double = f(v)
+    assert abs(var) < 1e-25
+    np.testing.assert_array_equal(double, v * 2)
+    debug = theano.function([x], T.sqrt(x) * 2, mode='DebugMode')
+    big = np.array([1e300, 4.0])
+    np.testing.assert_allclose(debug(big), np.sqrt(big) * 2, rtol=1e-15)
+    good = ts.sqrt._impl
+    ts.sqrt._impl = lambda a: np.sqrt(a) + (a < 10)   # wrong only on the small element
+    try:
+        with pytest.raises(Exception, match='sqrt|Fused'):
+            debug(big)
+    finally:
+        ts.sqrt._impl = good

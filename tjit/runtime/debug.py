@@ -31,12 +31,20 @@ def _rtol(variables):
 
 
 def _atol(nodes, values, rtol):
-    """Absolute slack for results that cancel (x - y, a variance of equal values):
-    their error scales with the magnitude of the terms, not of the result. Terms
-    are bounded by the largest value seen, or its square for the squares a
-    variance ("m2" reductions) sums."""
+    """Absolute slack for reductions whose result cancels (a sum of terms of both
+    signs, a variance of equal values): their rounding error scales with the
+    terms, bounded by the largest value seen (its square for the squares a
+    variance, an "m2" reduction, sums), not with the result. Elementwise work is
+    compared element by element with no absolute slack: one huge element must
+    not hide a wrong small one."""
     from ..tensor.fused_reduce import FusedReduce
+    from ..tensor.fused_rowcol import FusedRowCol
+    from ..tensor.fused_rows import FusedRows
     from ..tensor.reduction import Reduce
+    reductions = [n for n in nodes
+                  if isinstance(n.op, (FusedReduce, Reduce, FusedRows, FusedRowCol))]
+    if not reductions:
+        return 0.0
     m = 0.0
     for a in values:
         if a is None:
@@ -47,7 +55,7 @@ def _atol(nodes, values, rtol):
                 finite = np.abs(a[np.isfinite(a)])
             if finite.size:
                 m = max(m, float(finite.max()))
-    if any(isinstance(n.op, (FusedReduce, Reduce)) and n.op.kind == "m2" for n in nodes):
+    if any(getattr(n.op, "kind", None) == "m2" for n in reductions):
         m = max(m, m * m)
     atol = rtol * m
     return atol if np.isfinite(atol) else 0.0   # squares that overflow: exact compare
