@@ -42,14 +42,16 @@ I8P = ir.IntType(8).as_pointer()
 I64, I32, I8 = ir.IntType(64), ir.IntType(32), ir.IntType(8)
 
 
-def emit_kernel(kernel, symbol=None, level=3) -> str:
+def emit_kernel(kernel, symbol=None, level=3, text_first=True) -> str:
     """LLVM IR text (unoptimized) for `kernel`, with the host triple and data layout.
 
     The entry function is named `symbol` (default: `kernel.name`). At `level` 0
     (FAST_COMPILE: nothing vectorizes) loops have one version only and math
-    functions come from the scalar library (`tjit.codegen.mathlib_scalar`)."""
+    functions come from the scalar library (`tjit.codegen.mathlib_scalar`), and
+    plain elementwise kernels are written directly as text (`emit_fast`) unless
+    `text_first` is False (the caller already tried)."""
     from tjit.codegen.mathlib import functions_used, link_declarations
-    if level == 0:
+    if level == 0 and text_first:
         from tjit.codegen.emit_fast import emit_elementwise
         tm = target_machine(0)
         with LLVM_LOCK:

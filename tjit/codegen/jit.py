@@ -134,13 +134,15 @@ def _build(kernel, symbol, level=3):
     source = None
     if level == 0:
         # plain elementwise kernels are written as text, without importing
-        # llvmlite.ir and the op builders (emit_kernel takes the same path)
+        # llvmlite.ir and the op builders
         from tjit.codegen.emit_fast import emit_elementwise
         tm = target_machine(0)
-        source = emit_elementwise(kernel, symbol, tm.triple, str(tm.target_data))
+        with LLVM_LOCK:
+            triple, layout = tm.triple, str(tm.target_data)
+        source = emit_elementwise(kernel, symbol, triple, layout)
     if source is None:
         from tjit.codegen.emit import emit_kernel
-        source = emit_kernel(kernel, symbol, level)
+        source = emit_kernel(kernel, symbol, level, text_first=False)
     t1 = time.perf_counter()
     try:
         module = llvm.parse_assembly(source)

@@ -25,11 +25,6 @@ def symbol(name, dtype):
     return f"tjit_s_{name}_{dtype}"
 
 
-def library_ir(name, dtype):
-    """LLVM IR text of the object holding the scalar `name` for `dtype`."""
-    return library_module_ir([(name, dtype)])
-
-
 def library_module_ir(functions):
     """LLVM IR text of one object holding the scalar functions `functions`, a
     list of (name, dtype) (helpers and tables they share are emitted once)."""

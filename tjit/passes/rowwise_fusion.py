@@ -15,17 +15,8 @@ from ..graph import toposort
 from ..tensor.fused import FusedElemwise, Step
 from ..tensor.fused_reduce import FusedReduce
 from ..tensor.fused_rows import KINDS, FusedRows, RowReduction
+from .fusion import _clients
 from .registry import register
-
-
-def _clients(order, outputs):
-    clients = {}
-    for node in order:
-        for v in node.inputs:
-            clients.setdefault(id(v), []).append(node)
-    for v in outputs:
-        clients.setdefault(id(v), []).append(None)
-    return clients
 
 
 def _row_reduction(var, axes, pattern):
