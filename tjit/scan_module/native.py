@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..ir.lower_scan import SpliceError
 from ..ir.nodes import Buffer, Dim, IntConst, IntMul, IntOp, Load, Local, Store, Var
 from ..runtime.thunks import _reuse_or_empty
 from .kernels import MAX_SPECIALIZED_MATVEC, copy_kernel, matvec_kernel, matvec_kind
@@ -199,6 +200,10 @@ class NativeScan:
         self.pools = [[] for _ in node.outputs]
         self.native = None     # the loop kernel last run (for tjit dump), once called
         self.unsupported = False
+        self.kernels = {}      # input shape signature -> its loop kernel
+        # non-sequence positions of the loop-invariant matrices of matrix-vector products
+        self.matvec_nonseqs = [k[1] for k, _ in plan.kernels
+                               if isinstance(k, tuple) and k[0] == "matvec"]
 
     def __call__(self, inputs):
         s = self.spec
@@ -206,10 +211,10 @@ class NativeScan:
         seqs = inputs[1:1 + s.n_seqs]
         inits = inputs[1 + s.n_seqs:1 + s.n_seqs + s.n_rec]
         nonseqs = list(inputs[1 + s.n_seqs + s.n_rec:])
-        if n == 0:
+        if n == 0 or self.unsupported:
             return self.op.run(self.node, inputs, native=True)
         _check_sequences(seqs, n, s.label)
-        for i, (init, lag) in enumerate(zip(inits, s.lags)):
+        for init, lag in zip(inits, s.lags):
             if init.shape[0] < lag:
                 return self.op.run(self.node, inputs, native=True)   # raises the error
         signature = tuple(a.shape[1:] for a in seqs) + tuple(a.shape for a in inits) \
@@ -221,14 +226,15 @@ class NativeScan:
                 return self.op.run(self.node, inputs, native=True)
             self.shapes[signature] = shapes
         scratch_shapes, nit_rows, matvec_shapes = shapes
-        if self.unsupported:
-            return self.op.run(self.node, inputs, native=True)
-        from ..ir.lower_scan import SpliceError
-        try:
-            native = self.native = self._kernel(scratch_shapes, nit_rows, matvec_shapes)
-        except (_Unsupported, SpliceError):
-            self.unsupported = True      # e.g. a view the loop cannot address
-            return self.op.run(self.node, inputs, native=True)
+        native = self.kernels.get(signature)
+        if native is None:
+            try:
+                native = self.kernels[signature] = self._kernel(scratch_shapes, nit_rows,
+                                                                matvec_shapes)
+            except (_Unsupported, SpliceError):
+                self.unsupported = True      # e.g. a view the loop cannot address
+                return self.op.run(self.node, inputs, native=True)
+        self.native = native
         hists = []
         last_only = self.op.last_only
         for i, (init, lag, out, pool) in enumerate(zip(inits, s.lags, self.node.outputs,
@@ -240,10 +246,10 @@ class NativeScan:
         nits = [_reuse_or_empty(pool, (n,) + row, np.dtype(out.dtype))
                 for row, out, pool in zip(nit_rows, self.node.outputs[s.n_rec:],
                                           self.pools[s.n_rec:])]
+        # Per call, not per thunk: concurrent calls of one function must not share it.
         scratch = [np.empty(shape, dtype) for shape, dtype in scratch_shapes]
         # Loop-invariant matrices of matrix-vector products, transposed once per call.
-        transposed = [np.ascontiguousarray(nonseqs[k[1]].T) for k, _ in self.plan.kernels
-                      if isinstance(k, tuple) and k[0] == "matvec"]
+        transposed = [np.ascontiguousarray(nonseqs[k].T) for k in self.matvec_nonseqs]
         steps = np.broadcast_to(_ONE, (n,))     # its length is the step count, no memory
         arrays = [steps, *seqs, *nonseqs, *self.plan.consts, *transposed, *hists, *nits,
                   *scratch]
