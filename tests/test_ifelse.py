@@ -182,3 +182,18 @@ def test_random_branches_against_numpy(values, c, then_name, else_name):
     v = np.array(values)
     expected = tn(v) + c if c >= 0 else en(v) * c
     np.testing.assert_allclose(f(c, v), expected, rtol=1e-12, atol=1e-12)
+
+
+def test_ifelse_branch_count_errors():
+    a = T.dscalar("a")
+    x = T.dvector("x")
+    with pytest.raises(ValueError, match="the branches are empty"):
+        ifelse(T.gt(a, 0), [], [])
+    with pytest.raises(ValueError, match="then_branch has 2 outputs but else_branch has 1"):
+        ifelse(T.gt(a, 0), [x, x], [x])
+
+
+def test_until_needs_a_scalar_condition():
+    from tjit.scan_module import until
+    with pytest.raises(TypeError, match="until: the condition must be a scalar"):
+        until(T.dvector("v") > 0)

@@ -397,3 +397,34 @@ def test_bad_updates_from_fn_raise_naming_the_scan():
         tjit.scan(lambda v: {acc: T.cast(v, "int8")}, sequences=x, name="myloop")
     with pytest.raises(TypeError, match="scan 'myloop': update target .* is not a shared variable"):
         tjit.scan(lambda v: {T.dscalar("s"): v}, sequences=x, name="myloop")
+
+
+@pytest.mark.parametrize("kwargs, error, message", [
+    (dict(fn=3, sequences=[]), TypeError, "fn must be callable"),
+    (dict(sequences=[dict(taps=[0])]), ValueError, "sequences\\[0\\] is a dict without 'input'"),
+    (dict(sequences=[T.dscalar("s")]), ValueError, "sequence 0 .* is a scalar"),
+    (dict(n_steps=T.dvector("n")), ValueError, "n_steps must be an integer"),
+    (dict(n_steps=T.lvector("n")), ValueError, "n_steps must be a scalar"),
+    (dict(n_steps=2.5), ValueError, "n_steps must be an integer"),
+    (dict(outputs_info=[dict(taps=[-1])], n_steps=3), ValueError, "taps \\[-1\\] but no initial"),
+    (dict(outputs_info=[dict(initial=T.dvector("h"), taps=[0])], n_steps=3), ValueError,
+     "output taps must be negative"),
+    (dict(outputs_info=[dict(initial=T.dscalar("h"), taps=[-2, -1])], n_steps=3), ValueError,
+     "needs one more dimension"),
+    (dict(outputs_info=[dict(initial=T.dscalar("h"), return_steps=2)], n_steps=3), ValueError,
+     "return_steps"),
+])
+def test_bad_scan_arguments_raise_clear_errors(kwargs, error, message):
+    fn = kwargs.pop("fn", lambda *args: args[0] if args else T.constant(1.0))
+    with pytest.raises(error, match=message):
+        tjit.scan(fn, **kwargs)
+
+
+def test_initial_state_shorter_than_its_taps_raises():
+    h = T.dvector("h")
+    out, _ = tjit.scan(lambda a, b: a + b, outputs_info=[dict(initial=h, taps=[-3, -1])],
+                       n_steps=4)
+    f = tjit.function([h], out)
+    np.testing.assert_allclose(f(np.array([1.0, 2.0, 3.0])), [4.0, 6.0, 9.0, 13.0])
+    with pytest.raises(ValueError, match="initial"):
+        f(np.array([1.0, 2.0]))
