@@ -158,22 +158,20 @@ class RandomThunk:
         self.native = native_kernel(op.generator, op.dist, op.dtype, level)
         self.cfunc = self.native.cfunc
         self.pool = []
+        # names for error messages, formatted once
+        self.state_name, self.op_name = str(node.inputs[0]), str(op)
 
     def __call__(self, inputs):
         op = self.op
         state, size, a, b = inputs
-        state = check_state(op.generator, state, str(self.node.inputs[0]))
-        shape = check_size(size, op.ndim, str(op))
+        state = check_state(op.generator, state, self.state_name)
+        shape = check_size(size, op.ndim, self.op_name)
         n = math.prod(shape)
         a = np.asarray(a, dtype=self.dtype).reshape(())
         b = np.asarray(b, dtype=self.dtype).reshape(())
-        if op.generator == "mrg":
-            new_state = mrg.next_state(state, n)
-            out = self._mrg(state, n, a, b)
-        else:
-            new_state = op._next_state(state, n)
-            out = self._philox(state, n, a, b)
-        return [new_state, out.reshape(shape)]
+        draw = self._mrg if op.generator == "mrg" else self._philox
+        out = draw(state, n, a, b)
+        return [op._next_state(state, n), out.reshape(shape)]
 
     def _philox(self, state, n, a, b):
         op, k = self.op, philox.BLOCKS_PER_CHUNK
