@@ -20,7 +20,7 @@ import scipy.special as sp
 
 import tjit as theano
 import tjit.tensor as T
-from tjit.tensor.fused import FusedElemwise
+from tjit.ops.fused_elemwise import FusedElemwise
 
 F64 = np.array([0.0, -0.0, np.inf, -np.inf, np.nan, 1e308, -1e308, 1.7976931348623157e308,
                 5e-324, -5e-324, 2.2250738585072014e-308, 1e-310, -1e-310, 1e-20, -1e-20,

@@ -8,7 +8,7 @@ from hypothesis import given, settings, strategies as st
 
 import tjit as theano
 import tjit.tensor as T
-from tjit.tensor.fused import FusedElemwise
+from tjit.ops.fused_elemwise import FusedElemwise
 
 
 def fused_nodes(f):

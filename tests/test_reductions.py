@@ -15,8 +15,8 @@ import tjit.tensor as T
 from tjit.config import change_flags
 from tjit.ir.from_graph import lower_fused_reduce
 from tjit.ir.printer import format_kernel
-from tjit.tensor.fused import FusedElemwise
-from tjit.tensor.fused_reduce import FusedReduce
+from tjit.ops.fused_elemwise import FusedElemwise
+from tjit.ops.fused_reduce import FusedReduce
 
 KINDS = ["sum", "prod", "max", "min", "argmax", "argmin", "all", "any", "mean", "ptp"]
 DTYPES = ["float64", "float32", "int64", "int32", "int8", "uint8", "bool"]

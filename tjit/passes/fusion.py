@@ -16,7 +16,7 @@ from ..graph import Constant, toposort
 from ..ir.nodes import SCALAR_OPS
 from ..scalar import Cast
 from ..tensor.elemwise import DimShuffle, Elemwise
-from ..tensor.fused import FusedElemwise, Step
+from ..ops.fused_elemwise import FusedElemwise, Step
 from .registry import register
 
 NATIVE_DTYPES = frozenset(("bool", "int8", "int16", "int32", "int64", "uint8", "uint16",

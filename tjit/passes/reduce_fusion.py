@@ -11,8 +11,8 @@ it frees the remaining elementwise nodes to fuse with each other (softmax's
 """
 from __future__ import annotations
 
-from ..tensor.fused import Step
-from ..tensor.fused_reduce import FusedReduce
+from ..ops.fused_elemwise import Step
+from ..ops.fused_reduce import FusedReduce
 from ..tensor.reduction import Reduce, _acc_dtype
 from .registry import register
 from .walk import rewrite_nodes

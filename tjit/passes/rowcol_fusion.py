@@ -17,9 +17,9 @@ reduce_fusion (which builds the FusedReduce nodes) and before elemwise_fusion
 from __future__ import annotations
 
 from ..graph import toposort
-from ..tensor.fused_reduce import FusedReduce
-from ..tensor.fused_rowcol import FusedRowCol
-from .matvec import DotShapes
+from ..ops.fused_reduce import FusedReduce
+from ..ops.fused_rowcol import FusedRowCol
+from ..ops.dot_shapes import DotShapes
 from .registry import register
 from .walk import _rebuild
 

@@ -12,9 +12,9 @@ Runs after elemwise_fusion (it groups fused nodes).
 from __future__ import annotations
 
 from ..graph import toposort
-from ..tensor.fused import FusedElemwise, Step
-from ..tensor.fused_reduce import FusedReduce
-from ..tensor.fused_rows import KINDS, FusedRows, RowReduction
+from ..ops.fused_elemwise import FusedElemwise, Step
+from ..ops.fused_reduce import FusedReduce
+from ..ops.fused_rows import KINDS, FusedRows, RowReduction
 from .fusion import _clients
 from .registry import register
 

@@ -37,9 +37,9 @@ def _atol(nodes, values, rtol):
     variance, an "m2" reduction, sums), not with the result. Elementwise work is
     compared element by element with no absolute slack: one huge element must
     not hide a wrong small one."""
-    from ..tensor.fused_reduce import FusedReduce
-    from ..tensor.fused_rowcol import FusedRowCol
-    from ..tensor.fused_rows import FusedRows
+    from ..ops.fused_reduce import FusedReduce
+    from ..ops.fused_rowcol import FusedRowCol
+    from ..ops.fused_rows import FusedRows
     from ..tensor.reduction import Reduce
     reductions = [n for n in nodes
                   if isinstance(n.op, (FusedReduce, Reduce, FusedRows, FusedRowCol))]

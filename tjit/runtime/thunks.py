@@ -13,7 +13,7 @@ import numpy as np
 
 from ..config import config
 from ..ir.lower import outer_extent
-from ..tensor.fused import FusedElemwise
+from ..ops.fused_elemwise import FusedElemwise
 from .threads import MIN_PARALLEL_ELEMENTS, POOL, split
 
 END = 1 << 62  # "to the end" for a kernel's outer-loop range

@@ -17,7 +17,7 @@ if "fma" not in OPS:
 def matvec_kind(n):
     """'rows' for out[i] = sum_j M[i, j] v[j], 'cols' for out[j] = sum_i M[i, j] v[i]
     (dot(M, v) and dot(M.T, v) after the matvec rewrite), else None."""
-    from ..tensor.fused_reduce import FusedReduce
+    from ..ops.fused_reduce import FusedReduce
     op = n.op
     if not (isinstance(op, FusedReduce) and op.kind == "sum" and len(n.inputs) == 2
             and len(op.steps) == 1 and op.steps[0].op.name == "mul"

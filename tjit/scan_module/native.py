@@ -48,8 +48,8 @@ class _Unsupported(Exception):
 
 def _node_kernel(n):
     """The Kernel computing node `n` natively, or raise _Unsupported."""
-    from ..tensor.fused import FusedElemwise
-    from ..tensor.fused_reduce import FusedReduce
+    from ..ops.fused_elemwise import FusedElemwise
+    from ..ops.fused_reduce import FusedReduce
     from ..ir.from_graph import lower_fused, lower_fused_reduce
     if isinstance(n.op, FusedElemwise):
         return lower_fused(n)

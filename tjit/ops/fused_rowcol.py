@@ -17,8 +17,8 @@ from __future__ import annotations
 import numpy as np
 
 from ..graph import Apply, Op
-from .fused import _ref_value, program_dtype
-from .type import TensorType
+from .fused_elemwise import _ref_value, program_dtype
+from ..tensor.type import TensorType
 
 
 class FusedRowCol(Op):

@@ -9,9 +9,9 @@ with NumPy (the reference of DebugMode and of tests).
 from __future__ import annotations
 
 from ..graph import Apply, Op
-from .fused import FusedElemwise, _ref_value, program_dtype
-from .reduction import reference_reduce
-from .type import TensorType
+from .fused_elemwise import FusedElemwise, _ref_value, program_dtype
+from ..tensor.reduction import reference_reduce
+from ..tensor.type import TensorType
 
 import numpy as np
 

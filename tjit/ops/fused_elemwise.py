@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..graph import Apply, Op
-from .type import TensorType
+from ..tensor.type import TensorType
 
 
 @dataclass(frozen=True)

@@ -16,9 +16,9 @@ from __future__ import annotations
 import numpy as np
 
 from ..graph import Apply, Op
-from .fused import FusedElemwise, _ref_dtype, _ref_value, program_dtype
-from .reduction import NEEDS_NONEMPTY, reference_reduce
-from .type import TensorType
+from .fused_elemwise import FusedElemwise, _ref_dtype, _ref_value, program_dtype
+from ..tensor.reduction import NEEDS_NONEMPTY, reference_reduce
+from ..tensor.type import TensorType
 
 KINDS = ("sum", "prod", "max", "min")
 
