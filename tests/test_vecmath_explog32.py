@@ -1,6 +1,6 @@
 """Native float32 exp/log family (tjit/codegen/vecmath/explog32.py): accuracy and code.
 
-These functions compute in float32 (16 lanes per zmm), not in float64 and
+These functions compute in float32 (as many lanes as the host's vectors hold), not in float64 and
 rounded once, so their errors are larger than the float64-evaluated ones; the
 bound is 3 ulp. Checked here:
 - a strided sweep over all 2**32 float32 bit patterns (every 4099th, so every
@@ -8,7 +8,7 @@ bound is 3 ulp. Checked here:
   the one-off exhaustive sweep (all 2**32 inputs) is in docs/accuracy.md;
 - special values exactly as NumPy/C99 (NaN, +-inf, signed zeros, subnormal
   results, overflow/underflow thresholds);
-- the library object: the 16-lane variant is straight zmm `ps` code, no calls,
+- the library object: the full-width variant is straight `ps` code, no calls,
   no gathers, no stack spills.
 """
 from __future__ import annotations
@@ -19,7 +19,7 @@ import numpy as np
 import pytest
 
 from test_vecmath_explog import run, ulp_error
-from tjit.codegen import mathlib
+from tjit.codegen import mathlib, target
 
 NAMES = ["exp", "exp2", "expm1", "log", "log2", "log10", "log1p", "tanh", "sinh", "cosh",
          "sigmoid", "softplus"]
@@ -104,17 +104,32 @@ def test_signed_zeros_and_limits():
         np.float32(np.log(np.float64(np.finfo(np.float32).smallest_subnormal)))
 
 
+def _native_float32_variant():
+    """(lanes, register, fma) of the widest float32 variant the host runs natively:
+    16 lanes in zmm with AVX-512, 8 in ymm with AVX2+FMA, else 4 in xmm (SSE2)."""
+    features = set(target.host_description().split("/")[-1].split(","))
+    if "+avx512f" in features:
+        return 16, "zmm", True
+    if "+avx2" in features and "+fma" in features:
+        return 8, "ymm", True
+    return 4, "xmm", "+fma" in features
+
+
 @pytest.mark.parametrize("name", ["exp", "log1p", "tanh", "log", "expm1", "sigmoid",
                                   "softplus"])
-def test_float32_library_is_16_lane_zmm_code(name):
-    """The v16 variant computes in float32 on zmm registers: `ps` arithmetic, no pd
-    (no float64 detour), no calls, no gathers, no stack traffic."""
+def test_float32_library_is_full_width_float32_code(name):
+    """The variant as wide as the host's vectors computes in float32 on full
+    registers (zmm on AVX-512, ymm on AVX2, xmm on SSE2): `ps` arithmetic (fused
+    multiply-adds where the host has FMA), no pd (no float64 detour), no calls,
+    no gathers, no stack traffic."""
+    lanes, register, fma = _native_float32_variant()
     asm = mathlib.library_asm(name, "float32")
-    start = asm.index("tjit_m_%s_float32_v16:" % name)
+    start = asm.index("tjit_m_%s_float32_v%d:" % (name, lanes))
     body = asm[start:asm.index(".Lfunc_end", start)]
     ops = [line.split()[0] for line in body.splitlines()
            if line.startswith("\t") and not line.startswith("\t.")]
-    assert re.search(r"\bv(fmadd|fmsub|fnmadd|fnmsub)\d*ps\s+[^\n]*%zmm", body), name
+    arithmetic = r"v(fmadd|fmsub|fnmadd|fnmsub)\d*ps" if fma else r"v?mulps"
+    assert re.search(r"\b%s\s+[^\n]*%%%s" % (arithmetic, register), body), (name, register)
     double = [op for op in ops if not op.startswith("vp") and op.endswith(("pd", "sd"))]
     assert not double, (name, double)
     assert not [op for op in ops if op.startswith("call") or "gather" in op], name

@@ -11,6 +11,7 @@ import warnings
 
 from .config import config
 from .graph import Constant, Variable, clone_replace, graph_inputs
+from .link import NativeLinker, PyLinker
 from .shared import SharedVariable
 from .tensor.var import as_tensor_variable
 
@@ -72,6 +73,12 @@ class Mode:
         self.check = check  # DebugMode: check every node against its NumPy reference
         # FAST_COMPILE: a cheap LLVM pipeline (no vectorizers, fast instruction selection)
         self.codegen_level = 0 if optimizer == "fast_compile" else 3
+
+    def make_linker(self):
+        """The linker turning this mode's rewritten nodes into thunks."""
+        if self.linker == "py":
+            return PyLinker(mode=self)
+        return NativeLinker(self.codegen_level, mode=self)
 
     def excluding(self, *names):
         return Mode(self.linker, self.optimizer, self.excluding_names + names, self.check)
@@ -210,11 +217,11 @@ def function(inputs, outputs=None, mode=None, updates=None, givens=None,
     args = (input_specs, outs, update_pairs, unpack_single)
     if m.check:
         from .runtime.debug import DebugFunction
-        reference = CompiledFunction(*args, all_outputs, m, [], all_outputs, native=False)
-        fn = DebugFunction(*args, optimized, m, applied, all_outputs, reference=reference)
+        reference = CompiledFunction(*args, all_outputs, m, [], all_outputs, PyLinker(m))
+        fn = DebugFunction(*args, optimized, m, applied, all_outputs, m.make_linker(),
+                           reference=reference)
     else:
-        fn = CompiledFunction(*args, optimized, m, applied, all_outputs,
-                              native=m.linker == "native")
+        fn = CompiledFunction(*args, optimized, m, applied, all_outputs, m.make_linker())
     fn.name = name
     for hook in list(COMPILE_HOOKS):
         hook(fn)

@@ -8,3 +8,6 @@ from tjit.ir.printer import format_kernel
 __all__ = ["SCALAR_OPS", "Buffer", "Cast", "Check", "Const", "Contiguous", "Dim", "Guarded",
            "IntConst", "IntMul", "Kernel", "Load", "Loop", "Op", "Store", "Var",
            "elementwise_kernel", "outer_extent", "format_kernel"]
+
+# Every kernel kind's lowering registers itself with `tjit.ir.lowering.lower`.
+from tjit.ir import lower_elemwise, lower_rowwise  # noqa: E402,F401

@@ -12,13 +12,17 @@ The row is read from memory by the first reduction and stays in L1/L2 for the
 next ones and the stores, so x is read from memory once instead of once per
 reduction plus once for the stores. `kernel.meta` has the keys of
 `tjit.ir.lower` (`checks`, `outer_dims`, no collapsed nest), so
-`NativeElemwiseThunk` runs it.
+it runs with the elementwise kind's launch.
 """
 from __future__ import annotations
 
 import hashlib
 
+from ..ops.fused_rows import FusedRows
+from ..tensor.reduction import NEEDS_NONEMPTY
 from .from_graph import _cast, _program
+from .lower_elemwise import ElemwiseLaunch
+from .lowering import lower
 from .lower import CheckList, _effective_axes, _place_loads
 from .lower_reduce import _Schedule
 from .nodes import Begin, Buffer, Cast, Dim, End, IntConst, IntOp, Kernel, Load, Local, Op, \
@@ -178,3 +182,11 @@ def lower_fused_rows(node):
                             exprs_of, outs, op.broadcastable)
     kernel.meta["cache_key"] = "rows " + key
     return kernel
+
+
+@lower.register(FusedRows)
+def _(op, node, level):
+    launch = ElemwiseLaunch(node, lower_fused_rows(node))
+    if any(r.kind in NEEDS_NONEMPTY for r in op.reductions):
+        launch.check_inputs = lambda shape: op.check_rows(node, shape)
+    return launch

@@ -121,21 +121,6 @@ class FusedRows(Op):
         return [np.array(np.broadcast_to(values[j], shape), dtype=v.dtype)
                 for j, v in zip(self.outputs, node.outputs)]
 
-    def make_thunk(self, node):
-        from ..runtime.thunks import NativeElemwiseThunk
-        from ..codegen import compile_kernel
-        from ..ir.lower_rowwise import lower_fused_rows
-
-        class RowsThunk(NativeElemwiseThunk):
-            def __call__(self, inputs):
-                if node.op.reductions and any(r.kind in NEEDS_NONEMPTY
-                                              for r in node.op.reductions):
-                    shape = tuple([inputs[i].shape[a] if i >= 0 else 1 for i, a in self.plan])
-                    node.op.check_rows(node, shape)
-                return super().__call__(inputs)
-
-        return RowsThunk(node, compile_kernel(lower_fused_rows(node)))
-
     def __str__(self):
         kinds = ",".join(r.kind for r in self.reductions)
         names = [s.op.name for s in self.steps]

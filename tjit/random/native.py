@@ -25,7 +25,7 @@ import numpy as np
 from ..config import config
 from ..ir.nodes import (Buffer, Cast, Const, Dim, Index, IntConst, IntMul, IntOp, Kernel, Load,
                         Local, Loop, Op, Store, Var)
-from ..runtime.thunks import _reuse_or_empty
+from ..runtime.buffers import reuse_or_empty as _reuse_or_empty
 from ..runtime.threads import MIN_PARALLEL_ELEMENTS, POOL, split
 from . import mrg, philox
 from .ops import check_size, check_state

@@ -1,3 +1,2 @@
-"""Run time: compiled-function objects, thunks, argument checks, update commits."""
+"""Run time: compiled-function objects, thunks, buffers, threads, BLAS, shared state."""
 from .program import CompiledFunction, InputSpec  # noqa: F401
-from .thunks import make_thunk  # noqa: F401

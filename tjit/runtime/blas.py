@@ -27,7 +27,7 @@ import os
 
 import numpy as np
 
-from .thunks import _reuse_or_empty
+from .buffers import reuse_or_empty as _reuse_or_empty
 
 log = logging.getLogger("tjit.blas")
 

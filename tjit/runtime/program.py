@@ -10,7 +10,6 @@ from __future__ import annotations
 import numpy as np
 
 from ..graph import Constant, toposort
-from .thunks import make_thunk
 
 _MISSING = object()
 
@@ -50,7 +49,7 @@ class CompiledFunction:
     """A compiled tjit function: call it with positional or keyword arguments."""
 
     def __init__(self, inputs, outputs, updates, unpack_single, optimized_outputs, mode,
-                 rewrites_applied, original_outputs, native=True):
+                 rewrites_applied, original_outputs, linker):
         self.input_specs = inputs
         self.mode = mode
         self.rewrites_applied = rewrites_applied
@@ -60,8 +59,8 @@ class CompiledFunction:
         self.update_containers = [s.container for s, _ in updates]
         self.shared_updates = updates
         self.maker_outputs = optimized_outputs  # outputs then update values
-        self.codegen_level = getattr(mode, "codegen_level", 3)
-        self._layout(optimized_outputs, native)
+        self.linker = linker    # makes each node's thunk (tjit.link)
+        self._layout(optimized_outputs)
         self.name_to_pos = {}
         for pos, spec in enumerate(inputs):
             if spec.name is not None:
@@ -70,7 +69,7 @@ class CompiledFunction:
                 self.name_to_pos.setdefault(spec.variable.name, pos)
 
     # -- layout -----------------------------------------------------------------
-    def _layout(self, all_outputs, native):
+    def _layout(self, all_outputs):
         from ..shared import SharedVariable
         slot = {}
         storage = []
@@ -92,7 +91,7 @@ class CompiledFunction:
         for node in self.nodes:
             ins = [slot_of(v) for v in node.inputs]
             outs = [slot_of(v) for v in node.outputs]
-            thunk = make_thunk(node, native=native, level=self.codegen_level)
+            thunk = self.linker.thunk(node)
             self.thunks.append(thunk)
             self.steps.append((thunk, ins, outs))
         out_slots = [slot_of(v) for v in all_outputs]

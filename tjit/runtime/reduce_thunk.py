@@ -18,7 +18,9 @@ from ..ir.lower import outer_extent
 from ..ir.lower_reduce import TILE
 from ..tensor.reduction import NEEDS_NONEMPTY
 from .threads import MIN_PARALLEL_ELEMENTS, POOL, split
-from .thunks import END, _reuse_or_empty, shape_plan
+from ..ir.launch import shape_plan
+from .buffers import reuse_or_empty as _reuse_or_empty
+from .native_thunk import END
 
 CHUNK_ELEMENTS = 1 << 15   # partials: about this many elements per chunk ...
 MAX_PARTIALS = 256         # ... and at most this many chunks

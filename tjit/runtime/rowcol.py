@@ -20,7 +20,7 @@ import numpy as np
 
 from ..config import config
 from .threads import MIN_PARALLEL_ELEMENTS, POOL, split
-from .thunks import _reuse_or_empty
+from .buffers import reuse_or_empty as _reuse_or_empty
 
 CHUNK = 1024            # rows per partial column sum (fixed: results do not depend on threads)
 ROWS = 4                # rows per pass over v (z) and over part[c, :] (the column sums)

@@ -15,7 +15,7 @@ import numpy as np
 
 from ..config import config
 from .threads import MIN_PARALLEL_ELEMENTS, POOL, split
-from .thunks import _reuse_or_empty
+from .buffers import reuse_or_empty as _reuse_or_empty
 
 ROWS = 4   # rows per block
 

@@ -69,13 +69,15 @@ class ThreadPool:
 POOL = ThreadPool()
 
 
-def split(extent, parts):
-    """[begin, end) ranges splitting [0, extent) into at most `parts` near-equal chunks."""
-    parts = max(1, min(parts, extent))
-    step, extra = divmod(extent, parts)
+def split(extent, parts, grain=1):
+    """[begin, end) ranges splitting [0, extent) into at most `parts` near-equal
+    chunks whose begins are multiples of `grain` (the last ends at extent)."""
+    units = -(-extent // grain)
+    parts = max(1, min(parts, units))
+    step, extra = divmod(units, parts)
     ranges, begin = [], 0
     for k in range(parts):
         end = begin + step + (1 if k < extra else 0)
-        ranges.append((begin, end))
+        ranges.append((begin * grain, min(end * grain, extent)))
         begin = end
     return ranges

@@ -18,7 +18,7 @@ import numpy as np
 
 from ..ir.lower_scan import SpliceError
 from ..ir.nodes import Buffer, Dim, IntConst, IntMul, IntOp, Load, Local, Store, Var
-from ..runtime.thunks import _reuse_or_empty
+from ..runtime.buffers import reuse_or_empty as _reuse_or_empty
 from .kernels import MAX_SPECIALIZED_MATVEC, copy_kernel, matvec_kernel, matvec_kind
 from .op import _check_sequences, _n_steps
 

@@ -1,0 +1,59 @@
+"""The linker a Mode carries: node -> thunk, at the mode's codegen level."""
+from __future__ import annotations
+
+from functools import singledispatch
+
+from .. import ir  # noqa: F401  (imports every kernel kind's lowering: they register)
+from ..codegen import compile_kernel
+from ..ir.lowering import lower
+from ..runtime.native_thunk import NativeThunk
+from ..runtime.perform_thunk import PerformThunk
+
+
+@singledispatch
+def extern(op, node, linker):
+    """The thunk of an op that runs outside tjit's kernels (BLAS, an inner
+    compiled function, ...), or None. Modules register per op class."""
+    return None
+
+
+class NativeLinker:
+    """Native code for every node that lowers, at codegen `level` (3: O3, 0: the
+    FAST_COMPILE pipeline); inner functions (ifelse, scan) inherit `mode`."""
+
+    native = True
+
+    def __init__(self, level=3, mode=None):
+        self.level = level
+        self.mode = mode
+
+    def thunk(self, node):
+        op = node.op
+        launch = lower(op, node, self.level)
+        if launch is not None:
+            return NativeThunk(launch, compile_kernel(launch.kernel, self.level))
+        thunk = extern(op, node, self)
+        if thunk is None:
+            # kinds not yet moved to a registered lowering
+            own = getattr(op, "make_thunk", None)
+            thunk = own(node) if own is not None else None
+        return thunk if thunk is not None else PerformThunk(node)
+
+    def __repr__(self):
+        return f"NativeLinker(level={self.level})"
+
+
+class PyLinker:
+    """Every node runs its op's NumPy reference (`perform`)."""
+
+    native = False
+    level = None
+
+    def __init__(self, mode=None):
+        self.mode = mode
+
+    def thunk(self, node):
+        return PerformThunk(node)
+
+    def __repr__(self):
+        return "PyLinker()"

@@ -1,0 +1,52 @@
+"""The one native thunk: runs any lowered kernel through its `Launch`.
+
+Every native kernel kind reaches machine code the same way (see
+`tjit.ir.launch`): the launch allocates outputs and computes params, this thunk
+calls the kernel (splitting the launch's loop across `tjit.config.threads`
+threads when the work is large enough: ctypes releases the GIL during the call),
+turns a nonzero status into the launch's exception, and lets the launch combine
+partial results.
+"""
+from __future__ import annotations
+
+from ..config import config
+from .buffers import reuse_or_empty
+from .threads import MIN_PARALLEL_ELEMENTS, POOL, split
+
+END = 1 << 62  # "to the end" for a kernel's split range
+
+
+class NativeThunk:
+    """Runs `launch.kernel`, compiled as `native`, for `launch.node`."""
+
+    def __init__(self, launch, native):
+        self.launch = launch
+        self.node = launch.node
+        self.native = native
+        self.cfunc = native.cfunc
+        self.prepare = launch.prepare
+        self.finish = launch.finish
+        self.pools = [[] for _ in range(launch.n_pools)]
+
+    def alloc(self, k, shape, dtype):
+        """An array for output pool `k` (reused when nobody holds the last one)."""
+        return reuse_or_empty(self.pools[k], shape, dtype)
+
+    def __call__(self, inputs):
+        args, work, carry = self.prepare(inputs, self.alloc)
+        if args is not None:
+            threads = config.threads
+            if threads > 1 and work >= MIN_PARALLEL_ELEMENTS:
+                status = self.run_split(args, threads)
+            else:
+                status = self.cfunc(*args, 0, END)
+            if status:
+                raise self.launch.error(status, inputs)
+        return self.finish(carry, inputs)
+
+    def run_split(self, args, threads):
+        ranges = split(self.launch.extent(args), threads, self.launch.grain)
+        if len(ranges) == 1:
+            return self.cfunc(*args, 0, END)
+        statuses = POOL.run(self.cfunc, [(*args, b, e) for b, e in ranges])
+        return next((s for s in statuses if s), 0)
