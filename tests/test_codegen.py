@@ -530,3 +530,62 @@ def test_printer_shows_guard_loops_and_begin_end():
     assert "if contiguous(x(0,1), out(0,1)):" not in text      # y is absent on dim 0
     assert "for i0 in 0..dim(out,0) within begin..end:" in text
     assert "out[i0, i1] = x[i0, i1] + y[i1]" in text
+
+
+def _param_kernel(name="params"):
+    """out[i] = x[i + off] + float(i * block) for i < min(block, len(out)); the rest
+    of out untouched: a Param in a loop bound, in an index (through a let) and
+    in a value."""
+    from tjit.ir.lower_scan import let
+    from tjit.ir.nodes import Begin, Dim, End, Index, IntConst, IntMul, IntOp, Kernel, Param, \
+        Range, Store, Var
+    x, out = Buffer("x", "float64", (False,)), Buffer("out", "float64", (False,))
+    block, off = Param("block"), Param("off")
+    i, j = Var("i"), Var("j")
+    value = Op("add", (Load(x, ((j, 0),)), Cast(Index(IntMul(i, block)), "float64")), "float64")
+    body = (Range(i, IntOp("max", Begin(), IntConst(0)),
+                  IntOp("min", End(), IntOp("min", block, Dim(out, 0))), 1,
+                  let(j, IntOp("add", i, off), (Store(out, ((i, 0),), value),))),)
+    return Kernel(name, (x, out), body, n_inputs=1, params=(block, off))
+
+
+@pytest.mark.parametrize("level", [3, 0])
+def test_int64_params_in_bounds_indices_and_values(level):
+    kernel = _param_kernel()
+    native = compile_kernel(kernel, level)
+    x = RNG.standard_normal(40)
+    for block, off, n in ((7, 3, 20), (30, 10, 20), (0, 0, 5), (5, 35, 5)):
+        out = np.full(n, -7.0)
+        assert native(x, out, block, off) == 0
+        want = np.full(n, -7.0)
+        m = min(block, n)
+        want[:m] = x[off:off + m] + np.arange(m) * float(block)
+        assert_exact(out, want, "params %d %d" % (block, off))
+    out = np.full(20, -7.0)                      # begin/end still split the loop
+    assert native(x, out, 12, 1, begin=4, end=9) == 0
+    want = np.full(20, -7.0)
+    want[4:9] = x[5:10] + np.arange(4, 9) * 12.0
+    assert_exact(out, want, "params split")
+    with pytest.raises(TypeError):
+        native(x, out, 12)                      # a param missing
+    with pytest.raises(TypeError):
+        native(x, out, 1.5, 2)
+    with pytest.raises(ValueError):
+        native(x, out, 2 ** 63, 2)
+
+
+def test_params_are_printed_serialized_and_part_of_the_cache_key():
+    from tjit.ir.nodes import Param
+    from tjit.ir.serialize import serialize
+    kernel = _param_kernel("params_key")
+    text = format_kernel(kernel)
+    assert "kernel params_key(x: float64[:], out: float64[:], block: int64, off: int64)" in text
+    assert "min(block, dim(out,0))" in text and "(i + off)" in text
+    swapped = kernel.__class__(kernel.name, kernel.buffers, kernel.body, n_inputs=1,
+                               params=(Param("off"), Param("block")))
+    assert serialize(swapped) != serialize(kernel)
+    a, b = compile_kernel(kernel), compile_kernel(swapped)
+    assert a is not b
+    x, out = RNG.standard_normal(40), np.zeros(20)
+    assert b(x, out, 3, 4) == 0                 # off=3, block=4
+    assert_exact(out[:4], x[3:7] + np.arange(4) * 4.0, "swapped params")

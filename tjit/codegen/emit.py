@@ -1,11 +1,12 @@
 """LLVM IR for a loop-IR `Kernel`.
 
 The module holds two functions:
-- `@<name>(i8* a0, ..., i8* aN, i64 begin, i64 end) -> i32`, the ABI entry: each
-  `a_k` is the `PyObject*` of an ndarray; it reads data pointer, dims and byte
-  strides from the PyArrayObject (offsets in `array_abi`), turns strides into
-  element strides, and calls
-- `@<name>.body(data pointers..., dims..., element strides..., begin, end)`, an
+- `@<name>(i8* a0, ..., i8* aN, i64 p0, ..., i64 pK, i64 begin, i64 end) -> i32`,
+  the ABI entry: each `a_k` is the `PyObject*` of an ndarray, each `p_k` the
+  value of the kernel's `Param` k; it reads data pointer, dims and byte strides
+  from the PyArrayObject (offsets in `array_abi`), turns strides into element
+  strides, and calls
+- `@<name>.body(data pointers..., dims..., element strides..., params..., begin, end)`, an
   internal function whose data pointers are `noalias`: the runtime guarantees
   outputs are fresh and never alias inputs (inputs are only read, so inputs
   aliasing each other is fine). That lets LLVM hoist broadcast loads and
@@ -36,7 +37,7 @@ from tjit.codegen.scalar_ops import ScalarEmitter, storage_type
 from tjit.codegen.target import LLVM_LOCK, target_machine
 from tjit.ir.nodes import (Accumulate, ArgAccumulate, Begin, Cast, Check, Const, Contiguous, Dim,
                            End, Guarded, Improves, Index, IntConst, IntMul, IntOp, Load, Local, Loop, Op,
-                           Range, Store, Var)
+                           Param, Range, Store, Var)
 
 I8P = ir.IntType(8).as_pointer()
 I64, I32, I8 = ir.IntType(64), ir.IntType(32), ir.IntType(8)
@@ -96,11 +97,15 @@ class _KernelEmitter:
         """The ABI entry; `single`: it is the whole kernel (returns it and the
         builder at the end of its field loads, for the body)."""
         kernel = self.kernel
-        fn_type = ir.FunctionType(I32, [I8P] * len(kernel.buffers) + [I64, I64])
+        n_scalars = len(kernel.params) + 2
+        fn_type = ir.FunctionType(I32, [I8P] * len(kernel.buffers) + [I64] * n_scalars)
         entry = ir.Function(self.module, fn_type, name=self.symbol)
         for buffer, arg in zip(kernel.buffers, entry.args):
             arg.name = buffer.name + ".obj"
-        entry.args[-2].name, entry.args[-1].name = "begin", "end"
+        scalars = entry.args[len(kernel.buffers):]
+        for param, arg in zip(kernel.params, scalars):
+            arg.name = "p." + param.name
+        scalars[-2].name, scalars[-1].name = "begin", "end"
         b = ir.IRBuilder(entry.append_basic_block("entry"))
 
         def field(pointer, offset, typ):
@@ -122,15 +127,16 @@ class _KernelEmitter:
             axes = [(buffer, axis) for buffer in kernel.buffers for axis in range(buffer.ndim)]
             self.data = dict(zip(kernel.buffers, data))
             self.dims, self.strides = dict(zip(axes, dims)), dict(zip(axes, strides))
+            self.params = dict(zip(kernel.params, scalars))
             self.begin, self.end = entry.args[-2], entry.args[-1]
             return entry, b
-        b.ret(b.call(self.body_fn, data + dims + strides + list(entry.args[-2:])))
+        b.ret(b.call(self.body_fn, data + dims + strides + list(scalars)))
 
     def _declare_body(self):
         kernel = self.kernel
         axes = [(buffer, axis) for buffer in kernel.buffers for axis in range(buffer.ndim)]
         pointers = [storage_type(b.dtype).as_pointer() for b in kernel.buffers]
-        fn_type = ir.FunctionType(I32, pointers + [I64] * (2 * len(axes) + 2))
+        fn_type = ir.FunctionType(I32, pointers + [I64] * (2 * len(axes) + len(kernel.params) + 2))
         fn = ir.Function(self.module, fn_type, name=self.symbol + ".body")
         fn.linkage = "internal"
         fn.attributes.add("nounwind")
@@ -147,6 +153,11 @@ class _KernelEmitter:
                 arg = next(args)
                 arg.name = "%s.%s%d" % (buffer.name, label, axis)
                 table[buffer, axis] = arg
+        self.params = {}
+        for param in kernel.params:
+            arg = next(args)
+            arg.name = "p." + param.name
+            self.params[param] = arg
         self.begin, self.end = next(args), next(args)
         self.begin.name, self.end.name = "begin", "end"
         return fn
@@ -406,6 +417,8 @@ class _KernelEmitter:
             return self.builder.mul(self._int(expr.a, env), self._int(expr.b, env))
         if isinstance(expr, Var):
             return env[expr]
+        if isinstance(expr, Param):
+            return self.params[expr]
         if isinstance(expr, Begin):
             return self.begin
         if isinstance(expr, End):

@@ -20,7 +20,7 @@ import numpy as np
 
 from tjit.codegen import array_abi
 from tjit.ir.nodes import (Check, Const, Contiguous, Dim, Guarded, IntConst, IntMul, Load, Loop,
-                           Op, Store)
+                           Op, Param, Store)
 
 _TYPES = {"float64": "double", "float32": "float"}
 _BINARY = {"add": "fadd", "sub": "fsub", "mul": "fmul", "true_div": "fdiv"}
@@ -84,6 +84,7 @@ class _Writer:
     def module(self, triple, data_layout):
         kernel = self.kernel
         params = ", ".join(["ptr %%a%d" % k for k in range(len(kernel.buffers))]
+                           + ['i64 %%"p.%s"' % p.name for p in kernel.params]
                            + ["i64 %begin", "i64 %end"])
         self.label("entry")
         # the math functions' addresses go first: instruction selection works
@@ -127,6 +128,8 @@ class _Writer:
             return self.dims[expr.buffer, expr.axis]
         if isinstance(expr, IntConst):
             return str(int(expr.value))
+        if isinstance(expr, Param):
+            return '%%"p.%s"' % expr.name
         if isinstance(expr, IntMul):
             a, b = self._int(expr.a), self._int(expr.b)
             return self.emit("mul i64 %s, %s" % (a, b))

@@ -26,11 +26,12 @@ _symbols = set()    # entry names already loaded into the engine
 class NativeKernel:
     """A compiled kernel.
 
-    The hot path is `cfunc(*arrays, begin, end) -> int`: arrays are the kernel's
-    buffers in order (inputs then outputs) as ndarrays; the call releases the
-    GIL. It returns 0, or the code of the first failed `Check` (see
-    `kernel.meta['checks']`). The caller must guarantee what `tjit.codegen.emit`
-    states (dtype, ndim, alignment, outputs fresh and not aliasing inputs).
+    The hot path is `cfunc(*arrays, *params, begin, end) -> int`: arrays are the
+    kernel's buffers in order (inputs then outputs) as ndarrays, params one int
+    per `kernel.params` (int64); the call releases the GIL. It returns 0, or the
+    code of the first failed `Check` (see `kernel.meta['checks']`). The caller
+    must guarantee what `tjit.codegen.emit` states (dtype, ndim, alignment,
+    outputs fresh and not aliasing inputs).
     """
 
     def __init__(self, kernel, llvm_ir, object_code, address, compile_seconds):
@@ -39,20 +40,29 @@ class NativeKernel:
         self.object_code = object_code          # bytes, for an on-disk cache
         self.address = address
         self.compile_seconds = compile_seconds
-        n = len(kernel.buffers)
+        n, k = len(kernel.buffers), len(kernel.params)
         prototype = ctypes.CFUNCTYPE(ctypes.c_int32, *([ctypes.py_object] * n),
-                                     ctypes.c_int64, ctypes.c_int64)
+                                     *([ctypes.c_int64] * (k + 2)))
         self.cfunc = prototype(address)
         self._asm = None
 
-    def __call__(self, *arrays, begin=0, end=2 ** 62):
-        """Run on `arrays` (inputs then outputs) after checking what the ABI
-        assumes (ndarray, dtype, ndim, alignment, writeable outputs); returns the
-        kernel's status code. Raises TypeError/ValueError instead of crashing."""
-        buffers = self.kernel.buffers
-        if len(arrays) != len(buffers):
-            raise TypeError("kernel %s takes %d arrays, got %d"
-                            % (self.kernel.name, len(buffers), len(arrays)))
+    def __call__(self, *args, begin=0, end=2 ** 62):
+        """Run on `args`: the arrays (inputs then outputs), then one int per
+        `kernel.params`, after checking what the ABI assumes (ndarray, dtype,
+        ndim, alignment, writeable outputs, int64 params); returns the kernel's
+        status code. Raises TypeError/ValueError instead of crashing."""
+        buffers, params = self.kernel.buffers, self.kernel.params
+        if len(args) != len(buffers) + len(params):
+            raise TypeError("kernel %s takes %d arrays and %d int params, got %d arguments"
+                            % (self.kernel.name, len(buffers), len(params), len(args)))
+        arrays, values = args[:len(buffers)], args[len(buffers):]
+        for param, value in zip(params, values):
+            if not isinstance(value, (int, np.integer)) or isinstance(value, (bool, np.bool_)):
+                raise TypeError("kernel %s: param %s must be an int, got %r"
+                                % (self.kernel.name, param.name, type(value)))
+            if not -2 ** 63 <= int(value) < 2 ** 63:
+                raise ValueError("kernel %s: param %s = %d is out of int64 range"
+                                 % (self.kernel.name, param.name, value))
         for k, (buffer, array) in enumerate(zip(buffers, arrays)):
             if type(array) is not np.ndarray or array.dtype != buffer.dtype \
                     or array.ndim != buffer.ndim or not array.flags.aligned:
@@ -62,7 +72,7 @@ class NativeKernel:
             if k >= self.kernel.n_inputs and not array.flags.writeable:
                 raise ValueError("kernel %s: output %s is read-only"
                                  % (self.kernel.name, buffer.name))
-        return self.cfunc(*arrays, begin, end)
+        return self.cfunc(*arrays, *(int(v) for v in values), begin, end)
 
     @property
     def asm(self):
@@ -90,7 +100,11 @@ def compile_kernel(kernel, level=3) -> NativeKernel:
     start = time.perf_counter()
     # Kernels lowered from graph nodes carry a key of their structure; others are
     # identified by their canonical text.
-    text = kernel.meta.get("cache_key") or serialize(kernel)
+    text = kernel.meta.get("cache_key")
+    if not text:
+        text = serialize(kernel)
+    elif kernel.params:     # the signature: a structure key need not name them
+        text += "\nparams " + " ".join(p.name for p in kernel.params)
     if level != 3:
         text = f"level {level}\n{text}"
     with LLVM_LOCK:

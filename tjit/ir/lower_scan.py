@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 from .nodes import (Accumulate, ArgAccumulate, Begin, Buffer, Cast, Check, Const, Contiguous,
                     Dim, End, Guarded, Improves, Index, IntConst, IntMul, IntOp, Kernel, Load,
-                    Local, Loop, Op, Range, Store, Var)
+                    Local, Loop, Op, Param, Range, Store, Var)
 from .serialize import serialize
 
 
@@ -95,7 +95,7 @@ class Splicer:
             return IntMul(self.int(e.a), self.int(e.b))
         if isinstance(e, IntOp):
             return IntOp(e.name, self.int(e.a), self.int(e.b))
-        if isinstance(e, (IntConst, Var, Begin, End)):
+        if isinstance(e, (IntConst, Var, Begin, End, Param)):
             return e
         raise SpliceError(f"cannot splice integer expression {e!r}")
 
@@ -196,8 +196,9 @@ def loop_kernel(inputs, outputs, node_kernels, step_var, n_steps, lets, locals_=
     locals_: extra `Local`s; prologue: statements before the loop (after the
     checks); epilogue: statements ending every step (after the nodes').
     """
-    checks, locals_, body = [], list(locals_), []
+    checks, locals_, body, params = [], list(locals_), [], []
     for k, (kernel, bindings) in enumerate(node_kernels):
+        params += [p for p in kernel.params if p not in params]   # passed by the caller
         bindings = dict(bindings)
         for s in kernel.body:
             if isinstance(s, Local):
@@ -219,7 +220,7 @@ def loop_kernel(inputs, outputs, node_kernels, step_var, n_steps, lets, locals_=
     loop = Range(step_var, IntConst(0), n_steps, 1, step_body)
     kernel_body = tuple(locals_) + checks + tuple(prologue) + (loop,)
     probe = Kernel("tjit_scan", tuple(inputs) + tuple(outputs), kernel_body,
-                   n_inputs=len(inputs))
+                   n_inputs=len(inputs), params=tuple(params))
     key = hashlib.sha256(serialize(probe).encode()).hexdigest()
     return Kernel("tjit_scan_" + key[:16], probe.buffers, kernel_body, n_inputs=len(inputs),
-                  meta={"n_checks": len(checks)})
+                  meta={"n_checks": len(checks)}, params=probe.params)

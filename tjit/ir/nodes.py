@@ -71,6 +71,13 @@ class IntConst:
 
 
 @dataclass(frozen=True)
+class Param:
+    """The kernel's int64 scalar parameter `name` (one of `Kernel.params`), passed
+    by the caller after the arrays: block sizes, counts, offsets."""
+    name: str
+
+
+@dataclass(frozen=True)
 class IntMul:
     a: object
     b: object
@@ -165,15 +172,19 @@ class Guarded:
 
 @dataclass(frozen=True)
 class Kernel:
-    """A native function `i32 name(PyObject* buf0, ..., PyObject* bufN, i64 begin, i64 end)`.
+    """A native function
+    `i32 name(PyObject* buf0, ..., PyObject* bufN, i64 param0, ..., i64 paramK, i64 begin, i64 end)`.
 
-    Returns 0 on success or the `code` of the first failed `Check`.
+    `buffers` are ndarrays, inputs first then outputs; `params` are the `Param`s
+    the body reads (int64 scalars, in argument order). Returns 0 on success or
+    the `code` of the first failed `Check`.
     """
     name: str
-    buffers: tuple          # parameters, inputs first then outputs
+    buffers: tuple          # array parameters, inputs first then outputs
     body: tuple
     n_inputs: int = 0
     meta: dict = field(default_factory=dict, compare=False, hash=False)
+    params: tuple = ()      # of Param: int64 scalar parameters, after the arrays
 
 
 # ---- reductions: kernel-local accumulators, explicit ranges ------------------

@@ -11,7 +11,7 @@ from collections import Counter
 
 from tjit.ir.nodes import (Accumulate, ArgAccumulate, Begin, Cast, Check, Const, Contiguous, Dim,
                            End, Guarded, Index, IntConst, IntMul, IntOp, Kernel, Load, Local, Loop,
-                           Op, Range, Store, Var)
+                           Op, Param, Range, Store, Var)
 
 INFIX = {"add": "+", "sub": "-", "mul": "*", "true_div": "/", "int_div": "//", "mod": "%",
          "lt": "<", "le": "<=", "gt": ">", "ge": ">=", "eq": "==", "neq": "!=",
@@ -22,7 +22,8 @@ INDENT = "    "
 
 def format_kernel(kernel: Kernel) -> str:
     """Pseudo-code for `kernel`: signature, checks, guards, loops and stores."""
-    params = ", ".join("%s: %s%s" % (b.name, b.dtype, _shape(b)) for b in kernel.buffers)
+    params = ", ".join(["%s: %s%s" % (b.name, b.dtype, _shape(b)) for b in kernel.buffers]
+                       + ["%s: int64" % p.name for p in kernel.params])
     outputs = ", ".join(b.name for b in kernel.buffers[kernel.n_inputs:])
     lines = ["kernel %s(%s) -> %s:" % (kernel.name, params, outputs or "()")]
     _statements(kernel.body, 1, lines, outer=[True])
@@ -101,7 +102,7 @@ def _int(expr):
         return str(expr.value)
     if isinstance(expr, IntMul):
         return "%s*%s" % (_int(expr.a), _int(expr.b))
-    if isinstance(expr, Var):
+    if isinstance(expr, (Var, Param)):
         return expr.name
     if isinstance(expr, Begin):
         return "begin"

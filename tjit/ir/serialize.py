@@ -28,5 +28,6 @@ def serialize(kernel):
         return memo[key][1]
 
     body = ref(kernel.body)
-    head = f"kernel {kernel.name} {ref(kernel.buffers)} n_inputs={kernel.n_inputs}"
+    head = (f"kernel {kernel.name} {ref(kernel.buffers)} n_inputs={kernel.n_inputs} "
+            f"params={ref(kernel.params)}")
     return "\n".join([head] + lines + ["body " + body])
