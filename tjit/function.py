@@ -147,7 +147,7 @@ def function(inputs, outputs=None, mode=None, updates=None, givens=None,
              no_default_updates=False, accept_inplace=False, name=None,
              rebuild_strict=True, allow_input_downcast=None, profile=None,
              on_unused_input=None):
-    """Compile a function computing `outputs` from `inputs` (see SPEC "Functions")."""
+    """Compile a function computing `outputs` from `inputs` (contract: docs/functions.md)."""
     t0 = time.perf_counter()
     if not isinstance(inputs, (list, tuple)):
         raise TypeError("function inputs must be a list of variables")

@@ -109,7 +109,7 @@ class _Output:
 def scan(fn, sequences=None, outputs_info=None, non_sequences=None, n_steps=None,
          truncate_gradient=-1, go_backwards=False, mode=None, name=None, profile=False,
          allow_gc=None, strict=False, return_list=False):
-    """Theano's scan: returns (outputs, updates). See SPEC "Loops: scan"."""
+    """Theano's scan: returns (outputs, updates). Contract: docs/scan.md."""
     if not callable(fn):
         raise TypeError(f"scan: fn must be callable, got {type(fn).__name__}")
     label = f"scan {name!r}" if name else "scan"
