@@ -3,8 +3,10 @@
 Design: the IfElse op holds each branch as an inner graph over placeholders for
 the branch's free variables (graph inputs other than constants, shared variables
 included). The node's inputs are the condition and those free variables; each
-branch is compiled (tjit.function) the first time it runs, so the untaken
-branch's sub-graph never executes. `T.switch` stays elementwise and eager.
+branch is compiled (tjit.function) the first time it runs, in the mode of the
+function holding the IfElse (the linker passes it down: tjit/link/control.py),
+so the untaken branch's sub-graph never executes. `T.switch` stays elementwise
+and eager.
 """
 from __future__ import annotations
 
@@ -14,8 +16,12 @@ from .graph import Apply, Constant, Op, clone_replace, graph_inputs
 from .tensor.var import as_tensor_variable
 
 
+# The mode `perform` (the NumPy reference) runs inner functions in.
+PERFORM_MODE = "PY"
+
+
 class InnerFunction:
-    """An inner graph (inputs -> outputs) compiled on first use, once per linker."""
+    """An inner graph (inputs -> outputs) compiled on first use, once per mode."""
 
     def __init__(self, inputs, outputs, what):
         self.inputs = list(inputs)
@@ -23,14 +29,19 @@ class InnerFunction:
         self.what = what
         self._compiled = {}
 
-    def get(self, native):
-        fn = self._compiled.get(native)
+    def get(self, mode):
+        """The graph compiled in `mode` (a Mode, or a mode name such as "PY");
+        modes that compile alike share one function."""
+        key = mode if isinstance(mode, str) else (
+            mode.linker, mode.optimizer, mode.excluding_names, mode.check)
+        fn = self._compiled.get(key)
         if fn is None:
-            from .function import Mode, function
-            mode = Mode("native" if native else "py", "fast_run")
+            # function() compiles graphs holding this op (and links it, tjit/link):
+            # a true import cycle.
+            from .function import function
             fn = function(self.inputs, self.outputs, mode=mode, on_unused_input="ignore",
                           name=self.what)
-            self._compiled[native] = fn
+            self._compiled[key] = fn
         return fn
 
 
@@ -72,19 +83,15 @@ class IfElse(Op):
             ins.append(inner.type.convert_or_raise(as_tensor_variable(v), f"{self}: input {i}"))
         return Apply(self, [cond, *ins], [t() for t in self.out_types])
 
-    def _run(self, inputs, native):
+    def run(self, inputs, mode):
+        """The outputs of the branch `inputs[0]` selects, compiled in `mode`."""
         cond, rest = inputs[0], inputs[1:]
         fn = self.then_fn if np.asarray(cond).item() else self.else_fn
-        outs = fn.get(native)(*rest)
+        outs = fn.get(mode)(*rest)
         return list(outs) if isinstance(outs, (list, tuple)) else [outs]
 
     def perform(self, node, inputs):
-        return self._run(inputs, native=False)
-
-    def make_thunk(self, node):
-        def thunk(inputs):
-            return self._run(inputs, native=True)
-        return thunk
+        return self.run(inputs, PERFORM_MODE)
 
     def grad(self, inputs, output_grads):
         from .gradient import grad

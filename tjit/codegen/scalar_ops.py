@@ -213,6 +213,13 @@ def _sqr(em, k, dt, a):
     return _mul(em, k, dt, a, a)
 
 
+@rule("fma")
+def _fma(em, k, dt, a, b, c):
+    """a * b + c rounded once (llvm.fma, floats only): the scan loop's
+    matrix-vector kernels use it, as BLAS's do."""
+    return em.intrinsic("fma", a, b, c)
+
+
 @rule("true_div")
 def _true_div(em, k, dt, a, b):
     _require(k, "f", "true_div")

@@ -19,6 +19,7 @@ import weakref
 import numpy as np
 
 from ..graph import Apply, Op
+from ..ifelse import PERFORM_MODE, InnerFunction
 from ..tensor.type import TensorType
 from ..tensor.var import as_tensor_variable
 
@@ -45,22 +46,20 @@ class ScanSpec:
 
 class StepRunner:
     """Calls a compiled inner function with trusted arguments: the loop already
-    knows every argument's dtype and layout, so skip per-call conversion."""
+    knows every argument's dtype and layout, so skip per-call conversion (a
+    DebugMode function still checks every node)."""
 
     def __init__(self, fn):
         self.template = fn.storage_template
         self.in_slots = fn.input_slots
         self.out_slots = fn.output_slots
-        self.steps = fn.steps
+        self.run_steps = fn._run_steps
 
     def __call__(self, args):
         storage = list(self.template)
         for s, a in zip(self.in_slots, args):
             storage[s] = a
-        for thunk, ins, outs in self.steps:
-            results = thunk([storage[i] for i in ins])
-            for s, r in zip(outs, results):
-                storage[s] = r
+        self.run_steps(storage)
         return [storage[s] for s in self.out_slots]
 
 
@@ -85,7 +84,6 @@ class Scan(Op):
     """A loop: see the module docstring for the layout of inputs and outputs."""
 
     def __init__(self, spec, last_only=frozenset(), inner=None, lenient=frozenset()):
-        from ..ifelse import InnerFunction
         self.spec = spec
         # Recurrent outputs of which only the final value is used (set by the
         # scan_last_only rewrite): output i is then that value, not the history,
@@ -141,23 +139,20 @@ class Scan(Op):
         return self.make_node(*inputs)
 
     # -- running ----------------------------------------------------------------
-    def runner(self, native):
-        r = self._runners.get(native)
+    def runner(self, mode):
+        """The step function compiled in `mode`, as a StepRunner."""
+        fn = self.inner.get(mode)
+        r = self._runners.get(id(fn))
         if r is None:
-            r = self._runners[native] = StepRunner(self.inner.get(native))
+            r = self._runners[id(fn)] = StepRunner(fn)
         return r
 
     def perform(self, node, inputs):
-        return self.run(node, inputs, native=False)
+        return self.run(node, inputs, PERFORM_MODE)
 
-    def make_thunk(self, node):
-        from .native import native_thunk
-        fast = native_thunk(self, node)
-        if fast is not None:
-            return fast
-        return lambda inputs: self.run(node, inputs, native=True)
-
-    def run(self, node, inputs, native):
+    def run(self, node, inputs, mode):
+        """The loop run step by step, the step compiled in `mode` (the linker's,
+        see tjit/link/control.py, or PERFORM_MODE for the NumPy reference)."""
         s = self.spec
         n = _n_steps(inputs[0], s.label)
         seqs = inputs[1:1 + s.n_seqs]
@@ -174,7 +169,7 @@ class Scan(Op):
             bufs.append(buf)
         nits = [None] * s.n_nit
         nit_dtypes = [o.dtype for o in node.outputs[s.n_rec:]]
-        run = self.runner(native)
+        run = self.runner(mode)
         done = n
         rec_reads = [(buf, lag, taps) for buf, lag, taps in zip(bufs, s.lags, s.rec_taps)]
         for t in range(n):

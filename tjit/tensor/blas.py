@@ -4,8 +4,9 @@
 Type rules run when a node is built: wrong ndims raise TypeError naming the
 operands; the output dtype is the upcast of the operands' (int32 . float32 is
 float64, as Theano). Inner sizes are checked when the node runs: a ValueError
-names both operands and their shapes. Natively, Dot and Gemm call BLAS directly
-(tjit/runtime/blas.py); `perform` is the NumPy reference.
+names both operands and their shapes. Natively, Dot, Gemm and TensorDot call BLAS
+directly (tjit/runtime/blas.py, linked in tjit/link/blas.py); `perform` is the
+NumPy reference.
 """
 from __future__ import annotations
 
@@ -67,9 +68,6 @@ class Dot(Op):
             gx, gy = _dot(gz, y.T), _dot(x.T, gz)
         return [patternbroadcast(gx, x.broadcastable), patternbroadcast(gy, y.broadcastable)]
 
-    def make_thunk(self, node):
-        from ..runtime.blas import DotThunk
-        return DotThunk(node)
 
 
 _dot = Dot()
@@ -124,9 +122,6 @@ class Gemm(Op):
         gx, gy = _dot.grad([x, y], [a * gz])
         return [sum_to_broadcastable(b * gz, z), _sum(gz * prod), gx, gy, _sum(gz * z)]
 
-    def make_thunk(self, node):
-        from ..runtime.blas import GemmThunk
-        return GemmThunk(node)
 
 
 gemm = Gemm()
@@ -211,9 +206,6 @@ class TensorDot(Op):
         gb = gb.dimshuffle(*[order_b.index(d) for d in range(b.ndim)])
         return [patternbroadcast(ga, a.broadcastable), patternbroadcast(gb, b.broadcastable)]
 
-    def make_thunk(self, node):
-        from ..runtime.blas import TensorDotThunk
-        return TensorDotThunk(node)
 
     def __str__(self):
         return f"TensorDot{{{list(self.axes_a)}, {list(self.axes_b)}}}"

@@ -1,0 +1,390 @@
+"""The native scan loop of a compiled step function: which kernel computes each
+node of the step and where each value lives (`plan_scan`), and the loop Kernel
+for one shape signature (`ScanPlan.loop_kernel`; tjit/ir/lower_scan.py splices
+the node kernels into it).
+
+A step lowers when every node of its rewritten inner graph is an elementwise,
+rowwise or reduction kernel (from the lowering registry; reductions to fewer
+dims run with one partial chunk), a matrix-vector product (blocked axpys; a
+loop-invariant matrix is transposed once per call), a constant-index view
+(addressed in place) or a shape-check alias. The runtime part (probing step 0
+for shapes, allocating, calling) is tjit/scan_module/native.py.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..ops.fused_elemwise import FusedElemwise
+from ..ops.fused_reduce import FusedReduce
+from ..ops.fused_rows import FusedRows
+from ..scan_module.kernels import matvec_kind
+from ..tensor.subtensor import Subtensor
+from .from_graph import lower_fused_reduce
+from .lower import elementwise_kernel
+from .lower_scan import Binding, SpliceError, let, loop_kernel, view_binding
+from .lowering import lower
+from .nodes import (Buffer, Check, Const, Dim, IntConst, IntMul, IntOp, Kernel, Load, Local,
+                    Loop, Op, Range, Store, Var)
+
+MAX_REGISTER_LAG = 4   # scalar outputs with at most this many taps back stay in registers
+MATVEC_UNROLL = 8
+MAX_SPECIALIZED_MATVEC = 128 * 128   # elements of a matrix compiled for its exact shape
+
+
+class ScanUnsupported(SpliceError):
+    """The step holds a node (or a view, a layout) the native loop cannot run."""
+
+
+def plan_scan(fn, spec, node, last_only, level):
+    """The ScanPlan of the Scan `node` whose step is the compiled function `fn`
+    (its storage layout: input_slots, output_slots, steps, nodes,
+    storage_template), node kernels lowered for codegen `level`; None when the
+    step does not lower."""
+    try:
+        return ScanPlan(fn, spec, node, last_only, level)
+    except ScanUnsupported:
+        return None
+
+
+def _node_kernel(n, level):
+    """The Kernel computing node `n` of the step, or raise ScanUnsupported. Only
+    kinds whose kernel reads its inputs and writes its outputs, nothing else,
+    can be spliced."""
+    op = n.op
+    if not isinstance(op, (FusedElemwise, FusedRows, FusedReduce)):
+        raise ScanUnsupported
+    launch = lower(op, n, level)
+    if launch is not None:
+        kernel = launch.kernel
+    elif isinstance(op, FusedReduce):
+        kernel = lower_fused_reduce(n)    # until reductions register their lowering
+    else:
+        raise ScanUnsupported
+    if kernel.params:         # the loop passes no scalar params to node kernels
+        raise ScanUnsupported
+    if isinstance(op, FusedRows) and len(kernel.buffers) != len(n.inputs) + len(n.outputs):
+        raise ScanUnsupported
+    if isinstance(op, FusedReduce):
+        # max/min of an empty axis: the probe step raises first (shapes are the
+        # same at every step), so the kernel never sees one.
+        # Partial schedules run with one chunk (P = 1): the partial buffer, of one
+        # more leading dim, then holds the result.
+        if (kernel.meta.get("schedule") not in ("reduce_inner", "reduce_outer", "partials",
+                                                "outer_partials")
+                or op.kind in ("m2", "argmax", "argmin")
+                or len(kernel.buffers) != len(n.inputs) + 1
+                or kernel.buffers[-1].dtype != n.outputs[0].dtype):
+            raise ScanUnsupported
+    return kernel
+
+
+def _is_constant_view(n):
+    """x[constant slices of step 1 / integer indices]: a view the loop addresses."""
+    return (isinstance(n.op, Subtensor) and len(n.inputs) == 1
+            and all(e[0] in ("slice", "int") for e in n.op.pattern)
+            and all(isinstance(v, int) or v is None for e in n.op.pattern for v in e[1:]))
+
+
+def _alias_of(n):
+    """Input position whose value a pure view-with-check node returns, else None
+    (DotShapes: dot's shape check kept when the product became a reduction)."""
+    vm = getattr(n.op, "view_map", {})
+    if type(n.op).__name__ == "DotShapes" and len(n.outputs) == 1 and list(vm) == [0]:
+        return vm[0][0]
+    return None
+
+
+class ScanPlan:
+    """kernels: [(Kernel or ("matvec", non-sequence position) or ("matvec_cols",)
+    or ("copy", dtype, ndim), storage slot per kernel buffer)]; slot_role: slot ->
+    role tuple; consts: constant arrays; scratch: slots of intermediates;
+    views: slot -> (slot viewed, Subtensor pattern, viewed ndim); partial: slot ->
+    its (1, ...) partial buffer's pseudo slot; matvec_nonseqs: non-sequence
+    positions of the loop-invariant matrices (the runtime transposes them)."""
+
+    def __init__(self, fn, spec, node, last_only, level):
+        self.spec, self.node, self.last_only = spec, node, last_only
+        self.output_slots = fn.output_slots
+        s = spec
+        slot_role = {}       # storage slot -> ("seq", j) | ("tap", i, k) | ("non", k) | ...
+        pos = 0
+        for j in range(s.n_seqs):
+            slot_role[fn.input_slots[pos]] = ("seq", j)
+            pos += 1
+        for i, taps in enumerate(s.rec_taps):
+            for k in taps:
+                slot_role[fn.input_slots[pos]] = ("tap", i, k)
+                pos += 1
+        for k in range(s.n_nonseqs):
+            slot_role[fn.input_slots[pos]] = ("non", k)
+            pos += 1
+        if len(set(fn.input_slots)) != len(fn.input_slots):
+            raise ScanUnsupported
+        out_slots = fn.output_slots
+        if len(set(out_slots)) != len(out_slots):
+            raise ScanUnsupported
+        computed = {slot for _, _, outs in fn.steps for slot in outs}
+        for j, slot in enumerate(out_slots):
+            if slot in slot_role or slot not in computed:
+                raise ScanUnsupported   # an output that is an input or a constant
+            slot_role[slot] = ("rec", j) if j < s.n_rec else ("nit", j - s.n_rec)
+
+        alias, views, partial, kernels = {}, {}, {}, []
+        for n, (_, ins, outs) in zip(fn.nodes, fn.steps):
+            if _is_constant_view(n):
+                view = (alias.get(ins[0], ins[0]), n.op.pattern, n.inputs[0].ndim)
+                if outs[0] in slot_role:     # a step output that is a view: copy it
+                    views[("view", outs[0])] = view
+                    kernels.append((("copy", n.outputs[0].dtype, n.outputs[0].ndim),
+                                    [("view", outs[0]), outs[0]]))
+                else:
+                    views[outs[0]] = view
+                continue
+            a = _alias_of(n)
+            if a is not None:
+                if outs[0] in slot_role and slot_role[outs[0]][0] in ("rec", "nit"):
+                    raise ScanUnsupported
+                alias[outs[0]] = alias.get(ins[a], ins[a])
+                continue
+            slots = [alias.get(i, i) for i in ins] + list(outs)
+            kind = matvec_kind(n)
+            if kind == "rows" and slot_role.get(slots[0], ("",))[0] == "non":
+                kernels.append((("matvec", slot_role[slots[0]][1]), slots))
+                continue
+            if kind == "cols":
+                kernels.append((("matvec_cols",), slots))
+                continue
+            kernel = _node_kernel(n, level)
+            if kernel.meta.get("schedule") in ("partials", "outer_partials"):
+                # The kernel writes a (1, ...) partial buffer; readers see its row 0,
+                # and an output of the step gets a copy of it.
+                pseudo = ("partial", outs[0])
+                kernels.append((kernel, slots[:-1] + [pseudo]))
+                if outs[0] in slot_role:
+                    kernels.append((("copy", n.outputs[0].dtype, n.outputs[0].ndim),
+                                    [pseudo, outs[0]]))
+                else:
+                    partial[outs[0]] = pseudo
+                continue
+            kernels.append((kernel, slots))
+        consts, scratch = [], []
+        for kernel, slots in kernels:
+            for slot in (slots[1:] if isinstance(kernel, tuple) and kernel[0] == "matvec"
+                         else slots):
+                while slot in views or slot in partial:
+                    slot = views[slot][0] if slot in views else partial[slot]
+                if slot in slot_role:
+                    continue
+                value = fn.storage_template[slot] if isinstance(slot, int) else None
+                if value is not None:
+                    slot_role[slot] = ("const", len(consts))
+                    consts.append(np.asarray(value))
+                else:
+                    slot_role[slot] = ("scratch", len(scratch))
+                    scratch.append(slot)
+        if any(slot_role.get(slot, ("",))[0] == "tap" for slot in out_slots):
+            raise ScanUnsupported
+        self.kernels, self.slot_role, self.consts, self.scratch = kernels, slot_role, consts, scratch
+        self.views, self.partial = views, partial
+        self.matvec_nonseqs = [k[1] for k, _ in kernels
+                               if isinstance(k, tuple) and k[0] == "matvec"]
+
+    def shapes(self, storage):
+        """(scratch shapes and dtypes, per-step outputs' row shapes, matrix-vector
+        shapes to specialize on) read off `storage` after one step ran."""
+        scratch = tuple(((1,) + storage[slot[1]].shape, storage[slot[1]].dtype)
+                        if isinstance(slot, tuple) else (storage[slot].shape, storage[slot].dtype)
+                        for slot in self.scratch)
+        nit_rows = tuple(storage[slot].shape for slot in self.output_slots[self.spec.n_rec:])
+        # Small matrix-vector products are compiled for their exact sizes: constant
+        # trip counts let LLVM keep the product vector in registers across rows.
+        matvec_shapes = tuple(storage[slots[0]].shape for k, slots in self.kernels
+                              if isinstance(k, tuple) and k[0] in ("matvec", "matvec_cols"))
+        matvec_shapes = tuple(sh if sh[0] * sh[1] <= MAX_SPECIALIZED_MATVEC else None
+                              for sh in matvec_shapes)
+        return scratch, nit_rows, matvec_shapes
+
+    @staticmethod
+    def kernel_key(shapes):
+        """What of `shapes` shapes the loop kernel: ndims and dtypes (sizes are
+        run-time dims), except the sizes of small matrix-vector products."""
+        scratch, nit_rows, matvec_shapes = shapes
+        return (tuple((len(sh), str(dt)) for sh, dt in scratch),
+                tuple(len(r) for r in nit_rows), matvec_shapes)
+
+    def loop_kernel(self, shapes):
+        """The Kernel running every step for `shapes` (of `shapes()`). Its arrays:
+        steps (its length is the step count), sequences, non-sequences, consts,
+        transposed matrices, histories, per-step outputs, scratch. Raises
+        ScanUnsupported or SpliceError for what the loop cannot address."""
+        scratch_shapes, _, matvec_shapes = shapes
+        s, node = self.spec, self.node
+        outer = node.inputs
+        step = Var("step")
+        seq_bufs = [Buffer(f"seq{j}", v.dtype, v.broadcastable)
+                    for j, v in enumerate(outer[1:1 + s.n_seqs])]
+        non_bufs = [Buffer(f"non{k}", v.dtype, v.broadcastable)
+                    for k, v in enumerate(outer[1 + s.n_seqs + s.n_rec:])]
+        const_bufs = [Buffer(f"const{c}", str(a.dtype), (False,) * a.ndim)
+                      for c, a in enumerate(self.consts)]
+        hist_bufs = [Buffer(f"hist{i}", outer[1 + s.n_seqs + i].dtype,
+                            outer[1 + s.n_seqs + i].broadcastable) for i in range(s.n_rec)]
+        steps_buf = Buffer("steps", "int8", (False,))
+        nit_bufs = [Buffer(f"nit{j}", v.dtype, v.broadcastable)
+                    for j, v in enumerate(node.outputs[s.n_rec:])]
+        scratch_bufs = [Buffer(f"tmp{k}", str(dt), (False,) * len(sh))
+                        for k, (sh, dt) in enumerate(scratch_shapes)]
+        lets, tap_vars = [], {}
+        # Scalar loop state lives in kernel locals (registers): step t reads the
+        # previous values from `prev` locals and writes `cur`; the epilogue stores
+        # cur into the history and shifts the prev locals.
+        scalar_state = {i for i, b in enumerate(hist_bufs)
+                        if b.ndim == 1 and s.lags[i] <= MAX_REGISTER_LAG}
+        prev = {(i, k): Buffer(f"state{i}_prev{k}", hist_bufs[i].dtype, ())
+                for i in scalar_state for k in range(1, s.lags[i] + 1)}
+        cur = {i: Buffer(f"state{i}_cur", hist_bufs[i].dtype, ()) for i in scalar_state}
+
+        def tap_var(i, offset):
+            if (i, offset) not in tap_vars:
+                var = Var(f"row{i}_{offset}")
+                tap_vars[i, offset] = var
+                row = IntOp("add", step, IntConst(offset))
+                if i in self.last_only:      # ring of lag + 1 rows: row mod (lag + 1)
+                    size = IntConst(s.lags[i] + 1)
+                    row = IntOp("sub", row, IntMul(IntOp("div", row, size), size))
+                lets.append((var, row))
+            return tap_vars[i, offset]
+
+        offsets = {}
+
+        def offset_var(expr):
+            """A variable equal to the (step-invariant) integer expression."""
+            if expr not in offsets:
+                offsets[expr] = Var(f"offset{len(offsets)}")
+                lets.append((offsets[expr], expr))
+            return offsets[expr]
+
+        def binding(slot):
+            if slot in self.partial:     # the value: row 0 of the partial buffer
+                buf = binding(self.partial[slot]).buffer
+                return Binding(buf, axes=tuple(range(1, buf.ndim)))
+            if slot in self.views:
+                base, pattern, ndim = self.views[slot]
+                b = view_binding(binding(base), pattern, ndim, offset_var)
+                if b is None:
+                    raise ScanUnsupported
+                return b
+            role = self.slot_role[slot]
+            kind = role[0]
+            if kind == "seq":
+                return Binding(seq_bufs[role[1]], ((step, 0),), 1)
+            if kind == "tap":
+                i, k = role[1], role[2]
+                if i in scalar_state:
+                    return Binding(prev[i, -k])
+                return Binding(hist_bufs[i], ((tap_var(i, s.lags[i] + k), 0),), 1)
+            if kind == "rec":
+                i = role[1]
+                if i in scalar_state:
+                    return Binding(cur[i])
+                return Binding(hist_bufs[i], ((tap_var(i, s.lags[i]), 0),), 1)
+            if kind == "nit":
+                return Binding(nit_bufs[role[1]], ((step, 0),), 1)
+            if kind == "non":
+                return Binding(non_bufs[role[1]])
+            if kind == "const":
+                return Binding(const_bufs[role[1]])
+            return Binding(scratch_bufs[role[1]])
+
+        node_kernels, mt_bufs = [], []
+        mv_shapes = iter(matvec_shapes)
+
+        def node_dtype(slots):
+            """dtype of the value a node writes (its last slot)."""
+            kind, k = self.slot_role[slots[-1]][:2]
+            return {"rec": hist_bufs, "nit": nit_bufs}.get(kind, scratch_bufs)[k].dtype
+        for kernel, slots in self.kernels:
+            if isinstance(kernel, tuple) and kernel[0] == "copy":   # a view or partial row 0
+                _, dtype, ndim = kernel
+                kernel = copy_kernel(dtype, ndim)
+                source = binding(slots[0])
+                if slots[0][0] == "partial":
+                    source = Binding(source.buffer, axes=tuple(range(1, source.buffer.ndim)))
+                node_kernels.append((kernel, {kernel.buffers[0]: source,
+                                              kernel.buffers[1]: binding(slots[1])}))
+                continue
+            if isinstance(kernel, tuple) and kernel[0] == "matvec_cols":   # M.T v: M's rows
+                kernel = matvec_kernel(node_dtype(slots), next(mv_shapes))
+                node_kernels.append((kernel, {b: binding(slot)
+                                              for b, slot in zip(kernel.buffers, slots)}))
+                continue
+            if isinstance(kernel, tuple):        # ("matvec", non-sequence position)
+                assert kernel[0] == "matvec"
+                mt = Buffer(f"mt{len(mt_bufs)}", non_bufs[kernel[1]].dtype, (False, False))
+                mt_bufs.append(mt)
+                shape = next(mv_shapes)
+                kernel = matvec_kernel(mt.dtype, shape and shape[::-1])
+                node_kernels.append((kernel, {kernel.buffers[0]: Binding(mt),
+                                              kernel.buffers[1]: binding(slots[1]),
+                                              kernel.buffers[2]: binding(slots[2])}))
+                continue
+            node_kernels.append((kernel, {b: binding(slot)
+                                          for b, slot in zip(kernel.buffers, slots)}))
+        n_steps = Dim(steps_buf, 0)
+        prologue, epilogue = [], []
+        for i in sorted(scalar_state):
+            lag = s.lags[i]
+            for k in range(1, lag + 1):
+                row = Var(f"init{i}_{k}")
+                prologue.extend(let(row, IntConst(lag - k),
+                                    (Store(prev[i, k], (), Load(hist_bufs[i], ((row, 0),))),)))
+            epilogue.append(Store(hist_bufs[i], ((tap_var(i, lag), 0),), Load(cur[i], ())))
+            for k in range(lag, 1, -1):
+                epilogue.append(Store(prev[i, k], (), Load(prev[i, k - 1], ())))
+            epilogue.append(Store(prev[i, 1], (), Load(cur[i], ())))
+        locals_ = [Local(b) for b in list(prev.values()) + list(cur.values())]
+        return loop_kernel([steps_buf] + seq_bufs + non_bufs + const_bufs + mt_bufs,
+                           hist_bufs + nit_bufs + scratch_bufs, node_kernels, step, n_steps,
+                           lets, locals_, prologue, epilogue)
+
+
+def matvec_kernel(dtype, shape=None):
+    """out = M v as axpys over a transposed copy `mt` of M (mt[j, i] = M[i, j]): the
+    inner loop runs along rows of mt with unit stride and no horizontal sums.
+    Rows of mt are taken MATVEC_UNROLL at a time (amortizing the inner loop's
+    setup), each out[i] still summed over j in order, with fused multiply-adds.
+    With `shape` (mt's), the sizes are compile-time constants (checked against
+    the arrays)."""
+    mt = Buffer("mt", dtype, (False, False))
+    v = Buffer("v", dtype, (False,))
+    out = Buffer("out", dtype, (False,))
+    i, jb, j = Var("mv_i"), Var("mv_jb"), Var("mv_j")
+    k, m = Dim(mt, 0), Dim(mt, 1)
+    checks = (Check(Dim(v, 0), Dim(mt, 0), 1), Check(Dim(out, 0), Dim(mt, 1), 2))
+    if shape is not None:
+        k, m = IntConst(shape[0]), IntConst(shape[1])
+        checks += (Check(Dim(mt, 0), k, 3), Check(Dim(mt, 1), m, 4))
+    unroll = MATVEC_UNROLL
+    whole = IntMul(IntOp("div", k, IntConst(unroll)), IntConst(unroll))
+    rows = [Var(f"mv_j{c}") for c in range(unroll)]
+    total = Load(out, ((i, 0),))
+    for r in rows:
+        total = Op("fma", (Load(mt, ((r, 0), (i, 1))), Load(v, ((r, 0),)), total), dtype)
+    blocked = (Loop(i, m, (Store(out, ((i, 0),), total),)),)
+    for c in reversed(range(unroll)):
+        blocked = let(rows[c], IntOp("add", jb, IntConst(c)), blocked)
+    body = checks + (
+            Loop(i, m, (Store(out, ((i, 0),), Const(0.0, dtype)),)),
+            Range(jb, IntConst(0), whole, unroll, blocked),
+            Range(j, whole, k, 1, (
+                Loop(i, m, (
+                    Store(out, ((i, 0),), Op("fma", (Load(mt, ((j, 0), (i, 1))),
+                                                      Load(v, ((j, 0),)),
+                                                      Load(out, ((i, 0),))), dtype)),)),)))
+    return Kernel("matvec", (mt, v, out), body, n_inputs=2)
+
+
+def copy_kernel(dtype, ndim):
+    """out = x elementwise (a reduction's partial row into a step output)."""
+    x, out = Buffer("x", dtype, (False,) * ndim), Buffer("out", dtype, (False,) * ndim)
+    return elementwise_kernel("copy", [(x, tuple(range(ndim)))], [out], [Load(x, ())])
