@@ -152,7 +152,7 @@ class RandomLaunch(Launch):
         a = np.asarray(a, dtype=self.dtype).reshape(())
         b = np.asarray(b, dtype=self.dtype).reshape(())
         out, args = self.draw(state, n, a, b, alloc)
-        return (args if n else None), out.size, (state, n, shape, out)
+        return (args if n else None), out.size, (state, n, shape, out)   # n == 0: no call
 
     def _philox(self, state, n, a, b, alloc):
         op, k = self.op, philox.BLOCKS_PER_CHUNK
@@ -164,8 +164,6 @@ class RandomLaunch(Launch):
     def _mrg(self, state, n, a, b, alloc):
         chunks, rows = mrg.layout(n)
         out = alloc(0, (chunks, rows, mrg.GROUP), self.dtype)
-        if not n:
-            return out, None
         starts = mrg.substream_starts(state, chunks * mrg.GROUP).astype(np.uint64)
         columns = [np.ascontiguousarray(starts[:, j].reshape(chunks, mrg.GROUP))
                    for j in range(6)]
