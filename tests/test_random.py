@@ -1,5 +1,7 @@
 """Random streams: generators against published known answers, native draws against
 the NumPy reference, reproducibility across threads and modes, state semantics."""
+import re
+
 import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
@@ -182,6 +184,38 @@ def test_same_numbers_in_every_mode(make):
     for other in results[1:]:
         for a, b in zip(results[0], other):
             np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("make", STREAMS)
+def test_fast_compile_builds_random_kernels_at_level_0(make):
+    """FAST_COMPILE compiles the draws unvectorized with the scalar math library
+    (FAST_RUN vectorizes them: Philox's loop, MRG's lanes of substreams), and
+    they give FAST_RUN's numbers, split or not."""
+    def vector_code(native):
+        return re.search(r"<\d+ x ", native.llvm_ir) is not None
+
+    def draws(mode):
+        rs = make(13)
+        outs = [rs.uniform((3, 70_001)), rs.uniform((1001,), dtype="float32")]
+        if make is RandomStreams:
+            outs += [rs.normal((70_003,)), rs.normal((999,), dtype="float32")]
+        f = tjit.function([], outs, mode=mode)
+        natives = [t.native for n, t in zip(f.nodes, f.thunks)
+                   if type(n.op).__name__ == "RandomDraw"]
+        assert len(natives) == len(outs)
+        return f, natives
+
+    fast, fast_natives = draws("FAST_RUN")
+    cheap, cheap_natives = draws("FAST_COMPILE")
+    assert all(vector_code(k) for k in fast_natives)
+    assert not any(vector_code(k) for k in cheap_natives)
+    if make is RandomStreams:       # normals call log: the scalar library at level 0
+        assert all("tjit_s_log_float64" in k.llvm_ir and "tjit_m_log" not in k.llvm_ir
+                   for k in cheap_natives if k.kernel.name.startswith("tjit_philox_normal"))
+    for threads in (1, 2):
+        with change_flags(threads=threads):
+            for a, b in zip(fast(), cheap()):
+                np.testing.assert_array_equal(a, b)
 
 
 # ---- state semantics ---------------------------------------------------------------

@@ -2,6 +2,8 @@
 over X (FusedRowCol); values as NumPy's in every layout and dtype, in FAST_RUN
 and DebugMode, bit-identical for any thread count, and left alone when g is not
 a per-row function of X.w."""
+import re
+
 import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
@@ -10,6 +12,8 @@ from helpers import apply_layout
 import tjit as theano
 import tjit.tensor as T
 from tjit.config import change_flags
+from tjit.ir.lower_rowcol import RowColLaunch
+from tjit.link import NativeLinker
 
 LAYOUTS = ("contiguous", "strided", "reversed", "fortran")
 
@@ -170,3 +174,25 @@ def test_mismatched_shapes_raise_naming_the_inputs(mode):
         f(Xv, np.ones(3), np.ones(19))
     with pytest.raises(ValueError, match="not aligned"):
         f(Xv, np.ones(4), np.ones(20))
+
+
+def test_lowered_kernel_runs_at_level_0():
+    """FAST_COMPILE never builds FusedRowCol, but its lowering compiles at any level:
+    at level 0 (no vector code) it agrees with level 3 and NumPy."""
+    X, v, a = T.dmatrix("X"), T.dvector("v"), T.dvector("a")
+    f = theano.function([X, v, a], T.dot(X.T, T.tanh(T.dot(X, v)) * a))
+    node = next(n for n in f.nodes if type(n.op).__name__ == "FusedRowCol")
+    thunks = {level: NativeLinker(level).thunk(node) for level in (0, 3)}
+    assert all(isinstance(t.launch, RowColLaunch) for t in thunks.values())
+    vector = re.compile(r"<\d+ x double>")
+    assert vector.search(thunks[3].native.llvm_ir)
+    assert not vector.search(thunks[0].native.llvm_ir)
+    rng = np.random.default_rng(6)
+    Xv, vv, av = rng.standard_normal((2500, 13)), rng.standard_normal(13), \
+        rng.standard_normal(2500)
+    got = {level: t([Xv, vv, av]) for level, t in thunks.items()}
+    z = Xv @ vv
+    want = [z, np.tanh(z) * av, Xv.T @ (np.tanh(z) * av)]
+    for level in (0, 3):
+        for g, w in zip(got[level], want):
+            np.testing.assert_allclose(g, w, rtol=1e-12, atol=1e-12)

@@ -8,7 +8,7 @@ reduction of X weighted by its result, in one pass over X.
 Logistic regression's training step is this shape (the forward X.w, the
 per-row gradient of the loss, the backward X^T g). Run as two reductions, X is
 read from memory twice; the rowcol_fusion rewrite builds this node so that the
-native kernel (`tjit.runtime.rowcol`) takes X in blocks of rows that stay in
+native kernel (`tjit.ir.lower_rowcol`) takes X in blocks of rows that stay in
 cache between the row dots and the column accumulation. Outputs z, g and col;
 `perform` is the NumPy reference.
 """
@@ -94,10 +94,6 @@ class FusedRowCol(Op):
 
     def grad(self, inputs, output_grads):
         raise NotImplementedError("FusedRowCol only appears in compiled graphs")
-
-    def make_thunk(self, node):
-        from ..runtime.rowcol import rowcol_thunk
-        return rowcol_thunk(node)
 
     def __str__(self):
         names = [s.op.name for s in self.steps]

@@ -2,8 +2,9 @@
 
 - `philox`: Philox4x32-10 (Salmon et al., SC'11), NumPy reference and loop-IR
   expressions; behind `tjit.tensor.shared_randomstreams.RandomStreams`.
-- `mrg`: MRG31k3p (L'Ecuyer & Touzin, WSC 2000), NumPy reference, jump-ahead and
-  the loop-IR kernel; behind `tjit.sandbox.rng_mrg.MRG_RandomStreams`.
-- `ops`: the graph Ops drawing numbers (NumPy `perform`, native thunks).
+- `mrg`: MRG31k3p (L'Ecuyer & Touzin, WSC 2000), NumPy reference and
+  jump-ahead; behind `tjit.sandbox.rng_mrg.MRG_RandomStreams`.
+- `ops`: the graph Ops drawing numbers (NumPy `perform`; their native kernels are
+  lowered in `tjit.ir.lower_random`).
 - `streams`: the user-facing streams classes and their distributions.
 """

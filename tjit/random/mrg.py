@@ -1,4 +1,5 @@
-"""MRG31k3p: the generator, its jump-ahead, a NumPy reference and the loop-IR kernel.
+"""MRG31k3p: the generator, its jump-ahead and a NumPy reference (the loop-IR kernel
+is in `tjit.ir.lower_random`).
 
 MRG31k3p (P. L'Ecuyer and R. Touzin, "Fast combined multiple recursive generators
 with multipliers of the form a = +-2^q +-2^r", WSC 2000) combines two order-3

@@ -1,4 +1,4 @@
-"""Graph Ops drawing random numbers, with NumPy references and native thunks.
+"""Graph Ops drawing random numbers, with NumPy references.
 
 `RandomDraw(generator, dist, dtype, ndim, broadcastable)(state, size, a, b)` returns
 (new_state, sample): `sample` has shape `size` and is `a + (b - a) * u` (uniform,
@@ -11,7 +11,7 @@ default update is `new_state`); the draw is a pure function of (state, size, a, 
 - generator "mrg" (uniform only): state int64[6], an MRG31k3p state; see
   `tjit.random.mrg`. new_state jumps to the next block of substreams.
 
-The native thunk (`tjit.random.native`) runs a loop-IR kernel compiled once per
+Natively, a draw runs a loop-IR kernel (`tjit.ir.lower_random`), one per
 (generator, dist, dtype) for all sizes; element i is computed from (state, i)
 alone, so threads split the work without changing any value.
 
@@ -119,10 +119,6 @@ class RandomDraw(Op):
         new = state.copy()
         new[3] = np.uint32((int(state[3]) + 1) & 0xFFFFFFFF)
         return new
-
-    def make_thunk(self, node):
-        from .native import RandomThunk
-        return RandomThunk(node)
 
 
 def _float_input(x, dtype):

@@ -1,4 +1,4 @@
-"""The native kernel of a FusedRowCol node: X read from memory once.
+"""Kernel kind: FusedRowCol (row dots, per-row program, column sums; X read once).
 
     for each chunk c of CHUNK rows (the unit the threads split):
         part[c, :] = 0
@@ -10,7 +10,8 @@
 
 Chunks have a fixed number of rows, and each partial sum adds its rows in order,
 so results are bit-identical whatever `tjit.config.threads` is; the block size
-changes only what is in cache, never the order of any sum.
+(the kernel's int64 param `block`, chosen per call from the row width) changes
+only what is in cache, never the order of any sum.
 """
 from __future__ import annotations
 
@@ -18,9 +19,14 @@ import hashlib
 
 import numpy as np
 
-from ..config import config
-from .threads import MIN_PARALLEL_ELEMENTS, POOL, split
-from .buffers import reuse_or_empty as _reuse_or_empty
+from ..ops.fused_rowcol import FusedRowCol
+from .from_graph import _program
+from .launch import Launch
+from .lower import _place_loads
+from .lower_scan import let
+from .lowering import lower
+from .nodes import (Accumulate, Begin, Buffer, Cast, Check, Const, Dim, End, IntConst, IntMul,
+                    IntOp, Kernel, Load, Local, Op, Param, Range, Store, Var)
 
 CHUNK = 1024            # rows per partial column sum (fixed: results do not depend on threads)
 ROWS = 4                # rows per pass over v (z) and over part[c, :] (the column sums)
@@ -36,13 +42,9 @@ def block_rows(width, itemsize):
 
 
 def rowcol_kernel(node):
-    """The Kernel of FusedRowCol `node`: X, v, extras, rows -> z, g, part (rows
-    split by chunk: begin/end count chunks; len(rows) is the cache block)."""
-    from ..ir.from_graph import _program
-    from ..ir.lower import _place_loads
-    from ..ir.lower_scan import let
-    from ..ir.nodes import (Accumulate, Begin, Buffer, Cast, Check, Const, Dim, End, IntConst,
-                            IntMul, IntOp, Kernel, Load, Local, Op, Range, Store, Var)
+    """The Kernel of FusedRowCol `node`: X, v, extras -> z, g, part, with the
+    int64 param `block` (rows per cache block, >= 1). Split by chunk: begin/end
+    count chunks of CHUNK rows; part[c, :] is chunk c's column sum."""
     op = node.op
     dtype = node.inputs[0].dtype
     X = Buffer("X", dtype, (False, False))
@@ -62,7 +64,7 @@ def rowcol_kernel(node):
     nchunks = IntOp("div", IntOp("add", n, IntConst(CHUNK - 1)), IntConst(CHUNK))
     c, r0, r1, kb, i0, i1, i, j = (Var("rc_" + s) for s in ("c", "r0", "r1", "kb", "i0", "i1",
                                                               "i", "j"))
-    rows = Buffer("rows", "int8", (False,))   # never read: its length is the block
+    bl = Param("block")
 
     prog_bufs = op.program_inputs(z, extras)
     gexpr = _program(op, prog_bufs)(op.value)
@@ -101,8 +103,6 @@ def rowcol_kernel(node):
     whole = IntOp("add", i0, IntMul(IntOp("div", IntOp("sub", i1, i0), IntConst(ROWS)),
                                     IntConst(ROWS)))
     block_body = let(i4, whole, by_rows(dot_rows) + (rows_g,) + by_rows(col_rows))
-    # the block length is the size of the `rows` carrier (a run-time choice, one kernel)
-    bl = Dim(rows, 0)
     nblocks = IntOp("div", IntOp("add", IntOp("sub", r1, r0), IntOp("sub", bl, IntConst(1))), bl)
     blocks = Range(kb, IntConst(0), nblocks, 1,
                    let(i0, IntOp("add", r0, IntMul(kb, bl)),
@@ -119,52 +119,56 @@ def rowcol_kernel(node):
                Check(Dim(part, 0), nchunks, 92), Check(Dim(part, 1), width, 93)]
     body = tuple(checks) + tuple(Local(b) for b in accs + gis) + (
         Range(c, IntOp("max", Begin(), IntConst(0)), IntOp("min", End(), nchunks), 1, chunk),)
-    # named by its structure; cached by its full text (no meta cache_key: the text
-    # covers this module's lowering, which the cache's code version does not)
+    # Named and cached by its structure (as FusedElemwise): the ops, the program and
+    # the input types; this module's code is in the compile cache's code version.
     text = repr((acc_dtype, [(s.op.name, getattr(s.op, "dtype", None), s.args)
                              for s in op.steps], op.value, op.zpos, op.ext_axes,
                  [(x.dtype, x.broadcastable) for x in node.inputs]))
     key = hashlib.sha256(text.encode()).hexdigest()
-    return Kernel("tjit_rowcol_" + key[:16], (X, v, *extras, rows, z, g, part), body,
-                  n_inputs=3 + len(extras), meta={"schedule": "rowcol"})
+    return Kernel("tjit_rowcol_" + key[:16], (X, v, *extras, z, g, part), body,
+                  n_inputs=2 + len(extras), params=(bl,),
+                  meta={"schedule": "rowcol", "cache_key": "rowcol " + key})
 
 
-class RowColThunk:
-    def __init__(self, node, native):
-        self.node, self.native, self.cfunc = node, native, native.cfunc
+class RowColLaunch(Launch):
+    """z and g pooled; the column partials per chunk, summed in chunk order by
+    `finish`; the split is over chunks."""
+
+    def __init__(self, node, kernel):
+        super().__init__(node, kernel)
         self.dtype = np.dtype(node.outputs[0].dtype)
         self.acc_dtype = np.dtype(node.op.acc_dtype)
-        self.carriers = {}                    # block rows -> the `rows` array
-        self.pools = ([], [], [])
 
-    def __call__(self, inputs):
-        X, v, *others = inputs
+    @property
+    def n_pools(self):
+        return 2
+
+    def prepare(self, inputs, alloc):
+        X = inputs[0]
         n, width = X.shape
-        cfunc = self.cfunc
+        z = alloc(0, (n,), self.dtype)
+        g = alloc(1, (n,), self.dtype)
+        part = np.empty((-(-n // CHUNK), width), self.acc_dtype)
         block = block_rows(width, self.dtype.itemsize)
-        rows = self.carriers.get(block)
-        if rows is None:
-            rows = self.carriers[block] = np.zeros(block, np.int8)
-        nchunks = -(-n // CHUNK)
-        z = _reuse_or_empty(self.pools[0], (n,), self.dtype)
-        g = _reuse_or_empty(self.pools[1], (n,), self.dtype)
-        part = np.empty((nchunks, width), self.acc_dtype)
-        args = [X, v, *others, rows, z, g, part]
-        threads = config.threads
-        if threads > 1 and X.size >= MIN_PARALLEL_ELEMENTS and nchunks >= 2:
-            codes = POOL.run(cfunc, [tuple(args) + (b, e) for b, e in split(nchunks, threads)])
-            rc = next((code for code in codes if code), 0)
+        return (*inputs, z, g, part, block), X.size, (z, g, part)
+
+    def extent(self, args):
+        return len(args[-2])           # chunks: the rows of `part`
+
+    def finish(self, carry, inputs):
+        z, g, part = carry
+        if len(part):
+            col = np.add.reduce(part, axis=0).astype(self.dtype, copy=False)
         else:
-            rc = cfunc(*args, 0, nchunks)
-        if rc:
-            self.node.op.check_shapes(self.node, inputs)   # names the culprit
-            raise ValueError(f"{self.node.op}: shape check {rc} failed for inputs of shapes "
-                             f"{[a.shape for a in inputs]}")
-        col = np.add.reduce(part, axis=0).astype(self.dtype, copy=False) if nchunks else \
-            np.zeros(width, self.dtype)
+            col = np.zeros(part.shape[1], self.dtype)
         return [z, g, col]
 
+    def error(self, status, inputs):
+        self.node.op.check_shapes(self.node, inputs)   # names the culprit
+        return ValueError(f"{self.node.op}: shape check {status} failed for inputs of shapes "
+                          f"{[a.shape for a in inputs]}")
 
-def rowcol_thunk(node):
-    from ..codegen import compile_kernel
-    return RowColThunk(node, compile_kernel(rowcol_kernel(node)))
+
+@lower.register(FusedRowCol)
+def _(op, node, level):
+    return RowColLaunch(node, rowcol_kernel(node))

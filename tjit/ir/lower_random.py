@@ -1,36 +1,39 @@
-"""Native random draws: loop-IR kernels for Philox and MRG31k3p, and their thunk.
+"""Kernel kind: random draws (RandomDraw -> a Philox or MRG31k3p loop-IR kernel).
 
-The kernels go through the ordinary pipeline (tjit.codegen.compile_kernel: LLVM
-O3, the vector math library, in-memory and on-disk caches). One kernel per
-(generator, dist, dtype) serves every size.
+One kernel per (generator, dist, dtype) serves every size; the linker compiles
+it at the mode's level, and the compile caches find it by the hash of its
+canonical text (it is built from `tjit.random`'s expressions, which the compile
+cache's code version does not cover, so a structure key would not do).
 
-- Philox: `for i in [begin, end): out[i] = a + (b - a) * u(i)` (or `a + b * z(i)`)
-  where u(i), z(i) are the expressions of `tjit.random.philox` of the index i:
-  the loop vectorizes (Philox's 32x32->64-bit multiplies map to vector
-  multiplies, log/cos to the vector math library). Inputs are 0-d arrays
-  (k0, k1, stream, draw, a, b).
+- Philox: `for c, j: part_q[c, j] = a + (b - a) * u` (or `a + b * z`) where u, z
+  are the expressions of `tjit.random.philox` of block c*K + j: the inner loop
+  vectorizes (Philox's 32x32->64-bit multiplies map to vector multiplies,
+  log/cos to the vector math library). a, b are 0-d arrays; the state words
+  (k0, k1, stream, draw) are int64 params.
 - MRG31k3p: `for c in [begin, end): x[g] = start[c, g]; for t: for g in [0, G):
   x[g] = step(x[g]); out[c, t, g] = ...`: G substreams side by side in vector
   lanes (see `tjit.random.mrg`).
 
-Threads split the outer loop; every element is computed by the same code
-whatever the split, so results do not depend on tjit.config.threads.
+The runtime splits the chunks c across threads; every element is computed by
+the same code whatever the split, so results do not depend on tjit.config.threads.
 """
 from __future__ import annotations
 
+import functools
+import hashlib
 import math
 
 import numpy as np
 
-from ..config import config
-from ..ir.nodes import (Buffer, Cast, Const, Dim, Index, IntConst, IntMul, IntOp, Kernel, Load,
-                        Local, Loop, Op, Store, Var)
-from ..runtime.buffers import reuse_or_empty as _reuse_or_empty
-from ..runtime.threads import MIN_PARALLEL_ELEMENTS, POOL, split
-from . import mrg, philox
-from .ops import check_size, check_state
+from ..random import mrg, philox
+from ..random.ops import RandomDraw, check_size, check_state
+from .launch import Launch
+from .lowering import lower
+from .nodes import (Buffer, Cast, Const, Dim, Index, IntConst, IntMul, IntOp, Kernel, Load,
+                    Local, Loop, Op, Param, Store, Var)
+from .serialize import serialize
 
-_kernels = {}
+STATE_PARAMS = ("k0", "k1", "stream", "draw")     # a Philox state's uint32 words
 
 
 def _f(name, dtype, *args):
@@ -38,14 +41,14 @@ def _f(name, dtype, *args):
 
 
 def philox_kernel(dist, dtype):
-    """Inputs k0, k1, stream, draw (uint32), a, b (0-d); outputs: one (chunks, K)
-    array per part of the layout of `tjit.random.philox`."""
-    scalars = [Buffer(n, "uint32", ()) for n in ("k0", "k1", "stream", "draw")]
+    """Inputs a, b (0-d); outputs: one (chunks, K) array per part of the layout of
+    `tjit.random.philox`; params k0, k1, stream, draw (the state's uint32 words)."""
+    params = tuple(Param(n) for n in STATE_PARAMS)
     a, b = Buffer("a", dtype, ()), Buffer("b", dtype, ())
     outs = [Buffer(f"part{q}", dtype, (False, False))
             for q in range(philox.parts(dist, dtype))]
     c, j = Var("c"), Var("j")
-    k0, k1, stream, draw = (Load(s, ()) for s in scalars)
+    k0, k1, stream, draw = (Cast(Index(p), "uint32") for p in params)
     block = Index(IntOp("add", IntMul(c, IntConst(philox.BLOCKS_PER_CHUNK)), j))
     words = philox.ir_words(block, (k0, k1), stream, draw)
     la, lb = Load(a, ()), Load(b, ())
@@ -59,8 +62,8 @@ def philox_kernel(dist, dtype):
         stores.append(Store(out, ((c, 0), (j, 1)), value))
     inner = Loop(j, Dim(outs[0], 1), tuple(stores))
     body = (Loop(c, Dim(outs[0], 0), (inner,)),)
-    return Kernel(f"tjit_philox_{dist}_{dtype}", tuple(scalars) + (a, b) + tuple(outs), body,
-                  n_inputs=6, meta={})
+    return Kernel(f"tjit_philox_{dist}_{dtype}", (a, b) + tuple(outs), body, n_inputs=2,
+                  params=params)
 
 
 def mrg_kernel(dtype):
@@ -121,47 +124,26 @@ def mrg_kernel(dtype):
         Store(state[j], at, Load(starts[j], ((c, 0), (g, 1)))) for j in range(6)))
     steps = Loop(t, Dim(out, 1), (Loop(g, IntConst(g_count), step),))
     body = tuple(Local(v, g_count) for v in state + fresh) + (Loop(c, Dim(out, 0), (init, steps)),)
-    return Kernel(f"tjit_mrg_uniform_{dtype}", tuple(starts) + (a, b, out), body,
-                  n_inputs=8, meta={})
+    return Kernel(f"tjit_mrg_uniform_{dtype}", tuple(starts) + (a, b, out), body, n_inputs=8)
 
 
-def native_kernel(generator, dist, dtype, level):
-    key = (generator, dist, dtype, level)
-    native = _kernels.get(key)
-    if native is None:
-        from ..codegen import compile_kernel
-        kernel = mrg_kernel(dtype) if generator == "mrg" else philox_kernel(dist, dtype)
-        native = _kernels[key] = compile_kernel(kernel, level)
-    return native
+class RandomLaunch(Launch):
+    """Checks the state and size, draws into one pooled array of whole chunks
+    (the sample is its first n values, reshaped), and gives the next state."""
 
-
-def _run(cfunc, arrays, extent, grain):
-    """cfunc over [0, extent), split across tjit.config.threads threads."""
-    threads = config.threads
-    if threads > 1 and extent * grain >= MIN_PARALLEL_ELEMENTS:
-        codes = POOL.run(cfunc, [(*arrays, b, e) for b, e in split(extent, threads)])
-        rc = next((c for c in codes if c), 0)
-    else:
-        rc = cfunc(*arrays, 0, extent)
-    if rc:
-        raise RuntimeError(f"random kernel failed its check {rc} (a tjit bug)")
-
-
-class RandomThunk:
-    """Runs a RandomDraw node natively."""
-
-    def __init__(self, node, level=3):
-        self.node = node
-        op = node.op
-        self.op = op
+    def __init__(self, node, kernel):
+        super().__init__(node, kernel)
+        op = self.op = node.op
         self.dtype = np.dtype(op.dtype)
-        self.native = native_kernel(op.generator, op.dist, op.dtype, level)
-        self.cfunc = self.native.cfunc
-        self.pool = []
+        self.draw = self._mrg if op.generator == "mrg" else self._philox
         # names for error messages, formatted once
         self.state_name, self.op_name = str(node.inputs[0]), str(op)
 
-    def __call__(self, inputs):
+    @property
+    def n_pools(self):
+        return 1
+
+    def prepare(self, inputs, alloc):
         op = self.op
         state, size, a, b = inputs
         state = check_state(op.generator, state, self.state_name)
@@ -169,27 +151,45 @@ class RandomThunk:
         n = math.prod(shape)
         a = np.asarray(a, dtype=self.dtype).reshape(())
         b = np.asarray(b, dtype=self.dtype).reshape(())
-        draw = self._mrg if op.generator == "mrg" else self._philox
-        out = draw(state, n, a, b)
-        return [op._next_state(state, n), out.reshape(shape)]
+        out, args = self.draw(state, n, a, b, alloc)
+        return (args if n else None), out.size, (state, n, shape, out)   # n == 0: no call
 
-    def _philox(self, state, n, a, b):
+    def _philox(self, state, n, a, b, alloc):
         op, k = self.op, philox.BLOCKS_PER_CHUNK
         parts = philox.parts(op.dist, op.dtype)
-        chunks = -(-n // (parts * k))
-        out = _reuse_or_empty(self.pool, (chunks, parts * k), self.dtype)
-        if n:
-            words = [state[w:w + 1].reshape(()) for w in range(4)]
-            views = [out[:, q * k:(q + 1) * k] for q in range(parts)]
-            _run(self.cfunc, (*words, a, b, *views), chunks, parts * k)
-        return out.reshape(-1)[:n]
+        out = alloc(0, (-(-n // (parts * k)), parts * k), self.dtype)
+        views = [out[:, q * k:(q + 1) * k] for q in range(parts)]
+        return out, (a, b, *views, *state.tolist())
 
-    def _mrg(self, state, n, a, b):
+    def _mrg(self, state, n, a, b, alloc):
         chunks, rows = mrg.layout(n)
-        out = _reuse_or_empty(self.pool, (chunks, rows, mrg.GROUP), self.dtype)
-        if n:
-            starts = mrg.substream_starts(state, chunks * mrg.GROUP).astype(np.uint64)
-            columns = [np.ascontiguousarray(starts[:, j].reshape(chunks, mrg.GROUP))
-                       for j in range(6)]
-            _run(self.cfunc, (*columns, a, b, out), chunks, rows * mrg.GROUP)
-        return out.reshape(-1)[:n]
+        out = alloc(0, (chunks, rows, mrg.GROUP), self.dtype)
+        starts = mrg.substream_starts(state, chunks * mrg.GROUP).astype(np.uint64)
+        columns = [np.ascontiguousarray(starts[:, j].reshape(chunks, mrg.GROUP))
+                   for j in range(6)]
+        return out, (*columns, a, b, out)
+
+    def extent(self, args):
+        return len(args[self.kernel.n_inputs])      # chunks: the first output's rows
+
+    def finish(self, carry, inputs):
+        state, n, shape, out = carry
+        return [self.op._next_state(state, n), out.reshape(-1)[:n].reshape(shape)]
+
+    def error(self, status, inputs):
+        return RuntimeError(f"random kernel failed its check {status} (a tjit bug)")
+
+
+@functools.lru_cache(maxsize=None)
+def random_kernel(generator, dist, dtype):
+    """The Kernel of a draw, with meta cache_key the hash of its canonical text.
+    Built once per process: it depends on these three alone, and serializing it
+    costs more (ms) than the rest of a function's compile of it."""
+    kernel = mrg_kernel(dtype) if generator == "mrg" else philox_kernel(dist, dtype)
+    kernel.meta["cache_key"] = "random " + hashlib.sha256(serialize(kernel).encode()).hexdigest()
+    return kernel
+
+
+@lower.register(RandomDraw)
+def _(op, node, level):
+    return RandomLaunch(node, random_kernel(op.generator, op.dist, op.dtype))
