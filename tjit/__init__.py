@@ -16,6 +16,7 @@ from .codegen import jit as _jit  # noqa: F401
 from . import ifelse  # noqa: F401,E402  (module: tjit.ifelse.ifelse)
 from . import scan_module  # noqa: F401,E402
 from .scan_module import foldl, foldr, map, reduce, scan  # noqa: F401,E402,A004
+from .runtime.dump import dump_function as _dump_function
 
 __version__ = "0.1.0"
 
@@ -28,5 +29,4 @@ def clone(output, replace=None, strict=True, share_inputs=True):
 def dump(fn, stage="opt"):
     """Text of one stage of a compiled function: 'opt' (rewritten graph), 'loop'
     (loop IR), 'llvm' (optimized LLVM IR) or 'asm' (machine code)."""
-    from .runtime.dump import dump_function
-    return dump_function(fn, stage)
+    return _dump_function(fn, stage)

@@ -2,6 +2,9 @@
 
 A topological walk from the cost back to `wrt`, applying each op's `grad`
 (defined next to the op) and summing the contributions of every path.
+
+tjit.tensor imports this module (T.grad, T.jacobian, T.hessian) once the tensor
+modules it builds on are loaded.
 """
 from __future__ import annotations
 
@@ -9,8 +12,13 @@ import warnings
 
 import numpy as np
 
-from .graph import Variable, toposort
+from .config import config
+from .graph import Variable, ancestors, toposort
 from . import scalar as ts
+from .tensor.basic import cast, ones_like, patternbroadcast, zeros_like
+from .tensor.elemwise import Elemwise
+from .tensor.shape_ops import alloc, arange, eye
+from .tensor.var import as_tensor_variable
 
 
 class DisconnectedInputError(ValueError):
@@ -40,9 +48,6 @@ def grad(cost, wrt, consider_constant=None, disconnected_inputs="raise",
     `cost` does not depend on a `wrt` variable (its gradient is then zeros).
     known_grads: {variable: gradient} seeds (cost may then be None).
     """
-    from .config import config
-    from .tensor.basic import cast, ones_like, patternbroadcast, zeros_like
-    from .tensor.var import as_tensor_variable
     if disconnected_inputs not in ("raise", "warn", "ignore"):
         raise ValueError(f"disconnected_inputs must be 'raise', 'warn' or 'ignore', "
                          f"got {disconnected_inputs!r}")
@@ -132,7 +137,6 @@ def grad(cost, wrt, consider_constant=None, disconnected_inputs="raise",
 
 def _reaches(roots, w):
     """Whether `w` is an ancestor of any root."""
-    from .graph import ancestors
     return any(v is w for v in ancestors(roots))
 
 
@@ -160,7 +164,6 @@ def _dependence(expression, w, consider_constant):
     the output of an Elemwise whose inputs depending on w have its own unbroadcast
     shape) or 'general'. Fills read only their model's shape and integers are
     piecewise constant: no derivative flows through either."""
-    from .tensor.elemwise import Elemwise
     vectors = w.ndim == 1 and expression.ndim == 1 and w.broadcastable == (False,) \
         and expression.broadcastable == (False,)
     constant_ids = {id(v) for v in (consider_constant or [])}
@@ -183,8 +186,9 @@ def _dependence(expression, w, consider_constant):
 
 def _jacobian_of_vector(expression, w, consider_constant, disconnected_inputs):
     """d expression[i] / d w for a vector expression: shape (n,) + w's shape."""
+    # scan compiles its inner function through tjit.function, which imports the
+    # whole pipeline, and that imports tjit.tensor, which imports this module
     from .scan_module import scan
-    from .tensor.shape_ops import alloc, arange, eye
     try:
         grad(expression.sum(), w, consider_constant=consider_constant)
         kind = _dependence(expression, w, consider_constant)
@@ -195,7 +199,6 @@ def _jacobian_of_vector(expression, w, consider_constant, disconnected_inputs):
             warnings.warn(f"jacobian: {e}", stacklevel=3)
         kind = "none"
     if kind == "none":  # a zero Jacobian needs no loop
-        from .config import config
         dtype = w.dtype if w.dtype not in ts.DISCRETE else config.floatX
         shape = [expression.shape[0]] + [w.shape[d] for d in range(w.ndim)]
         return alloc(np.asarray(0, dtype=dtype), *shape)
@@ -223,7 +226,6 @@ def jacobian(expression, wrt, consider_constant=None, disconnected_inputs="raise
 
     An elementwise function of a vector w has a diagonal Jacobian, built from one
     gradient; otherwise the rows are computed by one scan over the elements."""
-    from .tensor.var import as_tensor_variable
     expression = as_tensor_variable(expression)
     if expression.ndim > 1:
         raise TypeError(f"jacobian: the expression must be a scalar or a vector, but "
@@ -244,7 +246,6 @@ def hessian(cost, wrt, consider_constant=None, disconnected_inputs="raise"):
 
     Where the gradient is an elementwise function of w (cost = sum(f(w)), say),
     the Hessian is diagonal and needs no loop; otherwise one scan."""
-    from .tensor.var import as_tensor_variable
     cost = as_tensor_variable(cost)
     if cost.ndim != 0:
         raise TypeError(f"hessian: the cost must be a scalar, but {cost} has {cost.ndim} dims")

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import itertools
 
+import numpy as np
+
 _ids = itertools.count()
 
 
@@ -18,6 +20,11 @@ class Type:
 
     def make_variable(self, name=None):
         return Variable(self, name=name)
+
+    def convert_variable(self, var):
+        """`var` if it can stand for a variable of this type, else None. Subtypes
+        may return an equivalent variable of exactly this type instead."""
+        return var if var.type == self else None
 
     def __call__(self, name=None):
         return self.make_variable(name)
@@ -76,13 +83,11 @@ class Constant(Variable):
 
 
 def _data_key(data):
-    import numpy as np
     a = np.asarray(data)
     return (a.dtype.str, a.shape, a.tobytes())
 
 
 def _short_repr(data):
-    import numpy as np
     a = np.asarray(data)
     if a.size == 1:  # broadcastable padding of a scalar is not worth printing
         a = a.reshape(())
@@ -251,12 +256,7 @@ def clone_replace(outputs, replace=None, strict=True):
 
 
 def _convert_replacement(old, new):
-    from .tensor.var import as_tensor_variable
-    new = as_tensor_variable(new)
-    if old.type == new.type:
-        return new
-    conv = getattr(old.type, "convert_variable", None)
-    converted = conv(new) if conv else None
+    converted = old.type.convert_variable(new)
     if converted is None:
         raise TypeError(
             f"cannot replace {old} of type {old.type} by {new} of type {new.type}")

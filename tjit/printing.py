@@ -5,6 +5,10 @@ import string
 import sys
 
 from .graph import Constant, Variable
+from .runtime.program import CompiledFunction
+from .scalar import Cast
+from .tensor.elemwise import DimShuffle, Elemwise
+from .tensor.subtensor import Subtensor
 
 
 _OPERATORS = ("add", "sub", "mul", "true_div", "int_div", "mod", "pow")
@@ -19,9 +23,6 @@ def pp(var):
 
 
 def _pp(v):
-    from .tensor.elemwise import DimShuffle, Elemwise
-    from .tensor.subtensor import Subtensor
-    from .scalar import Cast
     if v.owner is None:
         return str(v)
     node = v.owner
@@ -86,7 +87,6 @@ def debugprint(obj, file=None, print_type=True, depth=-1, ids="CHAR"):
 
     With file='str' the text is returned instead of printed.
     """
-    from .runtime.program import CompiledFunction
     lines = []
     if isinstance(obj, CompiledFunction):
         n = obj.n_outputs

@@ -2,7 +2,9 @@
 
 Each `ScalarOp` knows its dtype rule (Theano's), its NumPy implementation, its
 gradient (as tensor expressions), how it prints, and the loop-IR op it lowers to
-(`ir_name`, a key of `tjit.ir.nodes.SCALAR_OPS`).
+(`ir_name`, a key of `tjit.ir.nodes.SCALAR_OPS`). Gradient rules are written
+against a namespace `T` of tensor functions that the caller passes in
+(`Elemwise.grad` passes tjit.tensor.basic): this module does not import the tensor layer.
 """
 from __future__ import annotations
 
@@ -64,6 +66,8 @@ class ScalarOp:
     bitwise  like upcast, but only bool and int inputs
     abs      like upcast, but complex -> float of the same precision
     pred     out = bool (isnan, isinf)
+
+    `grad`, if given, is fn(T, inputs, output, gz) -> list (see `ScalarOp.grad`).
     """
 
     def __init__(self, name, nin, rule, impl, grad=None, symbol=None, prec=0,
@@ -123,16 +127,12 @@ class ScalarOp:
             out = self._impl(*args)
         return np.asarray(out, dtype=self.output_dtype(*dtypes))
 
-    def grad(self, inputs, output, gz):
-        """Gradients (tensor expressions) w.r.t. each input, given d cost/d output."""
+    def grad(self, inputs, output, gz, T):
+        """Gradients (tensor expressions) w.r.t. each input, given d cost/d output;
+        `T` is the namespace of tensor functions to build them with (tjit.tensor.basic)."""
         if self._grad is None:
             raise NotImplementedError(f"the gradient of {self.name} is not implemented")
-        return self._grad(inputs, output, gz)
-
-
-def _T():
-    from .tensor import basic
-    return basic
+        return self._grad(T, inputs, output, gz)
 
 
 def _int_pow(x, y):
@@ -184,16 +184,11 @@ def _sigmoid(x):
 _LOG2, _LOG10 = math.log(2.0), math.log(10.0)
 
 
-def _g(fn):
-    """Wrap a gradient given as fn(T, inputs, output, gz) -> list."""
-    return lambda inputs, out, gz: fn(_T(), inputs, out, gz)
-
-
 _OPS = {}
 
 
 def _def(name, nin, rule, impl, grad=None, **kw):
-    op = ScalarOp(name, nin, rule, impl, _g(grad) if grad else None, **kw)
+    op = ScalarOp(name, nin, rule, impl, grad, **kw)
     _OPS[name] = op
     return op
 
@@ -316,8 +311,7 @@ class _Switch(ScalarOp):
         out = self.output_dtype(str(cond.dtype), str(a.dtype), str(b.dtype))
         return np.where(cond != 0, a.astype(out), b.astype(out))
 
-    def grad(self, inputs, output, gz):
-        T = _T()
+    def grad(self, inputs, output, gz, T):
         c = T.neq(inputs[0], 0)
         zero = T.zeros_like(gz)
         return [T.zeros_like(inputs[0]), T.switch(c, gz, zero), T.switch(c, zero, gz)]
@@ -355,8 +349,7 @@ class Cast(ScalarOp):
         with np.errstate(all="ignore"):
             return np.asarray(x).astype(self.dtype)
 
-    def grad(self, inputs, output, gz):
-        T = _T()
+    def grad(self, inputs, output, gz, T):
         if self.dtype in DISCRETE or inputs[0].dtype in DISCRETE:
             return [T.zeros_like(inputs[0])]
         return [T.cast(gz, inputs[0].dtype)]
@@ -380,8 +373,8 @@ class _Second(ScalarOp):
     def impl(self, a, b):
         return np.array(np.broadcast_to(b, np.broadcast_shapes(a.shape, b.shape)))
 
-    def grad(self, inputs, output, gz):
-        return [_T().zeros_like(inputs[0]), gz]
+    def grad(self, inputs, output, gz, T):
+        return [T.zeros_like(inputs[0]), gz]
 
 
 second = _Second()

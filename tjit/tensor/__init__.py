@@ -1,4 +1,14 @@
-"""tjit.tensor (import as T): tensor types, constructors and every tensor op."""
+"""tjit.tensor (import as T): tensor types, constructors and every tensor op.
+
+Its modules build on each other in this order: type, var, shape_ops, elemwise, basic,
+reduction, subtensor, advanced_subtensor, sort, extra_ops, nnet, nlinalg, blas. A module
+imports names only from modules before it. What runs the other way (TensorVariable's
+operators and methods, gradients and type rules that use later ops) goes through the
+package, `from .. import tensor as _tensor`, and is looked up when called; this file has
+imported every module by then. (`_tensor.var` and `_tensor.sort` are T.var and T.sort,
+the functions, not the modules.) tjit.gradient builds on basic, elemwise, shape_ops and
+var and is imported after them, for T.grad.
+"""
 from .basic import *  # noqa: F401,F403
 from .basic import __all__ as _basic_all
 from .type import TensorType  # noqa: F401

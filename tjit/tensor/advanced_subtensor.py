@@ -17,6 +17,10 @@ import numpy as np
 
 from ..graph import Apply, Op, Variable
 from .. import scalar as ts
+from .basic import clip, sum_to_broadcastable, zeros_like
+from .reduction import sum as _sum
+from .shape_ops import shape
+from .subtensor import _fmt_entry, _index_entry, _is_int_like
 from .type import TensorType
 from .var import as_tensor_variable
 
@@ -51,7 +55,6 @@ def parse_advanced_key(x, key):
     """(pattern, symbolic inputs) for an advanced key. Pattern entries:
     ('slice', start, stop, step) as in subtensor.parse_key, ('newaxis',), and
     ('adv', j) for the index tensor symbolic[j]."""
-    from .subtensor import _index_entry, _is_int_like
     key = key if isinstance(key, tuple) else (key,)
     if sum(k is Ellipsis for k in key) > 1:
         raise IndexError(f"an index of {x} can only have a single Ellipsis")
@@ -166,7 +169,6 @@ class AdvancedSubtensor(Op):
             raise _index_error(self, node, x, e) from None
 
     def grad(self, inputs, output_grads):
-        from .basic import zeros_like
         x, *sym = inputs
         gx = self.inc_op(False)(zeros_like(x), output_grads[0], *sym)
         return [gx] + [None] * len(sym)
@@ -246,14 +248,12 @@ class AdvancedIncSubtensor(Op):
         return [out]
 
     def grad(self, inputs, output_grads):
-        from .basic import sum_to_broadcastable, zeros_like
         x, y, *sym = inputs
         g = output_grads[0]
         sub = self.subtensor_op()
         gx = sub.inc_op(True)(g, zeros_like(y), *sym) if self.set_instead_of_inc else g
         gy = sub(g, *sym)
         if gy.ndim > y.ndim:
-            from .reduction import sum as _sum
             gy = _sum(gy, axis=list(range(gy.ndim - y.ndim)))
         return [gx, sum_to_broadcastable(gy, y)] + [None] * len(sym)
 
@@ -285,7 +285,6 @@ class AdvancedIncSubtensor1(AdvancedIncSubtensor):
 
 
 def _fmt(pattern):
-    from .subtensor import _fmt_entry
     parts = []
     for p in pattern:
         if p[0] == "newaxis":
@@ -309,8 +308,6 @@ def advanced_getitem(x, key):
 def take(a, indices, axis=None, mode="raise"):
     """np.take: elements of `a` (flattened when axis is None) at integer `indices`.
     mode 'raise' (IndexError when out of range), 'wrap' or 'clip'."""
-    from .basic import clip
-    from .shape_ops import shape
     a = as_tensor_variable(a)
     indices = _as_index(indices, a)
     if indices.dtype == "bool":

@@ -4,6 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import scalar as ts
+from .. import tensor as _tensor  # reduction builds on this module
 from ..config import config
 from .elemwise import DimShuffle, Elemwise
 from .type import TensorType
@@ -175,8 +176,7 @@ def sum_to_broadcastable(g, x):
     g = as_tensor_variable(g)
     axes = [d for d in range(x.ndim) if x.broadcastable[d] and not g.broadcastable[d]]
     if axes:
-        from .reduction import sum as _sum
-        g = _sum(g, axis=axes, keepdims=True)
+        g = _tensor.reduction.sum(g, axis=axes, keepdims=True)
     if g.broadcastable != x.broadcastable:
         g = patternbroadcast(g, x.broadcastable)
     if g.dtype != x.dtype:

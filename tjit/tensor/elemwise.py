@@ -6,6 +6,8 @@ import numpy as np
 
 from ..graph import Apply, Constant, Op
 from .. import scalar as ts
+from .. import tensor as _tensor  # basic (used by gradients) builds on this module
+from .shape_ops import patternbroadcast
 from .type import TensorType
 from .var import as_tensor_variable, constant
 
@@ -56,7 +58,6 @@ class DimShuffle(Op):
 
     def grad(self, inputs, output_grads):
         (x,), (gz,) = inputs, output_grads
-        from .basic import patternbroadcast
         gz = patternbroadcast(gz, self(x).broadcastable)
         kept = [e for e in self.new_order if e != "x"]
         squeezed = gz.dimshuffle(*[i for i, e in enumerate(self.new_order) if e != "x"])
@@ -109,10 +110,10 @@ class Elemwise(Op):
         return [out]
 
     def grad(self, inputs, output_grads):
-        from .basic import sum_to_broadcastable, zeros_like
+        T = _tensor.basic
         node = self.make_node(*inputs)
         gz = output_grads[0]
-        grads = self.scalar_op.grad(node.inputs, node.outputs[0], gz)
+        grads = self.scalar_op.grad(node.inputs, node.outputs[0], gz, T)
         result = []
         for x, g in zip(inputs, grads):
             if g is None:
@@ -120,9 +121,9 @@ class Elemwise(Op):
                 continue
             g = as_tensor_variable(g)
             if x.dtype in ts.DISCRETE:
-                result.append(zeros_like(x))
+                result.append(T.zeros_like(x))
                 continue
-            result.append(sum_to_broadcastable(g, x))
+            result.append(T.sum_to_broadcastable(g, x))
         return result
 
     def __str__(self):

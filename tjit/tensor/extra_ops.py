@@ -10,7 +10,9 @@ from ..graph import Apply, Op
 from .. import scalar as ts
 from .advanced_subtensor import (  # noqa: F401
     AdvancedIncSubtensor, AdvancedIncSubtensor1, AdvancedSubtensor, AdvancedSubtensor1, take)
-from .shape_ops import _const_value, arange, make_vector, reshape, shape
+from .basic import cast, sum_to_broadcastable, zeros_like
+from .reduction import sum as _sum
+from .shape_ops import _const_value, alloc, arange, concatenate, make_vector, reshape, shape
 from .sort import ArgSortOp, SortOp, argsort, sort  # noqa: F401
 from .subtensor import inc_subtensor
 from .type import TensorType
@@ -107,7 +109,6 @@ class ExtractDiag(Op):
     def grad(self, inputs, output_grads):
         # zeros with the diagonal set to g: inc_subtensor(z[..., rows, cols], g) on a
         # copy of x's zeros whose two axes are moved last, then moved back.
-        from .basic import zeros_like
         (x,), (g,) = inputs, output_grads
         a1, a2 = self.axis1 % x.ndim, self.axis2 % x.ndim
         rest = [d for d in range(x.ndim) if d not in (a1, a2)]
@@ -180,8 +181,6 @@ class Tile(Op):
 
     def grad(self, inputs, output_grads):
         # view g as (r0, s0, r1, s1, ...) and sum the copies (the r axes)
-        from .basic import sum_to_broadcastable
-        from .reduction import sum as _sum
         (x, reps), (g,) = inputs, output_grads
         dims = []
         for d in range(x.ndim):
@@ -197,8 +196,6 @@ def tile(x, reps, ndim=None):
     """`x` repeated `reps[d]` times along each dim d, as np.tile. As in Theano, a
     scalar `reps` tiles every dim; a symbolic vector `reps` needs `ndim`. The result
     has max(x.ndim, len(reps), ndim) dims; short reps are padded with 1s on the left."""
-    from .basic import cast
-    from .shape_ops import alloc, concatenate
     x = as_tensor_variable(x)
     if ndim is not None and ndim < x.ndim:
         raise ValueError(f"tile: ndim={ndim} is less than the {x.ndim} dims of {x}")
@@ -256,7 +253,6 @@ class Repeat(Op):
 
     def grad(self, inputs, output_grads):
         # out[j] = x[src[j]] with src = repeat(arange(n), repeats): scatter-add back
-        from .basic import zeros_like
         (x, repeats), (g,) = inputs, output_grads
         src = Repeat(0)(arange(shape(x)[self.axis]), repeats)
         z = zeros_like(x)[(slice(None),) * self.axis + (src,)]
@@ -287,7 +283,6 @@ class Nonzero(Op):
         return [np.array(np.nonzero(x), dtype="int64").reshape(x.ndim, -1)]
 
     def grad(self, inputs, output_grads):
-        from .basic import zeros_like
         return [zeros_like(inputs[0])]  # integer positions: zero gradient
 
 

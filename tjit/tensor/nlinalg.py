@@ -11,6 +11,7 @@ import numpy as np
 
 from ..graph import Apply, Op
 from .. import scalar as ts
+from .. import tensor as _tensor  # blas (dot) imports this module for T.nlinalg
 from .type import TensorType
 from .var import as_tensor_variable
 
@@ -45,8 +46,8 @@ class MatrixInverse(Op):
 
     def grad(self, inputs, output_grads):
         (x,), (gz,) = inputs, output_grads
-        from .blas import dot
         xi_t = self(x).T
+        dot = _tensor.blas.dot
         return [-dot(dot(xi_t, gz), xi_t)]
 
 

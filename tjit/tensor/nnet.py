@@ -35,7 +35,7 @@ class _ZeroGrad(ts.ScalarOp):
     def __init__(self):
         super().__init__("zero_grad", 1, "upcast", np.copy, ir_name="identity")
 
-    def grad(self, inputs, output, gz):
+    def grad(self, inputs, output, gz, T):
         return [None]  # None, not zeros: the walk then stops here (no grad of max needed)
 
     def __reduce__(self):

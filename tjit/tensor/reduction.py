@@ -15,6 +15,8 @@ import numpy as np
 
 from ..graph import Apply, Op
 from .. import scalar as ts
+from .basic import cast, eq, fill, sqr, sqrt, sub, switch, true_div, zeros_like
+from .shape_ops import shape
 from .type import TensorType
 from .var import as_tensor_variable
 
@@ -120,7 +122,6 @@ class Reduce(Op):
         """sum: gz broadcast back; prod: Theano's rule with zeros (below);
         max/min: gz to every position equal to the extremum (ties all get it, as
         Theano 1.0); m2: 2 (x - mean) gz; argmax/argmin/all/any: zero."""
-        from .basic import cast, eq, fill, switch, true_div, zeros_like
         (x,), (gz,) = inputs, output_grads
         if x.dtype in ts.DISCRETE or self.kind in ("argmax", "argmin", "all", "any"):
             return [zeros_like(x)]
@@ -213,7 +214,6 @@ def any(x, axis=None, keepdims=False):
 
 
 def _count(x, axes):
-    from .shape_ops import shape
     n = None
     for a in axes:
         d = shape(x)[a]
@@ -223,7 +223,6 @@ def _count(x, axes):
 
 def mean(x, axis=None, dtype=None, keepdims=False, acc_dtype=None):
     """Arithmetic mean; ints give float64, float32 stays float32 (as Theano)."""
-    from .basic import cast, true_div
     x = as_tensor_variable(x)
     axes = normalize_axis(x, axis)
     s = sum(x, axis=axes, dtype=dtype, keepdims=keepdims, acc_dtype=acc_dtype)
@@ -239,7 +238,6 @@ def var(x, axis=None, ddof=0, keepdims=False):
     """Variance (biased unless ddof=1): Theano's composite graph (its gradient is
     the composite's), tagged `one_pass` so that the var_one_pass rewrite can put
     `m2(x) / (n - ddof)` in its place."""
-    from .basic import cast, sqr, sub, true_div
     x = as_tensor_variable(x)
     axes = normalize_axis(x, axis)
     m = mean(x, axis=axes, keepdims=True)
@@ -256,5 +254,4 @@ def var(x, axis=None, ddof=0, keepdims=False):
 
 
 def std(x, axis=None, ddof=0, keepdims=False):
-    from .basic import sqrt
     return sqrt(var(x, axis=axis, ddof=ddof, keepdims=keepdims))

@@ -7,6 +7,7 @@ import numpy as np
 from ..config import config
 from ..graph import Apply, Constant, Op
 from .. import scalar as ts
+from .. import tensor as _tensor  # basic, reduction, subtensor build on this module
 from .type import TensorType
 from .var import as_tensor_variable, constant
 
@@ -70,11 +71,10 @@ class MakeVector(Op):
                 raise TypeError(f"make_vector: {i} is not a scalar ({i.type})")
             if ts.upcast(i.dtype, self.dtype) != self.dtype and i.dtype != self.dtype:
                 raise TypeError(f"make_vector: {i} ({i.dtype}) does not fit in {self.dtype}")
-        from .basic import cast
         # constants are converted now, so their values stay known at build time
         # (reshape((1, n)) has a broadcastable first dim, as in Theano)
         inputs = [constant(np.asarray(i.data, dtype=self.dtype)) if isinstance(i, Constant)
-                  else cast(i, self.dtype) for i in inputs]
+                  else _tensor.basic.cast(i, self.dtype) for i in inputs]
         return Apply(self, inputs, [TensorType(self.dtype, (len(inputs) == 1,))()])
 
     def perform(self, node, inputs):
@@ -202,8 +202,7 @@ class ARange(Op):
         return [np.arange(start, stop, step, dtype=self.dtype)]
 
     def grad(self, inputs, output_grads):
-        from .basic import zeros_like
-        return [zeros_like(i) for i in inputs]
+        return [_tensor.basic.zeros_like(i) for i in inputs]
 
 
 def arange(start, stop=None, step=1, dtype=None):
@@ -246,14 +245,12 @@ class Alloc(Op):
                              f"to shape {shp}") from None
 
     def grad(self, inputs, output_grads):
-        from .basic import sum_to_broadcastable
-        from .reduction import sum as _sum
         g = output_grads[0]
         v = inputs[0]
         extra = g.ndim - v.ndim
         if extra:
-            g = _sum(g, axis=list(range(extra)))
-        return [sum_to_broadcastable(g, v)] + [None] * (len(inputs) - 1)
+            g = _tensor.reduction.sum(g, axis=list(range(extra)))
+        return [_tensor.basic.sum_to_broadcastable(g, v)] + [None] * (len(inputs) - 1)
 
 
 _alloc = Alloc()
@@ -365,8 +362,7 @@ class Join(Op):
             raise ValueError(f"join: axis {self.axis} out of range for {ndim} dims")
         axis = self.axis % ndim
         dtype = ts.upcast(*[t.dtype for t in tensors])
-        from .basic import cast
-        tensors = [cast(t, dtype) for t in tensors]
+        tensors = [_tensor.basic.cast(t, dtype) for t in tensors]
         bc = [all(t.broadcastable[d] for t in tensors) for d in range(ndim)]
         bc[axis] = len(tensors) == 1 and tensors[0].broadcastable[axis]
         return Apply(self, tensors, [TensorType(dtype, tuple(bc))()])
@@ -380,13 +376,12 @@ class Join(Op):
                 from None
 
     def grad(self, inputs, output_grads):
-        from .subtensor import getitem
         g, out, start = output_grads[0], [], 0
         axis = self.axis % inputs[0].ndim
         for t in inputs:
             n = shape(t)[axis]
             idx = [slice(None)] * axis + [slice(start, start + n)]
-            out.append(patternbroadcast(getitem(g, tuple(idx)), t.broadcastable))
+            out.append(patternbroadcast(_tensor.subtensor.getitem(g, tuple(idx)), t.broadcastable))
             start = start + n
         return out
 

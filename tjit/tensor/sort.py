@@ -9,6 +9,7 @@ import numpy as np
 
 from ..graph import Apply, Op
 from .. import scalar as ts
+from .basic import zeros_like
 from .type import TensorType
 from .var import as_tensor_variable
 
@@ -69,7 +70,6 @@ class ArgSortOp(Op):
         return [np.argsort(inputs[0], axis=self.axis, kind=self.kind).astype("int64")]
 
     def grad(self, inputs, output_grads):
-        from .basic import zeros_like
         return [zeros_like(inputs[0])]  # integer positions: zero gradient (as Theano)
 
 

@@ -10,6 +10,9 @@ import numpy as np
 
 from ..graph import Apply, Op, Variable
 from .. import scalar as ts
+from .. import tensor as _tensor  # advanced_subtensor builds on this module
+from .basic import sum_to_broadcastable, zeros_like
+from .reduction import sum as _sum
 from .type import TensorType
 from .var import as_tensor_variable
 
@@ -112,7 +115,6 @@ class Subtensor(Op):
 
     def grad(self, inputs, output_grads):
         x, *sym = inputs
-        from .basic import zeros_like
         gx = IncSubtensor(self.pattern, set_instead_of_inc=False)(
             zeros_like(x), output_grads[0], *sym)
         return [gx] + [None] * len(sym)
@@ -190,14 +192,12 @@ class IncSubtensor(Op):
     def grad(self, inputs, output_grads):
         x, y, *sym = inputs
         g = output_grads[0]
-        from .basic import sum_to_broadcastable, zeros_like
         gx = g
         if self.set_instead_of_inc:
             gx = IncSubtensor(self.pattern, True)(g, zeros_like(y), *sym)
         gy_full = Subtensor(self.pattern)(g, *sym)
         extra = gy_full.ndim - y.ndim
         if extra:
-            from .reduction import sum as _sum
             gy_full = _sum(gy_full, axis=list(range(extra)))
         return [gx, sum_to_broadcastable(gy_full, y)] + [None] * len(sym)
 
@@ -207,9 +207,9 @@ class IncSubtensor(Op):
 
 
 def getitem(x, key):
-    from .advanced_subtensor import advanced_getitem, is_advanced_key
-    if is_advanced_key(key):
-        return advanced_getitem(x, key)
+    advanced = _tensor.advanced_subtensor
+    if advanced.is_advanced_key(key):
+        return advanced.advanced_getitem(x, key)
     pattern, symbolic = parse_key(x, key)
     # x[:] is a Subtensor too (as Theano), so set_subtensor(x[:], y) works; the
     # canonicalize pass removes it when it is only read.
@@ -217,9 +217,8 @@ def getitem(x, key):
 
 
 def _inc_or_set(x, y, set_instead_of_inc):
-    from .advanced_subtensor import AdvancedSubtensor
     node = x.owner
-    if node is not None and isinstance(node.op, AdvancedSubtensor):
+    if node is not None and isinstance(node.op, _tensor.advanced_subtensor.AdvancedSubtensor):
         return node.op.inc_op(set_instead_of_inc)(*node.inputs[:1], y, *node.inputs[1:])
     if node is None or not isinstance(node.op, Subtensor):
         raise TypeError(f"{'set' if set_instead_of_inc else 'inc'}_subtensor: {x} is not an "

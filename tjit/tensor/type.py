@@ -3,17 +3,22 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..config import config
 from ..graph import Type
 from ..scalar import ALL_DTYPES
+from .. import tensor as _tensor  # shape_ops (patternbroadcast) builds on this module
 
 
 class TensorType(Type):
     """Arrays of `dtype` with `len(broadcastable)` dims; a True flag means that
     dim always has size 1 (and broadcasts against any size)."""
 
+    # TensorVariable, which var.py defines on top of this class and installs here.
+    variable_type = None
+
     def __init__(self, dtype, broadcastable, name=None):
         if dtype == "floatX":
-            dtype = _floatx()
+            dtype = config.floatX
         elif type(dtype) is not str or dtype not in ALL_DTYPES:
             dtype = str(np.dtype(dtype))
         if dtype not in ALL_DTYPES:
@@ -46,8 +51,7 @@ class TensorType(Type):
     __repr__ = __str__
 
     def make_variable(self, name=None):
-        from .var import TensorVariable
-        return TensorVariable(self, name=name)
+        return self.variable_type(self, name=name)
 
     def clone(self, dtype=None, broadcastable=None):
         return TensorType(dtype or self.dtype,
@@ -98,7 +102,7 @@ class TensorType(Type):
                 and np.array_equal(converted, arr, equal_nan=True)):
             return converted
         if (allow_downcast is None and from_python and arr.dtype.kind == "f"
-                and self.dtype == _floatx() and arr.dtype.itemsize >= converted.dtype.itemsize):
+                and self.dtype == config.floatX and arr.dtype.itemsize >= converted.dtype.itemsize):
             return converted
         raise TypeError(
             f"{who}: {self} cannot store a value of dtype {arr.dtype} without "
@@ -111,8 +115,7 @@ class TensorType(Type):
                 and all(sb <= vb for sb, vb in zip(self.broadcastable, t.broadcastable))):
             if t.broadcastable == self.broadcastable:
                 return var
-            from .basic import patternbroadcast
-            return patternbroadcast(var, self.broadcastable)
+            return _tensor.shape_ops.patternbroadcast(var, self.broadcastable)
         return None
 
     def convert_or_raise(self, var, what, hint=""):
@@ -124,8 +127,3 @@ class TensorType(Type):
 
     def value_zeros(self, shape):
         return np.zeros(shape, dtype=self.dtype)
-
-
-def _floatx():
-    from ..config import config
-    return config.floatX

@@ -1,10 +1,16 @@
-"""TensorVariable (Python operators, methods) and TensorConstant; as_tensor_variable."""
+"""TensorVariable (Python operators, methods) and TensorConstant; as_tensor_variable.
+
+The operators and methods call functions of modules that build on this one
+(basic, reduction, ...): they reach them through the package, `_tensor.basic.add`,
+looked up when called (see tjit/tensor/__init__.py).
+"""
 from __future__ import annotations
 
 import numpy as np
 
 from ..config import config
-from ..graph import Constant, Variable
+from ..graph import Constant, Variable, _short_repr
+from .. import tensor as _tensor  # the package (partly imported while this module runs)
 from .type import TensorType
 
 
@@ -12,33 +18,33 @@ class _TensorOps:
     """Operators and methods shared by tensor variables and constants."""
 
     # -- arithmetic: Python operators map to elementwise ops ---------------------
-    def __add__(self, o): return _b().add(self, o)
-    def __radd__(self, o): return _b().add(o, self)
-    def __sub__(self, o): return _b().sub(self, o)
-    def __rsub__(self, o): return _b().sub(o, self)
-    def __mul__(self, o): return _b().mul(self, o)
-    def __rmul__(self, o): return _b().mul(o, self)
-    def __truediv__(self, o): return _b().true_div(self, o)
-    def __rtruediv__(self, o): return _b().true_div(o, self)
-    def __floordiv__(self, o): return _b().int_div(self, o)
-    def __rfloordiv__(self, o): return _b().int_div(o, self)
-    def __mod__(self, o): return _b().mod(self, o)
-    def __rmod__(self, o): return _b().mod(o, self)
-    def __pow__(self, o): return _b().pow(self, o)
-    def __rpow__(self, o): return _b().pow(o, self)
-    def __neg__(self): return _b().neg(self)
-    def __abs__(self): return _b().abs_(self)
-    def __lt__(self, o): return _b().lt(self, o)
-    def __le__(self, o): return _b().le(self, o)
-    def __gt__(self, o): return _b().gt(self, o)
-    def __ge__(self, o): return _b().ge(self, o)
-    def __and__(self, o): return _b().and_(self, o)
-    def __rand__(self, o): return _b().and_(o, self)
-    def __or__(self, o): return _b().or_(self, o)
-    def __ror__(self, o): return _b().or_(o, self)
-    def __xor__(self, o): return _b().xor(self, o)
-    def __rxor__(self, o): return _b().xor(o, self)
-    def __invert__(self): return _b().invert(self)
+    def __add__(self, o): return _tensor.basic.add(self, o)
+    def __radd__(self, o): return _tensor.basic.add(o, self)
+    def __sub__(self, o): return _tensor.basic.sub(self, o)
+    def __rsub__(self, o): return _tensor.basic.sub(o, self)
+    def __mul__(self, o): return _tensor.basic.mul(self, o)
+    def __rmul__(self, o): return _tensor.basic.mul(o, self)
+    def __truediv__(self, o): return _tensor.basic.true_div(self, o)
+    def __rtruediv__(self, o): return _tensor.basic.true_div(o, self)
+    def __floordiv__(self, o): return _tensor.basic.int_div(self, o)
+    def __rfloordiv__(self, o): return _tensor.basic.int_div(o, self)
+    def __mod__(self, o): return _tensor.basic.mod(self, o)
+    def __rmod__(self, o): return _tensor.basic.mod(o, self)
+    def __pow__(self, o): return _tensor.basic.pow(self, o)
+    def __rpow__(self, o): return _tensor.basic.pow(o, self)
+    def __neg__(self): return _tensor.basic.neg(self)
+    def __abs__(self): return _tensor.basic.abs_(self)
+    def __lt__(self, o): return _tensor.basic.lt(self, o)
+    def __le__(self, o): return _tensor.basic.le(self, o)
+    def __gt__(self, o): return _tensor.basic.gt(self, o)
+    def __ge__(self, o): return _tensor.basic.ge(self, o)
+    def __and__(self, o): return _tensor.basic.and_(self, o)
+    def __rand__(self, o): return _tensor.basic.and_(o, self)
+    def __or__(self, o): return _tensor.basic.or_(self, o)
+    def __ror__(self, o): return _tensor.basic.or_(o, self)
+    def __xor__(self, o): return _tensor.basic.xor(self, o)
+    def __rxor__(self, o): return _tensor.basic.xor(o, self)
+    def __invert__(self): return _tensor.basic.invert(self)
 
     # Variables are graph nodes: == stays identity so they can key dicts (as Theano).
     __eq__ = object.__eq__
@@ -65,10 +71,10 @@ class _TensorOps:
     def broadcastable(self): return self.type.broadcastable
 
     @property
-    def shape(self): return _b().shape(self)
+    def shape(self): return _tensor.basic.shape(self)
 
     @property
-    def size(self): return _b().prod_shape(self)
+    def size(self): return _tensor.basic.prod_shape(self)
 
     @property
     def T(self): return self.dimshuffle(*reversed(range(self.ndim)))
@@ -77,8 +83,7 @@ class _TensorOps:
     def dimshuffle(self, *pattern):
         if len(pattern) == 1 and isinstance(pattern[0], (list, tuple)):
             pattern = tuple(pattern[0])
-        from .elemwise import DimShuffle
-        return DimShuffle(self.broadcastable, pattern)(self)
+        return _tensor.elemwise.DimShuffle(self.broadcastable, pattern)(self)
 
     def transpose(self, *axes):
         if not axes:
@@ -88,118 +93,110 @@ class _TensorOps:
         return self.dimshuffle(*axes)
 
     def reshape(self, shape, ndim=None):
-        return _b().reshape(self, shape, ndim=ndim)
+        return _tensor.basic.reshape(self, shape, ndim=ndim)
 
     def flatten(self, ndim=1):
-        return _b().flatten(self, ndim)
+        return _tensor.basic.flatten(self, ndim)
 
     def astype(self, dtype):
-        return _b().cast(self, dtype)
+        return _tensor.basic.cast(self, dtype)
 
     def clip(self, a_min, a_max):
-        return _b().clip(self, a_min, a_max)
+        return _tensor.basic.clip(self, a_min, a_max)
 
     def round(self, mode=None):
-        return _b().round(self, mode)
+        return _tensor.basic.round(self, mode)
 
     def copy(self, name=None):
-        out = _b().tensor_copy(self)
+        out = _tensor.basic.tensor_copy(self)
         out.name = name
         return out
 
     # -- reductions (tjit/tensor/reduction.py) ----------------------------------
     def sum(self, axis=None, dtype=None, keepdims=False, acc_dtype=None):
-        return _r().sum(self, axis, dtype=dtype, keepdims=keepdims, acc_dtype=acc_dtype)
+        return _tensor.reduction.sum(self, axis, dtype=dtype, keepdims=keepdims,
+                                     acc_dtype=acc_dtype)
 
     def prod(self, axis=None, dtype=None, keepdims=False, acc_dtype=None):
-        return _r().prod(self, axis, dtype=dtype, keepdims=keepdims, acc_dtype=acc_dtype)
+        return _tensor.reduction.prod(self, axis, dtype=dtype, keepdims=keepdims,
+                                      acc_dtype=acc_dtype)
 
     def max(self, axis=None, keepdims=False):
-        return _r().max(self, axis, keepdims=keepdims)
+        return _tensor.reduction.max(self, axis, keepdims=keepdims)
 
     def min(self, axis=None, keepdims=False):
-        return _r().min(self, axis, keepdims=keepdims)
+        return _tensor.reduction.min(self, axis, keepdims=keepdims)
 
     def mean(self, axis=None, dtype=None, keepdims=False, acc_dtype=None):
-        return _r().mean(self, axis, dtype=dtype, keepdims=keepdims, acc_dtype=acc_dtype)
+        return _tensor.reduction.mean(self, axis, dtype=dtype, keepdims=keepdims,
+                                      acc_dtype=acc_dtype)
 
     def var(self, axis=None, ddof=0, keepdims=False):
-        return _r().var(self, axis, ddof=ddof, keepdims=keepdims)
+        return _tensor.reduction.var(self, axis, ddof=ddof, keepdims=keepdims)
 
     def std(self, axis=None, ddof=0, keepdims=False):
-        return _r().std(self, axis, ddof=ddof, keepdims=keepdims)
+        return _tensor.reduction.std(self, axis, ddof=ddof, keepdims=keepdims)
 
     def all(self, axis=None, keepdims=False):
-        return _r().all(self, axis, keepdims=keepdims)
+        return _tensor.reduction.all(self, axis, keepdims=keepdims)
 
     def argmax(self, axis=None, keepdims=False):
-        return _r().argmax(self, axis, keepdims=keepdims)
+        return _tensor.reduction.argmax(self, axis, keepdims=keepdims)
 
     def argmin(self, axis=None, keepdims=False):
-        return _r().argmin(self, axis, keepdims=keepdims)
+        return _tensor.reduction.argmin(self, axis, keepdims=keepdims)
 
     def ptp(self, axis=None, keepdims=False):
-        return _r().ptp(self, axis, keepdims=keepdims)
+        return _tensor.reduction.ptp(self, axis, keepdims=keepdims)
 
     def any(self, axis=None, keepdims=False):
-        return _r().any(self, axis, keepdims=keepdims)
+        return _tensor.reduction.any(self, axis, keepdims=keepdims)
 
     # -- linear algebra (tjit/tensor/blas.py) -------------------------------------
     def dot(self, o):
-        from .blas import dot
-        return dot(self, o)
+        return _tensor.blas.dot(self, o)
 
     def __rdot__(self, o):
-        from .blas import dot
-        return dot(o, self)
+        return _tensor.blas.dot(o, self)
 
     __dot__ = __matmul__ = dot  # Theano 1.0: x.dot(y), x.__dot__(y) and x @ y are T.dot
     __rmatmul__ = __rdot__
 
     # -- indexing, sorting and shape ops (subtensor.py, extra_ops.py) ------------
     def __getitem__(self, key):
-        from .subtensor import getitem
-        return getitem(self, key)
+        return _tensor.subtensor.getitem(self, key)
 
     def take(self, indices, axis=None, mode="raise"):
-        from .extra_ops import take
-        return take(self, indices, axis, mode)
+        return _tensor.extra_ops.take(self, indices, axis, mode)
 
     def sort(self, axis=-1, kind="quicksort", order=None):
-        from .extra_ops import sort
-        return sort(self, axis, kind, order)
+        return _tensor.extra_ops.sort(self, axis, kind, order)
 
     def argsort(self, axis=-1, kind="quicksort", order=None):
-        from .extra_ops import argsort
-        return argsort(self, axis, kind, order)
+        return _tensor.extra_ops.argsort(self, axis, kind, order)
 
     def cumsum(self, axis=None):
-        from .extra_ops import cumsum
-        return cumsum(self, axis)
+        return _tensor.extra_ops.cumsum(self, axis)
 
     def cumprod(self, axis=None):
-        from .extra_ops import cumprod
-        return cumprod(self, axis)
+        return _tensor.extra_ops.cumprod(self, axis)
 
     def repeat(self, repeats, axis=None):
-        from .extra_ops import repeat
-        return repeat(self, repeats, axis)
+        return _tensor.extra_ops.repeat(self, repeats, axis)
 
     def diagonal(self, offset=0, axis1=0, axis2=1):
-        from .extra_ops import diagonal
-        return diagonal(self, offset, axis1, axis2)
+        return _tensor.extra_ops.diagonal(self, offset, axis1, axis2)
 
     def nonzero(self, return_matrix=False):
-        from .extra_ops import nonzero
-        return nonzero(self, return_matrix)
+        return _tensor.extra_ops.nonzero(self, return_matrix)
 
     def nonzero_values(self):
-        from .extra_ops import nonzero_values
-        return nonzero_values(self)
+        return _tensor.extra_ops.nonzero_values(self)
 
     def eval(self, inputs_to_values=None):
         """Compute this variable's value; `inputs_to_values` maps input variables
         to values. The compiled function is cached on the variable."""
+        # tjit.function compiles through every later stage, and they import this package
         from ..function import function
         inputs_to_values = inputs_to_values or {}
         keys = tuple(inputs_to_values)
@@ -214,27 +211,19 @@ class TensorVariable(_TensorOps, Variable):
     """A symbolic tensor (a graph input, or an output of an Apply)."""
 
 
+TensorType.variable_type = TensorVariable  # what TensorType(...)(name) makes
+
+
 class TensorConstant(_TensorOps, Constant):
     """A tensor with a fixed value."""
 
     def __str__(self):
         if self.name is not None:
             return self.name
-        from ..graph import _short_repr
         return f"TensorConstant{{{_short_repr(self.data)}}}"
 
     def signature(self):
         return Constant.signature(self)
-
-
-def _r():
-    from . import reduction
-    return reduction
-
-
-def _b():
-    from . import basic
-    return basic
 
 
 # -- constants -----------------------------------------------------------------
@@ -310,7 +299,7 @@ def as_tensor_variable(x, name=None, ndim=None):
             raise ValueError(f"{x} has {x.ndim} dims, expected {ndim}")
         return x
     if isinstance(x, (list, tuple)) and any(isinstance(e, Variable) for e in _flat(x)):
-        return _b().stack([as_tensor_variable(e) for e in x])
+        return _tensor.basic.stack([as_tensor_variable(e) for e in x])
     return constant(x, name=name, ndim=ndim)
 
 
