@@ -17,7 +17,7 @@ from ..ir.nodes import SCALAR_OPS
 from ..scalar import Cast
 from ..tensor.elemwise import DimShuffle, Elemwise
 from ..ops.fused_elemwise import FusedElemwise, Step
-from .registry import register
+from .walk import rebuild_node
 
 NATIVE_DTYPES = frozenset(("bool", "int8", "int16", "int32", "int64", "uint8", "uint16",
                            "uint32", "uint64", "float32", "float64"))
@@ -249,7 +249,6 @@ def _build(group, clients, new_var):
     return {id(old): new for old, new in zip(needed, node.outputs)}
 
 
-@register("elemwise_fusion", "fast_run", "fast_compile", "fusion")
 def elemwise_fusion(outputs):
     order = toposort(outputs)
     clients = _clients(order, outputs)
@@ -261,6 +260,8 @@ def elemwise_fusion(outputs):
         group_of[id(node)] = g
         _grow(g, group_of, clients)
         groups.append(g)
+    if not groups:
+        return outputs
     groups = _merge_siblings(groups, group_of)
     groups = _merge_adjacent(groups, group_of)
     position = {id(n): i for i, n in enumerate(order)}
@@ -273,14 +274,16 @@ def elemwise_fusion(outputs):
         return memo.get(id(v), v)
 
     # Build units (a group, or a single other node) in a dependency order of the
-    # contracted graph, which fusion keeps acyclic.
+    # contracted graph, which fusion keeps acyclic. (Not tjit.graph.replace's walk:
+    # a group's members are not contiguous in a dependency order of the nodes, and
+    # its FusedElemwise needs the new versions of every member's inputs.)
     for unit in _unit_order(order, outputs, group_of):
         if isinstance(unit, _Group):
             memo.update(_build(unit, clients, new_var))
             continue
         new_inputs = [new_var(v) for v in unit.inputs]
         if any(a is not b for a, b in zip(new_inputs, unit.inputs)):
-            rebuilt = unit.op.make_node(*new_inputs)
+            rebuilt = rebuild_node(unit, new_inputs)
             for old, new in zip(unit.outputs, rebuilt.outputs):
                 new.name = old.name
                 memo[id(old)] = new
