@@ -7,8 +7,8 @@ nothing: that is how it reports whether it changed the graph.
 
 `PIPELINE` lists the passes by position. Each has a name (what
 `config.optimizer_excluding`, `Mode.excluding` and `tjit dump --passes` use) and
-tags: a mode runs the passes having one of its tags ('fast_run', 'fast_compile'),
-and 'stabilize' and 'fusion' name groups that can be excluded together. To add
+tags: a mode runs the passes having one of its tags ('fast_run', 'fast_compile',
+'merge'), and 'stabilize' and 'fusion' name groups that can be excluded together. To add
 a pass, write its module and give it a line here, at the position it needs.
 """
 from __future__ import annotations
@@ -75,7 +75,7 @@ PIPELINE = (
     Pass(210, "canonicalize", BOTH, canonicalize),
     Pass(220, "shape_lift", BOTH, shape_lift),
     Pass(230, "constant_folding", RUN, constant_folding),
-    Pass(240, "merge", BOTH, merge),
+    Pass(240, "merge", BOTH | {"merge"}, merge),  # alone in Mode(optimizer="merge")
     # Products: matrix-vector ones become reductions, before gemm claims them.
     Pass(300, "matvec", RUN, matvec),
     Pass(310, "gemm", RUN, gemm_rewrite),
