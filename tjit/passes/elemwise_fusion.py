@@ -130,8 +130,10 @@ def _external_inputs(group):
 
 def _shape_keys(group):
     """Keys (id(var), axes) of the group's inputs that fix every non-broadcastable
-    loop dim: two groups sharing one run over the same loop shape."""
-    keys = set()
+    loop dim: two groups sharing one run over the same loop shape. In the order of
+    the group's inputs (a set would iterate in address order, and which sibling a
+    group merges into would change from run to run)."""
+    keys = {}
     for v in _external_inputs(group):
         b = _boundary_ref(v)
         if b[0] == "const" or len(b[1]) != group.ndim:
@@ -139,8 +141,8 @@ def _shape_keys(group):
         var, axes = b
         if all(group.pattern[d] or (axes[d] is not None and not var.broadcastable[axes[d]])
                for d in range(group.ndim)):
-            keys.add((id(var), axes, group.pattern))
-    return keys
+            keys[(id(var), axes, group.pattern)] = None
+    return list(keys)
 
 
 def _merge_siblings(groups, group_of):
