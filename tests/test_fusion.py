@@ -36,6 +36,19 @@ def test_readme_chain_is_one_kernel_reading_x_and_a_once():
                                - np.tanh(v), rtol=1e-14, atol=1e-15)
 
 
+def test_sibling_groups_merge_the_same_way_every_time():
+    """Independent groups over one loop shape merge in the order of their inputs,
+    not in the (address) order of a set: the kernels, hence the cache keys, are
+    the same in every run."""
+    from tjit.passes import optimize
+    seen = set()
+    for _ in range(30):
+        a, b, x = T.dvectors("a", "b", "x")
+        outs, _ = optimize([a + b, a + x, b * 2], ["fast_run"])
+        seen.add(tuple(tuple(step_names(v.owner)) for v in outs))
+    assert seen == {(("add", "add"), ("add", "add"), ("mul",))}
+
+
 def test_shared_intermediate_gives_one_multi_output_kernel():
     x = T.dvector('x')
     e = T.exp(x)

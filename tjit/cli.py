@@ -1,5 +1,5 @@
 """The `tjit` command: `tjit dump SCRIPT.py [--stage STAGE] [--function NAME]`,
-`tjit cache info`, `tjit cache clear`."""
+`tjit dump --passes`, `tjit cache info`, `tjit cache clear`."""
 from __future__ import annotations
 
 import argparse
@@ -17,9 +17,13 @@ def _parser():
                        "compiles", description="Run SCRIPT (with ARGS) and print, for each "
                        "function it compiles, the stage asked for: graph (as built), opt "
                        "(rewritten, with the rewrites applied in order), loop (loop-level "
-                       "IR), llvm (optimized LLVM IR) or asm (machine code).")
-    d.add_argument("script", help="a Python script using tjit (other arguments are "
-                   "passed on to it)")
+                       "IR), llvm (optimized LLVM IR) or asm (machine code). With --passes, "
+                       "print the graph-rewrite pipeline instead.")
+    d.add_argument("script", nargs="?", help="a Python script using tjit (other arguments "
+                   "are passed on to it)")
+    d.add_argument("--passes", action="store_true",
+                   help="print the pass pipeline (position, name, tags) in the order the "
+                   "passes run, and exit")
     d.add_argument("--stage", default="opt", choices=("graph", "opt", "loop", "llvm", "asm"))
     d.add_argument("--function", default=None, metavar="NAME",
                    help="only functions compiled with name=NAME")
@@ -41,7 +45,13 @@ def _cache(ns):
 
 def _dump(ns):
     from .function import COMPILE_HOOKS
-    from .runtime.dump import dump_function
+    from .runtime.dump import dump_function, dump_passes
+    if ns.passes:
+        sys.stdout.write(dump_passes())
+        return 0
+    if ns.script is None:
+        print("tjit dump: give a SCRIPT to run (or --passes)", file=sys.stderr)
+        return 2
     if not os.path.isfile(ns.script):
         print(f"tjit dump: no such file: {ns.script}", file=sys.stderr)
         return 2

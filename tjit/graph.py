@@ -128,7 +128,7 @@ class Op:
     make_node(*inputs) -> Apply      type rule, raises TypeError/ValueError early
     perform(node, inputs) -> list    NumPy reference (arrays in, arrays out)
     grad(inputs, output_grads)       symbolic gradient (list, one per input)
-    Native lowering is described by the passes/ir stages (see tjit/passes/fusion.py).
+    Native lowering is described by the passes/ir stages (see tjit/passes/elemwise_fusion.py).
     `__props__` names the attributes that define equality (for merging nodes).
     """
 
@@ -246,12 +246,12 @@ def clone_replace(outputs, replace=None, strict=True):
     single = not isinstance(outputs, (list, tuple))
     outs = [outputs] if single else list(outputs)
     pairs = list(replace.items()) if isinstance(replace, dict) else list(replace or [])
-    memo = {}
+    subst = {}
     for old, new in pairs:
         if strict and old.type != new.type:
             new = _convert_replacement(old, new)
-        memo[id(old)] = new
-    result = rebuild(outs, memo)
+        subst[id(old)] = new
+    result = _walk(outs, subst, None, Apply.clone_with_new_inputs, keep_types=False)
     return result[0] if single else result
 
 
@@ -263,18 +263,77 @@ def _convert_replacement(old, new):
     return converted
 
 
-def rebuild(outputs, memo):
-    """Rebuild the nodes between graph inputs and `outputs`, substituting `memo`
-    (id(old variable) -> new variable). Unchanged nodes are reused."""
+def replace(outputs, mapping=None, local=None, rebuild_node=None, keep_types=False):
+    """`outputs` rebuilt with substitutions: the one graph walk behind clone_replace
+    and every rewrite pass. The original graph is never changed.
+
+    mapping       {old variable: new variable}, or (old, new) pairs: every use of an
+                  old variable reads the new one. New variables are taken as given
+                  (their own graphs are not searched for old variables), and a node
+                  any of whose outputs is a key is left out (even if mapped to
+                  itself).
+    local         fn(node) -> new variables for node.outputs, or None to keep the
+                  node: called on every node in dependency order, on the node as
+                  rebuilt over the substitutions made so far (a local rewrite sees
+                  the graph already rewritten upstream of it).
+    rebuild_node  fn(node, new inputs) -> Apply, for nodes whose inputs changed
+                  (default: the op's make_node, which rechecks types).
+    keep_types    every substitution must have the type of the variable it replaces
+                  or convert to it (`Type.convert_variable`: a more broadcastable
+                  tensor is rebroadcast); else TypeError. Without it, types may
+                  change and the change propagates downstream.
+
+    Nodes whose inputs are unchanged are reused; a rebuilt output keeps the name of
+    the output it replaces. Returns `outputs` itself when no output changed (so the
+    caller can tell a no-op by identity), else a new list. When nothing is
+    substituted the walk costs one `local` call per node.
+    """
+    subst = {}
+    if mapping:
+        for old, new in (mapping.items() if isinstance(mapping, dict) else mapping):
+            subst[id(old)] = _retyped(old, new) if keep_types else new
+    return _walk(outputs, subst, local, rebuild_node or Apply.clone_with_new_inputs,
+                 keep_types)
+
+
+def _walk(outputs, subst, local, rebuild_node, keep_types):
+    """replace()'s walk; `subst` maps id(old variable) -> new variable."""
+    memo = dict(subst)  # id(old variable) -> its new variable
     for node in toposort(outputs):
-        if any(id(o) in memo for o in node.outputs):
+        node_now = node
+        if memo:
+            # Until something changed (memo empty) no node needs its inputs remapped.
+            if subst and any(id(o) in subst for o in node.outputs):
+                continue
+            new_inputs = [memo.get(id(v), v) for v in node.inputs]
+            if any(a is not b for a, b in zip(new_inputs, node.inputs)):
+                node_now = rebuild_node(node, new_inputs)
+                for old, new in zip(node.outputs, node_now.outputs):
+                    if new.name is None:
+                        new.name = old.name
+                    memo[id(old)] = new
+        if local is None:
             continue
-        new_inputs = [memo.get(id(v), v) for v in node.inputs]
-        if all(a is b for a, b in zip(new_inputs, node.inputs)):
+        replacement = local(node_now)
+        if replacement is None:
             continue
-        new_node = node.clone_with_new_inputs(new_inputs)
-        for old, new in zip(node.outputs, new_node.outputs):
-            if old.name is not None and new.name is None:
-                new.name = old.name
-            memo[id(old)] = new
-    return [memo.get(id(v), v) for v in outputs]
+        for old, new in zip(node.outputs, replacement):
+            if new is old:
+                continue
+            memo[id(old)] = _retyped(old, new) if keep_types else new
+    if not memo:
+        return outputs
+    result = [memo.get(id(v), v) for v in outputs]
+    return outputs if all(a is b for a, b in zip(result, outputs)) else result
+
+
+def _retyped(old, new):
+    """`new` standing for `old`: itself if the types are equal, else converted by
+    old's type (a more broadcastable tensor is rebroadcast), else TypeError."""
+    if new.type == old.type:
+        return new
+    conv = getattr(old.type, "convert_variable", None)
+    converted = conv(new) if conv is not None else None
+    if converted is None:
+        raise TypeError(f"a rewrite changed the type of {old}: {old.type} -> {new.type}")
+    return converted

@@ -5,8 +5,7 @@ from ..scalar import Cast, identity, second
 from ..tensor.elemwise import DimShuffle, Elemwise
 from ..tensor.shape_ops import Rebroadcast
 from ..tensor.subtensor import Subtensor
-from .registry import register
-from .walk import rewrite_nodes
+from .walk import replace
 
 
 def _local(node):
@@ -38,6 +37,5 @@ def _local(node):
     return None
 
 
-@register("canonicalize", "fast_run", "fast_compile")
 def canonicalize(outputs):
-    return rewrite_nodes(outputs, _local)
+    return replace(outputs, local=_local)

@@ -3,8 +3,7 @@ from __future__ import annotations
 
 from ..graph import Constant
 from ..tensor.var import TensorConstant
-from .registry import register
-from .walk import rewrite_nodes
+from .walk import replace
 
 MAX_FOLDED_SIZE = 1 << 16  # keep big allocations out of the compiled function's constants
 
@@ -27,6 +26,5 @@ def _local(node):
     return out
 
 
-@register("constant_folding", "fast_run")
 def constant_folding(outputs):
-    return rewrite_nodes(outputs, _local)
+    return replace(outputs, local=_local)

@@ -3,8 +3,7 @@ run before compilation; dropping it lets the ops around it fuse."""
 from __future__ import annotations
 
 from .patterns import elemwise
-from .registry import register
-from .walk import rewrite_nodes
+from .walk import replace
 
 
 def _local(node):
@@ -13,6 +12,5 @@ def _local(node):
     return None
 
 
-@register("drop_zero_grad", "fast_run", "fast_compile")
 def drop_zero_grad(outputs):
-    return rewrite_nodes(outputs, _local)
+    return replace(outputs, local=_local)

@@ -19,16 +19,16 @@ from collections import Counter
 import numpy as np
 
 from .. import scalar as ts
-from ..graph import Constant, rebuild, toposort
+from ..graph import Constant, toposort
+from ..tensor.basic import cast
 from ..tensor.blas import BLAS_DTYPES, Dot, gemm
 from ..tensor.elemwise import DimShuffle, Elemwise
-from .registry import register
+from ..tensor.var import constant
+from .walk import replace
 
 
 def _scalar(v, dtype):
     """`v` (scalar-like) as a 0-d variable, or None when it is not scalar-like."""
-    from ..tensor.basic import cast
-    from ..tensor.var import constant
     if not all(v.broadcastable):
         return None
     if isinstance(v, Constant):
@@ -58,7 +58,6 @@ def _scaled(v, dtype, uses):
 
 
 def _times(scale, sign, dtype):
-    from ..tensor.var import constant
     if isinstance(scale, (int, float)):
         return constant(np.asarray(scale * sign, dtype=dtype))
     return scale if sign == 1 else -scale
@@ -81,8 +80,6 @@ def _match(node, uses):
             continue
         beta, z = _scaled(z, dtype, uses)
         if z.dtype != dtype:
-            from ..tensor.basic import cast
-            from ..tensor.var import constant
             z = constant(z.data.astype(dtype)) if isinstance(z, Constant) else cast(z, dtype)
         x, y = prod.owner.inputs
         return gemm(z, _times(alpha, p_sign, dtype), x, y, _times(beta, z_sign, dtype))
@@ -106,7 +103,6 @@ def _uses(order, outputs):
     return uses
 
 
-@register("gemm", "fast_run")
 def gemm_rewrite(outputs):
     while True:  # one replacement per sweep: use counts change with each
         order = toposort(outputs)
@@ -114,7 +110,7 @@ def gemm_rewrite(outputs):
         for node in order:
             new = _match(node, uses)
             if new is not None:
-                outputs = rebuild(outputs, {id(node.outputs[0]): new})
+                outputs = replace(outputs, {node.outputs[0]: new})
                 break
         else:
             return outputs

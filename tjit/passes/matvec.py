@@ -16,11 +16,12 @@ turn these into Gemm nodes first.
 """
 from __future__ import annotations
 
+from ..graph import toposort
 from ..ops.dot_shapes import DotShapes
 from ..tensor.blas import BLAS_DTYPES, Dot
 from ..tensor.elemwise import DimShuffle
-from .registry import register
-from .walk import rewrite_nodes
+from ..tensor.reduction import Reduce, sum as sum_
+from .walk import replace
 
 
 def _untransposed(m):
@@ -32,7 +33,6 @@ def _untransposed(m):
 
 
 def _local(node):
-    from ..tensor.reduction import sum as sum_
     if not isinstance(node.op, Dot):
         return None
     x, y = node.inputs
@@ -61,8 +61,6 @@ def _read_stored_vectors(outputs):
     its DotShapes check) read it there, instead of recomputing the elementwise
     work producing it inside the reduction (reduce_fusion would): W5's db, the
     sum of the gradient vector whose product with X.T is dw."""
-    from ..graph import toposort
-    from ..tensor.reduction import Reduce
     stored = {}
     for node in toposort(outputs):
         if isinstance(node.op, DotShapes):
@@ -74,9 +72,8 @@ def _read_stored_vectors(outputs):
         if isinstance(node.op, Reduce) and id(node.inputs[0]) in stored:
             return node.op.make_node(stored[id(node.inputs[0])]).outputs
         return None
-    return rewrite_nodes(outputs, local) if stored else outputs
+    return replace(outputs, local=local) if stored else outputs
 
 
-@register("matvec", "fast_run")
 def matvec(outputs):
-    return _read_stored_vectors(rewrite_nodes(outputs, _local))
+    return _read_stored_vectors(replace(outputs, local=_local))

@@ -2,8 +2,7 @@
 from __future__ import annotations
 
 from ..graph import Constant, toposort
-from .registry import register
-from .walk import _rebuild, rewrite_nodes
+from .walk import rebuild_node, replace
 
 
 def _has_duplicates(outputs):
@@ -34,7 +33,6 @@ def _has_duplicates(outputs):
     return False
 
 
-@register("merge", "fast_run", "fast_compile")
 def merge(outputs):
     if not _has_duplicates(outputs):
         return outputs
@@ -52,8 +50,9 @@ def merge(outputs):
         if seen is not None:
             return seen.outputs
         if any(a is not b for a, b in zip(inputs, node.inputs)):
-            node = _rebuild(node, inputs)
+            node = rebuild_node(node, inputs)
         nodes[key] = node
         return node.outputs
 
-    return [canonical(v) for v in rewrite_nodes(outputs, local)]
+    result = [canonical(v) for v in replace(outputs, local=local)]
+    return outputs if all(a is b for a, b in zip(result, outputs)) else result

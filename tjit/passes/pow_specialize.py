@@ -11,8 +11,7 @@ import numpy as np
 from .. import scalar as ts
 from ..tensor.basic import constant, sqr, sqrt, true_div
 from .patterns import elemwise, is_const
-from .registry import register
-from .walk import rewrite_nodes
+from .walk import replace
 
 
 def _local(node):
@@ -34,6 +33,5 @@ def _local(node):
     return None
 
 
-@register("pow_specialize", "fast_run", "fast_compile")
 def pow_specialize(outputs):
-    return rewrite_nodes(outputs, _local)
+    return replace(outputs, local=_local)

@@ -14,15 +14,14 @@ from __future__ import annotations
 from ..ops.fused_elemwise import Step
 from ..ops.fused_reduce import FusedReduce
 from ..tensor.reduction import Reduce, _acc_dtype
-from .registry import register
-from .walk import rewrite_nodes
+from .elemwise_fusion import NATIVE_DTYPES, _boundary_ref, lowerable
+from .walk import replace
 
 MAX_STEPS = 64   # bounds compile time of one kernel
 
 
 def _program(v):
     """(steps, value ref, [(var, axes)]) of the elementwise subgraph producing v."""
-    from .fusion import _boundary_ref, lowerable   # here: fusion must register after us
     rank = v.ndim
     steps, ext, ext_index, memo = [], [], {}, {}
 
@@ -52,7 +51,6 @@ def _program(v):
 
 def fuse_reduce(node):
     """The FusedReduce output replacing Reduce `node`, or None when it cannot lower."""
-    from .fusion import NATIVE_DTYPES
     op, (x,) = node.op, node.inputs
     out = node.outputs[0]
     if x.dtype not in NATIVE_DTYPES or out.dtype not in NATIVE_DTYPES:
@@ -73,10 +71,9 @@ def fuse_reduce(node):
     return fused.make_node(*[v for v, _ in ext]).outputs
 
 
-@register("reduce_fusion", "fast_run", "fusion")
 def reduce_fusion(outputs):
     def local(node):
         if isinstance(node.op, Reduce):
             return fuse_reduce(node)
         return None
-    return rewrite_nodes(outputs, local)
+    return replace(outputs, local=local)

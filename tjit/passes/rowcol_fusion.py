@@ -20,8 +20,8 @@ from ..graph import toposort
 from ..ops.fused_reduce import FusedReduce
 from ..ops.fused_rowcol import FusedRowCol
 from ..ops.dot_shapes import DotShapes
-from .registry import register
-from .walk import _rebuild
+from .reduce_fusion import _program
+from .walk import replace
 
 FLOATS = ("float32", "float64")
 
@@ -61,8 +61,7 @@ def _depends_on(var, targets):
 
 
 def _match(node):
-    """(FusedRowCol node, {id(old var): new var}) for column reduction `node`, or None."""
-    from .reduce_fusion import _program
+    """{old variable: new variable} fusing column reduction `node`, or None."""
     X = node.inputs[0]
     g = node.inputs[1].owner.inputs[1]
     if g.dtype != X.dtype or g.ndim != 1:
@@ -94,42 +93,19 @@ def _match(node):
     except TypeError:
         return None
     zn, gn, coln = fused.outputs
-    return {id(z): zn, id(g): gn, id(node.outputs[0]): coln}
+    return {z: zn, g: gn, node.outputs[0]: coln}
 
 
-def _replace(outputs, repl):
-    """The graph with variables replaced by `repl` (id(old) -> new), rebuilt downstream."""
-    from ..tensor.basic import patternbroadcast
-    memo = {}
-    for node in toposort(outputs):
-        if len(node.outputs) == 1 and id(node.outputs[0]) in repl:
-            new = repl[id(node.outputs[0])]
-            old = node.outputs[0]
-            if new.type != old.type:
-                new = patternbroadcast(new, old.type.broadcastable)
-            memo[id(old)] = new
-            continue
-        new_inputs = [memo.get(id(v), v) for v in node.inputs]
-        if any(a is not b for a, b in zip(new_inputs, node.inputs)):
-            rebuilt = _rebuild(node, new_inputs)
-            for old, new in zip(node.outputs, rebuilt.outputs):
-                new.name = old.name
-                memo[id(old)] = new if new.type == old.type else \
-                    patternbroadcast(new, old.type.broadcastable)
-    return [memo.get(id(v), v) for v in outputs]
-
-
-@register("rowcol_fusion", "fast_run", "fusion")
 def rowcol_fusion(outputs):
-    done = set()
+    done = {}  # id -> node tried (held, so that its id is not reused)
     while True:
         for node in toposort(outputs):
             if (isinstance(node.op, FusedReduce) and id(node) not in done
                     and _is_col_matvec(node)):
-                done.add(id(node))
+                done[id(node)] = node
                 repl = _match(node)
                 if repl is not None:
-                    outputs = _replace(outputs, repl)
+                    outputs = replace(outputs, repl)
                     break
         else:
             return outputs

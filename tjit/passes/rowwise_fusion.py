@@ -15,8 +15,8 @@ from ..graph import toposort
 from ..ops.fused_elemwise import FusedElemwise, Step
 from ..ops.fused_reduce import FusedReduce
 from ..ops.fused_rows import KINDS, FusedRows, RowReduction
-from .fusion import _clients
-from .registry import register
+from .elemwise_fusion import _clients
+from .walk import replace
 
 
 def _row_reduction(var, axes, pattern):
@@ -75,9 +75,8 @@ def _group(consumer, clients):
         # a kept reduction reading a dropped one still reads it as an input: fine
 
 
-def _fuse(consumer, reductions, new_var):
-    """The FusedRows node replacing `consumer` and `reductions` (inputs through
-    `new_var`: earlier replacements)."""
+def _fuse(consumer, reductions):
+    """The FusedRows node replacing `consumer` and `reductions`."""
     index_of = {id(r.outputs[0]): k for k, r in enumerate(reductions)}
     ext, ext_index = [], {}
 
@@ -111,28 +110,34 @@ def _fuse(consumer, reductions, new_var):
                          r.op.dtype) for r, t in zip(reductions, maps)]
     op = FusedRows([a for _, a in ext], rows, steps_of(consumer, maps[-1]), consumer.op.outputs,
                    consumer.op.broadcastable)
-    return op.make_node(*[new_var(v) for v, _ in ext])
+    return op.make_node(*[v for v, _ in ext])
 
 
-@register("rowwise_fusion", "fast_run", "fusion")
 def rowwise_fusion(outputs):
-    order = toposort(outputs)
-    clients = _clients(order, outputs)
-    memo = {}
-    for node in order:
-        new_inputs = [memo.get(id(v), v) for v in node.inputs]
-        if isinstance(node.op, FusedElemwise) and node.op.broadcastable \
-                and not node.op.broadcastable[-1]:
-            reductions = _group(node, clients)
-            if reductions:
-                fused = _fuse(node, reductions, lambda v: memo.get(id(v), v))
-                for old, new in zip(node.outputs, fused.outputs):
-                    new.name = old.name
-                    memo[id(old)] = new
-                continue
-        if any(a is not b for a, b in zip(new_inputs, node.inputs)):
-            rebuilt = node.op.make_node(*new_inputs)
-            for old, new in zip(node.outputs, rebuilt.outputs):
+    while True:
+        order = toposort(outputs)
+        clients = _clients(order, outputs)
+        groups = {}
+        for node in order:
+            if isinstance(node.op, FusedElemwise) and node.op.broadcastable \
+                    and not node.op.broadcastable[-1]:
+                reductions = _group(node, clients)
+                if reductions:
+                    groups[id(node)] = (node, reductions)
+        if not groups:
+            return outputs
+
+        def local(node):
+            # Groups are found on the graph as it was; a consumer rebuilt because
+            # another group fused upstream of it is left for the next sweep.
+            group = groups.pop(id(node), None)
+            if group is None:
+                return None
+            fused = _fuse(node, group[1]).outputs
+            for old, new in zip(node.outputs, fused):
                 new.name = old.name
-                memo[id(old)] = new
-    return [memo.get(id(v), v) for v in outputs]
+            return fused
+
+        outputs = replace(outputs, local=local)
+        if not groups:
+            return outputs

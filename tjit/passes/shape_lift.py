@@ -15,8 +15,7 @@ from __future__ import annotations
 from ..scalar import second
 from ..tensor.elemwise import Elemwise
 from ..tensor.shape_ops import Shape, shape
-from .registry import register
-from .walk import rewrite_nodes
+from .walk import replace
 
 
 def _earliest(v):
@@ -43,6 +42,5 @@ def _local(node):
     return None
 
 
-@register("shape_lift", "fast_run", "fast_compile")
 def shape_lift(outputs):
-    return rewrite_nodes(outputs, _local)
+    return replace(outputs, local=_local)

@@ -12,9 +12,8 @@ from __future__ import annotations
 
 from ..tensor.basic import neg, softplus
 from .patterns import elemwise, finish, is_const
-from .registry import register
 from .stabilize_softplus import _arg, _one_minus, _one_plus
-from .walk import rewrite_nodes
+from .walk import replace
 
 
 def _exp_arg_of_inverse(v):
@@ -41,6 +40,5 @@ def _local(node):
     return None
 
 
-@register("stabilize_logistic", "fast_run", "stabilize")
 def stabilize_logistic(outputs):
-    return rewrite_nodes(outputs, _local)
+    return replace(outputs, local=_local)

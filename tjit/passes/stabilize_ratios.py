@@ -22,8 +22,7 @@ from ..tensor.elemwise import DimShuffle, Elemwise
 from ..tensor.reduction import Reduce
 from .patterns import (elemwise, finish, is_const, is_row_shifted, keepdims_order,
                        reduce_of, same, strip)
-from .registry import register
-from .walk import rewrite_nodes
+from .walk import replace
 
 _PRODUCT = ("mul", "true_div", "neg", "second")
 MAX_NODES = 48  # nodes flattened into one product
@@ -200,6 +199,5 @@ def _local(node):
     return None if new is None else [new]
 
 
-@register("stabilize_ratios", "fast_run", "stabilize")
 def stabilize_ratios(outputs):
-    return rewrite_nodes(outputs, _local)
+    return replace(outputs, local=_local)

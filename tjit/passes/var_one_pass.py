@@ -16,8 +16,7 @@ from ..tensor.elemwise import Elemwise
 from ..tensor.reduction import Reduce
 from ..tensor.shape_ops import shape
 from .patterns import elemwise, keepdims_order, reduce_of
-from .registry import register
-from .walk import rewrite_nodes
+from .walk import replace
 
 
 def _extent(v, axis):
@@ -60,6 +59,5 @@ def _local(node):
     return [v]
 
 
-@register("var_one_pass", "fast_run")
 def var_one_pass(outputs):
-    return rewrite_nodes(outputs, _local)
+    return replace(outputs, local=_local)

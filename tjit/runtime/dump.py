@@ -1,6 +1,8 @@
 """Text of each pipeline stage of a compiled function, for `tjit dump`."""
 from __future__ import annotations
 
+from ..passes import format_pipeline
+
 STAGES = ("graph", "opt", "loop", "llvm", "asm")
 
 
@@ -8,7 +10,7 @@ def dump_function(fn, stage="opt"):
     """The `stage` of compiled function `fn` as text:
 
     graph  the graph as built (outputs, then update values)
-    opt    the rewritten graph, after the list of rewrites applied in order
+    opt    the rewritten graph, after the rewrites that changed it, in order
     loop   the loop-level IR of every native kernel
     llvm   the optimized LLVM IR of every native kernel
     asm    the machine code of every native kernel
@@ -36,3 +38,9 @@ def dump_function(fn, stage="opt"):
     if not parts:
         return "# no native kernels in this function\n"
     return "\n".join(parts)
+
+
+def dump_passes():
+    """The graph-rewrite pipeline as text: position, name and tags of every pass,
+    in the order they run (`tjit dump --passes`)."""
+    return format_pipeline()

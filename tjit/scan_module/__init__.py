@@ -2,7 +2,6 @@
 from .scan import scan  # noqa: F401
 from .utils import until  # noqa: F401
 from .op import Scan  # noqa: F401
-from . import rewrite  # noqa: F401  (registers scan_last_only)
 from .views import foldl, foldr, map, reduce  # noqa: F401,A004
 
 __all__ = ["scan", "until", "Scan", "map", "reduce", "foldl", "foldr"]

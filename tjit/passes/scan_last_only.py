@@ -7,15 +7,15 @@ or whose every use is `buffer[-1]` (reverse-scan gradients read their states so)
 """
 from __future__ import annotations
 
-from ..graph import rebuild, toposort
-from ..passes.registry import register
-from .op import Scan
+from ..graph import toposort
+from ..scan_module.op import Scan
+from ..tensor.subtensor import Subtensor
+from .walk import replace
 
 
 def _pattern_uses(var, clients, pattern):
     """The output variables of every use of `var`, if each is a Subtensor with
     `pattern` and no symbolic index; else None."""
-    from ..tensor.subtensor import Subtensor
     uses = clients.get(id(var), [])
     if not uses:
         return None
@@ -28,7 +28,6 @@ def _pattern_uses(var, clients, pattern):
     return outs
 
 
-@register("scan_last_only", "fast_run")
 def scan_last_only(outputs):
     nodes = toposort(outputs)
     clients = {}
@@ -36,7 +35,7 @@ def scan_last_only(outputs):
         for v in node.inputs:
             clients.setdefault(id(v), []).append(node)
     protected = {id(v) for v in outputs}
-    memo = {}
+    mapping = {}
     for node in nodes:
         op = node.op
         if not isinstance(op, Scan) or op.last_only:
@@ -70,9 +69,7 @@ def scan_last_only(outputs):
         for k, (old, out) in enumerate(zip(node.outputs, new.outputs)):
             if k in finals:
                 for v in finals[k]:
-                    memo[id(v)] = out
+                    mapping[v] = out
             else:
-                memo[id(old)] = out
-    if not memo:
-        return outputs
-    return rebuild(list(outputs), memo)
+                mapping[old] = out
+    return replace(outputs, mapping) if mapping else outputs

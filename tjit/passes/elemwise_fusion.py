@@ -17,7 +17,7 @@ from ..ir.nodes import SCALAR_OPS
 from ..scalar import Cast
 from ..tensor.elemwise import DimShuffle, Elemwise
 from ..ops.fused_elemwise import FusedElemwise, Step
-from .registry import register
+from .walk import rebuild_node
 
 NATIVE_DTYPES = frozenset(("bool", "int8", "int16", "int32", "int64", "uint8", "uint16",
                            "uint32", "uint64", "float32", "float64"))
@@ -130,8 +130,10 @@ def _external_inputs(group):
 
 def _shape_keys(group):
     """Keys (id(var), axes) of the group's inputs that fix every non-broadcastable
-    loop dim: two groups sharing one run over the same loop shape."""
-    keys = set()
+    loop dim: two groups sharing one run over the same loop shape. In the order of
+    the group's inputs (a set would iterate in address order, and which sibling a
+    group merges into would change from run to run)."""
+    keys = {}
     for v in _external_inputs(group):
         b = _boundary_ref(v)
         if b[0] == "const" or len(b[1]) != group.ndim:
@@ -139,8 +141,8 @@ def _shape_keys(group):
         var, axes = b
         if all(group.pattern[d] or (axes[d] is not None and not var.broadcastable[axes[d]])
                for d in range(group.ndim)):
-            keys.add((id(var), axes, group.pattern))
-    return keys
+            keys[(id(var), axes, group.pattern)] = None
+    return list(keys)
 
 
 def _merge_siblings(groups, group_of):
@@ -249,7 +251,6 @@ def _build(group, clients, new_var):
     return {id(old): new for old, new in zip(needed, node.outputs)}
 
 
-@register("elemwise_fusion", "fast_run", "fast_compile", "fusion")
 def elemwise_fusion(outputs):
     order = toposort(outputs)
     clients = _clients(order, outputs)
@@ -261,6 +262,8 @@ def elemwise_fusion(outputs):
         group_of[id(node)] = g
         _grow(g, group_of, clients)
         groups.append(g)
+    if not groups:
+        return outputs
     groups = _merge_siblings(groups, group_of)
     groups = _merge_adjacent(groups, group_of)
     position = {id(n): i for i, n in enumerate(order)}
@@ -273,14 +276,16 @@ def elemwise_fusion(outputs):
         return memo.get(id(v), v)
 
     # Build units (a group, or a single other node) in a dependency order of the
-    # contracted graph, which fusion keeps acyclic.
+    # contracted graph, which fusion keeps acyclic. (Not tjit.graph.replace's walk:
+    # a group's members are not contiguous in a dependency order of the nodes, and
+    # its FusedElemwise needs the new versions of every member's inputs.)
     for unit in _unit_order(order, outputs, group_of):
         if isinstance(unit, _Group):
             memo.update(_build(unit, clients, new_var))
             continue
         new_inputs = [new_var(v) for v in unit.inputs]
         if any(a is not b for a, b in zip(new_inputs, unit.inputs)):
-            rebuilt = unit.op.make_node(*new_inputs)
+            rebuilt = rebuild_node(unit, new_inputs)
             for old, new in zip(unit.outputs, rebuilt.outputs):
                 new.name = old.name
                 memo[id(old)] = new
