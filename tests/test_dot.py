@@ -295,7 +295,7 @@ def test_gemm_vector_forms_and_layouts(dtype):
         with theano.config.change_flags(optimizer_excluding=excluding):
             f = theano.function([m, v, w], 0.5 * T.dot(m, v) + w)
             g = theano.function([m, v, w], w - T.dot(v, m.T))
-        kind = "Gemm" if excluding else "FusedReduce"
+        kind = "Gemm" if excluding else "MatVec"
         assert kind in _ops(f) and kind in _ops(g), (_ops(f), _ops(g))
         for lm in layouts(M).values():
             np.testing.assert_allclose(f(lm, V, W), 0.5 * M @ V + W, **tol(dtype))

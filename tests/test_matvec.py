@@ -156,10 +156,13 @@ def test_lifted_shapes_with_layouts_and_broadcasting(layout):
 # -- row-major products: the four-rows-at-a-time kernel -----------------------------
 @pytest.mark.parametrize("n", [0, 1, 3, 4, 5, 7, 8, 9, 33, 20001])
 def test_row_products_every_row_count_and_layout(n):
-    from tjit.runtime.rowdot import RowDotThunk
+    from tjit.ir.lower_matvec import MatVecLaunch
+    from tjit.ops import MatVec
     x, v = T.dmatrix("x"), T.dvector("v")
     f = theano.function([x, v], T.dot(x, v))
-    assert any(isinstance(t, RowDotThunk) for t in f.thunks)
+    products = [(n, t) for n, t in zip(f.nodes, f.thunks) if isinstance(n.op, MatVec)]
+    assert len(products) == 1 and not products[0][0].op.transposed, kinds(f)
+    assert isinstance(products[0][1].launch, MatVecLaunch)   # four rows at a time
     rng = np.random.default_rng(n)
     for m in (0, 1, 5, 100):
         X, w = rng.standard_normal((n, m)), rng.standard_normal(m)

@@ -304,6 +304,35 @@ def test_schedules_and_printed_kernels():
         assert ("# reassoc" in text) == (schedule in ("reduce_inner", "partials"))
 
 
+def test_every_schedule_and_matvec_compiles_at_the_linkers_level():
+    """A NativeLinker at level 0 (FAST_COMPILE's) compiles every reduction
+    schedule and both matrix-vector products at level 0, and they compute what
+    NumPy does."""
+    from tjit.codegen import compile_kernel
+    from tjit.ir.lower_matvec import MatVecLaunch
+    from tjit.link import NativeLinker
+    from tjit.ops import MatVec
+    x, x3, v, w = T.dmatrix("x"), T.dtensor3("x3"), T.dvector("v"), T.dvector("w")
+    outs = [x.sum(axis=0), (x * 2).sum(axis=1), x.max(), x3.sum(axis=1), x.argmax(axis=1),
+            x.var(axis=0), T.dot(x, v), T.dot(x.T, w)]
+    f = theano.function([x, x3, v, w], outs)
+    rng = np.random.default_rng(4)
+    vals = [rng.standard_normal((70, 5)), rng.standard_normal((3, 40, 6)),
+            rng.standard_normal(5), rng.standard_normal(70)]
+    schedules, launches = set(), set()
+    for node in reduce_nodes(f):
+        thunk = NativeLinker(level=0).thunk(node)
+        assert thunk.native is compile_kernel(thunk.launch.kernel, 0)
+        assert thunk.native is not compile_kernel(thunk.launch.kernel, 3)
+        schedules.add(thunk.launch.kernel.meta["schedule"])
+        launches.add((type(node.op), type(thunk.launch)))
+        ins = theano.function([x, x3, v, w], node.inputs, on_unused_input="ignore")(*vals)
+        np.testing.assert_allclose(thunk(ins)[0], node.op.perform(node, ins)[0], rtol=1e-12)
+    assert schedules == {"reduce_inner", "reduce_outer", "partials", "outer_partials",
+                         "matvec_rows"}, schedules
+    assert (MatVec, MatVecLaunch) in launches
+
+
 def test_debug_mode_checks_native_against_reference():
     x = T.fmatrix("x")
     outs = [T.exp(x).sum(axis=1), x.argmax(axis=0), x.var(axis=0), (x > 0).any()]

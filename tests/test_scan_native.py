@@ -565,3 +565,17 @@ def test_step_outputs_nothing_computes_are_constants_or_inputs():
     np.testing.assert_array_equal(got[2], xv + np.arange(3.0)[:, None])
     h, _ = tjit.scan(lambda h: T.constant(np.arange(2.0)), outputs_info=x, n_steps=4)
     np.testing.assert_array_equal(tjit.function([x], h)(xv), np.tile(np.arange(2.0), (4, 1)))
+
+
+def test_matrix_vector_products_take_the_loops_matvec_kernels():
+    """dot(W, h) (W a non-sequence) and the gradient's dot(W.T, g) are MatVec
+    nodes in the step graph; the loop runs them with its own matvec kernels."""
+    W, X, h0 = T.dmatrix("W"), T.dmatrix("X"), T.dvector("h0")
+    h, _ = tjit.scan(lambda x, h, W: T.tanh(T.dot(W, h) + x), sequences=X, outputs_info=h0,
+                     non_sequences=W)
+    f = tjit.function([W, X, h0], [h[-1], T.grad((h ** 2).sum(), W)])
+    rng = np.random.default_rng(3)
+    f(rng.normal(size=(8, 8)) * 0.1, rng.normal(size=(10, 8)), rng.normal(size=8))
+    scans = [t for t in f.thunks if isinstance(t, NativeScan)]
+    kinds = [k[0] for t in scans for k, _ in t.plan.kernels if isinstance(k, tuple)]
+    assert len(scans) == 2 and "matvec" in kinds and "matvec_cols" in kinds, kinds

@@ -12,3 +12,4 @@ __all__ = ["SCALAR_OPS", "Buffer", "Cast", "Check", "Const", "Contiguous", "Dim"
 # Every kernel kind's lowering registers itself with `tjit.ir.lowering.lower`.
 from tjit.ir import lower_elemwise, lower_rowwise  # noqa: E402,F401
 from tjit.ir import lower_random, lower_rowcol  # noqa: E402,F401
+from tjit.ir import reduce_launch, lower_matvec  # noqa: E402,F401

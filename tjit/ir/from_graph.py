@@ -1,10 +1,12 @@
-"""Lowering of graph nodes to loop-IR kernels (FusedElemwise -> elementwise kernel)."""
+"""Lowering of graph nodes to loop-IR kernels (FusedElemwise -> elementwise kernel,
+FusedReduce -> reduction kernel)."""
 from __future__ import annotations
 
 import hashlib
 
 from .. import scalar as ts
 from .lower import elementwise_kernel
+from .lower_reduce import reduction_kernel
 from .nodes import Buffer, Cast, Const, Load, Op
 
 
@@ -94,7 +96,6 @@ def _program(op, ins):
 
 def lower_fused_reduce(node):
     """The reduction Kernel computing a FusedReduce node (see `reduction_kernel`)."""
-    from .lower_reduce import reduction_kernel
     op = node.op
     ins = [Buffer(f"in{i}", v.dtype, v.broadcastable) for i, v in enumerate(node.inputs)]
     value = _program(op, ins)(op.value)

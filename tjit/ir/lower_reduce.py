@@ -18,12 +18,12 @@ dims are reduced (`kernel.meta['schedule']`):
 - `outer_partials` (J is the only kept dim, e.g. a sum over axis 0): as
   reduce_outer, over tasks t = (chunk c, column tile of `TILE`): the first
   reduced loop is cut into P = dim(partial, 0) chunks of fixed length ceil(n / P),
-  and task t writes its accumulator row to partial[c, tile]. The runtime picks P
-  from the shape alone, splits [0, P * tiles) and combines the partials in order.
+  and task t writes its accumulator row to partial[c, tile]. The launch picks P
+  from the shape alone and combines the partials in order; [0, P * tiles) is split.
 - `partials` (every non-broadcastable dim is reduced): the first reduced loop is
   cut into P = dim(out0, 0) chunks as above; chunk c writes its accumulator to
   out0[c] (and for argmax/argmin its position, a flat index into the reduced
-  dims, to out1[c]), combined by the runtime.
+  dims, to out1[c]), combined by the launch (`tjit.ir.reduce_launch`).
 
 Kind m2 (the sum of squared deviations from the mean, for var/std) keeps two
 sums, of d = x - shift and of d*d, where shift is x at the first reduced point;
@@ -158,7 +158,7 @@ def reduction_kernel(name, inputs, value, kind, reduced, pattern, acc_dtype, out
 
 def _outer_dims(schedule, kept_groups, out_axis):
     """Output axes that the split loop covers (partials: the chunk axis 0;
-    outer_partials: the runtime splits chunks x column tiles itself)."""
+    outer_partials: the launch gives the extent chunks x column tiles)."""
     if schedule in ("partials", "outer_partials"):
         return (0,)
     if not kept_groups:

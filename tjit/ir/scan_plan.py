@@ -19,7 +19,6 @@ from ..ops.fused_reduce import FusedReduce
 from ..ops.fused_rows import FusedRows
 from ..scan_module.kernels import matvec_kind
 from ..tensor.subtensor import Subtensor
-from .from_graph import lower_fused_reduce
 from .lower import elementwise_kernel
 from .lower_scan import Binding, SpliceError, let, loop_kernel, view_binding
 from .lowering import lower
@@ -54,12 +53,9 @@ def _node_kernel(n, level):
     if not isinstance(op, (FusedElemwise, FusedRows, FusedReduce)):
         raise ScanUnsupported
     launch = lower(op, n, level)
-    if launch is not None:
-        kernel = launch.kernel
-    elif isinstance(op, FusedReduce):
-        kernel = lower_fused_reduce(n)    # until reductions register their lowering
-    else:
+    if launch is None:
         raise ScanUnsupported
+    kernel = launch.kernel
     if kernel.params:         # the loop passes no scalar params to node kernels
         raise ScanUnsupported
     if isinstance(op, FusedRows) and len(kernel.buffers) != len(n.inputs) + len(n.outputs):

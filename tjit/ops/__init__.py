@@ -8,5 +8,7 @@ from .fused_elemwise import FusedElemwise, Step
 from .fused_reduce import FusedReduce
 from .fused_rowcol import FusedRowCol
 from .fused_rows import FusedRows
+from .matvec import MatVec
 
-__all__ = ["DotShapes", "FusedElemwise", "FusedReduce", "FusedRowCol", "FusedRows", "Step"]
+__all__ = ["DotShapes", "FusedElemwise", "FusedReduce", "FusedRowCol", "FusedRows", "MatVec",
+           "Step"]

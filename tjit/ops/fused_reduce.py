@@ -2,9 +2,10 @@
 
 The reduce_fusion pass builds it from a Reduce node and the elementwise nodes
 that produce its input, so `((x - 1.5) ** 2).sum(axis=0)` reads x once and
-materializes nothing the size of x. The ir stage lowers it with
+materializes nothing the size of x. Its lowering (`tjit.ir.reduce_launch`) runs
 `tjit.ir.lower_reduce.reduction_kernel`; `perform` evaluates the same program
-with NumPy (the reference of DebugMode and of tests).
+with NumPy (the reference of DebugMode and of tests). Matrix-vector products are
+the subclass MatVec (`tjit.ops.matvec`).
 """
 from __future__ import annotations
 
@@ -63,11 +64,6 @@ class FusedReduce(Op):
         v = np.broadcast_to(_ref_value(self.value, ins, values), shape)
         return [reference_reduce(self.kind, v, self.reduced, self.acc_dtype, self.dtype,
                                  node.inputs[0] if node.inputs else self)]
-
-    def make_thunk(self, node):
-        from ..runtime.reduce_thunk import reduce_thunk
-        from ..runtime.rowdot import rowdot_thunk   # dot(X, v): four rows at a time
-        return rowdot_thunk(node) or reduce_thunk(node)
 
     def __str__(self):
         names = [s.op.name for s in self.steps]

@@ -8,11 +8,13 @@ are recomputed inside the reduction (they stay in the graph for those clients):
 recomputing is cheaper than writing and re-reading an array the size of x, and
 it frees the remaining elementwise nodes to fuse with each other (softmax's
 `e / e.sum()` then becomes one kernel: e no longer feeds the reduction).
+A reduction that is exactly a matrix-vector product becomes a MatVec.
 """
 from __future__ import annotations
 
 from ..ops.fused_elemwise import Step
 from ..ops.fused_reduce import FusedReduce
+from ..ops.matvec import as_matvec
 from ..tensor.reduction import Reduce, _acc_dtype
 from .elemwise_fusion import NATIVE_DTYPES, _boundary_ref, lowerable
 from .walk import replace
@@ -68,7 +70,9 @@ def fuse_reduce(node):
         pattern = x.broadcastable
     fused = FusedReduce(op.kind, [a for _, a in ext], steps, value, op.axis, pattern,
                         acc, out.dtype)
-    return fused.make_node(*[v for v, _ in ext]).outputs
+    inputs = [v for v, _ in ext]
+    fused = as_matvec(fused, inputs) or fused   # X.v and X^T.v: the explicit kind
+    return fused.make_node(*inputs).outputs
 
 
 def reduce_fusion(outputs):
