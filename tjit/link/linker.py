@@ -33,10 +33,6 @@ class NativeLinker:
         if launch is not None:
             return NativeThunk(launch, compile_kernel(launch.kernel, self.level))
         thunk = extern(op, node, self)
-        if thunk is None:
-            # kinds not yet moved to a registered lowering
-            own = getattr(op, "make_thunk", None)
-            thunk = own(node) if own is not None else None
         return thunk if thunk is not None else PerformThunk(node)
 
     def __repr__(self):
