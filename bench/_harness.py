@@ -22,13 +22,11 @@ WRONG = "WRONG"
 
 
 def import_tjit():
-    """Import tjit (installed, or from the repository checkout)."""
-    try:
-        import tjit  # noqa: F401
-    except ImportError:
-        if REPO_ROOT not in sys.path:
-            sys.path.insert(0, REPO_ROOT)
-        import tjit  # noqa: F401
+    """Import the tjit of the checkout these scripts live in (so a bench run in a
+    worktree measures that tree, not whichever tjit is installed)."""
+    if REPO_ROOT not in sys.path:
+        sys.path.insert(0, REPO_ROOT)
+    import tjit  # noqa: F401
     import tjit.tensor  # noqa: F401
     return sys.modules["tjit"], sys.modules["tjit.tensor"]
 

@@ -1,6 +1,6 @@
 """Random-number benchmark (W7): tjit against NumPy (and PyTensor, JAX, Numba when installed).
 
-    python bench/random.py [--repeats 7] [--scale 1.0] [--threads N]
+    python bench/random_draws.py [--repeats 7] [--scale 1.0] [--threads N]
 
 Prints one table of medians (after a warm-up call) of drawing n = 10**7 float64
   uniform  uniforms on [0, 1)
