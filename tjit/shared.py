@@ -1,6 +1,9 @@
 """Shared variables: graph inputs whose value lives in the runtime between calls."""
 from __future__ import annotations
 
+import itertools
+import threading
+
 import numpy as np
 
 from .tensor.type import TensorType
@@ -8,12 +11,19 @@ from .tensor.var import TensorVariable
 
 
 class Container:
-    """Holds a shared variable's current value (an aligned ndarray of its type)."""
+    """Holds a shared variable's current value (an aligned ndarray of its type).
 
-    __slots__ = ("value",)
+    `lock` serialises the calls of functions that update this value (see
+    CompiledFunction); `order` is the global order in which locks are taken, so
+    two functions touching the same variables can never deadlock."""
+
+    __slots__ = ("value", "lock", "order")
+    _count = itertools.count()
 
     def __init__(self, value):
         self.value = value
+        self.lock = threading.RLock()
+        self.order = next(Container._count)
 
 
 class SharedVariable(TensorVariable):

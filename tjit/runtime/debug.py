@@ -126,7 +126,7 @@ class DebugFunction(CompiledFunction):
             for s, r in zip(outs, results):
                 storage[s] = r
 
-    def __call__(self, *args, **kwargs):
+    def _call(self, args, kwargs):
         storage = self._bind(args, kwargs)
         ref_storage = self.reference._bind(args, kwargs)
         self._run_steps(storage)

@@ -98,6 +98,10 @@ class CompiledFunction:
         self.output_slots = out_slots[:self.n_outputs]
         self.update_slots = out_slots[self.n_outputs:]
         self.storage_template = storage
+        touched = {c.order: c for _, c in self.shared_slots}
+        touched.update((c.order, c) for c in self.update_containers)
+        self.locks = [touched[k].lock for k in sorted(touched)] if self.update_containers \
+            else []
         # Outputs the caller must own: views of inputs/shared/constants, duplicates,
         # and values that also become a shared variable's new value.
         roots = _view_roots(self.nodes, all_outputs)
@@ -112,6 +116,22 @@ class CompiledFunction:
 
     # -- calling ----------------------------------------------------------------
     def __call__(self, *args, **kwargs):
+        locks = self.locks
+        if not locks:
+            return self._call(args, kwargs)
+        # A function that updates shared state runs under the locks of every
+        # shared variable it reads or writes, so concurrent calls see each
+        # other's commits whole: no update is lost (functions without updates
+        # take no lock and stay concurrent; kernels release the GIL).
+        for lock in locks:
+            lock.acquire()
+        try:
+            return self._call(args, kwargs)
+        finally:
+            for lock in reversed(locks):
+                lock.release()
+
+    def _call(self, args, kwargs):
         storage = self._bind(args, kwargs)
         self._run_steps(storage)
         return self._finish(storage)
