@@ -12,7 +12,7 @@ import warnings
 from .config import config
 from .graph import Constant, Variable, clone_replace, graph_inputs
 from .link import NativeLinker, PyLinker
-from .shared import SharedVariable
+from .shared import SharedVariable, shared
 from .tensor.var import as_tensor_variable
 
 log = logging.getLogger("tjit.function")
@@ -134,6 +134,14 @@ def _pairs(mapping, what):
     return pairs
 
 
+def _as_output(o, k):
+    try:
+        return as_tensor_variable(o.variable if isinstance(o, Out) else o)
+    except (TypeError, ValueError) as e:
+        raise TypeError(f"function outputs must be symbolic variables (or Out); output {k} is "
+                        f"{o!r} of type {type(o).__name__}: {e}") from None
+
+
 def _check_update(shared, value):
     if not isinstance(shared, SharedVariable):
         raise TypeError(f"update target {shared} is not a shared variable")
@@ -165,7 +173,7 @@ def function(inputs, outputs=None, mode=None, updates=None, givens=None,
         outs = list(outputs)
     else:
         outs, unpack_single = [outputs], True
-    outs = [as_tensor_variable(o.variable if isinstance(o, Out) else o) for o in outs]
+    outs = [_as_output(o, k) for k, o in enumerate(outs)]
 
     update_pairs = []
     for s, v in _pairs(updates, "updates"):
@@ -179,6 +187,8 @@ def function(inputs, outputs=None, mode=None, updates=None, givens=None,
     for k, _ in given_pairs:
         if not isinstance(k, Variable):
             raise TypeError(f"givens keys must be variables, got {k!r}")
+    # as Theano: a value (array, number) given for a variable becomes a shared variable
+    given_pairs = [(k, v if isinstance(v, Variable) else shared(v)) for k, v in given_pairs]
     if given_pairs:
         replaced = clone_replace(outs + [v for _, v in update_pairs], given_pairs,
                                  strict=rebuild_strict)

@@ -2,6 +2,8 @@
 patternbroadcast, make_vector, join/stack."""
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from ..config import config
@@ -238,11 +240,18 @@ class Alloc(Op):
         shp = tuple(int(d) for d in dims)
         if any(d < 0 for d in shp):
             raise ValueError(f"alloc: negative dimension in shape {shp}")
+        nbytes = math.prod(shp) * value.dtype.itemsize
+        if nbytes >= 2 ** 63:
+            raise _too_large(shp, value.dtype, nbytes)
         try:
-            return [np.array(np.broadcast_to(value, shp))]
+            spread = np.broadcast_to(value, shp)
         except ValueError:
             raise ValueError(f"alloc: value of shape {value.shape} does not broadcast "
                              f"to shape {shp}") from None
+        try:
+            return [np.array(spread)]
+        except (MemoryError, ValueError):
+            raise _too_large(shp, value.dtype, nbytes) from None
 
     def grad(self, inputs, output_grads):
         g = output_grads[0]
@@ -404,3 +413,8 @@ def stack(tensors, axis=0):
     expanded = [t.dimshuffle(*(list(range(axis)) + ["x"] + list(range(axis, t.ndim))))
                 for t in tensors]
     return Join(axis)(*expanded)
+
+
+def _too_large(shape, dtype, nbytes):
+    return MemoryError(f"alloc: an array of shape {shape} and dtype {dtype} "
+                       f"({nbytes / 2**30:.3g} GiB) is too large to allocate")
