@@ -502,3 +502,16 @@ def test_float_prod_keeps_order_for_overflow_and_nan():
         a = np.array(values)
         with np.errstate(all="ignore"):
             np.testing.assert_array_equal(f(a), np.prod(a))
+
+
+@pytest.mark.parametrize("mode", ["FAST_RUN", "FAST_COMPILE"])
+@pytest.mark.parametrize("reduce_", [T.sum, T.prod, T.max, T.min])
+def test_keepdims_reduction_of_a_broadcastable_input_used_again_outside_it(reduce_, mode):
+    # `a` (size 1) is read inside the reduction over x and outside it with y: it
+    # says nothing of the row's length, so the row kernel must not join them.
+    a = T.TensorType("float64", (True,))("a")
+    x, y = T.dvector("x"), T.dvector("y")
+    f = theano.function([a, x, y], reduce_(a * x, keepdims=True) * a + y, mode=mode)
+    av, xv, yv = np.array([2.0]), np.array([1.0, 3.0]), np.array([1.0, -1.0, 0.5])
+    ref = {T.sum: np.sum, T.prod: np.prod, T.max: np.max, T.min: np.min}[reduce_]
+    np.testing.assert_allclose(f(av, xv, yv), ref(av * xv, keepdims=True) * av + yv)

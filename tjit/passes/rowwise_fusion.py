@@ -33,9 +33,10 @@ def _row_reduction(var, axes, pattern):
 
 
 def _row_reads(node, rank):
-    """Ids of the variables `node` reads along its last loop dim (the row)."""
+    """Ids of the variables `node` reads along its last loop dim (the row). An
+    input broadcast along the row (size 1 there) says nothing of its length."""
     return {id(v) for v, axes in zip(node.inputs, node.op.axes)
-            if axes and axes[-1] == rank - 1}
+            if axes and axes[-1] == rank - 1 and not v.broadcastable[axes[-1]]}
 
 
 def _group(consumer, clients):
