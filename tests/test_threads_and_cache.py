@@ -1,5 +1,6 @@
 """Thread splitting (results independent of the thread count) and the on-disk
 compile cache (hits, corruption, concurrency, the `tjit cache` command)."""
+import contextlib
 import os
 import subprocess
 import sys
@@ -11,7 +12,7 @@ from hypothesis import given, settings, strategies as st
 
 import tjit as theano
 import tjit.tensor as T
-from tjit.runtime import threads
+from tjit.runtime import native_thunk, threads
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -23,6 +24,11 @@ def _w1(dtype):
 
 
 _FUNCS = {}
+
+
+def _w2():
+    m, r, c = T.dmatrix("m"), T.drow("r"), T.dcol("c")
+    return theano.function([m, r, c], T.sqrt(abs(m + r * c)) - m * 0.25)
 
 
 def _cached(key, build):
@@ -63,10 +69,7 @@ def test_w1_bit_identical_for_any_thread_count(dtype):
 @given(rows=st.integers(1, 700), cols=st.integers(1, 700), transpose=st.booleans(),
        step=st.sampled_from([1, 2, -1]), n_threads=st.integers(2, 4))
 def test_broadcast_kernel_thread_independent(rows, cols, transpose, step, n_threads):
-    def build():
-        m, r, c = T.dmatrix("m"), T.drow("r"), T.dcol("c")
-        return theano.function([m, r, c], T.sqrt(abs(m + r * c)) - m * 0.25)
-    f = _cached("w2", build)
+    f = _cached("w2", _w2)
     rng = np.random.default_rng(rows * 1000 + cols)
     base = rng.standard_normal((rows, cols * abs(step)))
     m = base[:, ::step]
@@ -76,10 +79,36 @@ def test_broadcast_kernel_thread_independent(rows, cols, transpose, step, n_thre
     c = rng.standard_normal((m.shape[0], 1))
     with theano.config.change_flags(threads=1):
         one = f(m, r, c)
-    with theano.config.change_flags(threads=n_threads):
+    with theano.config.change_flags(threads=n_threads), _split_everything():
         many = f(m, r, c)
     np.testing.assert_array_equal(one, many)
     np.testing.assert_allclose(one, np.sqrt(abs(m + r * c)) - m * 0.25, rtol=1e-14)
+
+
+@contextlib.contextmanager
+def _split_everything():
+    """Split every kernel across the threads, however small (most of the shapes
+    drawn above are below the size where a split pays)."""
+    saved = native_thunk.MIN_PARALLEL_ELEMENTS
+    native_thunk.MIN_PARALLEL_ELEMENTS = 1
+    try:
+        yield
+    finally:
+        native_thunk.MIN_PARALLEL_ELEMENTS = saved
+
+
+def test_small_kernels_are_split_when_the_threshold_says_so(monkeypatch):
+    """The helper above really splits: with it, a 3-row kernel runs its chunks on
+    several threads (a kernel that records the ranges it was given)."""
+    f = _cached("w2", _w2)
+    calls = []
+    thunk = f.thunks[0]
+    cfunc = thunk.cfunc
+    monkeypatch.setattr(thunk, "cfunc", lambda *a: calls.append(a[-2:]) or cfunc(*a))
+    m, r, c = np.ones((3, 4)), np.ones((1, 4)), np.ones((3, 1))
+    with theano.config.change_flags(threads=3), _split_everything():
+        f(m, r, c)
+    assert sorted(calls) == [(0, 1), (1, 2), (2, 3)]
 
 
 def test_threaded_shape_error_is_clear():
