@@ -83,3 +83,8 @@ def test_fused_ops_compare_by_program():
     b = FusedElemwise([(0,), (0,)], program(), (False,))
     c = FusedElemwise([(0,), (0,)], program((("step", 1),)), (False,))
     assert a == b and hash(a) == hash(b) and a != c
+
+
+def test_fused_elemwise_outputs_are_steps():
+    with pytest.raises(TypeError):
+        FusedElemwise([(0,), (0,)], program((("in", 0),)), (False,))

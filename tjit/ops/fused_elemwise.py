@@ -25,8 +25,10 @@ class FusedElemwise(Op):
     __props__ = ("axes", "program", "broadcastable")
 
     def __init__(self, axes, program, broadcastable):
-        if not isinstance(program, ScalarProgram):
-            raise TypeError(f"FusedElemwise needs a ScalarProgram, got {program!r}")
+        if not (isinstance(program, ScalarProgram)
+                and all(ref[0] == "step" for ref in program.outputs)):
+            raise TypeError(f"FusedElemwise needs a ScalarProgram whose outputs are steps, "
+                            f"got {program!r}")
         self.axes = tuple(tuple(a) for a in axes)
         self.program = program
         self.broadcastable = tuple(broadcastable)

@@ -62,8 +62,10 @@ class FusedRows(Op):
     __props__ = ("axes", "reductions", "program", "broadcastable")
 
     def __init__(self, axes, reductions, program, broadcastable):
-        if not isinstance(program, ScalarProgram):
-            raise TypeError(f"FusedRows needs a ScalarProgram, got {program!r}")
+        if not (isinstance(program, ScalarProgram)
+                and all(ref[0] == "step" for ref in program.outputs)):
+            raise TypeError(f"FusedRows needs a ScalarProgram whose outputs are steps, "
+                            f"got {program!r}")
         self.axes = tuple(tuple(a) for a in axes)
         self.reductions = tuple(reductions)
         self.program = program
