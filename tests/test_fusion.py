@@ -16,7 +16,7 @@ def fused_nodes(f):
 
 
 def step_names(node):
-    return [s.op.name for s in node.op.steps]
+    return node.op.program.op_names
 
 
 def test_readme_chain_is_one_kernel_reading_x_and_a_once():

@@ -23,9 +23,9 @@ def scalar_ops(f):
     """Names of the scalar ops in f's compiled graph (inside fused kernels too)."""
     names = []
     for n in f.nodes:
-        steps = getattr(n.op, "steps", None)
-        if steps is not None:
-            names += [s.op.name for s in steps]
+        program = getattr(n.op, "program", None)
+        if program is not None:
+            names += program.op_names
         elif hasattr(n.op, "scalar_op"):
             names.append(n.op.scalar_op.name)
         else:

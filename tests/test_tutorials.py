@@ -26,8 +26,8 @@ def op_names(f):
 def scalar_ops(f):
     names = set()
     for n in f.nodes:
-        for step in getattr(n.op, "steps", ()):
-            names.add(step.op.name)
+        if hasattr(n.op, "program"):
+            names.update(n.op.program.op_names)
         if hasattr(n.op, "scalar_op"):
             names.add(n.op.scalar_op.name)
     return names

@@ -1,8 +1,11 @@
 """Lowering of graph nodes to loop-IR kernels (FusedElemwise -> elementwise kernel,
-FusedReduce -> reduction kernel)."""
+FusedReduce -> reduction kernel), and what every fused kind's lowering shares: the
+IR of a ScalarProgram (`program_exprs`) and the structure hash of a kernel."""
 from __future__ import annotations
 
 import hashlib
+
+import numpy as np
 
 from .. import scalar as ts
 from .lower import elementwise_kernel
@@ -18,7 +21,6 @@ def _cast(e, dtype):
     if expr_dtype(e) == dtype:
         return e
     if isinstance(e, Const):
-        import numpy as np
         return Const(np.asarray(e.value).astype(dtype).item(), dtype)
     return Cast(e, dtype)
 
@@ -45,14 +47,45 @@ def scalar_expr(op, args):
     return Op(op.ir_name, cast_args, out)
 
 
+class Verbatim(str):
+    """Text that `repr` leaves as it is: a program's `steps_key()` inside a
+    structure tuple reads as it did when the steps were a list in that tuple."""
+
+    def __repr__(self):
+        return str(self)
+
+
+def structure_hash(*parts):
+    """A stable hash of `parts` (reprs of tuples, strings, ints, dtypes and
+    Verbatim texts), for a kernel's name and compile-cache key."""
+    return hashlib.sha256(repr(parts).encode()).hexdigest()
+
+
+def steps_text(program):
+    """`program`'s step structure, for a `structure_hash` part."""
+    return Verbatim(program.steps_key())
+
+
+def input_types(node):
+    return [(v.dtype, v.broadcastable) for v in node.inputs]
+
+
+def program_exprs(program, inputs):
+    """The IR expressions of the outputs of ScalarProgram `program`, input i
+    being a placeholder load of Buffer `inputs[i]` at index () (the kernel
+    builders place the loads)."""
+    return program.run(lambda i: Load(inputs[i], ()), lambda value, dtype: Const(value, dtype),
+                       scalar_expr)
+
+
 def structure_key(node):
     """A hash of everything that determines the kernel of a FusedElemwise node
     (stable across processes; the lowering code is covered by the cache's code
     version), so compiled code is found without serializing the kernel."""
-    text = repr((node.op.axes, [(s.op.name, getattr(s.op, "dtype", None), s.args)
-                                for s in node.op.steps], node.op.outputs, node.op.broadcastable,
-                 [(v.dtype, v.broadcastable) for v in node.inputs]))
-    return hashlib.sha256(text.encode()).hexdigest()
+    op = node.op
+    return structure_hash(op.axes, steps_text(op.program),
+                          tuple(ref[1] for ref in op.program.outputs), op.broadcastable,
+                          input_types(node))
 
 
 def lower_fused(node):
@@ -60,49 +93,20 @@ def lower_fused(node):
     op = node.op
     ins = [Buffer(f"in{i}", v.dtype, v.broadcastable) for i, v in enumerate(node.inputs)]
     outs = [Buffer(f"out{j}", v.dtype, v.broadcastable) for j, v in enumerate(node.outputs)]
-    values = []
-    for step in op.steps:
-        args = []
-        for ref in step.args:
-            if ref[0] == "in":
-                args.append(Load(ins[ref[1]], ()))
-            elif ref[0] == "step":
-                args.append(values[ref[1]])
-            else:
-                args.append(Const(ref[1], ref[2]))
-        values.append(scalar_expr(step.op, args))
-    exprs = [_cast(values[j], b.dtype) for j, b in zip(op.outputs, outs)]
+    exprs = [_cast(e, b.dtype) for e, b in zip(program_exprs(op.program, ins), outs)]
     key = structure_key(node)
     kernel = elementwise_kernel("tjit_fused_" + key[:16], list(zip(ins, op.axes)), outs, exprs)
     kernel.meta["cache_key"] = "fused " + key
     return kernel
 
 
-def _program(op, ins):
-    """IR values of the steps of a fused scalar program over placeholder loads."""
-    values = []
-
-    def resolve(ref):
-        if ref[0] == "in":
-            return Load(ins[ref[1]], ())
-        if ref[0] == "step":
-            return values[ref[1]]
-        return Const(ref[1], ref[2])
-
-    for step in op.steps:
-        values.append(scalar_expr(step.op, [resolve(r) for r in step.args]))
-    return resolve
-
-
 def lower_fused_reduce(node):
     """The reduction Kernel computing a FusedReduce node (see `reduction_kernel`)."""
     op = node.op
     ins = [Buffer(f"in{i}", v.dtype, v.broadcastable) for i, v in enumerate(node.inputs)]
-    value = _program(op, ins)(op.value)
-    text = repr((op.kind, op.reduced, op.acc_dtype, op.dtype, op.value, op.broadcastable,
-                 op.axes, [(s.op.name, getattr(s.op, "dtype", None), s.args) for s in op.steps],
-                 [(v.dtype, v.broadcastable) for v in node.inputs]))
-    key = hashlib.sha256(text.encode()).hexdigest()
+    (value,) = program_exprs(op.program, ins)
+    key = structure_hash(op.kind, op.reduced, op.acc_dtype, op.dtype, op.program.outputs[0],
+                         op.broadcastable, op.axes, steps_text(op.program), input_types(node))
     kernel = reduction_kernel("tjit_reduce_" + key[:16], list(zip(ins, op.axes)), value,
                               op.kind, op.reduced, op.broadcastable, op.acc_dtype, op.dtype)
     kernel.meta["cache_key"] = "reduce " + key

@@ -15,12 +15,10 @@ only what is in cache, never the order of any sum.
 """
 from __future__ import annotations
 
-import hashlib
-
 import numpy as np
 
 from ..ops.fused_rowcol import FusedRowCol
-from .from_graph import _program
+from .from_graph import input_types, program_exprs, steps_text, structure_hash
 from .launch import Launch
 from .lower import _place_loads
 from .lower_scan import let
@@ -67,7 +65,7 @@ def rowcol_kernel(node):
     bl = Param("block")
 
     prog_bufs = op.program_inputs(z, extras)
-    gexpr = _program(op, prog_bufs)(op.value)
+    (gexpr,) = program_exprs(op.program, prog_bufs)
     index = {b: (((i, 0),) if b.ndim == 1 else ()) for b in prog_bufs}
     gexpr = _place_loads(gexpr, index)
     if gexpr.dtype != dtype:
@@ -121,10 +119,8 @@ def rowcol_kernel(node):
         Range(c, IntOp("max", Begin(), IntConst(0)), IntOp("min", End(), nchunks), 1, chunk),)
     # Named and cached by its structure (as FusedElemwise): the ops, the program and
     # the input types; this module's code is in the compile cache's code version.
-    text = repr((acc_dtype, [(s.op.name, getattr(s.op, "dtype", None), s.args)
-                             for s in op.steps], op.value, op.zpos, op.ext_axes,
-                 [(x.dtype, x.broadcastable) for x in node.inputs]))
-    key = hashlib.sha256(text.encode()).hexdigest()
+    key = structure_hash(acc_dtype, steps_text(op.program), op.program.outputs[0], op.zpos,
+                         op.ext_axes, input_types(node))
     return Kernel("tjit_rowcol_" + key[:16], (X, v, *extras, z, g, part), body,
                   n_inputs=2 + len(extras), params=(bl,),
                   meta={"schedule": "rowcol", "cache_key": "rowcol " + key})

@@ -16,11 +16,9 @@ it runs with the elementwise kind's launch.
 """
 from __future__ import annotations
 
-import hashlib
-
 from ..ops.fused_rows import FusedRows
 from ..tensor.reduction import NEEDS_NONEMPTY
-from .from_graph import _cast, _program
+from .from_graph import _cast, input_types, program_exprs, steps_text, structure_hash
 from .lower_elemwise import ElemwiseLaunch
 from .lowering import lower
 from .lower import CheckList, _effective_axes, _place_loads
@@ -164,20 +162,17 @@ def lower_fused_rows(node):
     outs = [Buffer(f"out{j}", v.dtype, v.broadcastable) for j, v in enumerate(node.outputs)]
 
     def value_of(r):
-        return lambda refs: _program(r, refs)(r.value)
+        return lambda refs: program_exprs(r.program, refs)[0]
 
     def exprs_of(refs):
-        resolve = _program(op, refs)
-        return [resolve(("step", j)) for j in op.outputs]
+        return program_exprs(op.program, refs)
 
     reductions = [(r.kind, value_of(r), r.acc_dtype, r.dtype) for r in op.reductions]
-    text = repr((op.axes, [(r.kind, r.value, r.acc_dtype, r.dtype,
-                            [(s.op.name, getattr(s.op, "dtype", None), s.args) for s in r.steps])
-                           for r in op.reductions],
-                 [(s.op.name, getattr(s.op, "dtype", None), s.args) for s in op.steps],
-                 op.outputs, op.broadcastable,
-                 [(v.dtype, v.broadcastable) for v in node.inputs]))
-    key = hashlib.sha256(text.encode()).hexdigest()
+    rows = [(r.kind, r.program.outputs[0], r.acc_dtype, r.dtype, steps_text(r.program))
+            for r in op.reductions]
+    key = structure_hash(op.axes, rows, steps_text(op.program),
+                         tuple(ref[1] for ref in op.program.outputs), op.broadcastable,
+                         input_types(node))
     kernel = rowwise_kernel("tjit_rows_" + key[:16], list(zip(ins, op.axes)), reductions,
                             exprs_of, outs, op.broadcastable)
     kernel.meta["cache_key"] = "rows " + key

@@ -6,35 +6,31 @@ program with NumPy (the reference used by DebugMode and by tests).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 
 from ..graph import Apply, Op
 from ..tensor.type import TensorType
-
-
-@dataclass(frozen=True)
-class Step:
-    """One scalar op applied to refs: ('in', i), ('step', j) or ('const', value, dtype)."""
-    op: object
-    args: tuple
+from .scalar_program import ScalarProgram
 
 
 class FusedElemwise(Op):
-    """Outputs `outputs` (step indices) of a scalar program over `n_inputs` inputs.
+    """The outputs of `program` (a ScalarProgram whose output refs are steps)
+    over `n_inputs` inputs.
 
     `axes[i][d]` is the axis of input i iterated by loop dim d, or None when input i
     does not vary along d (absorbs DimShuffles of the inputs). All outputs have the
     loop rank and the broadcast pattern `broadcastable`.
     """
 
-    __props__ = ("axes", "steps", "outputs", "broadcastable")
+    __props__ = ("axes", "program", "broadcastable")
 
-    def __init__(self, axes, steps, outputs, broadcastable):
+    def __init__(self, axes, program, broadcastable):
+        if not (isinstance(program, ScalarProgram)
+                and all(ref[0] == "step" for ref in program.outputs)):
+            raise TypeError(f"FusedElemwise needs a ScalarProgram whose outputs are steps, "
+                            f"got {program!r}")
         self.axes = tuple(tuple(a) for a in axes)
-        self.steps = tuple(steps)
-        self.outputs = tuple(outputs)
+        self.program = program
         self.broadcastable = tuple(broadcastable)
 
     @property
@@ -42,11 +38,7 @@ class FusedElemwise(Op):
         return len(self.axes)
 
     def output_dtypes(self, input_dtypes):
-        dtypes = []
-        for step in self.steps:
-            arg_dtypes = [_ref_dtype(r, input_dtypes, dtypes) for r in step.args]
-            dtypes.append(step.op.output_dtype(*arg_dtypes))
-        return [dtypes[j] for j in self.outputs]
+        return self.program.dtypes(list(input_dtypes))
 
     def make_node(self, *inputs):
         if len(inputs) != self.n_inputs:
@@ -95,39 +87,11 @@ class FusedElemwise(Op):
     def perform(self, node, inputs):
         shape = self.loop_shape(node, inputs)
         ins = self.aligned_inputs(inputs)
-        values = []
-        for step in self.steps:
-            args = [_ref_value(r, ins, values) for r in step.args]
-            values.append(step.op.impl(*args))
-        return [np.array(np.broadcast_to(values[j], shape)) for j in self.outputs]
+        return [np.array(np.broadcast_to(v, shape)) for v in self.program.evaluate(ins)]
 
     def __str__(self):
-        names = [s.op.name for s in self.steps]
+        names = self.program.op_names
         if len(names) > 4:
             names = names[:2] + ["..."] + names[-1:]
         return f"FusedElemwise{{{','.join(names)}}}"
 
-
-def _ref_dtype(ref, input_dtypes, step_dtypes):
-    if ref[0] == "in":
-        return input_dtypes[ref[1]]
-    if ref[0] == "step":
-        return step_dtypes[ref[1]]
-    return ref[2]
-
-
-def program_dtype(steps, value, input_dtypes):
-    """The dtype of ref `value` in a step program over inputs of `input_dtypes`."""
-    dtypes = []
-    for step in steps:
-        dtypes.append(step.op.output_dtype(*[_ref_dtype(r, input_dtypes, dtypes)
-                                             for r in step.args]))
-    return _ref_dtype(value, input_dtypes, dtypes)
-
-
-def _ref_value(ref, inputs, values):
-    if ref[0] == "in":
-        return inputs[ref[1]]
-    if ref[0] == "step":
-        return values[ref[1]]
-    return np.asarray(ref[1], dtype=ref[2])

@@ -10,7 +10,8 @@ the subclass MatVec (`tjit.ops.matvec`).
 from __future__ import annotations
 
 from ..graph import Apply, Op
-from .fused_elemwise import FusedElemwise, _ref_value, program_dtype
+from .fused_elemwise import FusedElemwise
+from .scalar_program import ScalarProgram
 from ..tensor.reduction import reference_reduce
 from ..tensor.type import TensorType
 
@@ -18,28 +19,30 @@ import numpy as np
 
 
 class FusedReduce(Op):
-    """Reduce with `kind` over loop dims `reduced` the value `value` (a ref:
-    ('in', i) or ('step', j)) of the scalar program `steps` over the inputs.
+    """Reduce with `kind` over loop dims `reduced` the value of `program` (a
+    ScalarProgram with one output, an input or a step) over the inputs.
 
     `axes` and `broadcastable` describe the loop over the *unreduced* domain as in
     FusedElemwise; the output has the kept dims (in order) and dtype `dtype`;
     values are accumulated in `acc_dtype` (None for argmax/argmin).
     """
 
-    __props__ = ("kind", "axes", "steps", "value", "reduced", "broadcastable",
-                 "acc_dtype", "dtype")
+    __props__ = ("kind", "axes", "program", "reduced", "broadcastable", "acc_dtype", "dtype")
 
-    def __init__(self, kind, axes, steps, value, reduced, broadcastable, acc_dtype, dtype):
+    def __init__(self, kind, axes, program, reduced, broadcastable, acc_dtype, dtype):
+        if not (isinstance(program, ScalarProgram) and len(program.outputs) == 1
+                and program.outputs[0][0] != "const"):
+            raise TypeError(f"FusedReduce needs a ScalarProgram with one non-constant "
+                            f"output, got {program!r}")
         self.kind = kind
         self.axes = tuple(tuple(a) for a in axes)
-        self.steps = tuple(steps)
-        self.value = tuple(value)
+        self.program = program
         self.reduced = tuple(reduced)
         self.broadcastable = tuple(broadcastable)
         self.acc_dtype, self.dtype = acc_dtype, dtype
 
     def value_dtype(self, input_dtypes):
-        return program_dtype(self.steps, self.value, input_dtypes)
+        return self.program.dtypes(list(input_dtypes))[0]
 
     def make_node(self, *inputs):
         if len(inputs) != len(self.axes):
@@ -58,15 +61,12 @@ class FusedReduce(Op):
     def perform(self, node, inputs):
         shape = self.loop_shape(node, inputs)
         ins = FusedElemwise.aligned_inputs(self, inputs)
-        values = []
-        for step in self.steps:
-            values.append(step.op.impl(*[_ref_value(r, ins, values) for r in step.args]))
-        v = np.broadcast_to(_ref_value(self.value, ins, values), shape)
+        v = np.broadcast_to(self.program.evaluate(ins)[0], shape)
         return [reference_reduce(self.kind, v, self.reduced, self.acc_dtype, self.dtype,
                                  node.inputs[0] if node.inputs else self)]
 
     def __str__(self):
-        names = [s.op.name for s in self.steps]
+        names = self.program.op_names
         if len(names) > 3:
             names = names[:1] + ["..."] + names[-1:]
         inner = ",".join(names)

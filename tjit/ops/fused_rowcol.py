@@ -17,27 +17,29 @@ from __future__ import annotations
 import numpy as np
 
 from ..graph import Apply, Op
-from .fused_elemwise import _ref_value, program_dtype
+from .scalar_program import ScalarProgram
 from ..tensor.type import TensorType
 
 
 class FusedRowCol(Op):
     """Inputs X (matrix), v (vector), then the program's other inputs (row vectors
-    of length len(X) or 0-d scalars). `steps`/`value` are a scalar program over
-    refs ('in', k) into the program inputs: the others with z inserted at `zpos`;
+    of length len(X) or 0-d scalars). `program` (a ScalarProgram with one output,
+    g) is over the program inputs: the others with z inserted at `zpos`;
     `ext_axes[k]` is (0,) for a row vector, (None,) for a scalar."""
 
-    __props__ = ("steps", "value", "zpos", "ext_axes", "acc_dtype")
+    __props__ = ("program", "zpos", "ext_axes", "acc_dtype")
 
-    def __init__(self, steps, value, zpos, ext_axes, acc_dtype):
+    def __init__(self, program, zpos, ext_axes, acc_dtype):
+        if not (isinstance(program, ScalarProgram) and len(program.outputs) == 1):
+            raise TypeError(f"FusedRowCol needs a ScalarProgram with one output, "
+                            f"got {program!r}")
         self.acc_dtype = acc_dtype   # both sums accumulate in it (float32 data: float64)
-        self.steps = tuple(steps)
-        self.value = tuple(value)
+        self.program = program
         self.zpos = zpos
         self.ext_axes = tuple(tuple(a) for a in ext_axes)
 
     def value_dtype(self, input_dtypes):
-        return program_dtype(self.steps, self.value, input_dtypes)
+        return self.program.dtypes(list(input_dtypes))[0]
 
     def program_inputs(self, z, others):
         ins = list(others)
@@ -85,10 +87,7 @@ class FusedRowCol(Op):
         dtype = X.dtype
         z = (X * v[None, :]).sum(axis=1, dtype=self.acc_dtype).astype(dtype)
         ins = self.program_inputs(z, [np.asarray(a) for a in others])
-        values = []
-        for step in self.steps:
-            values.append(step.op.impl(*[_ref_value(r, ins, values) for r in step.args]))
-        g = np.array(np.broadcast_to(_ref_value(self.value, ins, values), z.shape), dtype=dtype)
+        g = np.array(np.broadcast_to(self.program.evaluate(ins)[0], z.shape), dtype=dtype)
         col = (X * g[:, None]).sum(axis=0, dtype=self.acc_dtype).astype(dtype)
         return [np.asarray(z, dtype), g, np.asarray(col, dtype)]
 
@@ -96,7 +95,7 @@ class FusedRowCol(Op):
         raise NotImplementedError("FusedRowCol only appears in compiled graphs")
 
     def __str__(self):
-        names = [s.op.name for s in self.steps]
+        names = self.program.op_names
         if len(names) > 3:
             names = names[:1] + ["..."] + names[-1:]
         return f"FusedRowCol{{{','.join(names)}}}"

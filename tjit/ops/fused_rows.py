@@ -9,14 +9,15 @@ once and stays in cache while the reductions and the stores run over it.
 
 Programs use one ref space: ('in', i) for i < len(axes) is input i, and
 ('in', len(axes) + k) is the result of reduction k (a value per row, broadcast
-along the row); ('step', j) and ('const', v, dt) as in FusedElemwise.
+along the row) (see ScalarProgram for the refs).
 """
 from __future__ import annotations
 
 import numpy as np
 
 from ..graph import Apply, Op
-from .fused_elemwise import FusedElemwise, _ref_dtype, _ref_value, program_dtype
+from .fused_elemwise import FusedElemwise
+from .scalar_program import ScalarProgram
 from ..tensor.reduction import NEEDS_NONEMPTY, reference_reduce
 from ..tensor.type import TensorType
 
@@ -24,20 +25,23 @@ KINDS = ("sum", "prod", "max", "min")
 
 
 class RowReduction:
-    """Reduction k of a FusedRows: `kind` over the last loop dim of the value
-    `value` (a ref) of the scalar program `steps`, accumulated in `acc_dtype`,
+    """Reduction k of a FusedRows: `kind` over the last loop dim of the value of
+    `program` (a ScalarProgram with one output), accumulated in `acc_dtype`,
     result of dtype `dtype`."""
 
-    __slots__ = ("kind", "steps", "value", "acc_dtype", "dtype")
+    __slots__ = ("kind", "program", "acc_dtype", "dtype")
 
-    def __init__(self, kind, steps, value, acc_dtype, dtype):
+    def __init__(self, kind, program, acc_dtype, dtype):
         if kind not in KINDS:
             raise ValueError(f"FusedRows cannot reduce with {kind!r} (only {KINDS})")
-        self.kind, self.steps, self.value = kind, tuple(steps), tuple(value)
+        if not (isinstance(program, ScalarProgram) and len(program.outputs) == 1):
+            raise TypeError(f"RowReduction needs a ScalarProgram with one output, "
+                            f"got {program!r}")
+        self.kind, self.program = kind, program
         self.acc_dtype, self.dtype = acc_dtype, dtype
 
     def _key(self):
-        return (self.kind, self.steps, self.value, self.acc_dtype, self.dtype)
+        return (self.kind, self.program, self.acc_dtype, self.dtype)
 
     def __eq__(self, other):
         return isinstance(other, RowReduction) and self._key() == other._key()
@@ -50,18 +54,21 @@ class RowReduction:
 
 
 class FusedRows(Op):
-    """Outputs `outputs` (step indices) of the program `steps` over the inputs
-    and the per-row results of `reductions` (in order; each may use the ones
-    before it). `axes`/`broadcastable` describe the loop as in FusedElemwise;
+    """The outputs of `program` (a ScalarProgram whose output refs are steps) over
+    the inputs and the per-row results of `reductions` (in order; each may use the
+    ones before it). `axes`/`broadcastable` describe the loop as in FusedElemwise;
     the last loop dim is the row."""
 
-    __props__ = ("axes", "reductions", "steps", "outputs", "broadcastable")
+    __props__ = ("axes", "reductions", "program", "broadcastable")
 
-    def __init__(self, axes, reductions, steps, outputs, broadcastable):
+    def __init__(self, axes, reductions, program, broadcastable):
+        if not (isinstance(program, ScalarProgram)
+                and all(ref[0] == "step" for ref in program.outputs)):
+            raise TypeError(f"FusedRows needs a ScalarProgram whose outputs are steps, "
+                            f"got {program!r}")
         self.axes = tuple(tuple(a) for a in axes)
         self.reductions = tuple(reductions)
-        self.steps = tuple(steps)
-        self.outputs = tuple(outputs)
+        self.program = program
         self.broadcastable = tuple(broadcastable)
         if not self.broadcastable or self.broadcastable[-1]:
             raise ValueError("FusedRows: the last loop dim (the row) must not be broadcastable")
@@ -74,13 +81,10 @@ class FusedRows(Op):
         """(reduction result dtypes, output dtypes), checking the programs' refs."""
         refs = list(input_dtypes)
         for k, r in enumerate(self.reductions):
-            if program_dtype(r.steps, r.value, refs) is None:
+            if r.program.dtypes(refs)[0] is None:
                 raise TypeError(f"{self}: reduction {k} has no value")
             refs.append(r.dtype)
-        values = []
-        for step in self.steps:
-            values.append(step.op.output_dtype(*[_ref_dtype(a, refs, values) for a in step.args]))
-        return refs[len(input_dtypes):], [values[j] for j in self.outputs]
+        return refs[len(input_dtypes):], self.program.dtypes(refs)
 
     def make_node(self, *inputs):
         if len(inputs) != self.n_inputs:
@@ -109,21 +113,15 @@ class FusedRows(Op):
         refs = list(FusedElemwise.aligned_inputs(self, inputs))
         last = len(shape) - 1
         for r in self.reductions:
-            values = []
-            for step in r.steps:
-                values.append(step.op.impl(*[_ref_value(a, refs, values) for a in step.args]))
-            v = np.broadcast_to(_ref_value(r.value, refs, values), shape)
+            v = np.broadcast_to(r.program.evaluate(refs)[0], shape)
             result = reference_reduce(r.kind, v, (last,), r.acc_dtype, r.dtype, self)
             refs.append(np.expand_dims(result, last))
-        values = []
-        for step in self.steps:
-            values.append(step.op.impl(*[_ref_value(a, refs, values) for a in step.args]))
-        return [np.array(np.broadcast_to(values[j], shape), dtype=v.dtype)
-                for j, v in zip(self.outputs, node.outputs)]
+        return [np.array(np.broadcast_to(value, shape), dtype=v.dtype)
+                for value, v in zip(self.program.evaluate(refs), node.outputs)]
 
     def __str__(self):
         kinds = ",".join(r.kind for r in self.reductions)
-        names = [s.op.name for s in self.steps]
+        names = self.program.op_names
         if len(names) > 3:
             names = names[:1] + ["..."] + names[-1:]
         return f"FusedRows{{{kinds};{','.join(names)}}}"

@@ -12,10 +12,11 @@ handles it as the reduction it is.
 from __future__ import annotations
 
 from .. import scalar as ts
-from .fused_elemwise import Step
 from .fused_reduce import FusedReduce
+from .scalar_program import ScalarProgram, Step
 
 FLOATS = ("float32", "float64")
+PRODUCT = ScalarProgram((Step(ts.mul, (("in", 0), ("in", 1))),), (("step", 0),))
 
 
 class MatVec(FusedReduce):
@@ -31,8 +32,8 @@ class MatVec(FusedReduce):
 
     def __init__(self, transposed, acc_dtype, dtype):
         axes = ((0, 1), (0, None)) if transposed else ((0, 1), (None, 0))
-        super().__init__("sum", axes, (Step(ts.mul, (("in", 0), ("in", 1))),), ("step", 0),
-                         (0,) if transposed else (1,), (False, False), acc_dtype, dtype)
+        super().__init__("sum", axes, PRODUCT, (0,) if transposed else (1,), (False, False),
+                         acc_dtype, dtype)
         self.transposed = transposed
 
     def make_node(self, X, v):
@@ -53,9 +54,7 @@ def as_matvec(op, inputs):
     product (sum of in0 * in1, X = in0 read in order, v = in1 along the summed
     or the kept dim)."""
     if not (type(op) is FusedReduce and op.kind == "sum" and len(inputs) == 2
-            and len(op.steps) == 1 and op.steps[0].op == ts.mul
-            and tuple(op.steps[0].args) == (("in", 0), ("in", 1)) and op.value == ("step", 0)
-            and op.broadcastable == (False, False)):
+            and op.program == PRODUCT and op.broadcastable == (False, False)):
         return None
     X, v = inputs
     if (op.dtype not in FLOATS or op.acc_dtype not in FLOATS

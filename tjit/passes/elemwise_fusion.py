@@ -16,7 +16,8 @@ from ..graph import Constant, toposort
 from ..ir.nodes import SCALAR_OPS
 from ..scalar import Cast
 from ..tensor.elemwise import DimShuffle, Elemwise
-from ..ops.fused_elemwise import FusedElemwise, Step
+from ..ops.fused_elemwise import FusedElemwise
+from ..ops.scalar_program import ScalarProgram, Step
 from .walk import rebuild_node
 
 NATIVE_DTYPES = frozenset(("bool", "int8", "int16", "int32", "int64", "uint8", "uint16",
@@ -245,8 +246,8 @@ def _build(group, clients, new_var):
         steps.append(Step(node.op.scalar_op, tuple(refs)))
     needed = [n.outputs[0] for n in members
               if any(c is None or id(c) not in group.ids for c in clients[id(n.outputs[0])])]
-    op = FusedElemwise([a for _, a in ext], steps, [step_of[id(v)] for v in needed],
-                       group.pattern)
+    program = ScalarProgram(steps, [("step", step_of[id(v)]) for v in needed])
+    op = FusedElemwise([a for _, a in ext], program, group.pattern)
     node = op.make_node(*[new_var(v) for v, _ in ext])
     return {id(old): new for old, new in zip(needed, node.outputs)}
 

@@ -12,9 +12,9 @@ A reduction that is exactly a matrix-vector product becomes a MatVec.
 """
 from __future__ import annotations
 
-from ..ops.fused_elemwise import Step
 from ..ops.fused_reduce import FusedReduce
 from ..ops.matvec import as_matvec
+from ..ops.scalar_program import ScalarProgram, Step
 from ..tensor.reduction import Reduce, _acc_dtype
 from .elemwise_fusion import NATIVE_DTYPES, _boundary_ref, lowerable
 from .walk import replace
@@ -23,7 +23,8 @@ MAX_STEPS = 64   # bounds compile time of one kernel
 
 
 def _program(v):
-    """(steps, value ref, [(var, axes)]) of the elementwise subgraph producing v."""
+    """(ScalarProgram with one output, [(var, axes)] of its inputs) of the
+    elementwise subgraph producing v."""
     rank = v.ndim
     steps, ext, ext_index, memo = [], [], {}, {}
 
@@ -48,7 +49,8 @@ def _program(v):
         memo[id(u)] = r
         return r
 
-    return steps, ref(v), ext
+    value = ref(v)
+    return ScalarProgram(steps, (value,)), ext
 
 
 def fuse_reduce(node):
@@ -60,16 +62,16 @@ def fuse_reduce(node):
     acc = op.acc_dtype or _acc_dtype(op.kind, x.dtype)
     if acc is not None and acc not in NATIVE_DTYPES:
         return None
-    steps, value, ext = _program(x)
-    if value[0] == "const":
+    program, ext = _program(x)
+    if program.outputs[0][0] == "const":
         return None
     pattern = tuple(all(a is None or var.broadcastable[a] for var, axes in ext
                         for a in [axes[d]]) for d in range(x.ndim))
     if pattern != x.broadcastable:
-        steps, value, ext = [], ("in", 0), [(x, tuple(range(x.ndim)))]
+        program, ext = ScalarProgram((), (("in", 0),)), [(x, tuple(range(x.ndim)))]
         pattern = x.broadcastable
-    fused = FusedReduce(op.kind, [a for _, a in ext], steps, value, op.axis, pattern,
-                        acc, out.dtype)
+    fused = FusedReduce(op.kind, [a for _, a in ext], program, op.axis, pattern, acc,
+                        out.dtype)
     inputs = [v for v, _ in ext]
     fused = as_matvec(fused, inputs) or fused   # X.v and X^T.v: the explicit kind
     return fused.make_node(*inputs).outputs

@@ -52,8 +52,8 @@ def _match(node):
     g = node.inputs[1].owner.inputs[1]
     if g.dtype != X.dtype or g.ndim != 1:
         return None
-    steps, value, ext = _program(g)
-    if value[0] == "const":
+    program, ext = _program(g)
+    if program.outputs[0][0] == "const":
         return None
     zpos = next((k for k, (var, axes) in enumerate(ext)
                  if axes == (0,) and var.owner is not None
@@ -73,7 +73,7 @@ def _match(node):
             if _depends_on(var, [z, node.outputs[0]]):
                 return None   # not per-row: e.g. a mean of z
             others.append(var)
-    op = FusedRowCol(steps, value, zpos, axes_all, node.op.acc_dtype)
+    op = FusedRowCol(program, zpos, axes_all, node.op.acc_dtype)
     try:
         fused = op.make_node(X, z.owner.inputs[1], *others)
     except TypeError:

@@ -12,7 +12,7 @@ Runs after elemwise_fusion (it groups fused nodes).
 from __future__ import annotations
 
 from ..graph import toposort
-from ..ops.fused_elemwise import FusedElemwise, Step
+from ..ops.fused_elemwise import FusedElemwise
 from ..ops.fused_reduce import FusedReduce
 from ..ops.fused_rows import KINDS, FusedRows, RowReduction
 from .elemwise_fusion import _clients
@@ -98,18 +98,12 @@ def _fuse(consumer, reductions):
     maps = [remap(r) for r in reductions] + [remap(consumer)]
     n = len(ext)
 
-    def ref(r, table):
-        if r[0] != "in":
-            return r
-        kind, k = table[r[1]]
-        return ("in", k if kind == "in" else n + k)
+    def program_of(op, table):
+        return op.program.with_inputs(lambda i: table[i][1] + (0 if table[i][0] == "in" else n))
 
-    def steps_of(node, table):
-        return [Step(s.op, tuple(ref(a, table) for a in s.args)) for s in node.op.steps]
-
-    rows = [RowReduction(r.op.kind, steps_of(r, t), ref(r.op.value, t), r.op.acc_dtype,
-                         r.op.dtype) for r, t in zip(reductions, maps)]
-    op = FusedRows([a for _, a in ext], rows, steps_of(consumer, maps[-1]), consumer.op.outputs,
+    rows = [RowReduction(r.op.kind, program_of(r.op, t), r.op.acc_dtype, r.op.dtype)
+            for r, t in zip(reductions, maps)]
+    op = FusedRows([a for _, a in ext], rows, program_of(consumer.op, maps[-1]),
                    consumer.op.broadcastable)
     return op.make_node(*[v for v, _ in ext])
 
