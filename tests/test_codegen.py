@@ -536,16 +536,14 @@ def _param_kernel(name="params"):
     """out[i] = x[i + off] + float(i * block) for i < min(block, len(out)); the rest
     of out untouched: a Param in a loop bound, in an index (through a let) and
     in a value."""
-    from tjit.ir.lower_scan import let
-    from tjit.ir.nodes import Begin, Dim, End, Index, IntConst, IntMul, IntOp, Kernel, Param, \
-        Range, Store, Var
+    from tjit.ir.nodes import Dim, Index, IntOp, Kernel, Param, Store, Var, let, split_range
     x, out = Buffer("x", "float64", (False,)), Buffer("out", "float64", (False,))
     block, off = Param("block"), Param("off")
     i, j = Var("i"), Var("j")
-    value = Op("add", (Load(x, ((j, 0),)), Cast(Index(IntMul(i, block)), "float64")), "float64")
-    body = (Range(i, IntOp("max", Begin(), IntConst(0)),
-                  IntOp("min", End(), IntOp("min", block, Dim(out, 0))), 1,
-                  let(j, IntOp("add", i, off), (Store(out, ((i, 0),), value),))),)
+    value = Op("add", (Load(x, ((j, 0),)), Cast(Index(IntOp("mul", i, block)), "float64")),
+               "float64")
+    body = (split_range(i, IntOp("min", block, Dim(out, 0)),
+                        let(j, IntOp("add", i, off), (Store(out, ((i, 0),), value),))),)
     return Kernel(name, (x, out), body, n_inputs=1, params=(block, off))
 
 
@@ -580,7 +578,8 @@ def test_params_are_printed_serialized_and_part_of_the_cache_key():
     kernel = _param_kernel("params_key")
     text = format_kernel(kernel)
     assert "kernel params_key(x: float64[:], out: float64[:], block: int64, off: int64)" in text
-    assert "min(block, dim(out,0))" in text and "(i + off)" in text
+    assert "for i in 0..min(block, dim(out,0)) within begin..end:" in text
+    assert "(i + off)" in text
     swapped = kernel.__class__(kernel.name, kernel.buffers, kernel.body, n_inputs=1,
                                params=(Param("off"), Param("block")))
     assert serialize(swapped) != serialize(kernel)

@@ -36,8 +36,8 @@ from tjit.codegen import array_abi
 from tjit.codegen.scalar_ops import ScalarEmitter, storage_type
 from tjit.codegen.target import LLVM_LOCK, target_machine
 from tjit.ir.nodes import (Accumulate, ArgAccumulate, Begin, Cast, Check, Const, Contiguous, Dim,
-                           End, Guarded, Improves, Index, IntConst, IntMul, IntOp, Load, Local, Loop, Op,
-                           Param, Range, Store, Var)
+                           End, Guarded, Improves, Index, IntConst, IntOp, Load, Local, Op, Param,
+                           Range, Store, Var)
 
 I8P = ir.IntType(8).as_pointer()
 I64, I32, I8 = ir.IntType(64), ir.IntType(32), ir.IntType(8)
@@ -175,7 +175,6 @@ class _KernelEmitter:
             if isinstance(stmt, Local):
                 self._local(stmt)
         self.unit_strides = frozenset()
-        self.outer_pending = True        # the first loop reached honours begin/end
         self._block(self.kernel.body, env={})
         self.builder.ret(ir.Constant(I32, 0))
 
@@ -186,8 +185,6 @@ class _KernelEmitter:
                 self._check(stmt, env)
             elif isinstance(stmt, Guarded):
                 self._guarded(stmt, env)
-            elif isinstance(stmt, Loop):
-                self._loop(stmt, env)
             elif isinstance(stmt, Store):
                 self._store(stmt, env)
                 if stmt.buffer in self.locals:
@@ -292,7 +289,7 @@ class _KernelEmitter:
     def _range(self, stmt, env):
         """A Range loop; innermost ones are multiversioned on unit strides."""
         start, stop = self._int(stmt.start, env), self._int(stmt.stop, env)
-        nested = any(isinstance(s, (Loop, Guarded, Range)) for s in stmt.body)
+        nested = any(isinstance(s, (Guarded, Range)) for s in stmt.body)
         if nested or stmt.step != 1 or self.level == 0:
             self._counted_loop(stmt, start, stop, env, stmt.step)
             return
@@ -322,11 +319,9 @@ class _KernelEmitter:
         then, otherwise = b.append_basic_block("then"), b.append_basic_block("else")
         merge = b.append_basic_block("merge")
         b.cbranch(cond, then, otherwise)
-        outer_pending = self.outer_pending
         b.position_at_end(then)
         emit_then()
         b.branch(merge)
-        self.outer_pending = outer_pending    # both branches start at the same depth
         b.position_at_end(otherwise)
         emit_otherwise()
         b.branch(merge)
@@ -347,23 +342,6 @@ class _KernelEmitter:
                 spanned = b.mul(self.strides[buffer, inner], self.dims[buffer, inner])
                 result = b.and_(result, b.icmp_signed("==", self.strides[buffer, outer], spanned))
         return result
-
-    def _loop(self, stmt, env):
-        extent = self._int(stmt.extent, env)
-        if self.outer_pending:
-            self.outer_pending = False
-            start = self._int_extremum("max", self.begin, ir.Constant(I64, 0))
-            stop = self._int_extremum("min", self.end, extent)
-        else:
-            start, stop = ir.Constant(I64, 0), extent
-        if any(isinstance(s, (Loop, Guarded)) for s in stmt.body) or self.level == 0:
-            self._counted_loop(stmt, start, stop, env)
-            return
-        strided = _strided_by(stmt.var, stmt.body)
-        if not strided:
-            self._counted_loop(stmt, start, stop, env)
-            return
-        self._unit_stride_versions(stmt, start, stop, env, strided)
 
     def _unit_stride_versions(self, stmt, start, stop, env, strided):
         """Two copies of the loop: one with constant unit strides (it vectorizes),
@@ -413,8 +391,6 @@ class _KernelEmitter:
             return self.dims[expr.buffer, expr.axis]
         if isinstance(expr, IntConst):
             return ir.Constant(I64, expr.value)
-        if isinstance(expr, IntMul):
-            return self.builder.mul(self._int(expr.a, env), self._int(expr.b, env))
         if isinstance(expr, Var):
             return env[expr]
         if isinstance(expr, Param):
@@ -429,6 +405,8 @@ class _KernelEmitter:
                 return self.builder.add(a, c)
             if expr.name == "sub":
                 return self.builder.sub(a, c)
+            if expr.name == "mul":
+                return self.builder.mul(a, c)
             if expr.name == "div":
                 return self.builder.sdiv(a, c)
             return self._int_extremum(expr.name, a, c)

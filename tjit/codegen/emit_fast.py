@@ -19,13 +19,14 @@ import struct
 import numpy as np
 
 from tjit.codegen import array_abi
-from tjit.ir.nodes import (Check, Const, Contiguous, Dim, Guarded, IntConst, IntMul, Load, Loop,
-                           Op, Param, Store)
+from tjit.ir.nodes import (Begin, Check, Const, Contiguous, Dim, End, Guarded, IntConst, IntOp,
+                           Load, Op, Param, Range, Store)
 
 _TYPES = {"float64": "double", "float32": "float"}
 _BINARY = {"add": "fadd", "sub": "fsub", "mul": "fmul", "true_div": "fdiv"}
 _ABS_MASK = {"float64": ("i64", (1 << 63) - 1), "float32": ("i32", (1 << 31) - 1)}
 _ITEMSHIFT = {"float64": 3, "float32": 2}
+_INT_OPS = {"add": "add", "sub": "sub", "mul": "mul", "div": "sdiv"}
 
 
 class _Unsupported(Exception):
@@ -102,7 +103,6 @@ class _Writer:
                 stride = self._field(strides_ptr, 8 * axis, "i64")
                 self.strides[buffer, axis] = self.emit(
                     "ashr i64 %s, %d" % (stride, _ITEMSHIFT[buffer.dtype]))
-        self.outer_pending = True        # the first loop reached honours begin/end
         self.cache = {}
         self._block(kernel.body, {})
         self.lines.append("  ret i32 0")
@@ -130,17 +130,25 @@ class _Writer:
             return str(int(expr.value))
         if isinstance(expr, Param):
             return '%%"p.%s"' % expr.name
-        if isinstance(expr, IntMul):
+        if isinstance(expr, Begin):
+            return "%begin"
+        if isinstance(expr, End):
+            return "%end"
+        if isinstance(expr, IntOp):
             a, b = self._int(expr.a), self._int(expr.b)
-            return self.emit("mul i64 %s, %s" % (a, b))
+            if expr.name in ("min", "max"):     # as emit's level 0: compare and select
+                less = self.emit("icmp %s i64 %s, %s" % ("slt" if expr.name == "min" else "sgt",
+                                                         a, b))
+                return self.emit("select i1 %s, i64 %s, i64 %s" % (less, a, b))
+            return self.emit("%s i64 %s, %s" % (_INT_OPS[expr.name], a, b))
         raise _Unsupported
 
     def _block(self, statements, env):
         for stmt in statements:
             if isinstance(stmt, Check):
                 self._check(stmt)
-            elif isinstance(stmt, Loop):
-                self._loop(stmt, env)
+            elif isinstance(stmt, Range):
+                self._range(stmt, env)
                 self.cache = {}          # the loop body's values do not dominate its exit
             elif isinstance(stmt, Store):
                 self._store(stmt, env)
@@ -164,9 +172,7 @@ class _Writer:
         then, otherwise, merge = ("g%d.%s" % (self.count, part)
                                   for part in ("then", "else", "merge"))
         self.lines.append("  br i1 %s, label %%%s, label %%%s" % (cond, then, otherwise))
-        outer_pending = self.outer_pending
         for label, body in ((then, stmt.then), (otherwise, stmt.otherwise)):
-            self.outer_pending = outer_pending   # both branches start at the same depth
             self.label(label)
             self.cache = {}
             self._block(body, env)
@@ -184,16 +190,8 @@ class _Writer:
         self.lines.append("  ret i32 %d" % stmt.code)
         self.label(ok)
 
-    def _loop(self, stmt, env):
-        extent = self._int(stmt.extent)
-        if self.outer_pending:
-            self.outer_pending = False
-            more = self.emit("icmp sgt i64 %begin, 0")
-            start = self.emit("select i1 %s, i64 %%begin, i64 0" % more)
-            less = self.emit("icmp slt i64 %%end, %s" % extent)
-            stop = self.emit("select i1 %s, i64 %%end, i64 %s" % (less, extent))
-        else:
-            start, stop = "0", extent
+    def _range(self, stmt, env):
+        start, stop = self._int(stmt.start), self._int(stmt.stop)
         self.count += 1
         tag = "l%d" % self.count
         header, body, done = tag + ".header", tag + ".body", tag + ".done"
@@ -208,7 +206,7 @@ class _Writer:
         self.label(body)
         self.cache = {}
         self._block(stmt.body, {**env, stmt.var: counter})
-        step = self.emit("add i64 %s, 1" % counter)
+        step = self.emit("add i64 %s, %d" % (counter, stmt.step))
         self.lines[phi_at] = "  %s = phi i64 [%s, %%%s], [%s, %%%s]" % (
             counter, start, preheader, step, self.block)
         self.lines.append("  br label %%%s" % header)

@@ -23,8 +23,8 @@ import math
 import numpy as np
 
 from ..config import config
-from ..ir.nodes import (Buffer, Cast, Const, Dim, Index, IntConst, IntMul, IntOp, Kernel, Load,
-                        Local, Loop, Op, Store, Var)
+from ..ir.nodes import (Buffer, Cast, Const, Dim, Index, IntConst, IntOp, Kernel, Load,
+                        Local, Op, Store, Var, range_to, split_range)
 from ..runtime.thunks import _reuse_or_empty
 from ..runtime.threads import MIN_PARALLEL_ELEMENTS, POOL, split
 from . import mrg, philox
@@ -46,7 +46,7 @@ def philox_kernel(dist, dtype):
             for q in range(philox.parts(dist, dtype))]
     c, j = Var("c"), Var("j")
     k0, k1, stream, draw = (Load(s, ()) for s in scalars)
-    block = Index(IntOp("add", IntMul(c, IntConst(philox.BLOCKS_PER_CHUNK)), j))
+    block = Index(IntOp("add", IntOp("mul", c, IntConst(philox.BLOCKS_PER_CHUNK)), j))
     words = philox.ir_words(block, (k0, k1), stream, draw)
     la, lb = Load(a, ()), Load(b, ())
     stores = []
@@ -57,8 +57,8 @@ def philox_kernel(dist, dtype):
             value = _f("add", dtype, la, _f("mul", dtype, lb, v if dtype == "float64"
                                              else Cast(v, dtype)))
         stores.append(Store(out, ((c, 0), (j, 1)), value))
-    inner = Loop(j, Dim(outs[0], 1), tuple(stores))
-    body = (Loop(c, Dim(outs[0], 0), (inner,)),)
+    inner = range_to(j, Dim(outs[0], 1), stores)
+    body = (split_range(c, Dim(outs[0], 0), (inner,)),)
     return Kernel(f"tjit_philox_{dist}_{dtype}", tuple(scalars) + (a, b) + tuple(outs), body,
                   n_inputs=6, meta={})
 
@@ -117,10 +117,11 @@ def mrg_kernel(dtype):
             Store(out, ((c, 0), (t, 1), (g, 2)), value),
             Store(state[2], at, x[1]), Store(state[1], at, x[0]), Store(state[0], at, n1),
             Store(state[5], at, x[4]), Store(state[4], at, x[3]), Store(state[3], at, n2))
-    init = Loop(g, IntConst(g_count), tuple(
+    init = range_to(g, IntConst(g_count), (
         Store(state[j], at, Load(starts[j], ((c, 0), (g, 1)))) for j in range(6)))
-    steps = Loop(t, Dim(out, 1), (Loop(g, IntConst(g_count), step),))
-    body = tuple(Local(v, g_count) for v in state + fresh) + (Loop(c, Dim(out, 0), (init, steps)),)
+    steps = range_to(t, Dim(out, 1), (range_to(g, IntConst(g_count), step),))
+    body = tuple(Local(v, g_count) for v in state + fresh) + (
+        split_range(c, Dim(out, 0), (init, steps)),)
     return Kernel(f"tjit_mrg_uniform_{dtype}", tuple(starts) + (a, b, out), body,
                   n_inputs=8, meta={})
 

@@ -37,7 +37,7 @@ def rowdot_kernel(dtype):
     """The Kernel: X (n, F), v (F,) -> out (n,), rows [begin, end) (begin a
     multiple of ROWS, end one or n)."""
     from ..ir.lower_scan import let
-    from ..ir.nodes import (Accumulate, Begin, Buffer, Check, Const, Dim, End, IntConst, IntMul,
+    from ..ir.nodes import (Accumulate, Begin, Buffer, Check, Const, Dim, End, IntConst,
                             IntOp, Kernel, Load, Local, Op, Range, Store, Var)
     X = Buffer("X", dtype, (False, False))
     v = Buffer("v", dtype, (False,))
@@ -52,7 +52,7 @@ def rowdot_kernel(dtype):
 
     start = IntOp("max", Begin(), IntConst(0))
     stop = IntOp("min", End(), n)
-    whole = IntOp("add", start, IntMul(IntOp("div", IntOp("sub", stop, start), IntConst(ROWS)),
+    whole = IntOp("add", start, IntOp("mul", IntOp("div", IntOp("sub", stop, start), IntConst(ROWS)),
                                        IntConst(ROWS)))
     block = tuple(Store(a, (), Const(0.0, dtype)) for a in accs) + (
         Range(j, IntConst(0), width, 1,

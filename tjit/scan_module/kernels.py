@@ -3,8 +3,8 @@ products as blocked axpys, and copies into step outputs."""
 from __future__ import annotations
 
 from ..codegen.scalar_ops import OPS, rule
-from ..ir.nodes import (Buffer, Check, Const, Dim, IntConst, IntMul, IntOp, Kernel, Load, Loop, Op,
-                        Range, Store, Var)
+from ..ir.nodes import (Buffer, Check, Const, Dim, IntConst, IntOp, Kernel, Load, Op, Range,
+                        Store, Var, range_to)
 
 if "fma" not in OPS:
     @rule("fma")
@@ -55,19 +55,19 @@ def matvec_kernel(dtype, shape=None):
         k, m = IntConst(shape[0]), IntConst(shape[1])
         checks += (Check(Dim(mt, 0), k, 3), Check(Dim(mt, 1), m, 4))
     unroll = MATVEC_UNROLL
-    whole = IntMul(IntOp("div", k, IntConst(unroll)), IntConst(unroll))
+    whole = IntOp("mul", IntOp("div", k, IntConst(unroll)), IntConst(unroll))
     rows = [Var(f"mv_j{c}") for c in range(unroll)]
     total = Load(out, ((i, 0),))
     for r in rows:
         total = Op("fma", (Load(mt, ((r, 0), (i, 1))), Load(v, ((r, 0),)), total), dtype)
-    blocked = (Loop(i, m, (Store(out, ((i, 0),), total),)),)
+    blocked = (range_to(i, m, (Store(out, ((i, 0),), total),)),)
     for c in reversed(range(unroll)):
         blocked = let(rows[c], IntOp("add", jb, IntConst(c)), blocked)
     body = checks + (
-            Loop(i, m, (Store(out, ((i, 0),), Const(0.0, dtype)),)),
+            range_to(i, m, (Store(out, ((i, 0),), Const(0.0, dtype)),)),
             Range(jb, IntConst(0), whole, unroll, blocked),
             Range(j, whole, k, 1, (
-                Loop(i, m, (
+                range_to(i, m, (
                     Store(out, ((i, 0),), Op("fma", (Load(mt, ((j, 0), (i, 1))),
                                                       Load(v, ((j, 0),)),
                                                       Load(out, ((i, 0),))), dtype)),)),)))

@@ -17,7 +17,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..ir.lower_scan import SpliceError
-from ..ir.nodes import Buffer, Dim, IntConst, IntMul, IntOp, Load, Local, Store, Var
+from ..ir.nodes import Buffer, Dim, IntConst, IntOp, Load, Local, Store, Var
 from ..runtime.thunks import _reuse_or_empty
 from .kernels import MAX_SPECIALIZED_MATVEC, copy_kernel, matvec_kernel, matvec_kind
 from .op import _check_sequences, _n_steps
@@ -341,7 +341,7 @@ class NativeScan:
                 row = IntOp("add", step, IntConst(offset))
                 if i in self.op.last_only:      # ring of lag + 1 rows: row mod (lag + 1)
                     size = IntConst(s.lags[i] + 1)
-                    row = IntOp("sub", row, IntMul(IntOp("div", row, size), size))
+                    row = IntOp("sub", row, IntOp("mul", IntOp("div", row, size), size))
                 lets.append((var, row))
             return tap_vars[i, offset]
 
