@@ -22,7 +22,7 @@ import re
 
 from llvmlite import ir
 
-from tjit.codegen.scalar_ops import ScalarEmitter
+from tjit.codegen.scalar_ops import INSTRUCTIONS, ScalarEmitter, kind, value_type
 from tjit.codegen.walker import I1, Renderer
 
 _IDENTIFIER = re.compile(r"[-a-zA-Z$._][-a-zA-Z$._0-9]*\Z")
@@ -296,6 +296,17 @@ class TextScalarEmitter(ScalarEmitter):
         ty = a.type
         return self.builder._emit(ty, "%s %s %s, %s" % (opcode, _type(ty), a.get_reference(),
                                                         b.get_reference()))
+
+    def _emitter(self, name, arg_dtype):
+        opcode = INSTRUCTIONS.get((name, kind(arg_dtype)))
+        if opcode is None:
+            return super()._emitter(name, arg_dtype)
+        ty = value_type(arg_dtype)
+        head = "%s %s " % (opcode, _type(ty))      # the instruction's text, once per op
+
+        def emit(a, b):
+            return self.builder._emit(ty, head + a.get_reference() + ", " + b.get_reference())
+        return emit
 
     def helper(self, name, ret, arg_types, build):
         fn = self.module.globals.get(name)
