@@ -19,6 +19,7 @@ import warnings
 
 import llvmlite
 
+from ..config import config
 from .target import host_description
 
 log = logging.getLogger("tjit.cache")
@@ -45,7 +46,6 @@ def _codegen_version():
 
 
 def cache_dir():
-    from ..config import config
     return os.path.join(config.cache_dir, "objects")
 
 

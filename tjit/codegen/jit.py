@@ -14,6 +14,7 @@ import llvmlite.binding as llvm
 import numpy as np
 
 from tjit.codegen import cache as object_cache, mathlib, mathlib_scalar
+from tjit.codegen.emit import emit_kernel
 from tjit.codegen.target import LLVM_LOCK, optimize, target_machine
 from tjit.ir.serialize import serialize
 
@@ -123,7 +124,7 @@ def compile_kernel(kernel, level=3) -> NativeKernel:
             object_code, llvm_ir = entry
         engine = _shared_engine(level)
         library = mathlib_scalar if level == 0 else mathlib
-        used = kernel.meta.get("library functions")     # set by the emitters
+        used = kernel.meta.get("library functions")     # set by emit_kernel
         library.ensure_loaded(engine, mathlib.functions_used(kernel) if used is None else used)
         engine.add_object_file(llvm.ObjectFileRef.from_data(object_code))
         engine.finalize_object()
@@ -145,18 +146,7 @@ def compile_kernel(kernel, level=3) -> NativeKernel:
 def _build(kernel, symbol, level=3):
     """(object code, optimized IR text) of `kernel` under the name `symbol`."""
     t0 = time.perf_counter()
-    source = None
-    if level == 0:
-        # plain elementwise kernels are written as text, without importing
-        # llvmlite.ir and the op builders
-        from tjit.codegen.emit_fast import emit_elementwise
-        tm = target_machine(0)
-        with LLVM_LOCK:
-            triple, layout = tm.triple, str(tm.target_data)
-        source = emit_elementwise(kernel, symbol, triple, layout)
-    if source is None:
-        from tjit.codegen.emit import emit_kernel
-        source = emit_kernel(kernel, symbol, level, text_first=False)
+    source = emit_kernel(kernel, symbol, level)
     t1 = time.perf_counter()
     try:
         module = llvm.parse_assembly(source)

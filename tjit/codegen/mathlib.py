@@ -21,20 +21,21 @@ from llvmlite import ir
 
 from ..ir.nodes import SCALAR_OPS, Op
 from . import cache as object_cache
+from .scalar_ops import LIBRARY_OPS, ScalarEmitter
 from .target import LLVM_LOCK, optimize, target_machine
 
 FLOATS = {"float64": ("double", ir.DoubleType()), "float32": ("float", ir.FloatType())}
 WIDTHS = {"float64": (2, 4, 8), "float32": (4, 8, 16)}
 _loaded = set()
-# The functions of tjit.codegen.vecmath.RULES, listed here so that a kernel found
-# in the cache is loaded without importing the IR builders (a test checks it).
-LIBRARY_OPS = frozenset((
-    "arccos", "arcsin", "arctan", "arctan2", "cos", "cosh", "erf", "erfc", "exp", "exp2",
-    "expm1", "log", "log10", "log1p", "log2", "pow", "sigmoid", "sin", "sinh", "softplus",
-    "tan", "tanh"))
 
 
 def library_functions():
+    """tjit.codegen.vecmath's RULES: op name -> the builder of its IR.
+
+    Imported here, not at module level: vecmath (~1700 lines of IR builders)
+    is needed only to build a library object, once per machine (the objects
+    are cached on disk), so a process that finds them cached never imports it.
+    """
     from .vecmath import RULES
     return RULES
 
@@ -51,7 +52,6 @@ def vector_abi_variants(name, dtype):
 
 def library_ir(name, dtype):
     """LLVM IR text of the object holding `name` for `dtype` (scalar + variants)."""
-    from .scalar_ops import ScalarEmitter
     rule = library_functions()[name]
     arity = SCALAR_OPS[name]
     tname, ty = FLOATS[dtype]

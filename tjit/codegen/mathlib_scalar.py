@@ -15,6 +15,7 @@ from llvmlite import ir
 
 from . import cache as object_cache
 from .mathlib import FLOATS, library_functions
+from .scalar_ops import ScalarEmitter
 from .target import LLVM_LOCK, target_machine
 from ..ir.nodes import SCALAR_OPS
 
@@ -28,7 +29,6 @@ def symbol(name, dtype):
 def library_module_ir(functions):
     """LLVM IR text of one object holding the scalar functions `functions`, a
     list of (name, dtype) (helpers and tables they share are emitted once)."""
-    from .scalar_ops import ScalarEmitter
     rules = library_functions()
     names = ",".join("%s_%s" % f for f in functions)
     module = ir.Module(name="tjit_s_" + names)

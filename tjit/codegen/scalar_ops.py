@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 from llvmlite import ir
 
 from tjit.codegen import special_funcs
@@ -29,13 +30,14 @@ I1, I64 = ir.IntType(1), ir.IntType(64)
 
 def kind(dtype):
     """'b' bool, 'i' signed int, 'u' unsigned int, 'f' float (NumPy's dtype.kind)."""
-    if dtype == "bool":
-        return "b"
-    if dtype in FLOAT_TYPES:
-        return "f"
-    if dtype in INT_BITS:
-        return "u" if dtype.startswith("u") else "i"
-    raise TypeError("tjit codegen does not support dtype %r" % (dtype,))
+    try:
+        return _KINDS[dtype]
+    except KeyError:
+        raise TypeError("tjit codegen does not support dtype %r" % (dtype,)) from None
+
+
+_KINDS = {"bool": "b", **{d: "f" for d in FLOAT_TYPES},
+          **{d: "u" if d.startswith("u") else "i" for d in INT_BITS}}
 
 
 def value_type(dtype):
@@ -47,7 +49,13 @@ def value_type(dtype):
 
 def storage_type(dtype):
     """The LLVM type of a `dtype` element in memory (bool -> i8)."""
-    return ir.IntType(8) if dtype == "bool" else value_type(dtype)
+    ty = _STORAGE.get(dtype)
+    if ty is None:
+        ty = _STORAGE[dtype] = ir.IntType(8) if dtype == "bool" else value_type(dtype)
+    return ty
+
+
+_STORAGE = {}
 
 
 def _suffix(ty):
@@ -60,10 +68,12 @@ def _suffix(ty):
 
 class ScalarEmitter:
     """Emits scalar code at `builder`'s position; declares callees in its module."""
+    library_symbol = None   # (op name, dtype) -> the math library function to call
 
     def __init__(self, builder):
         self.builder = builder
         self.module = builder.module
+        self._emitters = {}      # (op name, dtype) -> its emitting function
 
     # ---- declarations ---------------------------------------------------------
     def declare(self, name, ret, args, attrs=()):
@@ -110,7 +120,6 @@ class ScalarEmitter:
         if kind(dtype) == "f":
             value = float(value)
             if dtype == "float32" and math.isfinite(value):
-                import numpy as np
                 value = float(np.float32(value))
             return ir.Constant(ty, value)
         bits = ty.width
@@ -122,10 +131,25 @@ class ScalarEmitter:
     def op(self, name, args, arg_dtype, dtype):
         """Emit `SCALAR_OPS[name]` on `args` whose dtype is `arg_dtype` (for
         `switch`, the dtype of the two branches); `dtype` is the result dtype."""
+        emit = self._emitters.get((name, arg_dtype))
+        if emit is None:
+            emit = self._emitters[name, arg_dtype] = self._emitter(name, arg_dtype)
+        return emit(*args)
+
+    def _emitter(self, name, arg_dtype):
+        """A function of the operands emitting op `name` on `arg_dtype`."""
+        k = kind(arg_dtype)
+        opcode = INSTRUCTIONS.get((name, k))
+        if opcode is not None:
+            return lambda a, b: self.binary(opcode, a, b)
         rule = OPS.get(name)
         if rule is None:
             raise NotImplementedError("no codegen rule for scalar op %r" % name)
-        return rule(self, kind(arg_dtype), arg_dtype, *args)
+        return lambda *args: rule(self, k, arg_dtype, *args)
+
+    def binary(self, opcode, a, b):
+        """The LLVM instruction `opcode` (a value of `INSTRUCTIONS`) on a and b."""
+        return getattr(self.builder, _BUILDER_METHODS.get(opcode, opcode))(a, b)
 
     def cast(self, value, src, dst):
         """NumPy `astype` from `src` to `dst` (float->int saturates, never UB)."""
@@ -162,7 +186,18 @@ class ScalarEmitter:
         return b.select(small, as_i64, as_u64)
 
 
-# ---- the op table -----------------------------------------------------------------
+# ---- the op tables ----------------------------------------------------------------
+# Ops that are one LLVM instruction: (op name, dtype kind) -> opcode. On bools
+# arithmetic is logical (add = or, sub = xor, mul = and).
+INSTRUCTIONS = {("add", "f"): "fadd", ("sub", "f"): "fsub", ("mul", "f"): "fmul",
+                ("true_div", "f"): "fdiv", ("add", "b"): "or", ("sub", "b"): "xor",
+                ("mul", "b"): "and"}
+for _k in "iu":
+    INSTRUCTIONS.update({("add", _k): "add", ("sub", _k): "sub", ("mul", _k): "mul"})
+for _k in "biu":
+    INSTRUCTIONS.update({("and", _k): "and", ("or", _k): "or", ("xor", _k): "xor"})
+_BUILDER_METHODS = {"and": "and_", "or": "or_"}      # IRBuilder's spelling of an opcode
+# Every other op: name -> rule(em, kind, dtype, *args) building its code.
 OPS = {}
 
 
@@ -187,30 +222,9 @@ def _one(x):
     return ir.Constant(x.type, 1.0 if isinstance(x.type, (ir.FloatType, ir.DoubleType)) else 1)
 
 
-@rule("add")
-def _add(em, k, dt, a, b):
-    if k == "f":
-        return em.builder.fadd(a, b)
-    return em.builder.or_(a, b) if k == "b" else em.builder.add(a, b)
-
-
-@rule("sub")
-def _sub(em, k, dt, a, b):
-    if k == "f":
-        return em.builder.fsub(a, b)
-    return em.builder.xor(a, b) if k == "b" else em.builder.sub(a, b)
-
-
-@rule("mul")
-def _mul(em, k, dt, a, b):
-    if k == "f":
-        return em.builder.fmul(a, b)
-    return em.builder.and_(a, b) if k == "b" else em.builder.mul(a, b)
-
-
 @rule("sqr")
 def _sqr(em, k, dt, a):
-    return _mul(em, k, dt, a, a)
+    return em.binary(INSTRUCTIONS["mul", k], a, a)
 
 
 @rule("fma")
@@ -475,26 +489,27 @@ def _switch(em, k, dt, cond, a, b):
     return em.builder.select(cond, a, b)
 
 
-# Vectorizable implementations (tjit.codegen.vecmath) override the libm calls
-# above. Float kernels call them in the math library (tjit.codegen.mathlib), which
-# LLVM's loop vectorizer maps to vector variants; other kinds (integer pow)
-# are emitted inline by the rule itself. vecmath is imported on first inline use
-# only: kernels just declare the library symbols (it costs compile time).
-from .mathlib import LIBRARY_OPS as _LIBRARY_OPS, symbol as _library_symbol  # noqa: E402
-
-ScalarEmitter.library_symbol = staticmethod(_library_symbol)  # FAST_COMPILE: its own library
+# The math library's functions (tjit.codegen.vecmath's RULES, built once per
+# machine by tjit.codegen.mathlib) override the libm calls above: on floats these
+# ops are calls to `em.library_symbol(name, dtype)` (the vector library at
+# level 3, which LLVM's loop vectorizer maps to vector variants; the scalar one
+# at level 0). Integer pow stays exact, inline; the other ops are float-only.
+LIBRARY_OPS = frozenset((
+    "arccos", "arcsin", "arctan", "arctan2", "cos", "cosh", "erf", "erfc", "exp", "exp2",
+    "expm1", "log", "log10", "log1p", "log2", "pow", "sigmoid", "sin", "sinh", "softplus",
+    "tan", "tanh"))
 
 
 def _library_rule(name):
     def emit(em, k, dt, *args):
         if k != "f":
-            from .vecmath import RULES
-            return RULES[name](em, k, dt, *args)
+            _require(k, "biu" if name == "pow" else "f", name)
+            return _pow(em, k, dt, *args)
         ty = args[0].type
         fn = em.declare(em.library_symbol(name, dt), ty, [a.type for a in args])
         return em.builder.call(fn, args)
     return emit
 
 
-for _name in _LIBRARY_OPS:
+for _name in LIBRARY_OPS:
     OPS[_name] = _library_rule(_name)

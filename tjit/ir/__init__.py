@@ -2,12 +2,13 @@
 and a printer (`printer`)."""
 from tjit.ir.lower import elementwise_kernel, outer_extent
 from tjit.ir.nodes import (SCALAR_OPS, Buffer, Cast, Check, Const, Contiguous, Dim, Guarded,
-                           IntConst, IntMul, Kernel, Load, Loop, Op, Store, Var)
+                           IntConst, IntOp, Kernel, Load, Op, Range, Store, Var, range_to,
+                           split_range)
 from tjit.ir.printer import format_kernel
 
 __all__ = ["SCALAR_OPS", "Buffer", "Cast", "Check", "Const", "Contiguous", "Dim", "Guarded",
-           "IntConst", "IntMul", "Kernel", "Load", "Loop", "Op", "Store", "Var",
-           "elementwise_kernel", "outer_extent", "format_kernel"]
+           "IntConst", "IntOp", "Kernel", "Load", "Op", "Range", "Store", "Var", "range_to",
+           "split_range", "elementwise_kernel", "outer_extent", "format_kernel"]
 
 # Every kernel kind's lowering registers itself with `tjit.ir.lowering.lower`.
 from tjit.ir import lower_elemwise, lower_rowwise  # noqa: E402,F401

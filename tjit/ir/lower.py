@@ -24,8 +24,8 @@ from __future__ import annotations
 
 import math
 
-from tjit.ir.nodes import (Cast, Check, Const, Contiguous, Dim, Guarded, IntConst, IntMul,
-                           Kernel, Load, Loop, Op, Store, Var)
+from tjit.ir.nodes import (Cast, Check, Const, Contiguous, Dim, Guarded, IntConst, IntOp, Kernel,
+                           Load, Op, Store, Var, range_to, split_range)
 
 
 def elementwise_kernel(name, inputs, outputs, exprs) -> Kernel:
@@ -59,8 +59,9 @@ def elementwise_kernel(name, inputs, outputs, exprs) -> Kernel:
             index[out] = tuple((var, g[-1]) for var, g in zip(loop_vars, groups))
         body = tuple(Store(out, index[out], _place_loads(expr, index))
                      for out, expr in zip(outputs, exprs))
-        for var, group in reversed(list(zip(loop_vars, groups))):
-            body = (Loop(var, _product(Dim(out0, d) for d in group), body),)
+        for k, (var, group) in reversed(list(enumerate(zip(loop_vars, groups)))):
+            loop = split_range if k == 0 else range_to    # the runtime splits the outermost
+            body = (loop(var, _product(Dim(out0, d) for d in group), body),)
         return body
 
     full = nest([(d,) for d in active], "i")
@@ -224,7 +225,7 @@ def _product(factors):
     factors = list(factors)
     result = factors[0]
     for f in factors[1:]:
-        result = IntMul(result, f)
+        result = IntOp("mul", result, f)
     return result
 
 

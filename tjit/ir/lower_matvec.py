@@ -18,10 +18,9 @@ import numpy as np
 
 from ..ops.matvec import MatVec
 from .launch import Launch
-from .lower_scan import let
 from .lowering import lower
-from .nodes import (Accumulate, Begin, Buffer, Check, Const, Dim, End, IntConst, IntMul, IntOp,
-                    Kernel, Load, Local, Op, Range, Store, Var)
+from .nodes import (Accumulate, Begin, Buffer, Check, Const, Dim, End, IntConst, IntOp, Kernel,
+                    Load, Local, Op, Range, Store, Var, let)
 from .reduce_launch import lower_reduction
 
 ROWS = 4   # rows per block
@@ -43,7 +42,7 @@ def matvec_rows_kernel(dtype):
 
     start = IntOp("max", Begin(), IntConst(0))
     stop = IntOp("min", End(), n)
-    whole = IntOp("add", start, IntMul(IntOp("div", IntOp("sub", stop, start), IntConst(ROWS)),
+    whole = IntOp("add", start, IntOp("mul", IntOp("div", IntOp("sub", stop, start), IntConst(ROWS)),
                                        IntConst(ROWS)))
     block = tuple(Store(a, (), Const(0.0, dtype)) for a in accs) + (
         Range(j, IntConst(0), width, 1,

@@ -29,8 +29,8 @@ from ..random import mrg, philox
 from ..random.ops import RandomDraw, check_size, check_state
 from .launch import Launch
 from .lowering import lower
-from .nodes import (Buffer, Cast, Const, Dim, Index, IntConst, IntMul, IntOp, Kernel, Load,
-                    Local, Loop, Op, Param, Store, Var)
+from .nodes import (Buffer, Cast, Const, Dim, Index, IntConst, IntOp, Kernel, Load, Local, Op,
+                    Param, Store, Var, range_to, split_range)
 from .serialize import serialize
 
 STATE_PARAMS = ("k0", "k1", "stream", "draw")     # a Philox state's uint32 words
@@ -49,7 +49,7 @@ def philox_kernel(dist, dtype):
             for q in range(philox.parts(dist, dtype))]
     c, j = Var("c"), Var("j")
     k0, k1, stream, draw = (Cast(Index(p), "uint32") for p in params)
-    block = Index(IntOp("add", IntMul(c, IntConst(philox.BLOCKS_PER_CHUNK)), j))
+    block = Index(IntOp("add", IntOp("mul", c, IntConst(philox.BLOCKS_PER_CHUNK)), j))
     words = philox.ir_words(block, (k0, k1), stream, draw)
     la, lb = Load(a, ()), Load(b, ())
     stores = []
@@ -60,8 +60,8 @@ def philox_kernel(dist, dtype):
             value = _f("add", dtype, la, _f("mul", dtype, lb, v if dtype == "float64"
                                              else Cast(v, dtype)))
         stores.append(Store(out, ((c, 0), (j, 1)), value))
-    inner = Loop(j, Dim(outs[0], 1), tuple(stores))
-    body = (Loop(c, Dim(outs[0], 0), (inner,)),)
+    inner = range_to(j, Dim(outs[0], 1), stores)
+    body = (split_range(c, Dim(outs[0], 0), (inner,)),)
     return Kernel(f"tjit_philox_{dist}_{dtype}", (a, b) + tuple(outs), body, n_inputs=2,
                   params=params)
 
@@ -120,10 +120,11 @@ def mrg_kernel(dtype):
             Store(out, ((c, 0), (t, 1), (g, 2)), value),
             Store(state[2], at, x[1]), Store(state[1], at, x[0]), Store(state[0], at, n1),
             Store(state[5], at, x[4]), Store(state[4], at, x[3]), Store(state[3], at, n2))
-    init = Loop(g, IntConst(g_count), tuple(
+    init = range_to(g, IntConst(g_count), (
         Store(state[j], at, Load(starts[j], ((c, 0), (g, 1)))) for j in range(6)))
-    steps = Loop(t, Dim(out, 1), (Loop(g, IntConst(g_count), step),))
-    body = tuple(Local(v, g_count) for v in state + fresh) + (Loop(c, Dim(out, 0), (init, steps)),)
+    steps = range_to(t, Dim(out, 1), (range_to(g, IntConst(g_count), step),))
+    body = tuple(Local(v, g_count) for v in state + fresh) + (
+        split_range(c, Dim(out, 0), (init, steps)),)
     return Kernel(f"tjit_mrg_uniform_{dtype}", tuple(starts) + (a, b, out), body, n_inputs=8)
 
 

@@ -44,7 +44,7 @@ import numpy as np
 from tjit.ir.lower import (CheckList, _collapsible_groups, _effective_axes, _place_loads,
                            _product)
 from tjit.ir.nodes import (Accumulate, ArgAccumulate, Begin, Buffer, Cast, Const,
-                           Contiguous, Dim, End, Guarded, Improves, Index, IntConst, IntMul, IntOp,
+                           Contiguous, Dim, End, Guarded, Improves, Index, IntConst, IntOp,
                            Kernel, Load, Local, Op, Range, Store, Var)
 
 BLOCK = 1024
@@ -277,7 +277,7 @@ class _Schedule:
         for k, (var, g) in enumerate(zip(red_vars, red_groups)):
             term = var
             for h in red_groups[k + 1:]:
-                term = IntMul(term, self._extent(h))
+                term = IntOp("mul", term, self._extent(h))
             pos = term if pos is None else IntOp("add", pos, term)
         return Index(pos if pos is not None else IntConst(0))
 
@@ -325,7 +325,7 @@ class _Schedule:
             n0 = self._extent(red_groups[0])
             parts = Dim(self.outs[0], 0)
             size = IntOp("div", IntOp("add", n0, IntOp("sub", parts, IntConst(1))), parts)
-            lo = IntMul(cvar, size)
+            lo = IntOp("mul", cvar, size)
             chunk = (lo, IntOp("min", IntOp("add", lo, size), n0))
         def reduced_loops():
             """The reduced loops, built innermost first."""
@@ -425,7 +425,7 @@ class _Schedule:
         if self.arg:
             return (Range(var, start, stop, 1, (over_row(update_at()),)),)
         count = IntOp("max", IntOp("sub", stop, start), IntConst(0))
-        split = IntOp("add", start, IntMul(IntOp("div", count, IntConst(unroll)),
+        split = IntOp("add", start, IntOp("mul", IntOp("div", count, IntConst(unroll)),
                                            IntConst(unroll)))
         offsets = [None] + [Var("%s_%d" % (var.name, k)) for k in range(1, unroll)]
         body = (Range(var, start, split, unroll,
@@ -463,7 +463,7 @@ class _Schedule:
             n0 = self._extent(red_groups[0])
             parts = Dim(self.outs[0], 0)
             rows = IntOp("div", IntOp("add", n0, IntOp("sub", parts, IntConst(1))), parts)
-            lo = IntMul(cvar, rows)
+            lo = IntOp("mul", cvar, rows)
             chunk = (lo, IntOp("min", IntOp("add", lo, rows), n0))
         inner = None if red_groups else (over_row(self._update(row, value, rvars, red_groups)),)
         for k in range(len(red_groups) - 1, -1, -1):
@@ -483,11 +483,11 @@ class _Schedule:
         if tiled:
             t = Var(prefix + "t")
             tiles = IntOp("div", IntOp("add", nj, IntConst(TILE - 1)), IntConst(TILE))
-            tile = IntOp("sub", t, IntMul(cvar, tiles))
+            tile = IntOp("sub", t, IntOp("mul", cvar, tiles))
             body = _bind(cvar, IntOp("div", t, tiles),
-                         _bind(jb, IntMul(tile, IntConst(TILE)), block))
+                         _bind(jb, IntOp("mul", tile, IntConst(TILE)), block))
             return (Range(t, IntOp("max", Begin(), IntConst(0)),
-                          IntOp("min", End(), IntMul(parts, tiles)), 1, body),)
+                          IntOp("min", End(), IntOp("mul", parts, tiles)), 1, body),)
         start = IntOp("max", Begin(), IntConst(0)) if not outer_groups else IntConst(0)
         body = (Range(jb, start, stop_j, BLOCK, block),)
         for k in range(len(outer_groups) - 1, -1, -1):

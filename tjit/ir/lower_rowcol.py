@@ -21,10 +21,9 @@ from ..ops.fused_rowcol import FusedRowCol
 from .from_graph import input_types, program_exprs, steps_text, structure_hash
 from .launch import Launch
 from .lower import _place_loads
-from .lower_scan import let
 from .lowering import lower
-from .nodes import (Accumulate, Begin, Buffer, Cast, Check, Const, Dim, End, IntConst, IntMul,
-                    IntOp, Kernel, Load, Local, Op, Param, Range, Store, Var)
+from .nodes import (Accumulate, Begin, Buffer, Cast, Check, Const, Dim, End, IntConst, IntOp,
+                    Kernel, Load, Local, Op, Param, Range, Store, Var, let)
 
 CHUNK = 1024            # rows per partial column sum (fixed: results do not depend on threads)
 ROWS = 4                # rows per pass over v (z) and over part[c, :] (the column sums)
@@ -98,15 +97,15 @@ def rowcol_kernel(node):
         return (Range(i, i0, i4, ROWS, body), Range(i, i4, i1, 1, body_of([i])))
 
     rows_g = Range(i, i0, i1, 1, (Store(g, ((i, 0),), gexpr),))
-    whole = IntOp("add", i0, IntMul(IntOp("div", IntOp("sub", i1, i0), IntConst(ROWS)),
+    whole = IntOp("add", i0, IntOp("mul", IntOp("div", IntOp("sub", i1, i0), IntConst(ROWS)),
                                     IntConst(ROWS)))
     block_body = let(i4, whole, by_rows(dot_rows) + (rows_g,) + by_rows(col_rows))
     nblocks = IntOp("div", IntOp("add", IntOp("sub", r1, r0), IntOp("sub", bl, IntConst(1))), bl)
     blocks = Range(kb, IntConst(0), nblocks, 1,
-                   let(i0, IntOp("add", r0, IntMul(kb, bl)),
+                   let(i0, IntOp("add", r0, IntOp("mul", kb, bl)),
                        let(i1, IntOp("min", r1, IntOp("add", i0, bl)),
                            block_body)))
-    chunk = let(r0, IntMul(c, IntConst(CHUNK)),
+    chunk = let(r0, IntOp("mul", c, IntConst(CHUNK)),
                 let(r1, IntOp("min", n, IntOp("add", r0, IntConst(CHUNK))), (
                     Range(j, IntConst(0), width, 1,
                           (Store(part, ((c, 0), (j, 1)), Const(0.0, acc_dtype)),)),

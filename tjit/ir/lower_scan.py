@@ -12,7 +12,9 @@ reduction kernels); its buffers are then re-bound to the loop's buffers:
   scratch arrays the runtime allocates, overwritten at every step).
 The shape `Check`s of the node kernels depend only on dims, so they are hoisted
 before the loop; a failing check returns its code before any step runs.
-Kernel-local accumulators are renamed per node and declared once.
+Kernel-local accumulators are renamed per node and declared once. The loop
+kernel runs whole (the runtime passes begin=0, end=END): a node's `split_range`
+becomes a plain range over its extent.
 """
 from __future__ import annotations
 
@@ -20,8 +22,8 @@ import hashlib
 from dataclasses import dataclass
 
 from .nodes import (Accumulate, ArgAccumulate, Begin, Buffer, Cast, Check, Const, Contiguous,
-                    Dim, End, Guarded, Improves, Index, IntConst, IntMul, IntOp, Kernel, Load,
-                    Local, Loop, Op, Param, Range, Store, Var)
+                    Dim, End, Guarded, Improves, Index, IntConst, IntOp, Kernel, Load,
+                    Local, Op, Param, Range, Store, Var, let, range_to, split_extent)
 from .serialize import serialize
 
 
@@ -91,8 +93,6 @@ class Splicer:
     def int(self, e):
         if isinstance(e, Dim):
             return self.bind(e.buffer).dim(e.axis)
-        if isinstance(e, IntMul):
-            return IntMul(self.int(e.a), self.int(e.b))
         if isinstance(e, IntOp):
             return IntOp(e.name, self.int(e.a), self.int(e.b))
         if isinstance(e, (IntConst, Var, Begin, End, Param)):
@@ -127,9 +127,10 @@ class Splicer:
             positions, _ = self.index(s.positions, s.index)
             return ArgAccumulate(values, positions, idx, s.op, self.expr(s.value),
                                  self.expr(s.position))
-        if isinstance(s, Loop):
-            return Loop(s.var, self.int(s.extent), self.stmts(s.body))
         if isinstance(s, Range):
+            extent = split_extent(s)
+            if extent is not None:   # the loop kernel runs whole: a node's split loop too
+                return range_to(s.var, self.int(extent), self.stmts(s.body))
             return Range(s.var, self.int(s.start), self.int(s.stop), s.step, self.stmts(s.body))
         if isinstance(s, Guarded):
             return Guarded(self.cond(s.cond), self.stmts(s.then), self.stmts(s.otherwise))
@@ -178,11 +179,6 @@ def _clamped(bound, n, default):
     if bound >= 0:
         return IntOp("min", IntConst(bound), n)
     return IntOp("max", IntOp("add", n, IntConst(bound)), IntConst(0))
-
-
-def let(var, value, body):
-    """`body` with `var` = integer expression `value` (a one-iteration Range)."""
-    return (Range(var, value, IntOp("add", value, IntConst(1)), 1, tuple(body)),)
 
 
 def loop_kernel(inputs, outputs, node_kernels, step_var, n_steps, lets, locals_=(),

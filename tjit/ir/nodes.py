@@ -78,9 +78,21 @@ class Param:
 
 
 @dataclass(frozen=True)
-class IntMul:
+class IntOp:
+    """An int64 expression: name in add, sub, mul, div (floor, operands >= 0), min, max."""
+    name: str
     a: object
     b: object
+
+
+@dataclass(frozen=True)
+class Begin:
+    """The kernel's `begin` argument (the runtime's chunk of the split loop)."""
+
+
+@dataclass(frozen=True)
+class End:
+    """The kernel's `end` argument."""
 
 
 @dataclass(frozen=True)
@@ -133,13 +145,44 @@ class Store:
 
 
 @dataclass(frozen=True)
-class Loop:
-    """for var in [0, extent): body. The outermost loop of a kernel runs
-    [max(begin, 0), min(end, extent)) for the kernel's begin/end arguments, so
-    the runtime can split it into chunks."""
+class Range:
+    """for var = start; var < stop; var += step: body. The bounds are integer
+    expressions evaluated once, before the first iteration. The loop the
+    runtime splits names the kernel's begin/end arguments in its bounds
+    (`split_range`); nothing is clamped implicitly."""
     var: Var
-    extent: object  # integer expression
+    start: object
+    stop: object
+    step: int
     body: tuple     # statements
+
+
+def range_to(var, stop, body, step=1):
+    """for var in [0, stop) by `step`: body."""
+    return Range(var, IntConst(0), stop, step, tuple(body))
+
+
+def split_range(var, extent, body):
+    """for var in [max(begin, 0), min(end, extent)): body. The loop over
+    [0, extent) whose chunks [begin, end) the runtime hands to threads."""
+    return Range(var, IntOp("max", Begin(), IntConst(0)), IntOp("min", End(), extent), 1,
+                 tuple(body))
+
+
+def split_extent(stmt):
+    """`extent` if `stmt` is a `split_range(var, extent, ...)`, else None."""
+    if (isinstance(stmt, Range) and stmt.step == 1
+            and stmt.start == IntOp("max", Begin(), IntConst(0))
+            and isinstance(stmt.stop, IntOp) and stmt.stop.name == "min"
+            and stmt.stop.a == End()):
+        return stmt.stop.b
+    return None
+
+
+def let(var, value, body):
+    """`body` with `var` bound to the integer expression `value` (a one-iteration
+    Range)."""
+    return (Range(var, value, IntOp("add", value, IntConst(1)), 1, tuple(body)),)
 
 
 @dataclass(frozen=True)
@@ -187,25 +230,7 @@ class Kernel:
     params: tuple = ()      # of Param: int64 scalar parameters, after the arrays
 
 
-# ---- reductions: kernel-local accumulators, explicit ranges ------------------
-@dataclass(frozen=True)
-class IntOp:
-    """An int64 expression: name in add, sub, div (floor, operands >= 0), min, max."""
-    name: str
-    a: object
-    b: object
-
-
-@dataclass(frozen=True)
-class Begin:
-    """The kernel's `begin` argument (the runtime's chunk of the split loop)."""
-
-
-@dataclass(frozen=True)
-class End:
-    """The kernel's `end` argument."""
-
-
+# ---- reductions: kernel-local accumulators -------------------------------------
 @dataclass(frozen=True)
 class Index:
     """The int64 value of an integer expression (e.g. a position for argmax)."""
@@ -220,17 +245,6 @@ class Local:
     stride). Accessed with the ordinary `Load` / `Store` / `Accumulate`."""
     buffer: Buffer
     size: int = 1
-
-
-@dataclass(frozen=True)
-class Range:
-    """for var = start; var < stop; var += step: body. Bounds are explicit integer
-    expressions (`Begin()`/`End()` name the runtime's split); no implicit clamping."""
-    var: Var
-    start: object
-    stop: object
-    step: int
-    body: tuple
 
 
 @dataclass(frozen=True)

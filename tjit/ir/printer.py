@@ -10,8 +10,8 @@ from __future__ import annotations
 from collections import Counter
 
 from tjit.ir.nodes import (Accumulate, ArgAccumulate, Begin, Cast, Check, Const, Contiguous, Dim,
-                           End, Guarded, Index, IntConst, IntMul, IntOp, Kernel, Load, Local, Loop,
-                           Op, Param, Range, Store, Var)
+                           End, Guarded, Index, IntConst, IntOp, Kernel, Load, Local, Op, Param,
+                           Range, Store, Var, split_extent)
 
 INFIX = {"add": "+", "sub": "-", "mul": "*", "true_div": "/", "int_div": "//", "mod": "%",
          "lt": "<", "le": "<=", "gt": ">", "ge": ">=", "eq": "==", "neq": "!=",
@@ -26,7 +26,7 @@ def format_kernel(kernel: Kernel) -> str:
                        + ["%s: int64" % p.name for p in kernel.params])
     outputs = ", ".join(b.name for b in kernel.buffers[kernel.n_inputs:])
     lines = ["kernel %s(%s) -> %s:" % (kernel.name, params, outputs or "()")]
-    _statements(kernel.body, 1, lines, outer=[True])
+    _statements(kernel.body, 1, lines)
     return "\n".join(lines) + "\n"
 
 
@@ -34,7 +34,7 @@ def _shape(buffer):
     return "[%s]" % ", ".join("1" if b else ":" for b in buffer.broadcastable)
 
 
-def _statements(body, depth, lines, outer):
+def _statements(body, depth, lines):
     pad = INDENT * depth
     stores = [s for s in body if isinstance(s, (Store, Accumulate, ArgAccumulate))]
     names = _let_names(stores)
@@ -47,22 +47,12 @@ def _statements(body, depth, lines, outer):
         elif isinstance(stmt, Store):
             lines.append("%s%s = %s" % (pad, _access(stmt.buffer, stmt.index),
                                         _expr(stmt.value, names, top=True)))
-        elif isinstance(stmt, Loop):
-            span = "0..%s" % _int(stmt.extent)
-            if outer[0]:
-                span += " within begin..end"
-            lines.append("%sfor %s in %s:" % (pad, stmt.var.name, span))
-            was_outer, outer[0] = outer[0], False
-            _statements(stmt.body, depth + 1, lines, outer)
-            outer[0] = was_outer
         elif isinstance(stmt, Local):
             size = "" if stmt.buffer.ndim == 0 else "[%d]" % stmt.size
             lines.append("%slocal %s: %s%s" % (pad, stmt.buffer.name, stmt.buffer.dtype, size))
         elif isinstance(stmt, Range):
-            step = "" if stmt.step == 1 else " step %d" % stmt.step
-            lines.append("%sfor %s in %s..%s%s:" % (pad, stmt.var.name, _int(stmt.start),
-                                                    _int(stmt.stop), step))
-            _statements(stmt.body, depth + 1, lines, outer)
+            lines.append("%sfor %s in %s:" % (pad, stmt.var.name, _span(stmt)))
+            _statements(stmt.body, depth + 1, lines)
         elif isinstance(stmt, Accumulate):
             fast = "  # reassoc" if stmt.reassoc else ""
             lines.append("%s%s = %s(%s, %s)%s" % (
@@ -75,12 +65,21 @@ def _statements(body, depth, lines, outer):
                 _expr(stmt.value, names, top=True), _expr(stmt.position, names, top=True)))
         elif isinstance(stmt, Guarded):
             lines.append("%sif %s:" % (pad, _condition(stmt.cond)))
-            _statements(stmt.then, depth + 1, lines, outer)
+            _statements(stmt.then, depth + 1, lines)
             if stmt.otherwise:
                 lines.append("%selse:" % pad)
-                _statements(stmt.otherwise, depth + 1, lines, outer)
+                _statements(stmt.otherwise, depth + 1, lines)
         else:
             lines.append("%s<%r>" % (pad, stmt))
+
+
+def _span(stmt):
+    """`0..n within begin..end` for the loop the runtime splits, else `start..stop`."""
+    extent = split_extent(stmt)
+    if extent is not None:
+        return "0..%s within begin..end" % _int(extent)
+    step = "" if stmt.step == 1 else " step %d" % stmt.step
+    return "%s..%s%s" % (_int(stmt.start), _int(stmt.stop), step)
 
 
 def _condition(cond):
@@ -100,8 +99,6 @@ def _int(expr):
         return "dim(%s,%d)" % (expr.buffer.name, expr.axis)
     if isinstance(expr, IntConst):
         return str(expr.value)
-    if isinstance(expr, IntMul):
-        return "%s*%s" % (_int(expr.a), _int(expr.b))
     if isinstance(expr, (Var, Param)):
         return expr.name
     if isinstance(expr, Begin):
@@ -111,6 +108,8 @@ def _int(expr):
     if isinstance(expr, IntOp):
         if expr.name in ("min", "max"):
             return "%s(%s, %s)" % (expr.name, _int(expr.a), _int(expr.b))
+        if expr.name == "mul":
+            return "%s*%s" % (_int(expr.a), _int(expr.b))
         symbol = {"add": "+", "sub": "-", "div": "/"}[expr.name]
         return "(%s %s %s)" % (_int(expr.a), symbol, _int(expr.b))
     return repr(expr)

@@ -20,10 +20,10 @@ from ..ops.fused_rows import FusedRows
 from ..scan_module.kernels import matvec_kind
 from ..tensor.subtensor import Subtensor
 from .lower import elementwise_kernel
-from .lower_scan import Binding, SpliceError, let, loop_kernel, view_binding
+from .lower_scan import Binding, SpliceError, loop_kernel, view_binding
 from .lowering import lower
-from .nodes import (Buffer, Check, Const, Dim, IntConst, IntMul, IntOp, Kernel, Load, Local,
-                    Loop, Op, Range, Store, Var)
+from .nodes import (Buffer, Check, Const, Dim, IntConst, IntOp, Kernel, Load, Local, Op, Range,
+                    Store, Var, let, range_to)
 
 MAX_REGISTER_LAG = 4   # scalar outputs with at most this many taps back stay in registers
 MATVEC_UNROLL = 8
@@ -247,7 +247,7 @@ class ScanPlan:
                 row = IntOp("add", step, IntConst(offset))
                 if i in self.last_only:      # ring of lag + 1 rows: row mod (lag + 1)
                     size = IntConst(s.lags[i] + 1)
-                    row = IntOp("sub", row, IntMul(IntOp("div", row, size), size))
+                    row = IntOp("sub", row, IntOp("mul", IntOp("div", row, size), size))
                 lets.append((var, row))
             return tap_vars[i, offset]
 
@@ -361,19 +361,19 @@ def matvec_kernel(dtype, shape=None):
         k, m = IntConst(shape[0]), IntConst(shape[1])
         checks += (Check(Dim(mt, 0), k, 3), Check(Dim(mt, 1), m, 4))
     unroll = MATVEC_UNROLL
-    whole = IntMul(IntOp("div", k, IntConst(unroll)), IntConst(unroll))
+    whole = IntOp("mul", IntOp("div", k, IntConst(unroll)), IntConst(unroll))
     rows = [Var(f"mv_j{c}") for c in range(unroll)]
     total = Load(out, ((i, 0),))
     for r in rows:
         total = Op("fma", (Load(mt, ((r, 0), (i, 1))), Load(v, ((r, 0),)), total), dtype)
-    blocked = (Loop(i, m, (Store(out, ((i, 0),), total),)),)
+    blocked = (range_to(i, m, (Store(out, ((i, 0),), total),)),)
     for c in reversed(range(unroll)):
         blocked = let(rows[c], IntOp("add", jb, IntConst(c)), blocked)
     body = checks + (
-            Loop(i, m, (Store(out, ((i, 0),), Const(0.0, dtype)),)),
+            range_to(i, m, (Store(out, ((i, 0),), Const(0.0, dtype)),)),
             Range(jb, IntConst(0), whole, unroll, blocked),
             Range(j, whole, k, 1, (
-                Loop(i, m, (
+                range_to(i, m, (
                     Store(out, ((i, 0),), Op("fma", (Load(mt, ((j, 0), (i, 1))),
                                                       Load(v, ((j, 0),)),
                                                       Load(out, ((i, 0),))), dtype)),)),)))

@@ -53,11 +53,8 @@ def build_pow(fp, x, y):
 
 
 def _emit_pow(em, k, dtype, x, y):
-    if k != "f":
-        # Integer and bool pow stay exact (square-and-multiply) in scalar_ops;
-        # imported here, at emission time, because scalar_ops imports vecmath.
-        from tjit.codegen import scalar_ops
-        return scalar_ops._pow(em, k, dtype, x, y)
+    if k != "f":      # integer and bool pow stay exact, in scalar_ops
+        raise TypeError("the math library's pow is for floats, got dtype kind %r" % k)
     narrow = x.type == F32
     if narrow:
         x, y = em.builder.fpext(x, F64), em.builder.fpext(y, F64)
