@@ -266,7 +266,7 @@ def test_both_renderers_give_the_same_bits_for_every_kernel_kind(monkeypatch, tm
             rng.standard_normal((40, 6)), (rng.random(40) > 0.5) * 1.0)
         schedules = {c[0].kernel.meta.get("schedule") for c in calls}
         names = {c[0].kernel.name.split("_")[1] for c in calls}
-        assert {"rowcol", "rowdot"} <= schedules and {"fused", "reduce", "rows", "scan",
+        assert {"rowcol", "matvec_rows"} <= schedules and {"fused", "reduce", "rows", "scan",
                                                       "philox"} <= names
         monkeypatch.undo()                   # stop recording
         compiled = {}
