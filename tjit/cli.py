@@ -7,6 +7,9 @@ import os
 import runpy
 import sys
 import traceback
+from .codegen import cache
+from .function import COMPILE_HOOKS
+from .runtime.dump import dump_function, dump_passes
 
 
 def _parser():
@@ -34,7 +37,6 @@ def _parser():
 
 
 def _cache(ns):
-    from .codegen import cache
     if ns.action == "clear":
         print(f"removed {cache.clear()} entries from {cache.cache_dir()}")
         return 0
@@ -44,8 +46,6 @@ def _cache(ns):
 
 
 def _dump(ns):
-    from .function import COMPILE_HOOKS
-    from .runtime.dump import dump_function, dump_passes
     if ns.passes:
         sys.stdout.write(dump_passes())
         return 0

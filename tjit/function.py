@@ -14,6 +14,9 @@ from .graph import Constant, Variable, clone_replace, graph_inputs
 from .link import NativeLinker, PyLinker
 from .shared import SharedVariable, shared
 from .tensor.var import as_tensor_variable
+from .passes import optimize
+from .runtime import CompiledFunction, InputSpec
+from .runtime.debug import DebugFunction
 
 log = logging.getLogger("tjit.function")
 _NO_VALUE = object()
@@ -217,16 +220,13 @@ def function(inputs, outputs=None, mode=None, updates=None, givens=None,
                 warnings.warn(msg, stacklevel=2)
 
     m = get_mode(mode)
-    from .passes import optimize
     excluding = tuple(config.optimizer_excluding) + m.excluding_names
     optimized, applied = optimize(all_outputs, m.tags(), excluding)
-    from .runtime import CompiledFunction, InputSpec
     input_specs = [InputSpec(s.variable, s.name, s.value, s.has_default,
                              s.allow_downcast if s.allow_downcast is not None
                              else allow_input_downcast) for s in specs]
     args = (input_specs, outs, update_pairs, unpack_single)
     if m.check:
-        from .runtime.debug import DebugFunction
         reference = CompiledFunction(*args, all_outputs, m, [], all_outputs, PyLinker(m))
         fn = DebugFunction(*args, optimized, m, applied, all_outputs, m.make_linker(),
                            reference=reference)

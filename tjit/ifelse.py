@@ -14,6 +14,9 @@ import numpy as np
 
 from .graph import Apply, Constant, Op, clone_replace, graph_inputs
 from .tensor.var import as_tensor_variable
+from .gradient import grad
+from . import scalar as ts
+from .tensor.basic import patternbroadcast, zeros_like
 
 
 # The mode `perform` (the NumPy reference) runs inner functions in.
@@ -94,8 +97,6 @@ class IfElse(Op):
         return self.run(inputs, PERFORM_MODE)
 
     def grad(self, inputs, output_grads):
-        from .gradient import grad
-        from . import scalar as ts
         cond, outer = inputs[0], inputs[1:]
         pairs = list(zip(self.inner_inputs, outer))
         wrt = [v for v in outer if v.dtype not in ts.DISCRETE]
@@ -110,7 +111,6 @@ class IfElse(Op):
                     continue
                 known[o] = known[o] + g if o in known else g
             if not known:
-                from .tensor.basic import zeros_like
                 return [zeros_like(w) for w in wrt]
             return grad(None, wrt, known_grads=known, disconnected_inputs="ignore")
 
@@ -142,7 +142,6 @@ def ifelse(condition, then_branch, else_branch, name=None):
                             f"in the then branch but {e.type} in the else branch; the types "
                             "must match (cast one branch)")
         if t.broadcastable != e.broadcastable:
-            from .tensor.basic import patternbroadcast
             bc = tuple(a and b for a, b in zip(t.broadcastable, e.broadcastable))
             thens[k], elses[k] = patternbroadcast(t, bc), patternbroadcast(e, bc)
     free = free_variables(thens + elses)

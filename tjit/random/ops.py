@@ -30,6 +30,7 @@ from .. import scalar as ts
 from ..tensor.type import TensorType
 from ..tensor.var import as_tensor_variable
 from . import mrg, philox
+from ..tensor.basic import cast
 
 STATE_TYPES = {"philox": ("uint32", 4), "mrg": ("int64", mrg.STATE_LEN)}
 FLOATS = ("float32", "float64")
@@ -84,11 +85,9 @@ class RandomDraw(Op):
             if p.ndim != 0:
                 raise TypeError(f"{self}: parameter {name} must be a scalar, got {p.type}")
             if p.dtype != self.dtype:
-                from ..tensor.basic import cast
                 p = cast(p, self.dtype)
             params.append(p)
         if size.dtype != "int64":
-            from ..tensor.basic import cast
             size = cast(size, "int64")
         return Apply(self, [state, size, *params],
                      [state.type(), TensorType(self.dtype, self.broadcastable)()])
@@ -124,7 +123,6 @@ class RandomDraw(Op):
 def _float_input(x, dtype):
     x = as_tensor_variable(x)
     if x.dtype != dtype:
-        from ..tensor.basic import cast
         x = cast(x, dtype)
     return x
 

@@ -26,6 +26,8 @@ from ..tensor.var import as_tensor_variable
 from . import mrg
 from .ops import (BinomialFromUniform, CategoricalFromUniform, MultinomialFromUniform,
                   PoissonFromUniform, RandomDraw, default_float)
+from ..shared import shared
+from ..tensor.sort import PermuteAlongAxis
 
 
 def _const(v):
@@ -131,7 +133,6 @@ class RandomStreamsBase:
         return list(self.state_updates)
 
     def _new_state(self):
-        from ..shared import shared   # not at import: tjit.shared imports tjit.tensor
         k = len(self.state_updates)
         return shared(self._initial_state(k), name=f"{self.generator}_state{k}")
 
@@ -248,7 +249,6 @@ class RandomStreamsBase:
 
     def shuffle_row_elements(self, input):
         """`input` with the elements of each row (its last axis) permuted."""
-        from ..tensor.sort import PermuteAlongAxis
         x = as_tensor_variable(input)
         if x.ndim < 1:
             raise TypeError(f"shuffle_row_elements needs at least one dim, got {x.type}")

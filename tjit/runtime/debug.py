@@ -13,6 +13,10 @@ from __future__ import annotations
 import numpy as np
 
 from .program import CompiledFunction
+from ..ops.fused_reduce import FusedReduce
+from ..ops.fused_rowcol import FusedRowCol
+from ..ops.fused_rows import FusedRows
+from ..tensor.reduction import Reduce
 
 # Relative tolerances: vector math is within a few ulp of NumPy's, and the
 # rewritten graph may reassociate nothing but can differ in the last bits.
@@ -37,10 +41,6 @@ def _atol(nodes, values, rtol):
     variance, an "m2" reduction, sums), not with the result. Elementwise work is
     compared element by element with no absolute slack: one huge element must
     not hide a wrong small one."""
-    from ..ops.fused_reduce import FusedReduce
-    from ..ops.fused_rowcol import FusedRowCol
-    from ..ops.fused_rows import FusedRows
-    from ..tensor.reduction import Reduce
     reductions = [n for n in nodes
                   if isinstance(n.op, (FusedReduce, Reduce, FusedRows, FusedRowCol))]
     if not reductions:

@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 from ..passes import format_pipeline
+from ..printing import debugprint
+from ..ir.printer import format_kernel
 
 STAGES = ("graph", "opt", "loop", "llvm", "asm")
 
@@ -15,7 +17,6 @@ def dump_function(fn, stage="opt"):
     llvm   the optimized LLVM IR of every native kernel
     asm    the machine code of every native kernel
     """
-    from ..printing import debugprint
     if stage not in STAGES:
         raise ValueError(f"unknown stage {stage!r}; stages: {', '.join(STAGES)}")
     if stage == "graph":
@@ -29,7 +30,6 @@ def dump_function(fn, stage="opt"):
         if native is None:
             continue
         if stage == "loop":
-            from ..ir.printer import format_kernel
             parts.append(format_kernel(native.kernel))
         elif stage == "llvm":
             parts.append(native.llvm_ir)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..graph import Constant, toposort
+from ..shared import SharedVariable
 
 _MISSING = object()
 
@@ -70,7 +71,6 @@ class CompiledFunction:
 
     # -- layout -----------------------------------------------------------------
     def _layout(self, all_outputs):
-        from ..shared import SharedVariable
         slot = {}
         storage = []
 
@@ -188,7 +188,6 @@ class CompiledFunction:
 
 
 def _is_shared(v):
-    from ..shared import SharedVariable
     return isinstance(v, SharedVariable)
 
 

@@ -21,6 +21,12 @@ initial state's gradient where those rows are initial rows.
 from __future__ import annotations
 
 from .. import scalar as ts
+from ..graph import clone_replace, toposort
+from ..gradient import grad
+from ..ifelse import ifelse
+from ..tensor.basic import concatenate, eq, maximum, minimum, patternbroadcast, stack, zeros_like
+from ..tensor.subtensor import set_subtensor
+from .scan import scan
 
 
 def _float(v):
@@ -37,7 +43,6 @@ def _same_values(outputs, pairs):
     """(variable, replacement) for every variable of the graph of `outputs` that
     recomputes one of pairs' variables: the same op on the same inputs (gradients
     rebuild the nodes they differentiate, e.g. tanh's output for its derivative)."""
-    from ..graph import toposort
     wanted = {}
     for var, value in pairs:
         node = var.owner
@@ -53,12 +58,6 @@ def _same_values(outputs, pairs):
 
 def reverse_scan_grad(op, inputs, output_grads):
     """Gradients of the inputs of Scan `op` (inputs[0] is n_steps) as graphs."""
-    from ..gradient import grad
-    from ..graph import clone_replace
-    from ..ifelse import ifelse
-    from ..tensor.basic import concatenate, eq, maximum, minimum, stack, zeros_like
-    from ..tensor.subtensor import set_subtensor
-    from .scan import scan
     s = op.spec
     seqs = inputs[1:1 + s.n_seqs]
     nonseqs = inputs[1 + s.n_seqs + s.n_rec:]
@@ -201,6 +200,5 @@ def reverse_scan_grad(op, inputs, output_grads):
     for k in non_float:
         grads[1 + s.n_seqs + s.n_rec + k] = _last_row(results[pos])
         pos += 1
-    from ..tensor.basic import patternbroadcast
     return [g if g is None or g.broadcastable == v.broadcastable
             else patternbroadcast(g, v.broadcastable) for g, v in zip(grads, inputs)]

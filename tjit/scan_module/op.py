@@ -22,6 +22,7 @@ from ..graph import Apply, Op
 from ..ifelse import PERFORM_MODE, InnerFunction
 from ..tensor.type import TensorType
 from ..tensor.var import as_tensor_variable
+from ..tensor.basic import patternbroadcast
 
 
 class ScanSpec:
@@ -228,6 +229,7 @@ class Scan(Op):
 
     # -- gradient ---------------------------------------------------------------
     def grad(self, inputs, output_grads):
+        # grad_scan builds the reverse scan with scan(), which builds this op: a cycle
         from .grad_scan import reverse_scan_grad
         return reverse_scan_grad(self, inputs, output_grads)
 
@@ -252,7 +254,6 @@ def _check_stacked(v, inner_type, what):
     want = _stacked(inner_type)
     if v.type == want:
         return v
-    from ..tensor.basic import patternbroadcast
     bc = (False,) + tuple(a and b for a, b in zip(inner_type.broadcastable,
                                                   v.broadcastable[1:]))
     if bc != want.broadcastable:

@@ -18,6 +18,7 @@ from ..tensor.type import TensorType
 from ..tensor.var import as_tensor_variable
 from .op import Scan, ScanSpec
 from .utils import get_updates_and_outputs
+from ..tensor.basic import cast, minimum, patternbroadcast
 
 
 def _wrap(x):
@@ -39,13 +40,11 @@ def _row_type(t):
 
 
 def _padleft(x):
-    from ..tensor.basic import patternbroadcast
     return patternbroadcast(x.dimshuffle("x", *range(x.ndim)), (False,) + x.broadcastable)
 
 
 def _steps_input(n_steps):
     """The n_steps argument as an int64 scalar variable (or None)."""
-    from ..tensor.basic import cast
     if n_steps is None:
         return None
     if isinstance(n_steps, Variable):
@@ -143,7 +142,6 @@ def scan(fn, sequences=None, outputs_info=None, non_sequences=None, n_steps=None
         if not seq_outer:
             raise ValueError(f"{label}: no information about the number of steps: give "
                              "n_steps or a sequence")
-        from ..tensor.basic import minimum
         steps = seq_outer[0].shape[0]
         for s in seq_outer[1:]:
             steps = minimum(steps, s.shape[0])
@@ -192,7 +190,6 @@ def scan(fn, sequences=None, outputs_info=None, non_sequences=None, n_steps=None
     for i, (o, t) in enumerate(zip(out_infos, tap_types)):
         if t is not None and o.init.type != (t if o.sit_sot else TensorType(
                 t.dtype, (False,) + t.broadcastable)):
-            from ..tensor.basic import cast
             init = cast(o.init, t.dtype) if o.init.dtype != t.dtype else o.init
             o.init = _unify_init(init, t, o.sit_sot)
     outputs = [t.convert_variable(out) if t is not None and out.type != t else out
@@ -278,7 +275,6 @@ def scan(fn, sequences=None, outputs_info=None, non_sequences=None, n_steps=None
 
 
 def _unify_init(init, tap_type, sit_sot):
-    from ..tensor.basic import patternbroadcast
     if sit_sot:
         return patternbroadcast(init, tap_type.broadcastable)
     return patternbroadcast(init, (init.broadcastable[0],) + tap_type.broadcastable)

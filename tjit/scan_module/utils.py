@@ -4,6 +4,9 @@ from __future__ import annotations
 from collections import OrderedDict
 
 from ..graph import Variable
+from ..tensor.var import as_tensor_variable
+from ..shared import SharedVariable
+import numpy as np
 
 
 class until:
@@ -11,7 +14,6 @@ class until:
     is true; the step that makes it true is kept."""
 
     def __init__(self, condition):
-        from ..tensor.var import as_tensor_variable
         c = as_tensor_variable(condition)
         if c.ndim != 0:
             raise TypeError(f"until: the condition must be a scalar, got {c} ({c.type})")
@@ -24,7 +26,6 @@ def _is_updates(x):
     if isinstance(x, (list, tuple)) and x and all(
             isinstance(p, (list, tuple)) and len(p) == 2 and isinstance(p[0], Variable)
             and not isinstance(p[1], (list, tuple, dict)) for p in x):
-        from ..shared import SharedVariable
         return all(isinstance(p[0], SharedVariable) for p in x)
     return False
 
@@ -38,7 +39,6 @@ def _is_outputs(x):
 
 
 def _is_number(x):
-    import numpy as np
     return isinstance(x, (int, float, np.number, np.ndarray)) and not isinstance(x, bool)
 
 

@@ -15,7 +15,7 @@ import numpy as np
 from ..graph import Apply, Op
 from .. import scalar as ts
 from .type import TensorType
-from .var import as_tensor_variable
+from .var import as_tensor_variable, constant
 
 BLAS_DTYPES = ("float32", "float64")
 
@@ -57,7 +57,6 @@ class Dot(Op):
 
     def grad(self, inputs, output_grads):
         (x, y), (gz,) = inputs, output_grads
-        from .basic import patternbroadcast
         if gz.ndim == 0:
             gx, gy = gz * y, gz * x
         elif x.ndim == 1:
@@ -116,8 +115,6 @@ class Gemm(Op):
 
     def grad(self, inputs, output_grads):
         (z, a, x, y, b), (gz,) = inputs, output_grads
-        from .basic import sum_to_broadcastable
-        from .reduction import sum as _sum
         prod = _dot(x, y)
         gx, gy = _dot.grad([x, y], [a * gz])
         return [sum_to_broadcastable(b * gz, z), _sum(gz * prod), gx, gy, _sum(gz * z)]
@@ -190,7 +187,6 @@ class TensorDot(Op):
 
     def grad(self, inputs, output_grads):
         (a, b), (gz,) = inputs, output_grads
-        from .basic import patternbroadcast
         free_a = [d for d in range(a.ndim) if d not in self.axes_a]
         free_b = [d for d in range(b.ndim) if d not in self.axes_b]
         na = len(free_a)
@@ -245,7 +241,6 @@ class BatchedDot(Op):
 
     def grad(self, inputs, output_grads):
         (x, y), (gz,) = inputs, output_grads
-        from .basic import patternbroadcast
         x3 = x if x.ndim == 3 else x.dimshuffle(0, "x", 1)
         y3 = y if y.ndim == 3 else y.dimshuffle(0, 1, "x")
         # gz is (batch, [rows of x], [cols of y]): give it the missing dims
@@ -313,7 +308,6 @@ def batched_dot(a, b):
 
 def _batched_nd(a, b):
     """batched_dot of ranks above 3, as one 3-d BatchedDot between reshapes."""
-    from .basic import reshape, shape
     j = max(1, b.ndim - 2)
     rest = [d for d in range(1, b.ndim) if d != j]
     sa, sb = shape(a), shape(b)
@@ -325,7 +319,6 @@ def _batched_nd(a, b):
 
 
 def _prod(dims):
-    from .var import constant
     out = constant(np.int64(1))
     for d in dims:
         out = out * d
@@ -333,3 +326,5 @@ def _prod(dims):
 
 
 from . import nlinalg  # noqa: E402,F401  (T.nlinalg, whose grads use dot)
+from .basic import patternbroadcast, reshape, shape, sum_to_broadcastable
+from .reduction import sum as _sum
