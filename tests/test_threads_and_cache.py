@@ -168,6 +168,22 @@ def test_corrupt_entry_is_rebuilt_not_loaded(tmp_path, damage):
     assert _run(tmp_path) == "1"          # the rebuilt entry is good
 
 
+def test_a_valid_entry_under_another_key_is_rebuilt_not_linked(tmp_path):
+    """Every entry (kernels and the math library) overwritten by another valid,
+    checksummed entry: each proves its key before it is linked, so a fresh
+    process rebuilds them instead of crashing or loading the wrong symbols."""
+    _run(tmp_path)
+    _run(tmp_path, _MATH_SCRIPT)
+    paths = sorted(_entries(tmp_path))
+    assert len(paths) >= 3        # a kernel of each script and a math library object
+    contents = [open(p, "rb").read() for p in paths]
+    for p, data in zip(paths, contents[1:] + contents[:1]):     # each gets its neighbour's
+        open(p, "wb").write(data)
+    assert _run(tmp_path) == "0"                  # rebuilt, correct (the script checks)
+    assert _run(tmp_path, _MATH_SCRIPT) == "1"    # the library rebuilt once, then cached
+    assert _run(tmp_path) == "1"                  # the rebuilt entries are good
+
+
 def test_concurrent_processes_share_the_cache(tmp_path):
     env = dict(os.environ, TJIT_CACHE_DIR=str(tmp_path), PYTHONPATH=ROOT)
     procs = [subprocess.Popen([sys.executable, "-c", _SCRIPT], env=env,

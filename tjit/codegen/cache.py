@@ -4,9 +4,11 @@ Entries live under `<cache_dir>/objects/` (tjit.config.cache_dir; TJIT_CACHE_DIR
 overrides), one file per kernel, named by a SHA-256 of the kernel's canonical
 text, its symbol, the host (triple, CPU, features), the llvmlite version and
 the source of tjit's code generator. A file holds a magic word, a SHA-256 of
-its payload and the payload (object code + optimized LLVM IR), written to a
-temporary file and renamed into place, so concurrent processes never see a
-partial entry; an entry that fails its checksum is deleted and rebuilt.
+its payload and the payload (the entry's own key, then object code + optimized
+LLVM IR), written to a temporary file and renamed into place, so concurrent
+processes never see a partial entry. An entry that fails its checksum, or whose
+key is not the one it is filed under (a valid entry copied or renamed over
+another: linking it would load the wrong symbols), is deleted and rebuilt.
 """
 from __future__ import annotations
 
@@ -23,7 +25,7 @@ from ..config import config
 from .target import host_description
 
 log = logging.getLogger("tjit.cache")
-MAGIC = b"TJITOBJ1"
+MAGIC = b"TJITOBJ2"   # 2: the key inside the checksummed payload
 _state = {}
 
 
@@ -70,24 +72,35 @@ def load(key):
     except OSError:
         return None
     payload = data[len(MAGIC) + 32:]
-    if (data[:len(MAGIC)] != MAGIC or len(data) < len(MAGIC) + 40
+    if (data[:len(MAGIC)] != MAGIC or len(payload) < _KEY_BYTES + 8
             or hashlib.sha256(payload).digest() != data[len(MAGIC):len(MAGIC) + 32]):
-        log.warning("discarding corrupt cache entry %s", path)
-        try:
-            os.unlink(path)
-        except OSError:
-            pass
-        return None
+        return _discard(path, "corrupt")
+    if payload[:_KEY_BYTES] != key.encode():
+        return _discard(path, "filed under another key")
+    payload = payload[_KEY_BYTES:]
     (n,) = struct.unpack("<Q", payload[:8])
     obj, text = payload[8:8 + n], payload[8 + n:]
     if len(obj) != n:
-        return None
+        return _discard(path, "truncated")
     return obj, text.decode()
+
+
+_KEY_BYTES = 64     # a SHA-256 in hex
+
+
+def _discard(path, why):
+    log.warning("discarding cache entry %s (%s); it will be rebuilt", path, why)
+    try:
+        os.unlink(path)
+    except OSError:
+        pass
+    return None
 
 
 def store(key, object_code, llvm_ir):
     """Write an entry atomically; a failure to write only costs a recompile later."""
-    payload = struct.pack("<Q", len(object_code)) + object_code + llvm_ir.encode()
+    payload = key.encode() + struct.pack("<Q", len(object_code)) + object_code + \
+        llvm_ir.encode()
     data = MAGIC + hashlib.sha256(payload).digest() + payload
     path = _path(key)
     try:
