@@ -187,12 +187,14 @@ def loop_kernel(inputs, outputs, node_kernels, step_var, n_steps, lets, locals_=
 
     inputs, outputs: the loop's Buffers (arrays passed in that order).
     node_kernels: [(Kernel, {node-kernel Buffer: Binding})] in execution order.
-    step_var: the step counter; n_steps: integer expression of the step count.
+    step_var: the step counter; n_steps: integer expression of the step count
+    (a `Param` is the loop kernel's first param).
     lets: [(Var, integer expression of step_var)] bound before the step body.
     locals_: extra `Local`s; prologue: statements before the loop (after the
     checks); epilogue: statements ending every step (after the nodes').
     """
-    checks, locals_, body, params = [], list(locals_), [], []
+    checks, locals_, body = [], list(locals_), []
+    params = [n_steps] if isinstance(n_steps, Param) else []
     for k, (kernel, bindings) in enumerate(node_kernels):
         params += [p for p in kernel.params if p not in params]   # passed by the caller
         bindings = dict(bindings)

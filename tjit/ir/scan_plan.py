@@ -22,8 +22,8 @@ from ..tensor.subtensor import Subtensor
 from .lower import elementwise_kernel
 from .lower_scan import Binding, SpliceError, loop_kernel, view_binding
 from .lowering import lower
-from .nodes import (Buffer, Check, Const, Dim, IntConst, IntOp, Kernel, Load, Local, Op, Range,
-                    Store, Var, let, range_to)
+from .nodes import (Buffer, Check, Const, Dim, IntConst, IntOp, Kernel, Load, Local, Op, Param,
+                    Range, Store, Var, let, range_to)
 
 MAX_REGISTER_LAG = 4   # scalar outputs with at most this many taps back stay in registers
 MATVEC_UNROLL = 8
@@ -225,7 +225,6 @@ class ScanPlan:
                       for c, a in enumerate(self.consts)]
         hist_bufs = [Buffer(f"hist{i}", outer[1 + s.n_seqs + i].dtype,
                             outer[1 + s.n_seqs + i].broadcastable) for i in range(s.n_rec)]
-        steps_buf = Buffer("steps", "int8", (False,))
         nit_bufs = [Buffer(f"nit{j}", v.dtype, v.broadcastable)
                     for j, v in enumerate(node.outputs[s.n_rec:])]
         scratch_bufs = [Buffer(f"tmp{k}", str(dt), (False,) * len(sh))
@@ -326,7 +325,7 @@ class ScanPlan:
                 continue
             node_kernels.append((kernel, {b: binding(slot)
                                           for b, slot in zip(kernel.buffers, slots)}))
-        n_steps = Dim(steps_buf, 0)
+        n_steps = Param("n_steps")          # passed after the arrays
         prologue, epilogue = [], []
         for i in sorted(scalar_state):
             lag = s.lags[i]
@@ -339,7 +338,7 @@ class ScanPlan:
                 epilogue.append(Store(prev[i, k], (), Load(prev[i, k - 1], ())))
             epilogue.append(Store(prev[i, 1], (), Load(cur[i], ())))
         locals_ = [Local(b) for b in list(prev.values()) + list(cur.values())]
-        return loop_kernel([steps_buf] + seq_bufs + non_bufs + const_bufs + mt_bufs,
+        return loop_kernel(seq_bufs + non_bufs + const_bufs + mt_bufs,
                            hist_bufs + nit_bufs + scratch_bufs, node_kernels, step, n_steps,
                            lets, locals_, prologue, epilogue)
 

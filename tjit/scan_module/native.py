@@ -17,7 +17,6 @@ from ..runtime.buffers import reuse_or_empty as _reuse_or_empty
 from ..runtime.native_thunk import END
 from .op import _check_sequences, _n_steps
 
-_ONE = np.zeros(1, np.int8)
 
 
 class NativeScan:
@@ -86,10 +85,8 @@ class NativeScan:
         scratch = [np.empty(shape, dtype) for shape, dtype in scratch_shapes]
         # Loop-invariant matrices of matrix-vector products, transposed once per call.
         transposed = [np.ascontiguousarray(nonseqs[k].T) for k in self.plan.matvec_nonseqs]
-        steps = np.broadcast_to(_ONE, (n,))     # its length is the step count, no memory
-        arrays = [steps, *seqs, *nonseqs, *self.plan.consts, *transposed, *hists, *nits,
-                  *scratch]
-        rc = native.cfunc(*arrays, 0, END)
+        arrays = [*seqs, *nonseqs, *self.plan.consts, *transposed, *hists, *nits, *scratch]
+        rc = native.cfunc(*arrays, n, 0, END)     # n: the loop kernel's param n_steps
         if rc:
             # A shape check failed: the per-step loop raises the error naming the step.
             return self.fallback(inputs)
