@@ -30,6 +30,26 @@ class Type:
         return self.make_variable(name)
 
 
+class Tag(dict):
+    """A variable's scratchpad (`var.tag`): items, also readable and writable as
+    attributes, as Theano programs use it (`x.tag.test_value = ...`)."""
+
+    def __getattr__(self, name):
+        try:
+            return self[name]
+        except KeyError:
+            raise AttributeError(f"tag has no attribute {name!r}") from None
+
+    def __setattr__(self, name, value):
+        self[name] = value
+
+    def __delattr__(self, name):
+        try:
+            del self[name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+
 class Variable:
     """A symbolic value: the output `index` of `owner` (an Apply), or a graph input."""
 
@@ -38,7 +58,7 @@ class Variable:
         self.owner = owner
         self.index = index
         self.name = name
-        self.tag = {}
+        self.tag = Tag()
         self.auto_name = f"auto_{next(_ids)}"
 
     def __str__(self):
@@ -56,7 +76,7 @@ class Variable:
 
     def clone(self):
         v = type(self)(self.type, None, None, self.name)
-        v.tag = dict(self.tag)
+        v.tag = Tag(self.tag)
         return v
 
 

@@ -15,10 +15,15 @@ from .shape_ops import (  # noqa: F401
     stack, zeros)
 
 
-def _elemwise(scalar_op, name):
+def _elemwise(scalar_op, name, nary=False):
     op = Elemwise(scalar_op)
 
     def fn(*args):
+        if nary and len(args) > 2:      # Theano's add and mul take any number of terms
+            out = op(args[0], args[1])
+            for a in args[2:]:
+                out = op(out, a)
+            return out
         return op(*args)
     fn.__name__ = name
     fn.__doc__ = f"Elementwise {scalar_op.name} (NumPy broadcasting, Theano dtype rules)."
@@ -26,9 +31,9 @@ def _elemwise(scalar_op, name):
     return fn
 
 
-add = _elemwise(ts.add, "add")
+add = _elemwise(ts.add, "add", nary=True)
 sub = _elemwise(ts.sub, "sub")
-mul = _elemwise(ts.mul, "mul")
+mul = _elemwise(ts.mul, "mul", nary=True)
 true_div = _elemwise(ts.true_div, "true_div")
 int_div = _elemwise(ts.int_div, "int_div")
 floor_div = int_div
@@ -208,11 +213,19 @@ def _constructor(dtype, bc, kind):
 
 def _plural(single):
     def make(*names, dtype=None):
+        """As Theano: `(2)` -> two unnamed variables; `('a', 'b')` or `(['a', 'b'])`
+        -> a list; one name of one character -> that variable; one longer string
+        -> one variable per character (`scalars('xyz')` -> x, y, z)."""
+        def one(n=None):
+            kw = {"dtype": dtype} if dtype else {}
+            return single(n, **kw) if n is not None else single(**kw)
         if len(names) == 1 and isinstance(names[0], int):
-            return [single(dtype=dtype) if dtype else single() for _ in range(names[0])]
-        if len(names) == 1 and isinstance(names[0], (list, tuple)):
+            return [one() for _ in range(names[0])]
+        if len(names) == 1:
             names = names[0]
-        return [single(n, dtype=dtype) if dtype else single(n) for n in names]
+        if isinstance(names, str) and len(names) == 1:
+            return one(names)
+        return [one(n) for n in names]
     return make
 
 

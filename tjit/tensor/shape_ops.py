@@ -7,7 +7,7 @@ import math
 import numpy as np
 
 from ..config import config
-from ..graph import Apply, Constant, Op
+from ..graph import Apply, Constant, Op, Variable
 from .. import scalar as ts
 from .. import tensor as _tensor  # basic, reduction, subtensor build on this module
 from .type import TensorType
@@ -403,8 +403,17 @@ def join(axis, *tensors):
     return Join(axis)(*tensors)
 
 
-def stack(tensors, axis=0):
-    """Tensors of one shape stacked along a new dim `axis`."""
+def stack(tensors, *more, axis=0):
+    """Tensors of one shape stacked along a new dim `axis`: `stack([a, b], axis)`,
+    or Theano's older form `stack(a, b, ...)`."""
+    if more or isinstance(tensors, Variable):
+        if more and not isinstance(tensors, Variable) and isinstance(tensors, (list, tuple)):
+            axis, more = more[0], more[1:]      # stack([a, b], 1): axis given by position
+        else:
+            tensors = [tensors, *more]
+            more = ()
+        if more:
+            raise TypeError("stack: give the tensors as a list, or as separate arguments")
     tensors = [as_tensor_variable(t) for t in tensors]
     if all(t.ndim == 0 for t in tensors) and axis == 0:
         return MakeVector(ts.upcast(*[t.dtype for t in tensors]))(*tensors)

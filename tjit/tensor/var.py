@@ -34,10 +34,10 @@ class _TensorOps:
     def __rpow__(self, o): return _tensor.basic.pow(o, self)
     def __neg__(self): return _tensor.basic.neg(self)
     def __abs__(self): return _tensor.basic.abs_(self)
-    def __lt__(self, o): return _tensor.basic.lt(self, o)
-    def __le__(self, o): return _tensor.basic.le(self, o)
-    def __gt__(self, o): return _tensor.basic.gt(self, o)
-    def __ge__(self, o): return _tensor.basic.ge(self, o)
+    def __lt__(self, o): return _comparison(_tensor.basic.lt(self, o))
+    def __le__(self, o): return _comparison(_tensor.basic.le(self, o))
+    def __gt__(self, o): return _comparison(_tensor.basic.gt(self, o))
+    def __ge__(self, o): return _comparison(_tensor.basic.ge(self, o))
     def __and__(self, o): return _tensor.basic.and_(self, o)
     def __rand__(self, o): return _tensor.basic.and_(o, self)
     def __or__(self, o): return _tensor.basic.or_(self, o)
@@ -51,8 +51,17 @@ class _TensorOps:
     __hash__ = object.__hash__
 
     def __bool__(self):
-        raise TypeError(f"a symbolic variable ({self}) has no truth value; "
-                        "use T.switch or tjit.ifelse.ifelse for conditions")
+        # As Theano: a variable is true (`if not W:` tests for None), except the
+        # result of a comparison operator, so that `a < b < c` (Python's
+        # `(a < b) and (b < c)`) raises instead of silently dropping a test.
+        if self.tag.get("comparison"):
+            raise TypeError(f"a symbolic comparison ({self}) has no truth value; use T.and_, "
+                            "T.switch or tjit.ifelse.ifelse for conditions")
+        return True
+
+    def fill(self, value):
+        """A tensor of this one's shape filled with `value` (Theano's T.fill)."""
+        return _tensor.basic.fill(self, value)
 
     def __iter__(self):
         raise TypeError(f"{self} is symbolic and cannot be iterated; index it instead")
@@ -309,3 +318,8 @@ def _flat(xs):
             yield from _flat(e)
         else:
             yield e
+
+
+def _comparison(v):
+    v.tag["comparison"] = True
+    return v
