@@ -1,6 +1,8 @@
 """Shared test utilities."""
 import numpy as np
 
+from tjit.codegen import target
+
 LAYOUTS = ("contiguous", "strided", "reversed", "fortran")
 
 
@@ -31,3 +33,16 @@ def numeric_grads(f, values, eps=1e-6):
     """Central differences of the scalar f(*values), one array per value."""
     return [numeric_grad(lambda v, k=k: f(*values[:k], v, *values[k + 1:]), x, eps)
             for k, x in enumerate(values)]
+
+
+def host_vectors():
+    """What the host CPU's vector code looks like, for tests of generated code:
+    (register, float32 lanes, fma, avx): zmm/16 with AVX-512, ymm/8 with AVX2,
+    else xmm/4 (SSE2, where instructions have no `v` prefix unless AVX exists)."""
+    features = set(target.host_description().split("/")[-1].split(","))
+    fma = "+fma" in features
+    if "+avx512f" in features:
+        return "zmm", 16, fma, True
+    if "+avx2" in features:
+        return "ymm", 8, fma, True
+    return "xmm", 4, fma, "+avx" in features

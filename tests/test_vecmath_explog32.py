@@ -19,7 +19,8 @@ import numpy as np
 import pytest
 
 from test_vecmath_explog import run, ulp_error
-from tjit.codegen import mathlib, target
+from helpers import host_vectors
+from tjit.codegen import mathlib
 
 NAMES = ["exp", "exp2", "expm1", "log", "log2", "log10", "log1p", "tanh", "sinh", "cosh",
          "sigmoid", "softplus"]
@@ -104,17 +105,6 @@ def test_signed_zeros_and_limits():
         np.float32(np.log(np.float64(np.finfo(np.float32).smallest_subnormal)))
 
 
-def _native_float32_variant():
-    """(lanes, register, fma) of the widest float32 variant the host runs natively:
-    16 lanes in zmm with AVX-512, 8 in ymm with AVX2+FMA, else 4 in xmm (SSE2)."""
-    features = set(target.host_description().split("/")[-1].split(","))
-    if "+avx512f" in features:
-        return 16, "zmm", True
-    if "+avx2" in features and "+fma" in features:
-        return 8, "ymm", True
-    return 4, "xmm", "+fma" in features
-
-
 @pytest.mark.parametrize("name", ["exp", "log1p", "tanh", "log", "expm1", "sigmoid",
                                   "softplus"])
 def test_float32_library_is_full_width_float32_code(name):
@@ -122,7 +112,7 @@ def test_float32_library_is_full_width_float32_code(name):
     registers (zmm on AVX-512, ymm on AVX2, xmm on SSE2): `ps` arithmetic (fused
     multiply-adds where the host has FMA), no pd (no float64 detour), no calls,
     no gathers, no stack traffic."""
-    lanes, register, fma = _native_float32_variant()
+    register, lanes, fma, _ = host_vectors()
     asm = mathlib.library_asm(name, "float32")
     start = asm.index("tjit_m_%s_float32_v%d:" % (name, lanes))
     body = asm[start:asm.index(".Lfunc_end", start)]
