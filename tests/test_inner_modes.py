@@ -76,10 +76,15 @@ def test_fast_compile_rnn_step_agrees_with_fast_run():
     assert thunk.op.inner.get(thunk.mode).linker.level == 0
 
 
-def test_debug_mode_checks_inner_functions():
+def _ifelse_and_scan(mode):
+    """A function of an ifelse (exp(x) or 3x) and a scan, compiled in `mode`."""
     c, x = T.iscalar("c"), T.dvector("x")
     hs, _ = theano.scan(lambda s, h: h * 0.5 + s, sequences=x, outputs_info=T.constant(0.0))
-    f = theano.function([c, x], [ifelse(c, T.exp(x), x * 3), hs], mode="DebugMode")
+    return theano.function([c, x], [ifelse(c, T.exp(x), x * 3), hs], mode=mode)
+
+
+def test_debug_mode_checks_inner_functions():
+    f = _ifelse_and_scan("DebugMode")
     v = RNG.standard_normal(12)
     got = f(1, v)
     np.testing.assert_allclose(got[0], np.exp(v))
@@ -89,9 +94,7 @@ def test_debug_mode_checks_inner_functions():
 
 
 def test_py_linker_runs_inner_functions_with_numpy():
-    c, x = T.iscalar("c"), T.dvector("x")
-    hs, _ = theano.scan(lambda s, h: h * 0.5 + s, sequences=x, outputs_info=T.constant(0.0))
-    f = theano.function([c, x], [ifelse(c, T.exp(x), x * 3), hs], mode="PY")
+    f = _ifelse_and_scan("PY")
     v = RNG.standard_normal(12)
     got = f(0, v)
     np.testing.assert_allclose(got[0], v * 3)

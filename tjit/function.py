@@ -12,7 +12,7 @@ import warnings
 from .config import config
 from .graph import Constant, Variable, clone_replace, graph_inputs
 from .link import NativeLinker, PyLinker
-from .shared import SharedVariable, shared
+from .shared import SharedVariable, checked_update, shared
 from .tensor.var import as_tensor_variable
 from .passes import optimize
 from .runtime import CompiledFunction, InputSpec
@@ -145,15 +145,6 @@ def _as_output(o, k):
                         f"{o!r} of type {type(o).__name__}: {e}") from None
 
 
-def _check_update(shared, value):
-    if not isinstance(shared, SharedVariable):
-        raise TypeError(f"update target {shared} is not a shared variable")
-    return shared.type.convert_or_raise(
-        as_tensor_variable(value), f"update of shared variable {shared}",
-        ": dtype and number of dims must match (cast the expression, e.g. "
-        "T.cast(expr, shared.dtype))")
-
-
 def function(inputs, outputs=None, mode=None, updates=None, givens=None,
              no_default_updates=False, accept_inplace=False, name=None,
              rebuild_strict=True, allow_input_downcast=None, profile=None,
@@ -180,7 +171,7 @@ def function(inputs, outputs=None, mode=None, updates=None, givens=None,
 
     update_pairs = []
     for s, v in _pairs(updates, "updates"):
-        update_pairs.append((s, _check_update(s, v)))
+        update_pairs.append((s, checked_update(s, v)))
     targets = [id(s) for s, _ in update_pairs]
     if len(set(targets)) != len(targets):
         dup = [s for s, _ in update_pairs if targets.count(id(s)) > 1][0]
@@ -247,5 +238,5 @@ def _add_default_updates(outs, update_pairs, no_default_updates):
     for v in graph_inputs(outs + [u for _, u in update_pairs]):
         if (isinstance(v, SharedVariable) and v.default_update is not None
                 and id(v) not in have and id(v) not in skip):
-            update_pairs.append((v, _check_update(v, v.default_update)))
+            update_pairs.append((v, checked_update(v, v.default_update)))
             have.add(id(v))

@@ -7,7 +7,7 @@ import threading
 import numpy as np
 
 from .tensor.type import TensorType
-from .tensor.var import TensorVariable
+from .tensor.var import TensorVariable, as_tensor_variable
 
 
 class Container:
@@ -59,6 +59,14 @@ class SharedVariable(TensorVariable):
     def value(self):
         return self.get_value()
 
+    def checked_update(self, value):
+        """`value` (an expression or a number) as this variable's new value in
+        `updates`; TypeError unless its dtype and number of dims match."""
+        return self.type.convert_or_raise(
+            as_tensor_variable(value), f"update of shared variable {self}",
+            ": dtype and number of dims must match (cast the expression, e.g. "
+            "T.cast(expr, shared.dtype))")
+
     def clone(self):
         c = SharedVariable(self.type, self.container.value, self.name, borrow=True)
         c.container = self.container
@@ -85,3 +93,11 @@ def shared(value, name=None, strict=False, allow_downcast=None, borrow=False,
     t = TensorType(arr.dtype, broadcastable)
     return SharedVariable(t, arr if isinstance(value, np.ndarray) else arr, name=name,
                           borrow=borrow and isinstance(value, np.ndarray))
+
+
+def checked_update(target, value):
+    """`value` as the new value of the shared variable `target` (the one check of
+    function's and scan's `updates`); TypeError naming a target that is not one."""
+    if not isinstance(target, SharedVariable):
+        raise TypeError(f"update target {target} is not a shared variable")
+    return target.checked_update(value)

@@ -13,7 +13,7 @@ from collections import OrderedDict
 import numpy as np
 
 from ..graph import Constant, Variable, clone_replace, graph_inputs
-from ..shared import SharedVariable
+from ..shared import SharedVariable, checked_update
 from ..tensor.type import TensorType
 from ..tensor.var import as_tensor_variable
 from .op import Scan, ScanSpec
@@ -209,7 +209,7 @@ def scan(fn, sequences=None, outputs_info=None, non_sequences=None, n_steps=None
     update_pairs = []
     for sv, expr in updates.items():
         try:
-            update_pairs.append((sv, _checked_update(sv, expr)))
+            update_pairs.append((sv, checked_update(sv, expr)))
         except TypeError as e:
             raise TypeError(f"{label}: {e}") from None
     state_inner = [sv.type(f"{sv.name}[t-1]" if sv.name else None) for sv, _ in update_pairs]
@@ -278,14 +278,3 @@ def _unify_init(init, tap_type, sit_sot):
     if sit_sot:
         return patternbroadcast(init, tap_type.broadcastable)
     return patternbroadcast(init, (init.broadcastable[0],) + tap_type.broadcastable)
-
-
-def _checked_update(shared, value):
-    """`value` as the new value of `shared` (as tjit.function checks updates; not
-    imported from there: tjit.function links scans, tjit/link/control.py)."""
-    if not isinstance(shared, SharedVariable):
-        raise TypeError(f"update target {shared} is not a shared variable")
-    return shared.type.convert_or_raise(
-        as_tensor_variable(value), f"update of shared variable {shared}",
-        ": dtype and number of dims must match (cast the expression, e.g. "
-        "T.cast(expr, shared.dtype))")
