@@ -18,8 +18,6 @@ partial results are combined by `finish` in a fixed order.
 """
 from __future__ import annotations
 
-import math
-
 
 class Launch:
     """Base launch: one output per node output, shapes given by `shape_plan`."""
@@ -46,7 +44,13 @@ class Launch:
         return carry
 
     def error(self, status, inputs):
-        """The exception for a kernel's nonzero `status` (a failed Check's code)."""
+        """The exception for a kernel's nonzero `status` (a failed Check's code).
+
+        The op's own NumPy-level check (`check_shapes`) raises first when it can:
+        its message names the inputs whose shapes disagree."""
+        check = getattr(self.node.op, "check_shapes", None)
+        if check is not None:
+            check(self.node, inputs)
         info = self.kernel.meta.get("checks", {}).get(status, {})
         return ValueError(f"{self.node.op}: shape check {status} failed ({info}); input shapes "
                           f"{[getattr(a, 'shape', None) for a in inputs]}")
@@ -72,6 +76,3 @@ def loop_shape(plan, inputs):
     """The loop shape `plan` (of `shape_plan`) reads off the input arrays."""
     return tuple([inputs[i].shape[a] if i >= 0 else 1 for i, a in plan])
 
-
-def size(shape):
-    return math.prod(shape)

@@ -21,27 +21,16 @@ class ElemwiseLaunch(Launch):
         super().__init__(node, kernel)
         self.plan = shape_plan(node)
         self.dtypes = [np.dtype(v.dtype) for v in node.outputs]
-        self.check_inputs = None     # a kind may check the loop shape first (FusedRows)
 
     def prepare(self, inputs, alloc):
-        shape = loop_shape(self.plan, inputs)
-        if self.check_inputs is not None:
-            self.check_inputs(shape)
+        return self.outputs(inputs, loop_shape(self.plan, inputs), alloc)
+
+    def outputs(self, inputs, shape, alloc):
         outs = [alloc(k, shape, dt) for k, dt in enumerate(self.dtypes)]
         return (*inputs, *outs), outs[0].size, outs
 
     def extent(self, args):
         return outer_extent(self.kernel, args)
-
-    def error(self, status, inputs):
-        # The NumPy-level check names the inputs and their shapes.
-        self.node.op.loop_shape(self.node, inputs)
-        info = self.kernel.meta.get("checks", {}).get(status, {})
-        pos = info.get("position")
-        var = self.node.inputs[pos] if isinstance(pos, int) and pos < len(self.node.inputs) \
-            else None
-        return ValueError(f"{self.node.op}: shape check {status} failed ({info}); input {var} "
-                          f"has shape {inputs[pos].shape if var is not None else '?'}")
 
 
 @lower.register(FusedElemwise)

@@ -84,12 +84,6 @@ class MatVecLaunch(Launch):
     def finish(self, carry, inputs):
         return [carry]
 
-    def error(self, status, inputs):
-        self.node.op.loop_shape(self.node, inputs)   # names the culprit
-        X, v = inputs
-        return ValueError(f"{self.node.op}: shape check {status} failed for inputs of shapes "
-                          f"{X.shape} and {v.shape}")
-
 
 @lower.register(MatVec)
 def _(op, node, level):

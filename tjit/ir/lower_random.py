@@ -132,6 +132,8 @@ class RandomLaunch(Launch):
     """Checks the state and size, draws into one pooled array of whole chunks
     (the sample is its first n values, reshaped), and gives the next state."""
 
+    n_pools = 1     # one output array; the next state is built by NumPy
+
     def __init__(self, node, kernel):
         super().__init__(node, kernel)
         op = self.op = node.op
@@ -139,10 +141,6 @@ class RandomLaunch(Launch):
         self.draw = self._mrg if op.generator == "mrg" else self._philox
         # names for error messages, formatted once
         self.state_name, self.op_name = str(node.inputs[0]), str(op)
-
-    @property
-    def n_pools(self):
-        return 1
 
     def prepare(self, inputs, alloc):
         op = self.op

@@ -22,8 +22,8 @@ from .from_graph import input_types, program_exprs, steps_text, structure_hash
 from .launch import Launch
 from .lower import _place_loads
 from .lowering import lower
-from .nodes import (Accumulate, Begin, Buffer, Cast, Check, Const, Dim, End, IntConst, IntOp,
-                    Kernel, Load, Local, Op, Param, Range, Store, Var, let)
+from .nodes import (Accumulate, Buffer, Cast, Check, Const, Dim, IntConst, IntOp,
+                    Kernel, Load, Local, Op, Param, Range, Store, Var, let, split_range)
 
 CHUNK = 1024            # rows per partial column sum (fixed: results do not depend on threads)
 ROWS = 4                # rows per pass over v (z) and over part[c, :] (the column sums)
@@ -115,7 +115,7 @@ def rowcol_kernel(node):
     checks += [Check(Dim(z, 0), n, 90), Check(Dim(g, 0), n, 91),
                Check(Dim(part, 0), nchunks, 92), Check(Dim(part, 1), width, 93)]
     body = tuple(checks) + tuple(Local(b) for b in accs + gis) + (
-        Range(c, IntOp("max", Begin(), IntConst(0)), IntOp("min", End(), nchunks), 1, chunk),)
+        split_range(c, nchunks, chunk),)
     # Named and cached by its structure (as FusedElemwise): the ops, the program and
     # the input types; this module's code is in the compile cache's code version.
     key = structure_hash(acc_dtype, steps_text(op.program), op.program.outputs[0], op.zpos,
@@ -129,14 +129,12 @@ class RowColLaunch(Launch):
     """z and g pooled; the column partials per chunk, summed in chunk order by
     `finish`; the split is over chunks."""
 
+    n_pools = 2     # z and g; the partial column sums are fresh per call
+
     def __init__(self, node, kernel):
         super().__init__(node, kernel)
         self.dtype = np.dtype(node.outputs[0].dtype)
         self.acc_dtype = np.dtype(node.op.acc_dtype)
-
-    @property
-    def n_pools(self):
-        return 2
 
     def prepare(self, inputs, alloc):
         X = inputs[0]
@@ -157,11 +155,6 @@ class RowColLaunch(Launch):
         else:
             col = np.zeros(part.shape[1], self.dtype)
         return [z, g, col]
-
-    def error(self, status, inputs):
-        self.node.op.check_shapes(self.node, inputs)   # names the culprit
-        return ValueError(f"{self.node.op}: shape check {status} failed for inputs of shapes "
-                          f"{[a.shape for a in inputs]}")
 
 
 @lower.register(FusedRowCol)

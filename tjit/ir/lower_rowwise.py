@@ -19,12 +19,13 @@ from __future__ import annotations
 from ..ops.fused_rows import FusedRows
 from ..tensor.reduction import NEEDS_NONEMPTY
 from .from_graph import _cast, input_types, program_exprs, steps_text, structure_hash
+from .launch import loop_shape
 from .lower_elemwise import ElemwiseLaunch
 from .lowering import lower
 from .lower import CheckList, _effective_axes, _place_loads
 from .lower_reduce import _Schedule
-from .nodes import Begin, Buffer, Cast, Dim, End, IntConst, IntOp, Kernel, Load, Local, Op, \
-    Range, Store, Var
+from .nodes import (Buffer, Cast, Dim, IntConst, Kernel, Load, Local, Op, Range, Store,
+                    Var, range_to, split_range)
 
 
 def rowwise_kernel(name, inputs, reductions, exprs_of, outputs, pattern):
@@ -91,14 +92,10 @@ def rowwise_kernel(name, inputs, reductions, exprs_of, outputs, pattern):
 
     body = tuple(row)
     for n, d in reversed(list(enumerate(kept))):
-        if n == 0:
-            start, stop = IntOp("max", Begin(), IntConst(0)), IntOp("min", End(), extent[d])
-        else:
-            start, stop = IntConst(0), extent[d]
-        body = (Range(kvars[d], start, stop, 1, body),)
+        body = (split_range(kvars[d], extent[d], body) if n == 0 else
+                range_to(kvars[d], extent[d], body),)
     if not kept:       # one row: the runtime's split is [0, 1)
-        body = (Range(Var("once"), IntOp("max", Begin(), IntConst(0)),
-                      IntOp("min", End(), IntConst(1)), 1, body),)
+        body = (split_range(Var("once"), IntConst(1), body),)
 
     checks = CheckList()
     checks.inputs(inputs, lambda d: extent[d])
@@ -181,7 +178,17 @@ def lower_fused_rows(node):
 
 @lower.register(FusedRows)
 def _(op, node, level):
-    launch = ElemwiseLaunch(node, lower_fused_rows(node))
+    kernel = lower_fused_rows(node)
     if any(r.kind in NEEDS_NONEMPTY for r in op.reductions):
-        launch.check_inputs = lambda shape: op.check_rows(node, shape)
-    return launch
+        return NonEmptyRowsLaunch(node, kernel)
+    return ElemwiseLaunch(node, kernel)
+
+
+class NonEmptyRowsLaunch(ElemwiseLaunch):
+    """Rows reduced by max/min/argmax/argmin: an empty row has no identity, so
+    the loop shape is checked (raising the op's ValueError) before the kernel."""
+
+    def prepare(self, inputs, alloc):
+        shape = loop_shape(self.plan, inputs)
+        self.node.op.check_rows(self.node, shape)
+        return self.outputs(inputs, shape, alloc)

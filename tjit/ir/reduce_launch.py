@@ -112,10 +112,6 @@ class ReduceLaunch(Launch):
             result = _COMBINE[self.kind].reduce(values, axis=0)
         return np.asarray(result).astype(self.out_dtype).reshape(out_shape)
 
-    def error(self, status, inputs):
-        self.node.op.loop_shape(self.node, inputs)   # names the culprit
-        return super().error(status, inputs)
-
 
 @lower.register(FusedReduce)
 def lower_reduction(op, node, level):

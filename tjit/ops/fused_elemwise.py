@@ -63,6 +63,10 @@ class FusedElemwise(Op):
             out.append(t.reshape(shape))
         return out
 
+    def check_shapes(self, node, arrays):
+        """ValueError naming the inputs whose sizes disagree (else nothing)."""
+        self.loop_shape(node, arrays)
+
     def loop_shape(self, node, arrays):
         """The output shape; ValueError naming the inputs whose sizes disagree."""
         shape, first = [], {}

@@ -54,6 +54,8 @@ class FusedReduce(Op):
         bc = tuple(b for d, b in enumerate(self.broadcastable) if d not in self.reduced)
         return Apply(self, list(inputs), [TensorType(self.dtype, bc)()])
 
+    check_shapes = FusedElemwise.check_shapes
+
     def loop_shape(self, node, arrays):
         """The unreduced loop shape; ValueError naming inputs whose sizes disagree."""
         return FusedElemwise.loop_shape(self, node, arrays)

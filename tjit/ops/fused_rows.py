@@ -96,6 +96,8 @@ class FusedRows(Op):
         _, dtypes = self._dtypes([x.dtype for x in inputs])
         return Apply(self, list(inputs), [TensorType(dt, self.broadcastable)() for dt in dtypes])
 
+    check_shapes = FusedElemwise.check_shapes
+
     def loop_shape(self, node, arrays):
         return FusedElemwise.loop_shape(self, node, arrays)
 

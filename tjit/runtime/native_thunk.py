@@ -27,17 +27,18 @@ class NativeThunk:
         self.prepare = launch.prepare
         self.finish = launch.finish
         self.pools = [[] for _ in range(launch.n_pools)]
+        self.alloc = self._alloc     # bound once: prepare gets it on every call
 
-    def alloc(self, k, shape, dtype):
+    def _alloc(self, k, shape, dtype):
         """An array for output pool `k` (reused when nobody holds the last one)."""
         return reuse_or_empty(self.pools[k], shape, dtype)
 
     def __call__(self, inputs):
         args, work, carry = self.prepare(inputs, self.alloc)
         if args is not None:
-            threads = config.threads
-            if threads > 1 and work >= MIN_PARALLEL_ELEMENTS:
-                status = self.run_split(args, threads)
+            # the size test first: most calls are small, and config reads cost ~1 us
+            if work >= MIN_PARALLEL_ELEMENTS and config.threads > 1:
+                status = self.run_split(args, config.threads)
             else:
                 status = self.cfunc(*args, 0, END)
             if status:

@@ -83,9 +83,11 @@ class CompiledFunction:
         self.input_slots = [slot_of(s.variable) for s in self.input_specs]
         self.nodes = toposort(all_outputs)
         self.shared_slots = []
+        shared_ids = set()
         for v in _inputs_of(self.nodes, all_outputs):
             if isinstance(v, SharedVariable):
                 self.shared_slots.append((slot_of(v), v.container))
+                shared_ids.add(id(v))
         self.steps = []
         self.thunks = []
         for node in self.nodes:
@@ -110,7 +112,6 @@ class CompiledFunction:
         for v, s in zip(all_outputs[:self.n_outputs], self.output_slots):
             self.copy_output.append(bool(roots.get(id(v))) or s in seen)
             seen.add(s)
-        shared_ids = {id(v) for v in _inputs_of(self.nodes, all_outputs) if _is_shared(v)}
         self.copy_update = [bool(roots.get(id(v), set()) - shared_ids)
                             for v in all_outputs[self.n_outputs:]]
 
@@ -185,10 +186,6 @@ class CompiledFunction:
 
     def free(self):
         """Drop cached intermediate storage (none is kept between calls)."""
-
-
-def _is_shared(v):
-    return isinstance(v, SharedVariable)
 
 
 def _inputs_of(nodes, outputs):
