@@ -1,7 +1,7 @@
 """tjit.tensor (import as T): tensor types, constructors and every tensor op.
 
 Its modules build on each other in this order: type, var, shape_ops, elemwise, basic,
-reduction, subtensor, advanced_subtensor, sort, extra_ops, nnet, nlinalg, blas. A module
+reduction, subtensor, advanced_subtensor, sort, numpy_ops, extra_ops, nnet, nlinalg, blas. A module
 imports names only from modules before it. What runs the other way (TensorVariable's
 operators and methods, gradients and type rules that use later ops) goes through the
 package, `from .. import tensor as _tensor`, and is looked up when called; this file has
@@ -29,3 +29,10 @@ __all__ += ["dot", "outer", "tensordot", "batched_dot", "nlinalg"]
 from .extra_ops import (AdvancedIncSubtensor, AdvancedIncSubtensor1, AdvancedSubtensor, AdvancedSubtensor1, argsort, cumprod, cumsum, diag, diagonal, flatnonzero, nonzero, nonzero_values, repeat, sort, take, tile)  # noqa: F401,E402,E501
 __all__ += ["AdvancedIncSubtensor", "AdvancedIncSubtensor1", "AdvancedSubtensor", "AdvancedSubtensor1", "argsort", "cumprod", "cumsum", "diag", "diagonal", "flatnonzero", "nonzero", "nonzero_values", "repeat", "sort", "take", "tile"]  # noqa: E501
 from . import shared_randomstreams  # noqa: F401,E402  (T.shared_randomstreams.RandomStreams)
+# Theano 1.0 tensor functions (issue 13): shape padding, broadcast patterns, constant
+# values, dtype lists (from basic), and extra_ops' functions Theano also puts in T.
+from .extra_ops import (bartlett, choose, cov, diff, fill_diagonal, fill_diagonal_offset,  # noqa: F401,E402
+                        inverse_permutation, permute_row_elements, squeeze)
+__all__ += ["bartlett", "choose", "cov", "diff", "fill_diagonal", "fill_diagonal_offset",
+            "inverse_permutation", "permute_row_elements", "squeeze"]
+from . import extra_ops  # noqa: F401,E402  (T.extra_ops.unique, ...)

@@ -13,6 +13,9 @@ from .shape_ops import (  # noqa: F401
     Alloc, ARange, Eye, Join, MakeVector, Rebroadcast, Reshape, Shape, alloc, arange,
     concatenate, eye, flatten, join, identity_like, make_vector, ones, patternbroadcast, prod_shape, reshape, shape,
     stack, zeros)
+from .shape_ops import (  # noqa: F401  (Theano's T.shape_padleft, ...)
+    SpecifyShape, addbroadcast, shape_padaxis, shape_padleft, shape_padright, specify_shape,
+    unbroadcast)
 
 
 def _elemwise(scalar_op, name, nary=False):
@@ -203,11 +206,12 @@ _PLURALS = {"scalar": "scalars", "vector": "vectors", "row": "rows", "col": "col
             "matrix": "matrices", "tensor3": "tensor3s", "tensor4": "tensor4s"}
 
 
-def _constructor(dtype, bc, kind):
-    def make(name=None, dtype=dtype):
+def _floatx_constructor(bc, kind):
+    # Theano: the unprefixed constructors are functions (name, dtype=floatX)
+    def make(name=None, dtype=None):
         return TensorType(dtype or config.floatX, bc)(name)
     make.__name__ = kind
-    make.__doc__ = f"A symbolic {kind} ({dtype or 'floatX'}, broadcastable {bc})."
+    make.__doc__ = f"A symbolic {kind} (floatX unless `dtype` is given, broadcastable {bc})."
     return make
 
 
@@ -217,8 +221,9 @@ def _plural(single):
         -> a list; one name of one character -> that variable; one longer string
         -> one variable per character (`scalars('xyz')` -> x, y, z)."""
         def one(n=None):
-            kw = {"dtype": dtype} if dtype else {}
-            return single(n, **kw) if n is not None else single(**kw)
+            if dtype is not None:
+                return single(n, dtype=dtype)
+            return single(n)
         if len(names) == 1 and isinstance(names[0], int):
             return [one() for _ in range(names[0])]
         if len(names) == 1:
@@ -229,11 +234,163 @@ def _plural(single):
     return make
 
 
+# T.dmatrix, T.fvector, ... are TensorType instances (as Theano): calling one makes
+# a variable (`T.dmatrix('x')`), and `x.type == T.dmatrix`. The floatX ones
+# (T.matrix, ...) are functions, since floatX is read when they are called.
 for _p, _dt in _PREFIX.items():
     for _kind, _bc in _KINDS.items():
-        _single = _constructor(_dt, _bc, _p + _kind)
+        _single = TensorType(_dt, _bc) if _dt else _floatx_constructor(_bc, _kind)
         globals()[_p + _kind] = _single
         globals()[_p + _PLURALS[_kind]] = _plural(_single)
+
+
+# -- dtype lists, as theano.tensor's ----------------------------------------------
+# tjit supports every dtype Theano 1.0 names (bool, (u)int8-64, float16-64, complex64/128).
+int_dtypes = ["int8", "int16", "int32", "int64"]
+uint_dtypes = ["uint8", "uint16", "uint32", "uint64"]
+integer_dtypes = int_dtypes + uint_dtypes
+discrete_dtypes = ["bool"] + integer_dtypes
+float_dtypes = list(ts.FLOATS)
+complex_dtypes = list(ts.COMPLEX)
+continuous_dtypes = float_dtypes + complex_dtypes
+all_dtypes = discrete_dtypes + continuous_dtypes
+
+
+# -- small Theano functions defined by composition ------------------------------------
+def power(x, y):
+    """x ** y, elementwise (Theano's T.power)."""
+    return pow(x, y)
+
+
+def inv(a):
+    """1 / a, elementwise; integers are first upgraded to float as Theano's inv
+    (int8/int16 -> float32, int32/int64 -> float64)."""
+    a = as_tensor_variable(a)
+    a = cast(a, ts.upgrade_to_float(a.dtype))
+    return true_div(constant(1, dtype=a.dtype), a)
+
+
+def swapaxes(y, axis1, axis2):
+    """`y` with dims `axis1` and `axis2` exchanged (a view; negative axes count
+    from the end)."""
+    y = as_tensor_variable(y)
+    order = list(range(y.ndim))
+    for a in (axis1, axis2):
+        if not -y.ndim <= a < y.ndim:
+            raise IndexError(f"swapaxes: axis {a} is out of range for {y} with {y.ndim} dims")
+    order[axis1], order[axis2] = order[axis2], order[axis1]
+    return y.dimshuffle(*order)
+
+
+def stacklists(arg):
+    """A tensor from nested lists of scalars or tensors of one shape
+    (`stacklists([[a, b], [c, d]])` is a 2x2 matrix when a..d are scalars)."""
+    if isinstance(arg, (tuple, list)):
+        return stack([stacklists(a) for a in arg])
+    return arg
+
+
+class _NdGrid:
+    """`mgrid[0:3, 0:4]` / `ogrid[...]`: like NumPy's, but a list of tensors (one
+    per slice), as Theano returns. mgrid's are full grids, ogrid's broadcastable."""
+
+    def __init__(self, sparse):
+        self.sparse = sparse
+
+    def __getitem__(self, key):
+        slices = key if isinstance(key, tuple) else (key,)
+        for sl in slices:
+            if not isinstance(sl, slice):
+                raise TypeError(f"{'ogrid' if self.sparse else 'mgrid'}: index with slices "
+                                f"(start:stop:step), got {sl!r}")
+            if isinstance(sl.step, complex):
+                raise NotImplementedError("mgrid/ogrid: slices with a complex step (a "
+                                          "number of points) are not implemented, as in Theano")
+        ndim = len(slices)
+        ranges = [arange(sl.start or 0, sl.stop, sl.step or 1) for sl in slices]
+        ranges = [r.dimshuffle(*(["x"] * j + [0] + ["x"] * (ndim - 1 - j)))
+                  for j, r in enumerate(ranges)]
+        if self.sparse:
+            return ranges
+        grids = []
+        for i in range(ndim):
+            grid = ranges[i]
+            for j in range(ndim):
+                if j != i:
+                    grid = grid * ones_like(ranges[j])
+            grids.append(grid)
+        return grids
+
+
+mgrid = _NdGrid(sparse=False)
+ogrid = _NdGrid(sparse=True)
+
+
+# -- constant values known at graph-build time ----------------------------------------
+class NotScalarConstantError(Exception):
+    """get_scalar_constant_value: the variable is not a constant scalar."""
+
+
+class EmptyConstantError(NotScalarConstantError):
+    """get_scalar_constant_value: the constant is empty."""
+
+
+def _scalar_of(data):
+    data = np.asarray(data)
+    if data.size == 0:
+        raise EmptyConstantError(f"the constant {data!r} is empty")
+    if data.dtype.kind not in "biufc" or (data.size != 1 and not (data == data.flat[0]).all()):
+        raise NotScalarConstantError(f"{_short(data)} is non-numeric, non-scalar, or has more "
+                                     "than one unique value")
+    return np.array(data.flat[0], dtype=data.dtype)
+
+
+def _short(data):
+    return np.array2string(np.asarray(data), threshold=6)
+
+
+def get_scalar_constant_value(orig_v, elemwise=True, only_process_constants=False,
+                              max_recur=10):
+    """The value (a 0-d ndarray) of `orig_v` when it is a scalar known at graph-build
+    time: a constant, or (unless only_process_constants) that seen through casts,
+    dimshuffles, rebroadcasts, allocs, elementwise ops of constants (if elemwise),
+    `x.shape[i]` of a broadcastable dim, and constant indexing of make_vector.
+    Raises NotScalarConstantError otherwise (EmptyConstantError for an empty one)."""
+    v = orig_v
+    if isinstance(v, (bool, int, float, complex, np.number, np.bool_)):
+        return np.asarray(v)
+    if isinstance(v, np.ndarray):
+        return _scalar_of(v)
+    if isinstance(v, TensorConstant):
+        return _scalar_of(v.data)
+    if only_process_constants or getattr(v, "owner", None) is None or max_recur <= 0:
+        raise NotScalarConstantError(f"{v} is not a constant")
+    op, ins = v.owner.op, v.owner.inputs
+
+    def recur(u):
+        return get_scalar_constant_value(u, elemwise, only_process_constants, max_recur - 1)
+    if isinstance(op, (DimShuffle, Rebroadcast, Alloc, SpecifyShape)):
+        return np.asarray(recur(ins[0]), dtype=v.dtype)
+    if isinstance(op, Elemwise) and op.scalar_op is ts.second:
+        return np.asarray(recur(ins[1]), dtype=v.dtype)
+    if isinstance(op, Elemwise) and (elemwise or isinstance(op.scalar_op, ts.Cast)):
+        values = [np.asarray(recur(i), dtype=i.dtype) for i in ins]
+        return np.asarray(op.scalar_op.impl(*values), dtype=v.dtype).reshape(())
+    if isinstance(op, _tensor.subtensor.Subtensor) and v.ndim == 0:
+        idx = [p[1] for p in op.pattern]
+        if len(idx) == 1 and all(p[0] == "int" for p in op.pattern) and isinstance(idx[0], int):
+            base, i = ins[0], idx[0]
+            if base.owner is not None and isinstance(base.owner.op, Shape):
+                x = base.owner.inputs[0]
+                if -x.ndim <= i < x.ndim and x.broadcastable[i]:
+                    return np.asarray(1, dtype=v.dtype)
+            if base.owner is not None and isinstance(base.owner.op, MakeVector):
+                if -len(base.owner.inputs) <= i < len(base.owner.inputs):
+                    return np.asarray(recur(base.owner.inputs[i]), dtype=v.dtype)
+            if isinstance(base, TensorConstant) and base.ndim == 1 and \
+                    -len(base.data) <= i < len(base.data):
+                return np.asarray(base.data[i], dtype=v.dtype)
+    raise NotScalarConstantError(f"{orig_v} is not a constant scalar")
 
 
 # -- small helpers used by gradients --------------------------------------------

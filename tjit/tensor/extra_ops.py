@@ -1,6 +1,9 @@
 """Extra tensor ops (Theano's tensor.extra_ops): cumsum, cumprod, diag/diagonal,
-tile, repeat, nonzero. Re-exports sort/argsort and the advanced-indexing helpers
-so `tjit.tensor` picks everything up from this one module.
+tile, repeat, nonzero; squeeze, diff, to_one_hot, permute_row_elements,
+inverse_permutation and cov, by composition. Re-exports sort/argsort, the
+advanced-indexing helpers and the NumPy-only ops (numpy_ops.py: searchsorted,
+unique, bartlett, fill_diagonal(_offset), choose) so that `tjit.tensor` and
+`T.extra_ops` pick everything up from this one module.
 """
 from __future__ import annotations
 
@@ -10,11 +13,15 @@ from ..graph import Apply, Op
 from .. import scalar as ts
 from .advanced_subtensor import (  # noqa: F401
     AdvancedIncSubtensor, AdvancedIncSubtensor1, AdvancedSubtensor, AdvancedSubtensor1, take)
-from .basic import cast, sum_to_broadcastable, zeros_like
-from .reduction import sum as _sum
+from .basic import cast, neq, second, sub, sum_to_broadcastable, true_div, zeros, zeros_like
+from .numpy_ops import (  # noqa: F401
+    Bartlett, Choose, FillDiagonal, FillDiagonalOffset, SearchsortedOp, Unique, bartlett,
+    choose, fill_diagonal, fill_diagonal_offset, searchsorted, unique)
+from .reduction import mean as _mean, sum as _sum
 from .shape_ops import _const_value, alloc, arange, concatenate, make_vector, reshape, shape
-from .sort import ArgSortOp, SortOp, argsort, sort  # noqa: F401
-from .subtensor import inc_subtensor
+from .sort import ArgSortOp, PermuteAlongAxis, SortOp, argsort, sort  # noqa: F401
+from .subtensor import inc_subtensor, set_subtensor
+from .. import tensor as _tensor  # blas (T.dot, for cov) comes after this module
 from .type import TensorType
 from .var import as_tensor_variable
 
@@ -303,3 +310,103 @@ def nonzero_values(a):
     """The non-zero elements of the flattened `a`."""
     flat = as_tensor_variable(a).flatten()
     return flat[flatnonzero(flat)]
+
+
+# -- Theano's extra_ops and tensor functions defined by composition ----------------------------
+def squeeze(x):
+    """`x` without its broadcastable dims (a view)."""
+    x = as_tensor_variable(x)
+    return x.dimshuffle(*[d for d in range(x.ndim) if not x.broadcastable[d]])
+
+
+def diff(x, n=1, axis=-1):
+    """The n-th discrete difference along `axis` (np.diff): out[i] = x[i+1] - x[i],
+    applied n times (bool: x[i+1] != x[i], as NumPy)."""
+    x = as_tensor_variable(x)
+    axis = _axis(x, axis, "diff")
+    if not isinstance(n, (int, np.integer)) or isinstance(n, bool) or n < 0:
+        raise ValueError(f"diff: order n must be a non-negative int, got {n!r}")
+    before = (slice(None),) * axis
+    for _ in range(n):
+        hi, lo = x[before + (slice(1, None),)], x[before + (slice(None, -1),)]
+        x = neq(hi, lo) if x.dtype == "bool" else sub(hi, lo)
+    return x
+
+
+def to_one_hot(y, nb_class, dtype=None):
+    """A (len(y), nb_class) matrix whose row i is the one-hot encoding of the
+    integer y[i] (dtype floatX unless given)."""
+    y = as_tensor_variable(y)
+    if y.ndim != 1 or y.dtype not in ts.INTS:
+        raise TypeError(f"to_one_hot: y {y} ({y.type}) must be an integer vector")
+    out = zeros((shape(y)[0], nb_class), dtype=dtype)
+    return set_subtensor(out[arange(shape(y)[0]), y], 1)
+
+
+def permute_row_elements(x, y, inverse=0):
+    """Permute the last axis of `x` by the integer permutations `y` (x and y
+    broadcast in their leading dims): out[..., i] = x[..., y[..., i]], or with
+    `inverse` out[..., y[..., i]] = x[..., i]. Gradient w.r.t. x: the inverse
+    permutation of the output gradient, summed over x's broadcast dims."""
+    x, y = as_tensor_variable(x), as_tensor_variable(y)
+    if y.dtype not in ts.INTS:
+        raise TypeError(f"permute_row_elements: y {y} ({y.type}) must be an integer tensor")
+    if x.ndim < 1 or y.ndim < 1:
+        raise TypeError(f"permute_row_elements: x {x} and y {y} need at least one dim")
+    xb, yb = second(y, x), second(x, y)   # each broadcast to the common shape
+    return PermuteAlongAxis(xb.ndim - 1, inverse=bool(inverse))(xb, yb)
+
+
+def inverse_permutation(perm):
+    """The inverse of each permutation (of 0..n-1) in the last axis of `perm`."""
+    perm = as_tensor_variable(perm)
+    return permute_row_elements(arange(shape(perm)[perm.ndim - 1], dtype=perm.dtype), perm,
+                                inverse=True)
+
+
+def _as_variables(m, rowvar, who):
+    m = as_tensor_variable(m)
+    if m.ndim > 2 or m.ndim == 0:
+        raise ValueError(f"{who}: {m} ({m.type}) must be a vector or a matrix")
+    if m.ndim == 1:
+        return m.dimshuffle("x", 0)
+    # NumPy keeps a one-row matrix as one variable even when rowvar is False; here
+    # that is known only for a broadcastable first dim
+    return m if rowvar or m.broadcastable[0] else m.T
+
+
+def cov(m, y=None, rowvar=True, bias=False, ddof=None, fweights=None, aweights=None):
+    """The covariance matrix of the variables in `m` (and `y`), as np.cov: rows are
+    variables and columns observations unless rowvar is False; normalised by
+    N - ddof (ddof defaults to 0 with bias, else 1); fweights (int counts) and
+    aweights (relative weights) weigh the observations. Integer data gives float64,
+    float32 stays float32 (as Theano's mean). The result is squeezed to a scalar
+    only when a single variable is known at graph-build time."""
+    X = _as_variables(m, rowvar, "cov")
+    if y is not None:
+        X = concatenate([X, _as_variables(y, rowvar, "cov")], axis=0)
+    if X.dtype in ts.COMPLEX:
+        raise TypeError(f"cov: complex data ({X.dtype}) is not supported")
+    if X.dtype not in ts.FLOATS:
+        X = cast(X, "float64")
+    if ddof is None:
+        ddof = 0 if bias else 1
+    w = None
+    if fweights is not None:
+        w = cast(as_tensor_variable(fweights, ndim=1), X.dtype)
+    if aweights is not None:
+        aw = cast(as_tensor_variable(aweights, ndim=1), X.dtype)
+        w = aw if w is None else w * aw
+    if w is None:
+        avg = _mean(X, axis=1)
+        fact = cast(shape(X)[1], X.dtype) - ddof
+    else:
+        v1 = _sum(w)
+        avg = true_div(_sum(X * w, axis=1), v1)
+        fact = v1 - ddof if aweights is None else v1 - ddof * _sum(w * aw) / v1
+    Xc = X - avg.dimshuffle(0, "x")
+    Xw = Xc if w is None else Xc * w
+    c = true_div(_tensor.blas.dot(Xc, Xw.T), cast(fact, X.dtype))
+    if c.broadcastable == (True, True):
+        return c[0, 0]
+    return c

@@ -1,7 +1,8 @@
 """Reductions over axes: sum, prod, max, min, all, any, m2, and mean/var/std on top.
 
 Accumulator and output dtypes follow Theano: integer sums and products
-accumulate in (u)int64, float32 accumulates in float64 and returns float32.
+accumulate in (u)int64, float32 accumulates in float64 and returns float32,
+float16 accumulates in float32 and returns float16 (mean divides in float32).
 m2 is the sum of squared deviations from the mean (var = m2 / (n - ddof)); the
 var_one_pass rewrite puts it in place of var's composite graph, so that var
 reads x once.
@@ -88,7 +89,7 @@ def _acc_dtype(kind, dtype):
     if kind in ("argmax", "argmin"):
         return None
     if kind in ("sum", "prod", "m2") and dtype in ("float16", "float32"):
-        return "float64"
+        return "float32" if dtype == "float16" else "float64"  # Theano's accumulators
     return _out_dtype(kind, dtype)
 
 
@@ -225,13 +226,16 @@ def mean(x, axis=None, dtype=None, keepdims=False, acc_dtype=None):
     """Arithmetic mean; ints give float64, float32 stays float32 (as Theano)."""
     x = as_tensor_variable(x)
     axes = normalize_axis(x, axis)
-    s = sum(x, axis=axes, dtype=dtype, keepdims=keepdims, acc_dtype=acc_dtype)
+    # float16 sums overflow too easily: as Theano, sum and divide in float32, then cast
+    half = dtype == "float16" or (dtype is None and x.dtype == "float16")
+    s = sum(x, axis=axes, dtype="float32" if half else dtype, keepdims=keepdims,
+            acc_dtype=acc_dtype)
     if s.dtype in ts.DISCRETE:
         s = cast(s, "float64")
     n = _count(x, axes)
-    if n is None:
-        return s
-    return cast(true_div(s, cast(n, s.dtype)), s.dtype)
+    if n is not None:
+        s = cast(true_div(s, cast(n, s.dtype)), s.dtype)
+    return cast(s, "float16") if half else s
 
 
 def var(x, axis=None, ddof=0, keepdims=False):

@@ -427,3 +427,96 @@ def stack(tensors, *more, axis=0):
 def _too_large(shape, dtype, nbytes):
     return MemoryError(f"alloc: an array of shape {shape} and dtype {dtype} "
                        f"({nbytes / 2**30:.3g} GiB) is too large to allocate")
+
+
+# -- padding and broadcast patterns (Theano's shape_padleft, addbroadcast, ...) --------------
+def shape_padleft(t, n_ones=1):
+    """`t` with `n_ones` broadcastable dims added on the left (a view)."""
+    t = as_tensor_variable(t)
+    return t.dimshuffle(*(["x"] * n_ones + list(range(t.ndim))))
+
+
+def shape_padright(t, n_ones=1):
+    """`t` with `n_ones` broadcastable dims added on the right (a view)."""
+    t = as_tensor_variable(t)
+    return t.dimshuffle(*(list(range(t.ndim)) + ["x"] * n_ones))
+
+
+def shape_padaxis(t, axis):
+    """`t` with a broadcastable dim inserted at `axis` (negative counts from the
+    end of the result, as np.expand_dims); IndexError when out of range (as Theano)."""
+    t = as_tensor_variable(t)
+    ndim = t.ndim + 1
+    if not -ndim <= axis < ndim:
+        raise IndexError(f"shape_padaxis: axis {axis} is out of bounds [-{ndim}, {ndim}) "
+                         f"for {t} with {t.ndim} dims")
+    pattern = list(range(t.ndim))
+    pattern.insert(axis % ndim, "x")
+    return t.dimshuffle(*pattern)
+
+
+def _rebroadcast_axes(x, axes, flag, who):
+    x = as_tensor_variable(x)
+    bc = list(x.broadcastable)
+    for a in axes:
+        if not isinstance(a, (int, np.integer)) or isinstance(a, bool):
+            raise TypeError(f"{who}: axes must be ints, got {a!r}")
+        if not -x.ndim <= a < x.ndim:
+            raise ValueError(f"{who}: trying to rebroadcast non-existent dimension {a} of "
+                             f"{x} with {x.ndim} dims")
+        bc[int(a) % x.ndim] = flag
+    return patternbroadcast(x, bc)
+
+
+def addbroadcast(x, *axes):
+    """`x` with dims `axes` made broadcastable; each must have size 1 at run time
+    (ValueError naming the dim otherwise)."""
+    return _rebroadcast_axes(x, axes, True, "addbroadcast")
+
+
+def unbroadcast(x, *axes):
+    """`x` with dims `axes` no longer broadcastable."""
+    return _rebroadcast_axes(x, axes, False, "unbroadcast")
+
+
+class SpecifyShape(Op):
+    """`x` itself (a view), checked at run time to have the shape `shape` (an int
+    vector with one entry per dim): AssertionError otherwise, as Theano. The
+    gradient passes through unchanged."""
+
+    view_map = {0: [0]}
+
+    def make_node(self, x, shp):
+        x = as_tensor_variable(x)
+        shp = _as_shape(shp, "specify_shape's shape")
+        known = _const_value(shp)
+        if known is not None and len(known) != x.ndim:
+            raise TypeError(f"specify_shape: shape {tuple(int(v) for v in known)} has "
+                            f"{len(known)} entries for {x} with {x.ndim} dims")
+        bc = x.broadcastable
+        if known is not None:
+            for d, (b, v) in enumerate(zip(bc, known)):
+                if b and int(v) != 1:
+                    raise ValueError(f"specify_shape: dim {d} of {x} is broadcastable "
+                                     f"(size 1), the shape says {int(v)}")
+        return Apply(self, [x, shp], [x.type()])
+
+    def perform(self, node, inputs):
+        x, shp = inputs
+        want = tuple(int(v) for v in shp)
+        if x.shape != want:
+            raise AssertionError(f"specify_shape: {node.inputs[0]} has shape {x.shape}, "
+                                 f"expected {want}")
+        return [x]
+
+    def grad(self, inputs, output_grads):
+        return [output_grads[0], None]
+
+
+_specify_shape = SpecifyShape()
+
+
+def specify_shape(x, shape):
+    """`x`, stated to have `shape` (a tuple of ints / int scalars, or an int
+    vector); checked when the function runs."""
+    return _specify_shape(x, shape)

@@ -297,15 +297,28 @@ def constant(x, name=None, ndim=None, dtype=None):
 
 
 def as_tensor_variable(x, name=None, ndim=None):
-    """`x` as a tensor Variable: variables pass through (checked against `ndim`),
-    numbers, lists and arrays become constants."""
+    """`x` as a tensor Variable: variables pass through, numbers, lists and arrays
+    become constants.
+
+    With `ndim`, a variable with fewer dims gets leading broadcastable dims; one
+    with more loses leading broadcastable dims (as Theano), and ValueError if the
+    extra leading dims are not all broadcastable. Constants: ValueError when the
+    value has more than `ndim` dims. TypeError for a non-tensor variable.
+    """
     if isinstance(x, Variable):
         if not isinstance(x.type, TensorType):
             raise TypeError(f"{x} of type {x.type} is not a tensor")
         if ndim is not None and x.ndim != ndim:
             if x.ndim < ndim:
                 return x.dimshuffle(*(["x"] * (ndim - x.ndim) + list(range(x.ndim))))
-            raise ValueError(f"{x} has {x.ndim} dims, expected {ndim}")
+            # Theano strips every leading broadcastable dim, which can go below
+            # ndim; only the extra ones are stripped here, so the result has ndim dims.
+            extra = x.ndim - ndim
+            if not all(x.broadcastable[:extra]):
+                raise ValueError(f"TensorType could not be cast to have {ndim} dimensions: "
+                                 f"{x} ({x.type}) has {x.ndim} dims and its {extra} "
+                                 "leading ones are not all broadcastable")
+            return x.dimshuffle(*range(extra, x.ndim))
         return x
     if isinstance(x, (list, tuple)) and any(isinstance(e, Variable) for e in _flat(x)):
         return _tensor.basic.stack([as_tensor_variable(e) for e in x])
