@@ -154,7 +154,7 @@ class FillDiagonal(Op):
     def grad(self, inputs, output_grads):
         # Theano's: the diagonal gets no gradient; val gets the sum over the diagonal
         # (here as g times a mask of it, so it holds for any number of dims)
-        (a, val), (g,) = inputs, output_grads
+        g = output_grads[0]
         mask = fill_diagonal(zeros_like(g), 1)
         return [fill_diagonal(g, 0), _sum(g * mask)]
 
@@ -192,7 +192,7 @@ class FillDiagonalOffset(Op):
         return [a]
 
     def grad(self, inputs, output_grads):
-        (a, val, offset), (g,) = inputs, output_grads
+        offset, g = inputs[2], output_grads[0]
         mask = fill_diagonal_offset(zeros_like(g), 1, offset)
         return [fill_diagonal_offset(g, 0, offset), _sum(g * mask), None]
 
