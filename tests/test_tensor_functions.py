@@ -447,3 +447,16 @@ def test_float16_reductions_accumulate_in_float32():
     s2, m2, p2, v2, _ = fn([x], outs)(yv)
     assert p2 == np.float16(np.prod(yv, dtype="float32"))
     assert v2 == 0
+
+
+def test_unique_along_an_axis():
+    x = T.lmatrix("x")
+    xv = np.array([[1, 2], [0, 5], [1, 2], [0, 5], [3, 3]])
+    vals, inv, counts = fn([x], extra_ops.unique(x, return_inverse=True, return_counts=True,
+                                                 axis=0))(xv)
+    wv, winv, wc = np.unique(xv, return_inverse=True, return_counts=True, axis=0)
+    np.testing.assert_array_equal(vals, wv)
+    np.testing.assert_array_equal(inv, np.ravel(winv))
+    np.testing.assert_array_equal(counts, wc)
+    with pytest.raises(ValueError):
+        extra_ops.unique(x, axis=2)

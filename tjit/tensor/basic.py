@@ -371,9 +371,9 @@ def get_scalar_constant_value(orig_v, elemwise=True, only_process_constants=Fals
         return get_scalar_constant_value(u, elemwise, only_process_constants, max_recur - 1)
     if isinstance(op, (DimShuffle, Rebroadcast, Alloc, SpecifyShape)):
         return np.asarray(recur(ins[0]), dtype=v.dtype)
-    if isinstance(op, Elemwise) and op.scalar_op is ts.second:
-        return np.asarray(recur(ins[1]), dtype=v.dtype)
-    if isinstance(op, Elemwise) and (elemwise or isinstance(op.scalar_op, ts.Cast)):
+    if isinstance(op, Elemwise) and elemwise and op.scalar_op is ts.second:
+        return np.asarray(recur(ins[1]), dtype=v.dtype)     # the shape need not be known
+    if isinstance(op, Elemwise) and elemwise:
         values = [np.asarray(recur(i), dtype=i.dtype) for i in ins]
         return np.asarray(op.scalar_op.impl(*values), dtype=v.dtype).reshape(())
     if isinstance(op, _tensor.subtensor.Subtensor) and v.ndim == 0:

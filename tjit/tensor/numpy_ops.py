@@ -58,36 +58,52 @@ def searchsorted(x, v, side="left", sorter=None):
 
 # -- unique ----------------------------------------------------------------------------------
 class Unique(Op):
-    """np.unique of the flattened `x`: the sorted unique values, then (each if its
-    flag is set) the int64 vectors of first indices, of the inverse (x.ravel() ==
-    values[inverse]) and of counts. No gradient (as Theano)."""
+    """np.unique: the sorted unique values of the flattened `x` (with `axis`, the
+    unique slices along that axis, x's ndim kept), then (each if its flag is set)
+    the int64 vectors of first indices, of the inverse (x == values[inverse],
+    flattened or along axis) and of counts. No gradient (as Theano)."""
 
-    __props__ = ("return_index", "return_inverse", "return_counts")
+    __props__ = ("return_index", "return_inverse", "return_counts", "axis")
 
-    def __init__(self, return_index=False, return_inverse=False, return_counts=False):
+    def __init__(self, return_index=False, return_inverse=False, return_counts=False,
+                 axis=None):
         self.return_index = bool(return_index)
         self.return_inverse = bool(return_inverse)
         self.return_counts = bool(return_counts)
+        if axis is not None and (not isinstance(axis, (int, np.integer)) or isinstance(axis, bool)):
+            raise TypeError(f"unique: axis must be an int or None, got {axis!r}")
+        self.axis = None if axis is None else int(axis)
 
     def make_node(self, x):
         x = as_tensor_variable(x)
+        if self.axis is None:
+            values = TensorType(x.dtype, (False,))()
+        else:
+            if not -x.ndim <= self.axis < x.ndim:
+                raise ValueError(f"unique: axis {self.axis} is out of range for {x} with "
+                                 f"{x.ndim} dims")
+            a = self.axis % x.ndim
+            values = TensorType(x.dtype, tuple(b and d != a for d, b in
+                                               enumerate(x.broadcastable)))()
         n_extra = self.return_index + self.return_inverse + self.return_counts
-        outs = [TensorType(x.dtype, (False,))()]
-        outs += [TensorType("int64", (False,))() for _ in range(n_extra)]
+        outs = [values] + [TensorType("int64", (False,))() for _ in range(n_extra)]
         return Apply(self, [x], outs)
 
     def perform(self, node, inputs):
-        res = np.unique(inputs[0].ravel(), return_index=self.return_index,
-                        return_inverse=self.return_inverse, return_counts=self.return_counts)
+        x = inputs[0]
+        res = np.unique(x.ravel() if self.axis is None else x, return_index=self.return_index,
+                        return_inverse=self.return_inverse, return_counts=self.return_counts,
+                        axis=self.axis)
         if not isinstance(res, tuple):
             return [res]
         return [res[0]] + [np.asarray(r, "int64").ravel() for r in res[1:]]
 
 
-def unique(ar, return_index=False, return_inverse=False, return_counts=False):
-    """The sorted unique elements of `ar` (flattened), and with the flags the
-    index / inverse / counts vectors, as np.unique (a list when a flag is set)."""
-    return Unique(return_index, return_inverse, return_counts)(ar)
+def unique(ar, return_index=False, return_inverse=False, return_counts=False, axis=None):
+    """The sorted unique elements of `ar` (flattened, or slices along `axis`), and
+    with the flags the index / inverse / counts vectors, as np.unique (a list when
+    a flag is set)."""
+    return Unique(return_index, return_inverse, return_counts, axis)(ar)
 
 
 # -- bartlett ---------------------------------------------------------------------------------
