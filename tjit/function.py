@@ -177,9 +177,10 @@ def _as_constant_of(t, value, what):
     """A number or array `value` as a constant of type `t` (converted as an input
     value is: exactly, or floats to floatX); TypeError naming `what` otherwise."""
     try:
-        return TensorConstant(t, t.filter(value, name=what))
-    except ValueError as e:
-        raise TypeError(str(e)) from None
+        return TensorConstant(t, t.filter(value))
+    except (TypeError, ValueError) as e:
+        raise TypeError(f"{what}: {t} cannot store {value!r} exactly; give a value of "
+                        f"dtype {t.dtype} and {t.ndim} dims") from e
 
 
 def _number_as_update(target, value):

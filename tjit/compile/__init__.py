@@ -1,6 +1,8 @@
 """Theano's `theano.compile` import paths: function, pfunc, In, Out, shared,
 Mode, get_mode, get_default_mode, the `mode` and `io` modules, SharedVariable,
 `function_module.Function`."""
+import importlib
+
 from . import io, mode  # noqa: F401
 from .io import In, Out, SymbolicInput, SymbolicOutput  # noqa: F401
 from .mode import (DebugMode, FAST_COMPILE, FAST_RUN, Mode, get_default_mode,  # noqa: F401
@@ -16,9 +18,8 @@ def __getattr__(name):
     # tjit.function imports this package (io, mode), so what it defines is
     # looked up when asked for, not imported while this package loads.
     if name in _FROM_FUNCTION:
-        from .. import function as _function_module
-        return getattr(_function_module, name)
+        # (tjit.function, the attribute, is the function; the module is this one)
+        return getattr(importlib.import_module("tjit.function"), name)
     if name == "function_module":
-        from . import function_module
-        return function_module
+        return importlib.import_module("tjit.compile.function_module")
     raise AttributeError(f"module 'tjit.compile' has no attribute {name!r}")

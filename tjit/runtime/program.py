@@ -174,7 +174,7 @@ class CompiledFunction:
         for spec, s, v in zip(specs, self.input_slots, values):
             if v is _MISSING:
                 if not spec.has_default:
-                    raise TypeError(f"missing argument for input {spec.label or spec.variable}")
+                    raise TypeError(f"Missing required input: {spec.label or spec.variable}")
                 storage[s] = spec.container.value
             elif spec.implicit:
                 raise TypeError(f"Tried to provide value for implicit input: {spec.variable}")
@@ -222,6 +222,12 @@ class CompiledFunction:
         seen = {id(c) for _, c in self.shared_slots}
         return [self.swapped.get(id(v), v) for v in _inputs_of(self.nodes, self.maker_outputs)
                 if isinstance(v, SharedVariable) and id(self._container_of(v)) in seen]
+
+    @property
+    def maker(self):
+        """Theano's `f.maker`: `fgraph` (the rewritten graph: toposort(), inputs,
+        outputs, apply_nodes), `mode`, `inputs` (the input specs)."""
+        return FunctionMaker(self)
 
     # -- copies -----------------------------------------------------------------
     def copy(self, share_memory=False, swap=None, delete_updates=False, name=None,
@@ -280,8 +286,37 @@ class CompiledFunction:
         if self._source is None:
             raise TypeError("this compiled function was not built by tjit.function and "
                             "cannot be pickled")
-        return (self._source.build, ([None if s.shares_storage else s.container
-                                      for s in self.input_specs],))
+        return (_rebuild, (self._source, [None if s.shares_storage else s.container
+                                          for s in self.input_specs]))
+
+
+def _rebuild(source, containers):
+    """Unpickling (and deepcopy): `source` compiles the function again."""
+    return source.build(containers)
+
+
+class FunctionMaker:
+    """Read-only view of how a function was made (Theano's Function.maker)."""
+
+    def __init__(self, fn):
+        self.fgraph = FunctionGraph(fn)
+        self.mode = fn.mode
+        self.inputs = fn.input_specs
+        self.outputs = fn.maker_outputs[:fn.n_outputs]
+
+
+class FunctionGraph:
+    """The rewritten graph of a function (Theano's f.maker.fgraph), read only:
+    `outputs` are the outputs then the update values, as in Theano."""
+
+    def __init__(self, fn):
+        self.outputs = list(fn.maker_outputs)
+        self.inputs = [s.variable for s in fn.input_specs] + [v for _, v in fn.shared_inputs]
+        self._nodes = list(fn.nodes)
+        self.apply_nodes = set(self._nodes)
+
+    def toposort(self):
+        return list(self._nodes)
 
 
 def _inputs_of(nodes, outputs):
