@@ -10,6 +10,11 @@ from .mode import (DebugMode, FAST_COMPILE, FAST_RUN, Mode, get_default_mode,  #
 from ..shared import SharedVariable, shared  # noqa: F401
 from ..runtime.debug import DebugModeError  # noqa: F401
 
+__all__ = ["io", "mode", "In", "Out", "SymbolicInput", "SymbolicOutput", "DebugMode",
+           "FAST_COMPILE", "FAST_RUN", "Mode", "get_default_mode", "get_mode",
+           "predefined_modes", "SharedVariable", "shared", "DebugModeError", "function",
+           "pfunc", "function_dump", "UnusedInputError", "MissingInputError",
+           "function_module"]
 _FROM_FUNCTION = ("function", "pfunc", "function_dump", "UnusedInputError",
                   "MissingInputError")
 

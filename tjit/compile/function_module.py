@@ -5,3 +5,5 @@ from ..runtime.program import CompiledFunction as Function  # noqa: F401
 from .io import convert_function_input  # noqa: F401
 
 orig_function = function
+__all__ = ["Function", "MissingInputError", "UnusedInputError", "function", "orig_function",
+           "convert_function_input"]

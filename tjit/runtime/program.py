@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from ..graph import Constant, toposort
 from ..shared import Container, SharedVariable
-from .inputs import ContainerView, InputFinder, InputSpec, ValueView  # noqa: F401
+from .inputs import ContainerView, InputFinder, ValueView
 
 _MISSING = object()
 
