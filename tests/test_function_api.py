@@ -113,6 +113,8 @@ def test_in_options():
     assert g(2.0) == 10.0 and acc.get_value() == 3.0
     acc.set_value(5.0)
     assert g(1.0) == 50.0 and acc.get_value() == 6.0
+    with pytest.raises(TypeError, match="shared variable acc given as value has type"):
+        function([In(T.dvector('vec'), value=acc)], [])
     # In(value=None) is a required input, as Theano
     h = function([x, In(s, value=None)], x + s, mode=FC)
     with pytest.raises(TypeError, match="Missing required input: s"):
@@ -121,6 +123,20 @@ def test_in_options():
     v = T.dvector('v')
     with pytest.raises(TypeError, match="update of input v"):
         function([In(v, value=np.zeros(2), update=v.sum())], v)
+
+
+def test_input_state_updates_are_atomic_across_threads():
+    import threading
+    s, z = T.dscalars('s', 'z')
+    total = theano.shared(0.0, name='total')
+    k = function([s, In(z, update=z + 1, value=0.0)], [], updates={total: total + s}, mode=FC)
+    threads = [threading.Thread(target=lambda: [k(1.0) for _ in range(100)])
+               for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert k['z'] == 400.0 and total.get_value() == 400.0
 
 
 # ---- outputs as a dict; inputs that cut the graph ----------------------------------------

@@ -220,6 +220,9 @@ def _input_spec(spec, allow_input_downcast):
     """The runtime's InputSpec of an In."""
     value = spec.value
     if isinstance(value, SharedVariable):
+        if value.type != spec.variable.type:
+            raise TypeError(f"In({spec.variable}): the shared variable {value} given as value "
+                            f"has type {value.type}, the input {spec.variable.type}")
         value = value.container
     if isinstance(value, Variable):
         raise TypeError(f"In({spec.variable}): a default value must be a value or a "

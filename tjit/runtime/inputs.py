@@ -64,6 +64,8 @@ class InputSpec:
         self.has_default = value is not None
         self.shares_storage = isinstance(value, Container)
         if self.shares_storage:
+            if value.value is not None:
+                self.filter(value.value)  # the storage must hold values of our type
             self.default = None
             self.container = value
         else:
