@@ -114,7 +114,8 @@ def test_in_options():
     acc.set_value(5.0)
     assert g(1.0) == 50.0 and acc.get_value() == 6.0
     with pytest.raises(TypeError, match="shared variable acc given as value has type"):
-        function([In(T.dvector('vec'), value=acc)], [])
+        vec = T.dvector('vec')
+        function([In(vec, value=acc)], vec * 2)
     # In(value=None) is a required input, as Theano
     h = function([x, In(s, value=None)], x + s, mode=FC)
     with pytest.raises(TypeError, match="Missing required input: s"):
