@@ -253,6 +253,8 @@ def test_theano_import_paths():
                               get_default_mode, mode, pfunc, shared)
     from tjit.compile.function_module import Function
     from tjit.compile.io import In as In3
+    from tjit.compile.sharedvalue import SharedVariable as SV2
+    assert SV2 is SharedVariable
     assert theano.dot is T.dot and In2 is In3 is In and f2 is function
     assert isinstance(get_default_mode(), Mode)
     assert mode.get_mode('FAST_COMPILE').optimizer == 'fast_compile'

@@ -1,16 +1,16 @@
 """Theano's `theano.compile` import paths: function, pfunc, In, Out, shared,
-Mode, get_mode, get_default_mode, the `mode` and `io` modules, SharedVariable,
-`function_module.Function`."""
+Mode, get_mode, get_default_mode, the `mode`, `io` and `sharedvalue` modules,
+SharedVariable, `function_module.Function`."""
 import importlib
 
-from . import io, mode  # noqa: F401
+from . import io, mode, sharedvalue  # noqa: F401
 from .io import In, Out, SymbolicInput, SymbolicOutput  # noqa: F401
 from .mode import (DebugMode, FAST_COMPILE, FAST_RUN, Mode, get_default_mode,  # noqa: F401
                    get_mode, predefined_modes)
 from ..shared import SharedVariable, shared  # noqa: F401
 from ..runtime.debug import DebugModeError  # noqa: F401
 
-__all__ = ["io", "mode", "In", "Out", "SymbolicInput", "SymbolicOutput", "DebugMode",
+__all__ = ["io", "mode", "sharedvalue", "In", "Out", "SymbolicInput", "SymbolicOutput", "DebugMode",
            "FAST_COMPILE", "FAST_RUN", "Mode", "get_default_mode", "get_mode",
            "predefined_modes", "SharedVariable", "shared", "DebugModeError", "function",
            "pfunc", "function_dump", "UnusedInputError", "MissingInputError",
