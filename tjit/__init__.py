@@ -30,3 +30,9 @@ def dump(fn, stage="opt"):
     """Text of one stage of a compiled function: 'opt' (rewritten graph), 'loop'
     (loop IR), 'llvm' (optimized LLVM IR) or 'asm' (machine code)."""
     return _dump_function(fn, stage)
+
+# Theano's names for the function API (compile package, dot, change_flags, function_dump)
+from . import compile  # noqa: F401,E402,A004
+from .config import change_flags  # noqa: F401,E402
+from .function import function_dump  # noqa: F401,E402
+from .tensor import dot  # noqa: F401,E402

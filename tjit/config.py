@@ -39,6 +39,11 @@ def _names(v):
 
 _FLAGS = {
     # name: (default, converter, doc)
+    # Theano's casting of Python numbers in graphs: 'custom' (the smallest dtype
+    # that holds the number exactly, floats as float32 when exact and floatX is
+    # float32) is the one tjit implements.
+    "cast_policy": ("custom", _choice("custom"),
+                    "how Python numbers in graphs get a dtype (only Theano's 'custom')"),
     "floatX": ("float64", _choice("float64", "float32", "float16"),
                "dtype of T.scalar/T.vector/... and of python floats that need a float"),
     "mode": ("FAST_RUN", _choice("FAST_RUN", "FAST_COMPILE", "DebugMode", "DEBUG_MODE"),
@@ -86,16 +91,36 @@ def _unknown(name):
 config = Config()
 
 
-@contextlib.contextmanager
-def change_flags(**kwargs):
-    """Temporarily set flags: `with change_flags(floatX='float32'): ...`."""
-    old = {k: getattr(config, k) for k in kwargs}
-    try:
-        for k, v in kwargs.items():
-            setattr(config, k, v)
-        yield
-    finally:
-        for k, v in old.items():
+class change_flags(contextlib.ContextDecorator):
+    """Set flags temporarily, as a context manager (`with change_flags(floatX=
+    'float32'): ...`) or a decorator (`@change_flags(floatX='float32')`); the old
+    values come back on exit, also when the body raises. A dict may be passed
+    positionally (`change_flags({'floatX': 'float32'})`), as Theano allows."""
+
+    def __init__(self, args=(), **kwargs):
+        self.flags = dict(args, **kwargs)
+        for k in self.flags:
+            if k not in _FLAGS:
+                raise AttributeError(_unknown(k))
+        self._saved = []
+
+    def __enter__(self):
+        old = {k: getattr(config, k) for k in self.flags}
+        self._saved.append(old)
+        try:
+            for k, v in self.flags.items():
+                setattr(config, k, v)
+        except Exception:
+            self._restore()
+            raise
+        return self
+
+    def __exit__(self, *exc):
+        self._restore()
+        return False
+
+    def _restore(self):
+        for k, v in self._saved.pop().items():
             config._values[k] = v
 
 

@@ -5,21 +5,24 @@ Pipeline: check the signature (inputs, updates, givens) -> rewrite the graph
 """
 from __future__ import annotations
 
+import copy
 import logging
+import pickle
 import time
 import warnings
 
 from .config import config
 from .graph import Constant, Variable, clone_replace, graph_inputs
-from .link import NativeLinker, PyLinker
+from .link import PyLinker
+from .compile.io import In, Out, convert_function_input  # noqa: F401 (tjit.function.In)
+from .compile.mode import Mode, get_mode  # noqa: F401
 from .shared import SharedVariable, checked_update, shared
-from .tensor.var import as_tensor_variable
+from .tensor.var import TensorConstant, as_tensor_variable
 from .passes import optimize
 from .runtime import CompiledFunction, InputSpec
 from .runtime.debug import DebugFunction
 
 log = logging.getLogger("tjit.function")
-_NO_VALUE = object()
 COMPILE_HOOKS = []  # callables run on every CompiledFunction built (tjit dump uses it)
 
 
@@ -31,90 +34,9 @@ class UnusedInputError(ValueError):
     """An explicit input is not used by the outputs or updates."""
 
 
-class In:
-    """An input with options: a keyword `name`, a default `value`, `borrow`."""
-
-    def __init__(self, variable, name=None, value=_NO_VALUE, update=None, mutable=False,
-                 borrow=False, strict=False, allow_downcast=None, implicit=False):
-        if not isinstance(variable, Variable):
-            raise TypeError(f"In() needs a symbolic variable, got {type(variable).__name__}")
-        self.variable = variable
-        self.name = name
-        self.value = value
-        self.has_default = value is not _NO_VALUE
-        self.borrow = borrow
-        self.allow_downcast = allow_downcast
-        if update is not None or mutable or implicit:
-            raise NotImplementedError("In(update=..., mutable=..., implicit=...) are not "
-                                      "supported; use function(updates=...)")
-
-
-class Out:
-    """An output with options (`borrow`: returned arrays are never runtime buffers
-    in tjit, so borrow only allows skipping a defensive copy)."""
-
-    def __init__(self, variable, borrow=False):
-        self.variable = variable
-        self.borrow = borrow
-
-
-class Mode:
-    """A compilation mode: which rewrites run (`optimizer`: 'fast_run',
-    'fast_compile' or None) and how nodes run (`linker`: 'native' or 'py')."""
-
-    def __init__(self, linker="native", optimizer="fast_run", excluding=(), check=False):
-        if linker not in ("native", "py", "cvm", "c", "c|py", "vm"):
-            raise ValueError(f"unknown linker {linker!r}; use 'native' or 'py'")
-        self.linker = "py" if linker == "py" else "native"
-        if optimizer in (None, "None"):
-            optimizer = None
-        elif optimizer not in ("fast_run", "fast_compile", "merge"):
-            raise ValueError(f"unknown optimizer {optimizer!r}; use 'fast_run', "
-                             "'fast_compile' or None")
-        self.optimizer = optimizer
-        self.excluding_names = tuple(excluding)
-        self.check = check  # DebugMode: check every node against its NumPy reference
-        # FAST_COMPILE: a cheap LLVM pipeline (no vectorizers, fast instruction selection)
-        self.codegen_level = 0 if optimizer == "fast_compile" else 3
-
-    def make_linker(self):
-        """The linker turning this mode's rewritten nodes into thunks."""
-        if self.linker == "py":
-            return PyLinker(mode=self)
-        return NativeLinker(self.codegen_level, mode=self)
-
-    def excluding(self, *names):
-        return Mode(self.linker, self.optimizer, self.excluding_names + names, self.check)
-
-    def tags(self):
-        return {None: (), "merge": ("merge",)}.get(self.optimizer, (self.optimizer,))
-
-    def __repr__(self):
-        return (f"Mode(linker={self.linker!r}, optimizer={self.optimizer!r}, "
-                f"excluding={self.excluding_names}, check={self.check})")
-
-
-_MODES = {"FAST_RUN": ("native", "fast_run"), "FAST_COMPILE": ("native", "fast_compile"),
-          "DebugMode": ("native", "fast_run", (), True),
-          "DEBUG_MODE": ("native", "fast_run", (), True), "PY": ("py", "fast_run")}
-
-
-def get_mode(mode):
-    if mode is None:
-        mode = config.mode
-    if isinstance(mode, Mode):
-        return mode
-    if mode not in _MODES:
-        raise ValueError(f"unknown mode {mode!r}; known modes: {', '.join(_MODES)}")
-    return Mode(*_MODES[mode])
-
-
 def _as_in(x):
-    spec = x if isinstance(x, In) else In(x) if isinstance(x, Variable) else None
-    if spec is None:
-        raise TypeError(f"function inputs must be symbolic variables or In(...), got "
-                        f"{type(x).__name__}: {x!r}")
-    v = spec.variable
+    spec = copy.copy(convert_function_input(x))  # function() may cut the graph at it
+    spec.key = v = spec.variable
     if isinstance(v, SharedVariable):
         raise TypeError(f"cannot use the shared variable {v} as an explicit input; "
                         "use givens or updates instead")
@@ -151,6 +73,8 @@ def function(inputs, outputs=None, mode=None, updates=None, givens=None,
              on_unused_input=None):
     """Compile a function computing `outputs` from `inputs` (contract: docs/functions.md)."""
     t0 = time.perf_counter()
+    source = FunctionSource(inputs, outputs, mode, updates, givens, no_default_updates, name,
+                            rebuild_strict, allow_input_downcast, on_unused_input)
     if not isinstance(inputs, (list, tuple)):
         raise TypeError("function inputs must be a list of variables")
     specs = [_as_in(x) for x in inputs]
@@ -160,7 +84,9 @@ def function(inputs, outputs=None, mode=None, updates=None, givens=None,
             raise ValueError(f"input {s.variable} given twice")
         seen.add(id(s.variable))
 
-    unpack_single = False
+    unpack_single, output_keys = False, None
+    if isinstance(outputs, dict):
+        output_keys, outputs = _dict_outputs(outputs)
     if outputs is None:
         outs = []
     elif isinstance(outputs, (list, tuple)):
@@ -168,15 +94,20 @@ def function(inputs, outputs=None, mode=None, updates=None, givens=None,
     else:
         outs, unpack_single = [outputs], True
     outs = [_as_output(o, k) for k, o in enumerate(outs)]
+    n_outs = len(outs)
+    # In(x, update=...) values ride along with the outputs until the graph is final
+    stateful = [s for s in specs if s.update is not None]
+    outs += [_input_update(s) for s in stateful]
 
     update_pairs = []
     for s, v in _pairs(updates, "updates"):
-        update_pairs.append((s, checked_update(s, v)))
+        update_pairs.append((s, checked_update(s, _number_as_update(s, v))))
     targets = [id(s) for s, _ in update_pairs]
     if len(set(targets)) != len(targets):
         dup = [s for s, _ in update_pairs if targets.count(id(s)) > 1][0]
         raise ValueError(f"shared variable {dup} is updated twice")
 
+    outs, update_pairs = _cut_at_inputs(specs, outs, update_pairs)
     given_pairs = _pairs(givens, "givens")
     for k, _ in given_pairs:
         if not isinstance(k, Variable):
@@ -190,6 +121,7 @@ def function(inputs, outputs=None, mode=None, updates=None, givens=None,
         update_pairs = [(s, v) for (s, _), v in zip(update_pairs, rest)]
 
     _add_default_updates(outs, update_pairs, no_default_updates)
+    outs, update_pairs = outs[:n_outs], list(zip(stateful, outs[n_outs:])) + update_pairs
 
     all_outputs = outs + [v for _, v in update_pairs]
     used = graph_inputs(all_outputs)
@@ -202,7 +134,7 @@ def function(inputs, outputs=None, mode=None, updates=None, givens=None,
     used_ids = {id(v) for v in used}
     policy = on_unused_input or "raise"
     for s in specs:
-        if id(s.variable) not in used_ids:
+        if id(s.variable) not in used_ids and s.update is None:
             msg = (f"input {s.name or s.variable} is not used by the outputs or updates; "
                    "pass on_unused_input='ignore' or 'warn' to allow it")
             if policy == "raise":
@@ -213,9 +145,9 @@ def function(inputs, outputs=None, mode=None, updates=None, givens=None,
     m = get_mode(mode)
     excluding = tuple(config.optimizer_excluding) + m.excluding_names
     optimized, applied = optimize(all_outputs, m.tags(), excluding)
-    input_specs = [InputSpec(s.variable, s.name, s.value, s.has_default,
-                             s.allow_downcast if s.allow_downcast is not None
-                             else allow_input_downcast) for s in specs]
+    input_specs = [_input_spec(s, allow_input_downcast) for s in specs]
+    by_in = {id(s): spec for s, spec in zip(specs, input_specs)}
+    update_pairs = [(by_in.get(id(s), s), v) for s, v in update_pairs]
     args = (input_specs, outs, update_pairs, unpack_single)
     if m.check:
         reference = CompiledFunction(*args, all_outputs, m, [], all_outputs, PyLinker(m))
@@ -224,10 +156,143 @@ def function(inputs, outputs=None, mode=None, updates=None, givens=None,
     else:
         fn = CompiledFunction(*args, optimized, m, applied, all_outputs, m.make_linker())
     fn.name = name
+    fn.output_keys = output_keys
+    fn._source = source.compiled(m)
     for hook in list(COMPILE_HOOKS):
         hook(fn)
     log.debug("compiled function %s in %.1f ms", name or "", 1e3 * (time.perf_counter() - t0))
     return fn
+
+
+def _dict_outputs(outputs):
+    """A dict of outputs as Theano takes it: (sorted keys, outputs in that order)."""
+    for k in outputs:
+        if not isinstance(k, str):
+            raise TypeError(f"the keys of a dict of outputs must be strings, got {k!r}")
+    keys = sorted(outputs)
+    return keys, [outputs[k] for k in keys]
+
+
+def _as_constant_of(t, value, what):
+    """A number or array `value` as a constant of type `t` (converted as an input
+    value is: exactly, or floats to floatX); TypeError naming `what` otherwise."""
+    try:
+        return TensorConstant(t, t.filter(value))
+    except (TypeError, ValueError) as e:
+        raise TypeError(f"{what}: {t} cannot store {value!r} exactly; give a value of "
+                        f"dtype {t.dtype} and {t.ndim} dims") from e
+
+
+def _number_as_update(target, value):
+    """`updates={s: 3}`: a value becomes a constant of the shared variable's type."""
+    if isinstance(target, SharedVariable) and not isinstance(value, Variable):
+        return _as_constant_of(target.type, value, f"update of shared variable {target}")
+    return value
+
+
+def _input_update(spec):
+    """The update of In(x, update=...), of x's type."""
+    t = spec.variable.type
+    u = spec.update
+    u = _as_constant_of(t, u, f"update of input {spec.variable}") if not isinstance(
+        u, Variable) else as_tensor_variable(u)
+    return t.convert_or_raise(u, f"update of input {spec.name or spec.variable}",
+                              ": dtype and number of dims must match")
+
+
+def _cut_at_inputs(specs, outs, update_pairs):
+    """Inputs that are intermediate results (they have an owner) cut the graph
+    there, as Theano does: a fresh variable takes their place and their owner is
+    not computed. The In objects (function()'s copies) get the fresh variable."""
+    cut = [(s.variable, s.variable.type(s.variable.name)) for s in specs
+           if s.variable.owner is not None]
+    if not cut:
+        return outs, update_pairs
+    fresh = {id(old): new for old, new in cut}
+    for s in specs:
+        s.variable = fresh.get(id(s.variable), s.variable)
+    replaced = clone_replace(outs + [v for _, v in update_pairs], cut)
+    return replaced[:len(outs)], [(s, v) for (s, _), v in zip(update_pairs,
+                                                              replaced[len(outs):])]
+
+
+def _input_spec(spec, allow_input_downcast):
+    """The runtime's InputSpec of an In."""
+    value = spec.value
+    if isinstance(value, SharedVariable):
+        if value.type != spec.variable.type:
+            raise TypeError(f"In({spec.variable}): the shared variable {value} given as value "
+                            f"has type {value.type}, the input {spec.variable.type}")
+        value = value.container
+    if isinstance(value, Variable):
+        raise TypeError(f"In({spec.variable}): a default value must be a value or a "
+                        f"shared variable, got the symbolic {value}")
+    downcast = spec.allow_downcast if spec.allow_downcast is not None else allow_input_downcast
+    return InputSpec(spec.variable, spec.name, value, downcast, spec.strict, spec.implicit,
+                     spec.update is not None, spec.key)
+
+
+class FunctionSource:
+    """What tjit.function was given (its arguments, the mode resolved), and the
+    copies made since: a pickled CompiledFunction is rebuilt from this."""
+
+    def __init__(self, inputs, outputs, mode, updates, givens, no_default_updates, name,
+                 rebuild_strict, allow_input_downcast, on_unused_input):
+        self.kwargs = dict(
+            inputs=list(inputs) if isinstance(inputs, (list, tuple)) else inputs,
+            outputs=dict(outputs) if isinstance(outputs, dict) else
+            list(outputs) if isinstance(outputs, list) else outputs,
+            mode=mode, updates=_pairs(updates, "updates"), givens=_pairs(givens, "givens"),
+            no_default_updates=no_default_updates, name=name, rebuild_strict=rebuild_strict,
+            allow_input_downcast=allow_input_downcast, on_unused_input=on_unused_input)
+        self.copies = []  # (swap, delete_updates) of each Function.copy since
+
+    def compiled(self, mode):
+        self.kwargs["mode"] = mode
+        return self
+
+    def copied(self, swap, delete_updates):
+        new = FunctionSource.__new__(FunctionSource)
+        new.kwargs = self.kwargs
+        new.copies = self.copies + [(swap, delete_updates)]
+        return new
+
+    def build(self, containers=None):
+        """The function compiled again (the disk cache makes it fast), reading
+        and updating `containers` (see CompiledFunction.adopt_storage)."""
+        fn = function(**self.kwargs)
+        name = fn.name
+        for swap, delete_updates in self.copies:
+            fn = fn.copy(swap=swap, delete_updates=delete_updates, name=name)
+        if containers is not None:
+            fn.adopt_storage(containers)
+        return fn
+
+
+def pfunc(params, outputs=None, mode=None, updates=None, givens=None,
+          no_default_updates=False, accept_inplace=False, name=None, rebuild_strict=True,
+          allow_input_downcast=None, profile=None, on_unused_input=None):
+    """Theano's pfunc: `function` with the inputs called `params`."""
+    return function(params, outputs, mode, updates, givens, no_default_updates,
+                    accept_inplace, name, rebuild_strict, allow_input_downcast, profile,
+                    on_unused_input)
+
+
+def function_dump(filename, inputs, outputs=None, mode=None, updates=None, givens=None,
+                  no_default_updates=False, accept_inplace=False, name=None,
+                  rebuild_strict=True, allow_input_downcast=None, profile=None,
+                  on_unused_input=None, extra_tag_to_remove=None):
+    """Pickle function()'s arguments to `filename` (as Theano), to reproduce a
+    compilation elsewhere: `tjit.function(**pickle.load(open(filename, 'rb')))`.
+    Shared variables are saved with their values."""
+    if not isinstance(filename, str):
+        raise TypeError(f"function_dump: filename must be a string, got {filename!r}")
+    d = dict(inputs=inputs, outputs=outputs, mode=mode, updates=updates, givens=givens,
+             no_default_updates=no_default_updates, accept_inplace=accept_inplace, name=name,
+             rebuild_strict=rebuild_strict, allow_input_downcast=allow_input_downcast,
+             profile=profile, on_unused_input=on_unused_input)
+    with open(filename, "wb") as f:
+        pickle.dump(d, f, protocol=pickle.HIGHEST_PROTOCOL)
 
 
 def _add_default_updates(outs, update_pairs, no_default_updates):

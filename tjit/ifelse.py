@@ -32,6 +32,10 @@ class InnerFunction:
         self.what = what
         self._compiled = {}
 
+    def __getstate__(self):
+        # pickles as the graph; compiled again in the loading process
+        return dict(self.__dict__, _compiled={})
+
     def get(self, mode):
         """The graph compiled in `mode` (a Mode, or a mode name such as "PY");
         modes that compile alike share one function."""

@@ -25,6 +25,10 @@ class Container:
         self.lock = threading.RLock()
         self.order = next(Container._count)
 
+    def __reduce__(self):
+        # the value pickles; a lock and a lock order are the loading process's own
+        return (Container, (self.value,))
+
 
 class SharedVariable(TensorVariable):
     """A tensor variable with a value kept between function calls.

@@ -1,2 +1,3 @@
 """Run time: compiled-function objects, thunks, buffers, threads, BLAS, shared state."""
-from .program import CompiledFunction, InputSpec  # noqa: F401
+from .inputs import InputSpec  # noqa: F401
+from .program import CompiledFunction  # noqa: F401

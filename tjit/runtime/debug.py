@@ -100,6 +100,18 @@ class DebugFunction(CompiledFunction):
         super().__init__(*args, **kwargs)
         self.reference = reference  # the graph as built, evaluated with NumPy
 
+    def _bind_storage(self):
+        super()._bind_storage()
+        if getattr(self, "reference", None) is not None:
+            self.reference._bind_storage()
+
+    def _copy_from(self, original, specs, swap, delete_updates):
+        super()._copy_from(original, specs, swap, delete_updates)
+        ref = object.__new__(type(original.reference))
+        ref.__dict__.update(original.reference.__dict__)
+        ref._copy_from(original.reference, specs, swap, delete_updates)
+        self.reference = ref
+
     def _run_steps(self, storage):
         for (thunk, ins, outs), node in zip(self.steps, self.nodes):
             inputs = [storage[i] for i in ins]

@@ -7,47 +7,25 @@ anything failed) and return outputs the caller owns.
 """
 from __future__ import annotations
 
-import numpy as np
 
 from ..graph import Constant, toposort
-from ..shared import SharedVariable
+from ..shared import Container, SharedVariable
+from .inputs import ContainerView, InputFinder, ValueView
 
 _MISSING = object()
 
 
-class InputSpec:
-    """How one explicit input is checked and converted."""
-
-    def __init__(self, variable, name, default, has_default, allow_downcast):
-        self.variable = variable
-        self.name = name
-        self.has_default = has_default
-        self.allow_downcast = allow_downcast
-        t = variable.type
-        self.type = t
-        self.dtype = np.dtype(t.dtype)
-        self.ndim = t.ndim
-        self.bc_axes = tuple(d for d, b in enumerate(t.broadcastable) if b)
-        self.label = name or variable.name or None
-        self.default = self.filter(default) if has_default else None
-
-    def filter(self, v):
-        """`v` as an aligned ndarray of this input's type, or TypeError/ValueError."""
-        a = v if type(v) is np.ndarray else np.asarray(v) if not isinstance(v, (list, tuple)) \
-            else None
-        if a is not None and a.dtype == self.dtype and a.ndim == self.ndim:
-            for d in self.bc_axes:
-                if a.shape[d] != 1:
-                    break
-            else:
-                return a if a.flags.aligned else a.copy()
-        a = self.type.filter(v, allow_downcast=self.allow_downcast, name=self.label or
-                             str(self.variable))
-        return a if a.flags.aligned else a.copy()
-
-
 class CompiledFunction:
-    """A compiled tjit function: call it with positional or keyword arguments."""
+    """A compiled tjit function: call it with positional or keyword arguments.
+
+    `f[x]` / `f[x] = v` read and set the value an input holds between calls (x: a
+    position, variable or name; see `value` and `container`); `f.copy(...)` is a
+    function with storage of its own; pickling keeps the graph and mode (see
+    tjit/function.py), not machine code."""
+
+    output_keys = None  # outputs given as a dict: its sorted keys (calls return a dict)
+    name = None
+    _source = None      # how tjit.function built it (pickling); set by tjit.function
 
     def __init__(self, inputs, outputs, updates, unpack_single, optimized_outputs, mode,
                  rewrites_applied, original_outputs, linker):
@@ -57,19 +35,24 @@ class CompiledFunction:
         self.original_outputs = original_outputs
         self.unpack_single = unpack_single
         self.n_outputs = len(outputs)
-        self.update_containers = [s.container for s, _ in updates]
-        self.shared_updates = updates
+        self.shared_updates = updates  # (shared variable or stateful InputSpec, value)
+        self.swapped = {}   # id(shared variable) -> the shared variable read instead (copy)
         self.maker_outputs = optimized_outputs  # outputs then update values
         self.linker = linker    # makes each node's thunk (tjit.link)
         self._layout(optimized_outputs)
-        self.name_to_pos = {}
-        for pos, spec in enumerate(inputs):
-            if spec.name is not None:
-                self.name_to_pos[spec.name] = pos
-            if spec.variable.name is not None:
-                self.name_to_pos.setdefault(spec.variable.name, pos)
+        self._index_inputs()
+
+    def _index_inputs(self):
+        self.finder = InputFinder(self.input_specs)
+        self.refeed_specs = [s for s in self.input_specs if s.refeed]
 
     # -- layout -----------------------------------------------------------------
+    def _container_of(self, target):
+        """The storage a shared variable or stateful input reads and updates."""
+        if isinstance(target, SharedVariable):
+            target = self.swapped.get(id(target), target)
+        return target.container
+
     def _layout(self, all_outputs):
         slot = {}
         storage = []
@@ -82,11 +65,11 @@ class CompiledFunction:
 
         self.input_slots = [slot_of(s.variable) for s in self.input_specs]
         self.nodes = toposort(all_outputs)
-        self.shared_slots = []
+        self.shared_inputs = []  # (slot, shared variable of the graph)
         shared_ids = set()
         for v in _inputs_of(self.nodes, all_outputs):
             if isinstance(v, SharedVariable):
-                self.shared_slots.append((slot_of(v), v.container))
+                self.shared_inputs.append((slot_of(v), v))
                 shared_ids.add(id(v))
         self.steps = []
         self.thunks = []
@@ -100,10 +83,7 @@ class CompiledFunction:
         self.output_slots = out_slots[:self.n_outputs]
         self.update_slots = out_slots[self.n_outputs:]
         self.storage_template = storage
-        touched = {c.order: c for _, c in self.shared_slots}
-        touched.update((c.order, c) for c in self.update_containers)
-        self.locks = [touched[k].lock for k in sorted(touched)] if self.update_containers \
-            else []
+        self._bind_storage()
         # Outputs the caller must own: views of inputs/shared/constants, duplicates,
         # and values that also become a shared variable's new value.
         roots = _view_roots(self.nodes, all_outputs)
@@ -114,6 +94,27 @@ class CompiledFunction:
             seen.add(s)
         self.copy_update = [bool(roots.get(id(v), set()) - shared_ids)
                             for v in all_outputs[self.n_outputs:]]
+
+    def _bind_storage(self):
+        """Find the containers the shared variables and inputs read and update
+        (after a copy swapped some), and the locks a call takes."""
+        self.update_containers = [self._container_of(s) for s, _ in self.shared_updates]
+        self.shared_slots = [(s, self._container_of(v)) for s, v in self.shared_inputs]
+        touched = {c.order: c for _, c in self.shared_slots}
+        touched.update((c.order, c) for c in self.update_containers)
+        touched.update((s.container.order, s.container) for s in self.input_specs
+                       if s.shares_storage)
+        self.locks = [touched[k].lock for k in sorted(touched)] if self.update_containers \
+            else []
+
+    def adopt_storage(self, containers):
+        """Read and update `containers` (one per input, None: keep the input's
+        own) instead of the inputs' own storage (unpickling)."""
+        for spec, c in zip(self.input_specs, containers):
+            if c is not None and not spec.shares_storage:
+                c.spec = spec
+                spec.container = c
+        self._bind_storage()
 
     # -- calling ----------------------------------------------------------------
     def __call__(self, *args, **kwargs):
@@ -146,8 +147,12 @@ class CompiledFunction:
                           for s, c in zip(self.update_slots, self.copy_update)]
             for container, v in zip(self.update_containers, new_values):
                 container.value = v
+        for spec in self.refeed_specs:
+            Container.value.__set__(spec.container, spec.default)
         if self.unpack_single:
             return outputs[0]
+        if self.output_keys is not None:
+            return dict(zip(self.output_keys, outputs))
         return outputs
 
     def _bind(self, args, kwargs):
@@ -159,10 +164,9 @@ class CompiledFunction:
         if len(values) < len(specs):
             values.extend([_MISSING] * (len(specs) - len(values)))
         for k, v in kwargs.items():
-            pos = self.name_to_pos.get(k)
-            if pos is None:
-                raise TypeError(f"unknown keyword argument {k!r}; inputs are named "
-                                f"{sorted(self.name_to_pos) or 'nothing'}")
+            pos = self.finder.by_name.get(k)
+            if not isinstance(pos, int):
+                self.finder.position(k)  # raises: unknown or ambiguous name
             if values[pos] is not _MISSING:
                 raise TypeError(f"input {k!r} given both by position and by keyword")
             values[pos] = v
@@ -170,8 +174,10 @@ class CompiledFunction:
         for spec, s, v in zip(specs, self.input_slots, values):
             if v is _MISSING:
                 if not spec.has_default:
-                    raise TypeError(f"missing argument for input {spec.label or spec.variable}")
-                storage[s] = spec.default
+                    raise TypeError(f"Missing required input: {spec.label or spec.variable}")
+                storage[s] = spec.container.value
+            elif spec.implicit:
+                raise TypeError(f"Tried to provide value for implicit input: {spec.variable}")
             else:
                 storage[s] = spec.filter(v)
         for s, container in self.shared_slots:
@@ -186,6 +192,131 @@ class CompiledFunction:
 
     def free(self):
         """Drop cached intermediate storage (none is kept between calls)."""
+
+    # -- inputs' values between calls (Theano's Function interface) -------------
+    @property
+    def value(self):
+        """`f.value[x]`: the value input x (position, variable or name) holds."""
+        return ValueView(self.finder)
+
+    @property
+    def container(self):
+        """`f.container[x]`: the storage of input x, to share with another function."""
+        return ContainerView(self.finder)
+
+    @property
+    def input_storage(self):
+        return [s.container for s in self.input_specs]
+
+    def __getitem__(self, key):
+        return self.value[key]
+
+    def __setitem__(self, key, value):
+        self.value[key] = value
+
+    def __contains__(self, key):
+        return key in self.finder
+
+    def get_shared(self):
+        """The shared variables this function reads or updates."""
+        seen = {id(c) for _, c in self.shared_slots}
+        return [self.swapped.get(id(v), v) for v in _inputs_of(self.nodes, self.maker_outputs)
+                if isinstance(v, SharedVariable) and id(self._container_of(v)) in seen]
+
+    @property
+    def maker(self):
+        """Theano's `f.maker`: `fgraph` (the rewritten graph: toposort(), inputs,
+        outputs, apply_nodes), `mode`, `inputs` (the input specs)."""
+        return FunctionMaker(self)
+
+    # -- copies -----------------------------------------------------------------
+    def copy(self, share_memory=False, swap=None, delete_updates=False, name=None,
+             profile=None):
+        """A function computing the same outputs with storage of its own (Theano's
+        Function.copy). Inputs' values are copied (storage shared with another
+        function stays shared); `swap` {old shared variable: new one of the same
+        type} makes the copy read and update the new ones; `delete_updates` drops
+        every update. `share_memory` and `profile` are accepted: tjit keeps no
+        intermediate storage between calls. The copy's name is `name` or this
+        function's name + ' copy'."""
+        swap = dict(swap or {})
+        used = {id(v) for v in self.get_shared()}
+        for old, new in swap.items():
+            if not isinstance(old, SharedVariable) or id(old) not in used:
+                raise ValueError(f"swap: {old} is not a shared variable of this function")
+            if not isinstance(new, SharedVariable):
+                raise TypeError(f"swap: {old} can only be replaced by a shared variable, "
+                                f"got {new!r}")
+            if new.type != old.type:
+                raise TypeError(f"swap: {new} has type {new.type}, {old} has type {old.type}")
+        specs = {id(s): s.copy() for s in self.input_specs}
+        new = object.__new__(type(self))
+        new.__dict__.update(self.__dict__)
+        new._copy_from(self, specs, swap, delete_updates)
+        new.name = name or (self.name + " copy" if self.name else None)
+        if self._source is not None:
+            new._source = self._source.copied(swap, delete_updates)
+        return new
+
+    __copy__ = copy
+
+    def _copy_from(self, original, specs, swap, delete_updates):
+        """Give this shallow copy of `original` the input storage `specs`
+        (id(original spec) -> its copy), the swapped shared variables and
+        (unless deleted) the updates."""
+        self.input_specs = [specs[id(s)] for s in original.input_specs]
+        self.swapped = dict(original.swapped)
+        by_id = {id(old): new for old, new in swap.items()}
+        for v in _inputs_of(original.nodes, original.maker_outputs):
+            now = original.swapped.get(id(v), v)
+            if isinstance(v, SharedVariable) and id(now) in by_id:
+                self.swapped[id(v)] = by_id[id(now)]
+        if delete_updates:
+            self.shared_updates = []
+            self.maker_outputs = original.maker_outputs[:original.n_outputs]
+            self._layout(self.maker_outputs)
+        else:
+            self.shared_updates = [(specs.get(id(t), t), v) for t, v in original.shared_updates]
+            self._bind_storage()
+        self._index_inputs()
+
+    def __reduce__(self):
+        # Rebuilt from the graph and mode (tjit.function's FunctionSource), with
+        # the inputs' storage: values, and identity within one pickle.
+        if self._source is None:
+            raise TypeError("this compiled function was not built by tjit.function and "
+                            "cannot be pickled")
+        return (_rebuild, (self._source, [None if s.shares_storage else s.container
+                                          for s in self.input_specs]))
+
+
+def _rebuild(source, containers):
+    """Unpickling (and deepcopy): `source` compiles the function again."""
+    return source.build(containers)
+
+
+class FunctionMaker:
+    """Read-only view of how a function was made (Theano's Function.maker)."""
+
+    def __init__(self, fn):
+        self.fgraph = FunctionGraph(fn)
+        self.mode = fn.mode
+        self.inputs = fn.input_specs
+        self.outputs = fn.maker_outputs[:fn.n_outputs]
+
+
+class FunctionGraph:
+    """The rewritten graph of a function (Theano's f.maker.fgraph), read only:
+    `outputs` are the outputs then the update values, as in Theano."""
+
+    def __init__(self, fn):
+        self.outputs = list(fn.maker_outputs)
+        self.inputs = [s.variable for s in fn.input_specs] + [v for _, v in fn.shared_inputs]
+        self._nodes = list(fn.nodes)
+        self.apply_nodes = set(self._nodes)
+
+    def toposort(self):
+        return list(self._nodes)
 
 
 def _inputs_of(nodes, outputs):

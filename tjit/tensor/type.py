@@ -1,6 +1,8 @@
 """TensorType(dtype, broadcastable): n-d arrays of one dtype, some dims known to be 1."""
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
 from ..config import config
@@ -92,18 +94,20 @@ class TensorType(Type):
             raise TypeError(f"{who}: cannot convert {arr.dtype} data to {self.dtype}")
         if allow_downcast:
             return arr.astype(self.dtype)
-        if np.can_cast(arr.dtype, self.dtype, "safe"):
+        # Theano's rules: an array converts only to a dtype that holds all its
+        # values; a Python float converts to floatX unless allow_downcast=False;
+        # other Python numbers, lists and NumPy scalars convert when exact.
+        if isinstance(value, np.ndarray):
+            if np.can_cast(arr.dtype, self.dtype, "safe"):
+                return arr.astype(self.dtype)
+        elif allow_downcast is None and type(value) is float and self.dtype == config.floatX:
             return arr.astype(self.dtype)
-        converted = arr.astype(self.dtype)
-        # Python scalars and lists carry no dtype of their own: accept them when
-        # the value survives the conversion exactly (Theano does the same).
-        from_python = not isinstance(value, (np.ndarray, np.generic))
-        if (allow_downcast is None and from_python
-                and np.array_equal(converted, arr, equal_nan=True)):
-            return converted
-        if (allow_downcast is None and from_python and arr.dtype.kind == "f"
-                and self.dtype == config.floatX and arr.dtype.itemsize >= converted.dtype.itemsize):
-            return converted
+        else:
+            with warnings.catch_warnings(), np.errstate(all="ignore"):
+                warnings.simplefilter("ignore", np.exceptions.ComplexWarning)
+                converted = arr.astype(self.dtype)
+            if np.array_equal(converted, arr, equal_nan=arr.dtype.kind in "fc"):
+                return converted
         raise TypeError(
             f"{who}: {self} cannot store a value of dtype {arr.dtype} without "
             f"risking loss of precision; cast it first or pass allow_input_downcast=True")

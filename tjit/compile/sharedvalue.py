@@ -1,0 +1,4 @@
+"""Theano's `theano.compile.sharedvalue` names."""
+from ..shared import Container, SharedVariable, shared
+
+__all__ = ["Container", "SharedVariable", "shared"]
