@@ -60,6 +60,13 @@ def _steps_input(n_steps):
     return as_tensor_variable(np.int64(value))
 
 
+def _check_unique_taps(taps, where):
+    repeated = sorted({k for k in taps if taps.count(k) > 1})
+    if repeated:
+        raise ValueError(f"scan: {where} has taps {taps}, which repeat {repeated}: each tap "
+                         "may appear once (pass the same slice to fn only once)")
+
+
 class _Output:
     """What outputs_info says about one output."""
 
@@ -82,6 +89,7 @@ class _Output:
         else:
             init, taps = info, [-1]
         taps = [int(k) for k in taps]
+        _check_unique_taps(taps, f"outputs_info[{i}]")
         if not taps or any(k >= 0 for k in taps):
             raise ValueError(f"scan: outputs_info[{i}] has taps {taps}: output taps must be "
                              "negative (an output can only see its past)")
@@ -129,6 +137,7 @@ def scan(fn, sequences=None, outputs_info=None, non_sequences=None, n_steps=None
                              "over their first dimension")
         if not taps:
             continue
+        _check_unique_taps(taps, f"sequences[{i}]")
         hi, lo = max(max(taps), 0), min(min(taps), 0)
         for k in taps:
             start = k - lo
@@ -182,9 +191,17 @@ def scan(fn, sequences=None, outputs_info=None, non_sequences=None, n_steps=None
                     f"(outputs_info[{i}]) gives {t} per step; they must have the same dtype "
                     "and number of dims (cast the initial state or the output)")
             if out.broadcastable != t.broadcastable and t.convert_variable(out) is None:
-                tap_types[i] = TensorType(t.dtype, tuple(
-                    a and b for a, b in zip(t.broadcastable, out.broadcastable)))
-                retry = True
+                # As Theano: the state's per-step type comes from its initial value,
+                # and the step may not return a less broadcastable value (a (1, n)
+                # initial state is a row; a step returning a matrix is an error).
+                # A more broadcastable output is rebroadcast to the state's type.
+                raise TypeError(
+                    f"Inconsistency in the inner graph of scan '{name or 'scan_fn'}' : an "
+                    "input and an output are associated with the same recurrent state "
+                    f"and should have the same type but have type '{t}' and '{out.type}' "
+                    f"respectively. (outputs_info[{i}] has broadcastable pattern "
+                    f"{t.broadcastable} per step, output {i} of fn {out.broadcastable}; "
+                    "T.unbroadcast or T.patternbroadcast the initial state)")
         if not retry:
             break
     for i, (o, t) in enumerate(zip(out_infos, tap_types)):
