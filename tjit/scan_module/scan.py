@@ -12,7 +12,8 @@ from collections import OrderedDict
 
 import numpy as np
 
-from ..graph import Constant, Variable, clone_replace, graph_inputs
+from ..config import config
+from ..graph import Constant, Variable, clone_replace, get_test_value, graph_inputs
 from ..shared import SharedVariable, checked_update
 from ..tensor.type import TensorType
 from ..tensor.var import as_tensor_variable
@@ -65,6 +66,25 @@ def _check_unique_taps(taps, where):
     if repeated:
         raise ValueError(f"scan: {where} has taps {taps}, which repeat {repeated}: each tap "
                          "may appear once (pass the same slice to fn only once)")
+
+
+def _with_test_value(inner, outer, pick):
+    """`inner` (a placeholder fn receives) given the test value of the slice of
+    `outer` it stands for at the first step, when config.compute_test_value is
+    on (as Theano's scan), so the step's nodes compute theirs. A missing value is
+    reported by the first node that needs it."""
+    if config.compute_test_value == "off":
+        return inner
+    try:
+        value = pick(get_test_value(outer))
+    except (AttributeError, IndexError):
+        return inner
+    inner.tag.test_value = np.asarray(value).astype(inner.dtype, copy=False)
+    return inner
+
+
+def _tap_row(sit_sot, row):
+    return (lambda init: init) if sit_sot else (lambda init: init[row])
 
 
 class _Output:
@@ -145,7 +165,8 @@ def scan(fn, sequences=None, outputs_info=None, non_sequences=None, n_steps=None
             if go_backwards:
                 sliced = sliced[::-1]
             seq_outer.append(sliced)
-            seq_inner.append(_row_type(x.type)(_tap_name(x, k)))
+            seq_inner.append(_with_test_value(_row_type(x.type)(_tap_name(x, k)), sliced,
+                                              lambda rows: rows[0]))
 
     if steps is None:
         if not seq_outer:
@@ -166,7 +187,9 @@ def scan(fn, sequences=None, outputs_info=None, non_sequences=None, n_steps=None
     for attempt in range(3):
         rec_inner = []
         for o, t in zip(out_infos, tap_types):
-            rec_inner.append([t(_tap_name(o.init, k)) for k in o.taps] if o.taps else [])
+            rec_inner.append([_with_test_value(t(_tap_name(o.init, k)), o.init,
+                                               _tap_row(o.sit_sot, -min(o.taps) + k))
+                              for k in o.taps] if o.taps else [])
         args = seq_inner + [v for vs in rec_inner for v in vs] + non_seqs
         cond, outputs, updates = get_updates_and_outputs(fn(*args))
         outputs = [as_tensor_variable(o) for o in outputs]
