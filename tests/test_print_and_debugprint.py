@@ -268,3 +268,25 @@ def test_debugprint_compiled_function_positions():
                          f.maker_outputs):
         assert line.endswith("''   %d" % pos[id(out.owner)])
     assert debugprint(f, file='str') == text  # same ids on every call
+
+
+def test_debugprint_print_clients_as_theano():
+    # theano/tests/test_printing.py, test_debugprint ("test clients"); Theano's
+    # FAST_COMPILE merges the two A + B, as the merge-only mode here
+    A = T.matrix(name='A')
+    B = T.matrix(name='B')
+    D = T.matrix(name='D')
+    f = theano.function([A, B, D], [A + B, A + B - D], mode=theano.Mode(optimizer='merge'))
+    s = io.StringIO()
+    debugprint(f, file=s, print_clients=True)
+    assert s.getvalue() == '\n'.join([
+        "Elemwise{add,no_inplace} [id A] ''   0 clients:[('[id B]', 1), ('output', '')]",
+        " |A [id D]",
+        " |B [id E]",
+        "Elemwise{sub,no_inplace} [id B] ''   1",
+        " |Elemwise{add,no_inplace} [id A] ''   0 clients:[('[id B]', 1), ('output', '')]",
+        " |D [id F]",
+    ]) + '\n'
+    a, b = f(np.ones((1, 2)), np.full((1, 2), 2.0), np.full((1, 2), 5.0))
+    np.testing.assert_array_equal(a, [[3.0, 3.0]])
+    np.testing.assert_array_equal(b, [[-2.0, -2.0]])

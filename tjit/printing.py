@@ -166,25 +166,32 @@ def op_name(node):
 
 
 class _Printer:
-    """One debugprint call's state: ids given so far (shared through `done`),
-    output lines, scan nodes met (their inner graphs are printed at the end)."""
+    """One debugprint call's state, as Theano's: `used` maps each node or variable
+    referred to so far to its id (ids count them, in order), `done` the ones
+    printed (expanded once); output lines; scan nodes met (their inner graphs are
+    printed at the end); `clients` {id(var): [(node or 'output', i)]} when
+    printing a compiled function with print_clients."""
 
-    def __init__(self, done, ids, print_type, stop_on_name, order):
-        self.done = done          # node or variable -> its id text
+    def __init__(self, done, ids, print_type, stop_on_name, order, clients):
+        self.done = done
+        self.used = dict(done)    # ids given in earlier calls sharing `done` stay
         self.ids = ids
         self.print_type = print_type
         self.stop_on_name = stop_on_name
         self.order = order        # {id(node): position} for compiled functions
+        self.clients = clients
         self.lines = []
         self.scans = []
 
-    def id_of(self, obj):
-        text = self.done.get(obj)
+    def id_of(self, obj, printed=True):
+        text = self.used.get(obj)
         if text is None:
-            if self.ids == "CHAR":
-                text = f"[id {char_from_number(len(self.done))}]"
+            if isinstance(obj, str):  # the "output" client
+                text = "output"
+            elif self.ids == "CHAR":
+                text = f"[id {char_from_number(len(self.used))}]"
             elif self.ids == "int":
-                text = f"[id {len(self.done)}]"
+                text = f"[id {len(self.used)}]"
             elif self.ids == "id":
                 text = f"[id {id(obj)}]"
             elif self.ids == "":
@@ -192,8 +199,18 @@ class _Printer:
             else:
                 raise ValueError(f"debugprint: ids must be 'CHAR', 'int', 'id' or '', "
                                  f"got {self.ids!r}")
+            self.used[obj] = text
+        if printed:
             self.done[obj] = text
         return text
+
+    def clients_of(self, v):
+        users = self.clients.get(id(v), []) if self.clients else []
+        if len(users) < 2:
+            return ""
+        shown = [(self.id_of(c, printed=False),
+                  "" if isinstance(c, str) else self.order.get(id(c), "")) for c, _ in users]
+        return f" clients:{shown}"
 
     def tree(self, v, depth, prefix="", child_prefix="", inner_map=None):
         if depth == 0:
@@ -213,8 +230,9 @@ class _Printer:
             self.scans.append(v)
         out_ix = f".{v.index}" if len(node.outputs) > 1 else ""
         pos = str(self.order[id(node)]) if self.order and id(node) in self.order else ""
-        self.lines.append(f"{prefix}{op_name(node)}{out_ix} {self.id_of(node)}{typ} "
-                          f"'{v.name or ''}'   {pos}")
+        ident = self.id_of(node)
+        self.lines.append(f"{prefix}{op_name(node)}{out_ix} {ident}{typ} "
+                          f"'{v.name or ''}'   {pos}{self.clients_of(v)}")
         if printed or (self.stop_on_name and v.name is not None):
             return
         last = len(node.inputs) - 1
@@ -248,8 +266,19 @@ class _Printer:
                 self.tree(out, depth, " >", " >", inner_map)
 
 
+def _clients(nodes, outputs):
+    """{id(variable): [(node, input position) ..., ('output', output position) ...]}"""
+    users = {}
+    for node in nodes:
+        for i, v in enumerate(node.inputs):
+            users.setdefault(id(v), []).append((node, i))
+    for i, v in enumerate(outputs):
+        users.setdefault(id(v), []).append(("output", i))
+    return users
+
+
 def debugprint(obj, depth=-1, print_type=False, file=None, ids="CHAR", stop_on_name=False,
-               done=None):
+               done=None, print_clients=False):
     """Print the graph of a variable, an Apply node, a list of them, or a compiled
     function (its optimized graph: outputs, then updates) as Theano 1.0 does.
 
@@ -260,18 +289,23 @@ def debugprint(obj, depth=-1, print_type=False, file=None, ids="CHAR", stop_on_n
     depth: levels printed (the root is level 1; -1: all). print_type: add each
     variable's type. ids: 'CHAR' (A, B, ..), 'int', 'id' (Python ids) or ''.
     stop_on_name: do not print below named variables. done: a dict shared by
-    several calls so that they share ids and print each node once. file: None
-    (stdout), 'str' (return the text) or a file object (returned).
+    several calls so that they share ids and print each node once. print_clients:
+    for a compiled function, list the users of variables used more than once
+    (`clients:[('[id B]', 1), ('output', '')]`: id and position of each using
+    node, 'output' for a function output). file: None (stdout), 'str' (return
+    the text) or a file object (returned).
     Scans' inner graphs follow, after "Inner graphs of the scan ops:".
     """
     if not isinstance(depth, int):
         raise TypeError(f"debugprint: depth must be an int, got {depth!r}")
-    order, roots, labels = None, [], []
+    order, roots, labels, clients = None, [], [], None
     for item in (obj if isinstance(obj, (list, tuple)) else [obj]):
         if isinstance(item, CompiledFunction):
             n = item.n_outputs
             outs = item.maker_outputs
             order = {id(node): i for i, node in enumerate(item.nodes)}
+            if print_clients:
+                clients = _clients(item.nodes, outs)
             roots += list(outs[:n])
             labels += [""] * n
             for (shared, _), v in zip(item.shared_updates, outs[n:]):
@@ -288,7 +322,8 @@ def debugprint(obj, depth=-1, print_type=False, file=None, ids="CHAR", stop_on_n
             labels.append("")
         else:
             raise TypeError(f"debugprint cannot print an object of type {type(item).__name__}")
-    printer = _Printer({} if done is None else done, ids, print_type, stop_on_name, order)
+    printer = _Printer({} if done is None else done, ids, print_type, stop_on_name, order,
+                       clients)
     for root, label in zip(roots, labels):
         if label:  # tjit addition: which shared variable an update expression sets
             printer.lines.append(f"# {label}:")
