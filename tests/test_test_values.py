@@ -198,3 +198,19 @@ def test_taps_and_ifelse_values(raise_mode):
     np.testing.assert_allclose((z + 1).tag.test_value, [4.0, 7.0, 13.0, 25.0])
     gz = T.grad(z.sum(), x)
     np.testing.assert_allclose(get_test_value(gz), [3.0, 3.0, 3.0, 3.0])
+
+
+def test_random_draws_get_values_without_advancing_the_stream():
+    from tjit.tensor.shared_randomstreams import RandomStreams
+
+    def draws(mode):
+        with change_flags(compute_test_value=mode):
+            srng = RandomStreams(7)
+            u = srng.uniform((3,))
+            value = get_test_value(u + 0) if mode != 'off' else None
+            return value, theano.function([], u)()
+
+    v_on, first_on = draws('raise')
+    _, first_off = draws('off')
+    np.testing.assert_array_equal(first_on, first_off)   # the stream did not move
+    np.testing.assert_array_equal(v_on, first_off)       # the test value is that draw
