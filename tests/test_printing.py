@@ -77,17 +77,19 @@ def test_pp_of_unnamed_variables_and_lists():
 
 
 def test_debugprint_variable():
+    # Theano 1.0's format: op names with ",no_inplace", no types unless print_type
     x = T.dvector('x')
     y = T.dscalar('y')
     text = theano.printing.debugprint(x + T.exp(y), file='str')
-    lines = text.strip().split('\n')
-    assert lines[0].startswith('Elemwise{add} [id A]')
-    assert 'TensorType(float64, vector)' in lines[0]
-    assert any(line.strip().startswith('|x [id B] TensorType(float64, vector)') for line in lines)
-    assert any('Elemwise{exp}' in line and 'TensorType(float64, scalar)' in line
-               for line in lines)
-    assert any(line.strip().startswith('|y [id') for line in lines)
+    assert text.split('\n')[0] == "Elemwise{add,no_inplace} [id A] ''   "
+    assert ' |x [id B]' in text.split('\n')
+    assert 'TensorType' not in text
+    typed = theano.printing.debugprint(x + T.exp(y), file='str', print_type=True)
+    assert ' |x [id B] <TensorType(float64, vector)>' in typed.split('\n')
+    assert any('Elemwise{exp,no_inplace}' in line and '<TensorType(float64, scalar)>' in line
+               for line in typed.split('\n'))
     # each id is printed for exactly one node
+    lines = text.strip().split('\n')
     ids = [line.split('[id ')[1].split(']')[0] for line in lines]
     assert ids == sorted(set(ids), key=ids.index)
 
@@ -96,8 +98,8 @@ def test_debugprint_repeated_subgraph_printed_once():
     x = T.dvector('x')
     e = T.exp(x)
     text = theano.printing.debugprint(e * e, file='str')
-    lines = text.strip().split('\n')
-    exp_lines = [line for line in lines if 'Elemwise{exp}' in line]
+    lines = text.rstrip('\n').split('\n')
+    exp_lines = [line for line in lines if 'Elemwise{exp,no_inplace}' in line]
     assert len(exp_lines) == 2
     assert exp_lines[0].split('[id ')[1] == exp_lines[1].split('[id ')[1]  # same id
     assert sum('|x [id' in line for line in lines) == 1  # children not repeated
@@ -108,7 +110,7 @@ def test_debugprint_without_types_and_to_file():
     text = theano.printing.debugprint(x * 2, file='str', print_type=False)
     assert 'TensorType' not in text and '[id A]' in text
     buf = io.StringIO()
-    theano.printing.debugprint(x * 2, file=buf)
+    assert theano.printing.debugprint(x * 2, file=buf) is buf
     assert buf.getvalue() == theano.printing.debugprint(x * 2, file='str')
 
 
@@ -118,16 +120,19 @@ def test_debugprint_compiled_function_shows_fused_nodes_and_updates():
     s = theano.shared(np.zeros(3), name='s')
     f = theano.function([x, theano.In(y, value=2.0, name='y_by_name')],
                         [x + T.exp(y), x * y], updates=[(s, s + x)])
-    text = theano.printing.debugprint(f, file='str')
+    text = theano.printing.debugprint(f, file='str', print_type=True)
     assert 'FusedElemwise' in text
     assert '[id A]' in text
     assert '# update of s' in text
     assert 'TensorType(float64, vector)' in text
     assert 'x [id' in text and 'y [id' in text and 's [id' in text
-    # the optimized graph of the function, not the user's graph
-    assert 'Elemwise{add}' not in text
+    # the optimized graph of the function, not the user's graph; each node line
+    # ends with its position in the execution order, as Theano prints it
+    assert 'Elemwise{add' not in text
+    assert text.split('\n')[0].endswith("''   %d" % next(
+        i for i, n in enumerate(f.nodes) if n is f.maker_outputs[0].owner))
     buf = io.StringIO()
-    theano.printing.debugprint(f, file=buf)
+    theano.printing.debugprint(f, file=buf, print_type=True)
     assert buf.getvalue() == text
     # still prints values correctly afterwards
     r = f([1.0, 2.0, 3.0])

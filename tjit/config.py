@@ -52,6 +52,14 @@ _FLAGS = {
     "cache_dir": (_default_cache_dir(), str, "directory of the compiled-object cache"),
     "optimizer_excluding": ((), _names, "rewrite names to skip (':'-separated in TJIT_FLAGS)"),
     "on_opt_error": ("raise", _choice("raise", "warn", "ignore"), "what a failing rewrite does"),
+    # -- test values (Theano's compute_test_value; graph.py computes them) --
+    "compute_test_value": ("off", _choice("off", "ignore", "warn", "raise"),
+                           "compute each node's value from its inputs' tag.test_value as "
+                           "the graph is built (off, or what a missing test value does: "
+                           "ignore, warn, raise)"),
+    "compute_test_value_opt": ("off", _choice("off", "ignore", "warn", "raise"),
+                               "accepted for Theano compatibility; tjit's rewrites do not "
+                               "compute test values"),
 }
 
 

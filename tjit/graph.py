@@ -5,9 +5,14 @@ output Variables). Types are checked when a node is built (`Op.make_node`).
 """
 from __future__ import annotations
 
+import contextlib
 import itertools
+import threading
+import warnings
 
 import numpy as np
+
+from .config import config
 
 _ids = itertools.count()
 
@@ -32,7 +37,13 @@ class Type:
 
 class Tag(dict):
     """A variable's scratchpad (`var.tag`): items, also readable and writable as
-    attributes, as Theano programs use it (`x.tag.test_value = ...`)."""
+    attributes, as Theano programs use it (`x.tag.test_value = ...`). Assigning
+    `test_value` converts the value with the variable's type (Theano's filter):
+    a value of the wrong dtype or number of dimensions raises TypeError there."""
+
+    def __init__(self, items=(), type=None):
+        super().__init__(items)
+        object.__setattr__(self, "_type", type)
 
     def __getattr__(self, name):
         try:
@@ -41,6 +52,8 @@ class Tag(dict):
             raise AttributeError(f"tag has no attribute {name!r}") from None
 
     def __setattr__(self, name, value):
+        if name == "test_value":
+            value = _filtered_test_value(self.__dict__.get("_type"), value)
         self[name] = value
 
     def __delattr__(self, name):
@@ -58,7 +71,7 @@ class Variable:
         self.owner = owner
         self.index = index
         self.name = name
-        self.tag = Tag()
+        self.tag = Tag(type=type)
         self.auto_name = f"auto_{next(_ids)}"
 
     def __str__(self):
@@ -76,7 +89,7 @@ class Variable:
 
     def clone(self):
         v = type(self)(self.type, None, None, self.name)
-        v.tag = Tag(self.tag)
+        v.tag = Tag(self.tag, type=self.type)
         return v
 
 
@@ -160,6 +173,8 @@ class Op:
 
     def __call__(self, *inputs, **kwargs):
         node = self.make_node(*inputs, **kwargs)
+        if _test_values_on():
+            compute_test_values(node)
         if len(node.outputs) == 1:
             return node.outputs[0]
         return node.outputs
@@ -188,6 +203,98 @@ class Op:
             args = ", ".join(str(p) for p in self._props())
             return f"{type(self).__name__}{{{args}}}"
         return type(self).__name__
+
+
+# ---- test values (config.compute_test_value, as Theano) ------------------------
+_override = threading.local()  # .policy: this thread's compute_test_value, if set
+
+
+def _test_value_policy():
+    policy = getattr(_override, "policy", None)
+    return config._values["compute_test_value"] if policy is None else policy
+
+
+def _test_values_on():
+    flags = config._values
+    if flags["compute_test_value"] == flags["compute_test_value_opt"] == "off":
+        return False  # the common case, without a thread-local lookup
+    return _test_value_policy() != "off"
+
+
+@contextlib.contextmanager
+def test_value_policy(policy):
+    """Use `policy` ('off', 'ignore', 'warn', 'raise') instead of
+    config.compute_test_value in this thread, inside the block. Graph rebuilds
+    (clone_replace, replace) run with 'off', since they make nodes over
+    placeholders that have no test values (as Theano's clone); the rewrite
+    pipeline runs with config.compute_test_value_opt (as Theano's optimizer)."""
+    old = getattr(_override, "policy", None)
+    _override.policy = policy
+    try:
+        yield
+    finally:
+        _override.policy = old
+
+
+def _filtered_test_value(vtype, value):
+    if vtype is None:
+        return value
+    try:
+        return vtype.filter(value)
+    except NotImplementedError:  # a type without a filter keeps the value as given
+        return value
+    except (TypeError, ValueError) as e:
+        raise e.__class__(f"test value does not fit {vtype}: {e}") from None
+
+
+def get_test_value(v):
+    """The test value of `v`: a constant's data, a shared variable's value, or
+    `v.tag.test_value`; for an output of a node built without its value (e.g.
+    by make_node directly), computed from its inputs'. AttributeError if none."""
+    if isinstance(v, Constant):
+        return v.data
+    get_value = getattr(v, "get_value", None)
+    if get_value is not None and v.owner is None:  # a shared variable
+        return get_value(borrow=True)
+    if "test_value" in v.tag:
+        return v.tag["test_value"]
+    if v.owner is not None and compute_test_values(v.owner, missing="ignore"):
+        return v.tag["test_value"]
+    raise AttributeError(f"{v} has no test value")
+
+
+def compute_test_values(node, missing=None):
+    """Run `node.op.perform` on its inputs' test values and store the results as
+    its outputs' tag.test_value (shape errors surface when the node is built).
+    An input without a test value: per config.compute_test_value ('raise':
+    ValueError, 'warn': a warning, 'ignore': nothing), and no value is computed.
+    Returns whether values were computed."""
+    missing = missing or _test_value_policy()
+    values = []
+    for i, v in enumerate(node.inputs):
+        try:
+            values.append(get_test_value(v))
+        except AttributeError:
+            msg = (f"Cannot compute test value: input {i} ({v}) of Op {node!r} missing "
+                   "default value. Set its tag.test_value (or set "
+                   "config.compute_test_value='off').")
+            if missing == "raise":
+                raise ValueError(msg) from None
+            if missing == "warn":
+                warnings.warn(msg, stacklevel=3)
+            return False
+    try:
+        outs = node.op.perform(node, values)
+    except NotImplementedError:
+        return False  # an op without a NumPy reference: no test values below it
+    for out, value in zip(node.outputs, outs):
+        dtype = getattr(out.type, "dtype", None)
+        if dtype is not None and isinstance(value, (np.ndarray, np.generic)):
+            value = np.asarray(value)
+            if value.dtype != dtype:
+                value = value.astype(dtype)
+        out.tag["test_value"] = value
+    return True
 
 
 # ---- traversal ----------------------------------------------------------------
@@ -318,6 +425,9 @@ def replace(outputs, mapping=None, local=None, rebuild_node=None, keep_types=Fal
 
 def _walk(outputs, subst, local, rebuild_node, keep_types):
     """replace()'s walk; `subst` maps id(old variable) -> new variable."""
+    if _test_values_on():
+        with test_value_policy("off"):
+            return _walk(outputs, subst, local, rebuild_node, keep_types)
     memo = dict(subst)  # id(old variable) -> its new variable
     for node in toposort(outputs):
         node_now = node

@@ -1,14 +1,14 @@
 """Printing graphs: `pp` (infix math) and `debugprint` (tree with ids and types)."""
 from __future__ import annotations
 
-import string
 import sys
 
-from .graph import Constant, Variable
+from .graph import Apply, Op, Variable
 from .runtime.program import CompiledFunction
 from .scalar import Cast
 from .tensor.elemwise import DimShuffle, Elemwise
 from .tensor.subtensor import Subtensor
+from .tensor.var import as_tensor_variable
 
 
 _OPERATORS = ("add", "sub", "mul", "true_div", "int_div", "mod", "pow")
@@ -65,82 +65,280 @@ def _pp(v):
     return out
 
 
-# -- debugprint -------------------------------------------------------------------
-def _ids():
-    letters = string.ascii_uppercase
-    n = 0
-    while True:
-        q, s = n, ""
-        while True:
-            s = letters[q % 26] + s
-            q = q // 26 - 1
-            if q < 0:
-                break
-        yield s
-        n += 1
+# -- Print: an identity that prints its value as the function runs ------------------
+def _print_fn(op, value):
+    for attr in op.attrs:
+        shown = getattr(value, attr)
+        print(op.message, attr, "=", shown() if callable(shown) else shown)
 
 
-def debugprint(obj, file=None, print_type=True, depth=-1, ids="CHAR"):
-    """Print the graph of a variable, a list of variables, or a compiled function
-    (its optimized graph, with updates) as an indented tree. Each node shows its
-    op, an id ([id A]; repeated nodes are printed once), its name and its type.
+class Print(Op):
+    """Identity op that prints `message` and the value's `attrs` each time the
+    function computes it (Theano's `Print`): `Print('x')(x)` prints
+    `x __str__ = [1. 2.]`; attrs=('shape',) prints `x shape = (2,)`. Attributes
+    that are callable are called. The gradient passes through unchanged.
 
-    With file='str' the text is returned instead of printed.
+    Like Theano's, a Print between two ops blocks rewrites across it (fusion,
+    stabilization), and it never runs at compile time (no constant folding).
     """
-    lines = []
-    if isinstance(obj, CompiledFunction):
-        n = obj.n_outputs
-        outs = obj.maker_outputs
-        order = {id(node): i for i, node in enumerate(obj.nodes)}
-        roots = list(outs[:n])
-        labels = [""] * n
-        for (shared, _), v in zip(obj.shared_updates, outs[n:]):
-            roots.append(v)
-            labels.append(f"update of {shared}")
-    else:
-        roots = list(obj) if isinstance(obj, (list, tuple)) else [obj]
-        labels = [""] * len(roots)
-        order = None
-    done, names = {}, _ids()
+
+    __props__ = ("message", "attrs", "global_fn")
+    view_map = {0: [0]}
+    no_constant_folding = True
+
+    def __init__(self, message="", attrs=("__str__",), global_fn=_print_fn):
+        self.message = message
+        self.attrs = tuple(attrs)
+        self.global_fn = global_fn
+
+    def make_node(self, x):
+        x = x if isinstance(x, Variable) else as_tensor_variable(x)
+        return Apply(self, [x], [x.type()])
+
+    def perform(self, node, inputs):
+        self.global_fn(self, inputs[0])
+        return [inputs[0]]
+
+    def grad(self, inputs, output_grads):
+        return list(output_grads)
+
+    def R_op(self, inputs, eval_points):
+        return list(eval_points)
+
+    def __str__(self):
+        return f"Print{{message={self.message!r}, attrs={self.attrs!r}}}"
+
+
+# -- debugprint (Theano 1.0's format) ----------------------------------------------
+def char_from_number(n):
+    """Theano's debugprint ids: n written in base 26 with digits A..Z (0 -> A,
+    25 -> Z, 26 -> BA)."""
+    text = ""
+    while True:
+        text = chr(ord("A") + n % 26) + text
+        n //= 26
+        if n == 0:
+            return text
+
+
+# Elemwise ops that Theano builds with an explicit name (printed bare).
+_NAMED_ELEMWISE = {"sigmoid": "sigmoid", "softplus": "softplus"}
+_THEANO_SCALAR_NAMES = {"abs": "abs_", "and": "and_", "or": "or_"}
+# Theano's accumulator dtypes for Sum/Prod (CAReduceDtype's defaults).
+_ACC_DTYPES = {"bool": "int64", "int8": "int64", "int16": "int64", "int32": "int64",
+               "uint8": "uint64", "uint16": "uint64", "uint32": "uint64",
+               "float16": "float32", "float32": "float64", "complex64": "complex128"}
+
+
+def op_name(node):
+    """The op of `node` as Theano 1.0's debugprint shows it (e.g.
+    `Elemwise{add,no_inplace}`, `Sum{axis=[0], acc_dtype=float64}`, `dot`,
+    `for{cpu,scan_fn}`); ops Theano does not have print as themselves."""
+    op = node.op
+    if isinstance(op, Elemwise) and op.scalar_op is not None:
+        s = op.scalar_op
+        if isinstance(s, Cast):
+            return f"Elemwise{{Cast{{{s.dtype}}}}}"
+        if s.name in _NAMED_ELEMWISE:
+            return _NAMED_ELEMWISE[s.name]
+        return f"Elemwise{{{_THEANO_SCALAR_NAMES.get(s.name, s.name)},no_inplace}}"
+    kind = type(op).__name__
+    if kind == "Reduce" and op.kind in ("sum", "prod"):
+        x = node.inputs[0]
+        acc = op.acc_dtype or _ACC_DTYPES.get(x.dtype, x.dtype)
+        axis = "" if len(op.axis) == x.ndim else f"axis={list(op.axis)}, "
+        return f"{op.kind.capitalize()}{{{axis}acc_dtype={acc}}}"
+    if kind == "Dot":
+        return "dot"
+    if kind == "ARange":
+        return f"ARange{{dtype='{op.dtype}'}}"
+    if kind == "Rebroadcast":  # Theano lists the changed axes: {?,0} sets axis 1
+        before, after = node.inputs[0].broadcastable, node.outputs[0].broadcastable
+        changed = [d for d in range(len(after)) if before[d] != after[d]]
+        marks = ["?"] * (max(changed) + 1 if changed else 0)
+        for d in changed:
+            marks[d] = str(int(after[d]))
+        return f"Rebroadcast{{{','.join(marks)}}}"
+    if kind == "Scan":
+        loop = "while" if op.spec.as_while else "for"
+        return f"{loop}{{cpu,{op.spec.name or 'scan_fn'}}}"
+    return str(op)
+
+
+class _Printer:
+    """One debugprint call's state, as Theano's: `used` maps each node or variable
+    referred to so far to its id (ids count them, in order), `done` the ones
+    printed (expanded once); output lines; scan nodes met (their inner graphs are
+    printed at the end); `clients` {id(var): [(node or 'output', i)]} when
+    printing a compiled function with print_clients."""
+
+    def __init__(self, done, ids, print_type, stop_on_name, order, clients):
+        self.done = done
+        self.used = dict(done)    # ids given in earlier calls sharing `done` stay
+        self.ids = ids
+        self.print_type = print_type
+        self.stop_on_name = stop_on_name
+        self.order = order        # {id(node): position} for compiled functions
+        self.clients = clients
+        self.lines = []
+        self.scans = []
+
+    def id_of(self, obj, printed=True):
+        text = self.used.get(obj)
+        if text is None:
+            if isinstance(obj, str):  # the "output" client
+                text = "output"
+            elif self.ids == "CHAR":
+                text = f"[id {char_from_number(len(self.used))}]"
+            elif self.ids == "int":
+                text = f"[id {len(self.used)}]"
+            elif self.ids == "id":
+                text = f"[id {id(obj)}]"
+            elif self.ids == "":
+                text = ""
+            else:
+                raise ValueError(f"debugprint: ids must be 'CHAR', 'int', 'id' or '', "
+                                 f"got {self.ids!r}")
+            self.used[obj] = text
+        if printed:
+            self.done[obj] = text
+        return text
+
+    def clients_of(self, v):
+        users = self.clients.get(id(v), []) if self.clients else []
+        if len(users) < 2:
+            return ""
+        shown = [(self.id_of(c, printed=False),
+                  "" if isinstance(c, str) else self.order.get(id(c), "")) for c, _ in users]
+        return f" clients:{shown}"
+
+    def tree(self, v, depth, prefix="", child_prefix="", inner_map=None):
+        if depth == 0:
+            return
+        typ = f" <{v.type}>" if self.print_type else ""
+        node = v.owner
+        if node is None:
+            if inner_map is not None and id(v) in inner_map:
+                outer = inner_map[id(v)]
+                self.lines.append(f"{prefix}{v} {self.id_of(v)}{typ} -> "
+                                  f"{self.id_of(outer.owner or outer)}")
+            else:
+                self.lines.append(f"{prefix}{v} {self.id_of(v)}{typ}")
+            return
+        printed = node in self.done
+        if type(node.op).__name__ == "Scan" and not printed:
+            self.scans.append(v)
+        out_ix = f".{v.index}" if len(node.outputs) > 1 else ""
+        pos = str(self.order[id(node)]) if self.order and id(node) in self.order else ""
+        ident = self.id_of(node)
+        self.lines.append(f"{prefix}{op_name(node)}{out_ix} {ident}{typ} "
+                          f"'{v.name or ''}'   {pos}{self.clients_of(v)}")
+        if printed or (self.stop_on_name and v.name is not None):
+            return
+        last = len(node.inputs) - 1
+        for k, inp in enumerate(node.inputs):
+            self.tree(inp, depth - 1, child_prefix + " |",
+                      child_prefix + ("  " if k == last else " |"), inner_map)
+
+    def scan_inner_graphs(self, depth):
+        if not self.scans:
+            return
+        self.lines += ["", "Inner graphs of the scan ops:"]
+        for v in self.scans:  # grows while printing: scans inside scans
+            node = v.owner
+            spec = node.op.spec
+            outer = node.inputs[1:]
+            inner_map = {}
+            k = 0
+            for j in range(spec.n_seqs):
+                inner_map[id(spec.inner_inputs[k])] = outer[j]
+                k += 1
+            for i, taps in enumerate(spec.rec_taps):
+                for _ in taps:
+                    inner_map[id(spec.inner_inputs[k])] = outer[spec.n_seqs + i]
+                    k += 1
+            for j in range(spec.n_nonseqs):
+                inner_map[id(spec.inner_inputs[k])] = outer[spec.n_seqs + spec.n_rec + j]
+                k += 1
+            self.lines.append("")
+            self.tree(v, depth)
+            for out in spec.inner_outputs:
+                self.tree(out, depth, " >", " >", inner_map)
+
+
+def _clients(nodes, outputs):
+    """{id(variable): [(node, input position) ..., ('output', output position) ...]}"""
+    users = {}
+    for node in nodes:
+        for i, v in enumerate(node.inputs):
+            users.setdefault(id(v), []).append((node, i))
+    for i, v in enumerate(outputs):
+        users.setdefault(id(v), []).append(("output", i))
+    return users
+
+
+def debugprint(obj, depth=-1, print_type=False, file=None, ids="CHAR", stop_on_name=False,
+               done=None, print_clients=False):
+    """Print the graph of a variable, an Apply node, a list of them, or a compiled
+    function (its optimized graph: outputs, then updates) as Theano 1.0 does.
+
+    Each line is a variable: an op's output as `op [id X] 'name'` (with its
+    position in the execution order for a compiled function), an input as
+    `name [id X]`; a node printed before shows its id only. Inputs are indented
+    under their node with ` |` (the last input's subtree without the bar).
+    depth: levels printed (the root is level 1; -1: all). print_type: add each
+    variable's type. ids: 'CHAR' (A, B, ..), 'int', 'id' (Python ids) or ''.
+    stop_on_name: do not print below named variables. done: a dict shared by
+    several calls so that they share ids and print each node once. print_clients:
+    for a compiled function, list the users of variables used more than once
+    (`clients:[('[id B]', 1), ('output', '')]`: id and position of each using
+    node, 'output' for a function output). file: None (stdout), 'str' (return
+    the text) or a file object (returned).
+    Scans' inner graphs follow, after "Inner graphs of the scan ops:".
+    """
+    if not isinstance(depth, int):
+        raise TypeError(f"debugprint: depth must be an int, got {depth!r}")
+    order, roots, labels, clients = None, [], [], None
+    for item in (obj if isinstance(obj, (list, tuple)) else [obj]):
+        if isinstance(item, CompiledFunction):
+            n = item.n_outputs
+            outs = item.maker_outputs
+            order = {id(node): i for i, node in enumerate(item.nodes)}
+            if print_clients:
+                clients = _clients(item.nodes, outs)
+            roots += list(outs[:n])
+            labels += [""] * n
+            for (shared, _), v in zip(item.shared_updates, outs[n:]):
+                roots.append(v)
+                labels.append(f"update of {shared}")
+        elif isinstance(item, Apply):
+            roots += item.outputs
+            labels += [""] * len(item.outputs)
+        elif isinstance(item, Variable):
+            roots.append(item)
+            labels.append("")
+        elif hasattr(item, "variable") and isinstance(item.variable, Variable):  # In / Out
+            roots.append(item.variable)
+            labels.append("")
+        else:
+            raise TypeError(f"debugprint cannot print an object of type {type(item).__name__}")
+    printer = _Printer({} if done is None else done, ids, print_type, stop_on_name, order,
+                       clients)
     for root, label in zip(roots, labels):
-        if label:
-            lines.append(f"# {label}:")
-        _tree(root, "", lines, done, names, print_type, depth, order)
-    text = "\n".join(lines) + "\n"
+        if label:  # tjit addition: which shared variable an update expression sets
+            printer.lines.append(f"# {label}:")
+        printer.tree(root, depth)
+    printer.scan_inner_graphs(depth)
+    text = "\n".join(printer.lines) + "\n"
     if file == "str":
         return text
-    (file or sys.stdout).write(text)
+    out = sys.stdout if file is None else file
+    out.write(text)
     return file
-
-
-def _tree(v, indent, lines, done, names, print_type, depth, order):
-    node = v.owner
-    typ = f" {v.type}" if print_type else ""
-    name = f" '{v.name}'" if v.name else " ''" if node is not None else ""
-    if node is None:
-        label = str(v) if not isinstance(v, Constant) else str(v)
-        key = id(v)
-        if key not in done:
-            done[key] = next(names)
-        lines.append(f"{indent}{label} [id {done[key]}]{typ}")
-        return
-    key = id(node)
-    out_ix = f".{v.index}" if len(node.outputs) > 1 else ""
-    pos = f" {order[key]}" if order is not None and key in order else ""
-    if key in done:
-        lines.append(f"{indent}{node.op}{out_ix} [id {done[key]}]{name}{typ}{pos}")
-        return
-    done[key] = next(names)
-    lines.append(f"{indent}{node.op}{out_ix} [id {done[key]}]{name}{typ}{pos}")
-    if depth == 0:
-        return
-    child = indent.replace("|", " ") if indent else ""
-    for inp in node.inputs:
-        _tree(inp, child + " |", lines, done, names, print_type, depth - 1, order)
 
 
 def pprint(var):
     return pp(var)
 
 
-__all__ = ["pp", "debugprint", "pprint", "Variable"]
+__all__ = ["pp", "debugprint", "pprint", "Print", "char_from_number", "op_name"]

@@ -17,6 +17,9 @@ import logging
 import time
 from dataclasses import dataclass, field
 
+from ..config import config
+from ..graph import test_value_policy
+
 from .canonicalize import canonicalize
 from .constant_folding import constant_folding
 from .drop_zero_grad import drop_zero_grad
@@ -113,7 +116,11 @@ def optimize(outputs, tags, excluding=()):
 
     Returns (new outputs, the names of the passes that changed the graph, in order).
     """
-    outputs = list(outputs)
+    with test_value_policy(config.compute_test_value_opt):  # as Theano's optimizer
+        return _optimize(list(outputs), tags, excluding)
+
+
+def _optimize(outputs, tags, excluding):
     changed = []
     for p in pipeline(tags, excluding):
         t0 = time.perf_counter()

@@ -20,10 +20,10 @@ def dump_function(fn, stage="opt"):
     if stage not in STAGES:
         raise ValueError(f"unknown stage {stage!r}; stages: {', '.join(STAGES)}")
     if stage == "graph":
-        return debugprint(fn.original_outputs, file="str")
+        return debugprint(fn.original_outputs, file="str", print_type=True)
     if stage == "opt":
         return ("# rewrites applied: " + ", ".join(fn.rewrites_applied) + "\n"
-                + debugprint(fn, file="str"))
+                + debugprint(fn, file="str", print_type=True))
     parts = []
     for thunk in fn.thunks:
         native = getattr(thunk, "native", None)

@@ -18,7 +18,7 @@ import weakref
 
 import numpy as np
 
-from ..graph import Apply, Op
+from ..graph import Apply, Op, ancestors
 from ..ifelse import PERFORM_MODE, InnerFunction
 from ..tensor.type import TensorType
 from ..tensor.var import as_tensor_variable
@@ -235,7 +235,30 @@ class Scan(Op):
     def grad(self, inputs, output_grads):
         # grad_scan builds the reverse scan with scan(), which builds this op: a cycle
         from .grad_scan import reverse_scan_grad
-        return reverse_scan_grad(self, inputs, output_grads)
+        grads = reverse_scan_grad(self, inputs, output_grads)
+        # As Theano's connection pattern: a sequence or non-sequence the step never
+        # reads is disconnected (None), so grad() raises DisconnectedInputError
+        # for it unless disconnected_inputs='ignore'.
+        return [None if i in self._unused_outer_inputs() else g for i, g in enumerate(grads)]
+
+    def _unused_outer_inputs(self):
+        """Positions (in the node's inputs) of sequences and non-sequences whose
+        inner input no inner output depends on."""
+        unused = self.__dict__.get("_unused")
+        if unused is None:
+            s = self.spec
+            used = {id(v) for v in ancestors(s.inner_outputs)}
+            inner = s.inner_inputs
+            first_nonseq = s.n_seqs + s.n_taps  # inner: sequences, taps, non-sequences
+            unused = set()
+            for j in range(s.n_seqs):
+                if id(inner[j]) not in used:
+                    unused.add(1 + j)
+            for k in range(s.n_nonseqs):
+                if id(inner[first_nonseq + k]) not in used:
+                    unused.add(1 + s.n_seqs + s.n_rec + k)
+            unused = self.__dict__["_unused"] = frozenset(unused)
+        return unused
 
 
 def last_value(buf, lag, label, lenient=False):

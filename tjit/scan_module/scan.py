@@ -12,7 +12,8 @@ from collections import OrderedDict
 
 import numpy as np
 
-from ..graph import Constant, Variable, clone_replace, graph_inputs
+from ..config import config
+from ..graph import Constant, Variable, clone_replace, get_test_value, graph_inputs
 from ..shared import SharedVariable, checked_update
 from ..tensor.type import TensorType
 from ..tensor.var import as_tensor_variable
@@ -60,6 +61,32 @@ def _steps_input(n_steps):
     return as_tensor_variable(np.int64(value))
 
 
+def _check_unique_taps(taps, where):
+    repeated = sorted({k for k in taps if taps.count(k) > 1})
+    if repeated:
+        raise ValueError(f"scan: {where} has taps {taps}, which repeat {repeated}: each tap "
+                         "may appear once (pass the same slice to fn only once)")
+
+
+def _with_test_value(inner, outer, pick):
+    """`inner` (a placeholder fn receives) given the test value of the slice of
+    `outer` it stands for at the first step, when config.compute_test_value is
+    on (as Theano's scan), so the step's nodes compute theirs. A missing value is
+    reported by the first node that needs it."""
+    if config.compute_test_value == "off":
+        return inner
+    try:
+        value = pick(get_test_value(outer))
+    except (AttributeError, IndexError):
+        return inner
+    inner.tag.test_value = np.asarray(value).astype(inner.dtype, copy=False)
+    return inner
+
+
+def _tap_row(sit_sot, row):
+    return (lambda init: init) if sit_sot else (lambda init: init[row])
+
+
 class _Output:
     """What outputs_info says about one output."""
 
@@ -82,6 +109,7 @@ class _Output:
         else:
             init, taps = info, [-1]
         taps = [int(k) for k in taps]
+        _check_unique_taps(taps, f"outputs_info[{i}]")
         if not taps or any(k >= 0 for k in taps):
             raise ValueError(f"scan: outputs_info[{i}] has taps {taps}: output taps must be "
                              "negative (an output can only see its past)")
@@ -129,6 +157,7 @@ def scan(fn, sequences=None, outputs_info=None, non_sequences=None, n_steps=None
                              "over their first dimension")
         if not taps:
             continue
+        _check_unique_taps(taps, f"sequences[{i}]")
         hi, lo = max(max(taps), 0), min(min(taps), 0)
         for k in taps:
             start = k - lo
@@ -136,7 +165,8 @@ def scan(fn, sequences=None, outputs_info=None, non_sequences=None, n_steps=None
             if go_backwards:
                 sliced = sliced[::-1]
             seq_outer.append(sliced)
-            seq_inner.append(_row_type(x.type)(_tap_name(x, k)))
+            seq_inner.append(_with_test_value(_row_type(x.type)(_tap_name(x, k)), sliced,
+                                              lambda rows: rows[0]))
 
     if steps is None:
         if not seq_outer:
@@ -157,7 +187,9 @@ def scan(fn, sequences=None, outputs_info=None, non_sequences=None, n_steps=None
     for attempt in range(3):
         rec_inner = []
         for o, t in zip(out_infos, tap_types):
-            rec_inner.append([t(_tap_name(o.init, k)) for k in o.taps] if o.taps else [])
+            rec_inner.append([_with_test_value(t(_tap_name(o.init, k)), o.init,
+                                               _tap_row(o.sit_sot, -min(o.taps) + k))
+                              for k in o.taps] if o.taps else [])
         args = seq_inner + [v for vs in rec_inner for v in vs] + non_seqs
         cond, outputs, updates = get_updates_and_outputs(fn(*args))
         outputs = [as_tensor_variable(o) for o in outputs]
@@ -182,9 +214,17 @@ def scan(fn, sequences=None, outputs_info=None, non_sequences=None, n_steps=None
                     f"(outputs_info[{i}]) gives {t} per step; they must have the same dtype "
                     "and number of dims (cast the initial state or the output)")
             if out.broadcastable != t.broadcastable and t.convert_variable(out) is None:
-                tap_types[i] = TensorType(t.dtype, tuple(
-                    a and b for a, b in zip(t.broadcastable, out.broadcastable)))
-                retry = True
+                # As Theano: the state's per-step type comes from its initial value,
+                # and the step may not return a less broadcastable value (a (1, n)
+                # initial state is a row; a step returning a matrix is an error).
+                # A more broadcastable output is rebroadcast to the state's type.
+                raise TypeError(
+                    f"Inconsistency in the inner graph of scan '{name or 'scan_fn'}' : an "
+                    "input and an output are associated with the same recurrent state "
+                    f"and should have the same type but have type '{t}' and '{out.type}' "
+                    f"respectively. (outputs_info[{i}] has broadcastable pattern "
+                    f"{t.broadcastable} per step, output {i} of fn {out.broadcastable}; "
+                    "T.unbroadcast or T.patternbroadcast the initial state)")
         if not retry:
             break
     for i, (o, t) in enumerate(zip(out_infos, tap_types)):

@@ -74,6 +74,8 @@ def get_updates_and_outputs(ret):
             outputs = _as_list(p)
         elif isinstance(p, (list, tuple)) and not p and outputs is None:
             outputs = []
+        elif isinstance(p, (list, tuple)) and not p and updates is None:
+            updates = OrderedDict()  # (outputs, []): no updates, as Theano reads it
         else:
             fail()
     return cond, outputs or [], updates or OrderedDict()
