@@ -97,6 +97,7 @@ def test_size_forms_give_the_ndim_and_broadcast_pattern(cls):
     rs = cls(3)
     x, r = T.tensor3("x"), T.row("r")
     assert rs.uniform(size=x.shape[1:]).ndim == 2
+    assert rs.uniform(size=x.shape[0]).ndim == 1      # a symbolic length (Theano's MRG)
     assert rs.normal(size=T.stack([x.shape[0], 5])).broadcastable == (False, False)
     assert rs.binomial(size=T.concatenate([x.shape, r.shape]), p=0.5).ndim == 5
     # the draw keeps x's broadcastable dims, so `mask * r` is still a row

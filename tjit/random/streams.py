@@ -96,6 +96,8 @@ def _size(size, ndim, params):
                   else as_tensor_variable(np.zeros(0, dtype="int64")))
     else:
         vector = as_tensor_variable(size)
+        if vector.ndim == 0:        # a symbolic length (Theano MRG's _check_size)
+            return _size((vector,), ndim, params)
         if vector.ndim != 1 or not vector.dtype.startswith(("int", "uint")):
             raise TypeError(f"size must be a tuple of ints/int scalars or an int vector, "
                             f"got {size!r}")
