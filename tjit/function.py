@@ -120,7 +120,7 @@ def function(inputs, outputs=None, mode=None, updates=None, givens=None,
         outs, rest = replaced[:len(outs)], replaced[len(outs):]
         update_pairs = [(s, v) for (s, _), v in zip(update_pairs, rest)]
 
-    _add_default_updates(outs, update_pairs, no_default_updates)
+    _add_default_updates(outs, update_pairs, no_default_updates, given_pairs, rebuild_strict)
     outs, update_pairs = outs[:n_outs], list(zip(stateful, outs[n_outs:])) + update_pairs
 
     all_outputs = outs + [v for _, v in update_pairs]
@@ -295,13 +295,27 @@ def function_dump(filename, inputs, outputs=None, mode=None, updates=None, given
         pickle.dump(d, f, protocol=pickle.HIGHEST_PROTOCOL)
 
 
-def _add_default_updates(outs, update_pairs, no_default_updates):
+def _add_default_updates(outs, update_pairs, no_default_updates, given_pairs=(),
+                         strict=True):
+    """Append (v, v.default_update) for each shared variable v the function reads that
+    has a default update and no explicit one (as Theano's pfunc): those the outputs
+    and updates read, then, in turn, those the added default updates read (a random
+    draw's state update reads the draw's size). The givens apply to the default
+    updates as to the outputs."""
     if no_default_updates is True:
         return
     skip = {id(v) for v in (no_default_updates or [])}
     have = {id(s) for s, _ in update_pairs}
-    for v in graph_inputs(outs + [u for _, u in update_pairs]):
-        if (isinstance(v, SharedVariable) and v.default_update is not None
-                and id(v) not in have and id(v) not in skip):
-            update_pairs.append((v, checked_update(v, v.default_update)))
+    frontier = outs + [u for _, u in update_pairs]
+    while frontier:
+        found = [v for v in graph_inputs(frontier)
+                 if isinstance(v, SharedVariable) and v.default_update is not None
+                 and id(v) not in have and id(v) not in skip]
+        found = list({id(v): v for v in found}.values())
+        news = [v.default_update for v in found]
+        if given_pairs and news:
+            news = clone_replace(news, given_pairs, strict=strict)
+        for v, new in zip(found, news):
+            update_pairs.append((v, checked_update(v, new)))
             have.add(id(v))
+        frontier = news

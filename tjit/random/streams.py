@@ -21,7 +21,8 @@ import numpy as np
 
 from ..graph import Constant, Variable
 from .. import tensor as T
-from ..tensor.shape_ops import make_vector
+from ..tensor.shape_ops import MakeVector, Shape, get_vector_length, make_vector
+from ..tensor.subtensor import Subtensor
 from ..tensor.var import as_tensor_variable
 from . import mrg
 from .ops import (BinomialFromUniform, CategoricalFromUniform, MultinomialFromUniform,
@@ -89,21 +90,31 @@ def _size(size, ndim, params):
                                                  "uint16", "uint32", "uint64"):
                 raise TypeError(f"size entry {k} must be an integer scalar, got {e!r}")
             entries.append(ev)
-        nd, bc = len(entries), tuple(_const(e) == 1 for e in entries)
+        nd = len(entries)
+        bc = tuple(_const(e) == 1 or _is_broadcastable_dim(e) for e in entries)
         vector = (make_vector(*entries) if entries
                   else as_tensor_variable(np.zeros(0, dtype="int64")))
     else:
         vector = as_tensor_variable(size)
+        if vector.ndim == 0:        # a symbolic length (Theano MRG's _check_size)
+            return _size((vector,), ndim, params)
         if vector.ndim != 1 or not vector.dtype.startswith(("int", "uint")):
             raise TypeError(f"size must be a tuple of ints/int scalars or an int vector, "
                             f"got {size!r}")
         if isinstance(vector, Constant):
             nd = len(vector.data)
             bc = tuple(int(v) == 1 for v in vector.data)
-        elif ndim is None:
-            raise ValueError("size is a symbolic vector: pass ndim")
         else:
-            nd, bc = ndim, (False,) * ndim
+            # as Theano, ndim is the size's length when the graph states it
+            # (x.shape, stack of scalars, join, slices of those)
+            try:
+                nd = get_vector_length(vector)
+            except ValueError as e:
+                if ndim is None:
+                    raise ValueError(f"cannot infer the number of dimensions of the draw "
+                                     f"from its size: {e}; pass ndim") from None
+                nd = ndim
+            bc = _known_ones(vector, nd)
         vector = T.cast(vector, "int64")
     if ndim is not None and ndim != nd:
         raise ValueError(f"ndim={ndim} does not match size, which has {nd} entries")
@@ -278,6 +289,27 @@ class RandomStreamsBase:
         return MultinomialFromUniform(dtype)(u, pvals)
 
 
+def _known_ones(vector, n):
+    """Which entries of the size vector (of length n) are 1 by the graph: the
+    broadcastable dims of x in shape(x), constant ones of a make_vector."""
+    owner = vector.owner
+    if owner is not None and isinstance(owner.op, Shape):
+        return owner.inputs[0].broadcastable
+    if owner is not None and isinstance(owner.op, MakeVector):
+        return tuple(_const(e) == 1 or _is_broadcastable_dim(e) for e in owner.inputs)
+    return (False,) * n
+
+
+def _is_broadcastable_dim(e):
+    """Whether the scalar `e` is shape(x)[k] of a broadcastable dim k of x."""
+    owner = e.owner
+    if owner is None or not isinstance(owner.op, Subtensor) or len(owner.op.pattern) != 1:
+        return False
+    (kind, k), src = owner.op.pattern[0][:2], owner.inputs[0]
+    return (kind == "int" and isinstance(k, int) and src.owner is not None
+            and isinstance(src.owner.op, Shape) and src.owner.inputs[0].broadcastable[k])
+
+
 def _const_total(shape):
     """The number of elements of `shape` when known at build time, else None."""
     owner = shape.vector.owner
@@ -342,8 +374,25 @@ class MRGStreams(RandomStreamsBase):
     def uniform(self, size=None, low=0.0, high=1.0, ndim=None, dtype=None, nstreams=None):
         return super().uniform(size, low, high, ndim, dtype)
 
-    def normal(self, size=None, avg=0.0, std=1.0, ndim=None, dtype=None, nstreams=None):
-        return super().normal(size, avg, std, ndim, dtype)
+    def normal(self, size=None, avg=0.0, std=1.0, ndim=None, dtype=None, nstreams=None,
+               truncate=False):
+        """Normal(avg, std); with truncate=True, Theano's normal truncated at 2
+        (of the standard normal, before scaling by std: the result's spread is
+        less than std); see truncated_normal."""
+        if not truncate:
+            return super().normal(size, avg, std, ndim, dtype)
+        dtype = _float_dtype(dtype or default_float(avg, std), "normal")
+        z = self._truncated_standard_normal(_size(size, ndim, (avg, std)), dtype)
+        return T.cast(as_tensor_variable(avg) + as_tensor_variable(std) * z, dtype)
+
+    def truncated_normal(self, size, avg=0.0, std=1.0, ndim=None, dtype=None,
+                         nstreams=None):
+        """Normal values truncated to avg +- 2 * s, where s = std / 0.8796...: s is
+        chosen (as Theano) so that the truncated distribution's standard
+        deviation is `std`."""
+        dtype = _float_dtype(dtype or default_float(avg, std), "truncated_normal")
+        spread = as_tensor_variable(std) / np.asarray(TRUNCATED_STD, dtype=dtype)
+        return self.normal(size, avg, spread, ndim, dtype, truncate=True)
 
     def binomial(self, size=None, n=1, p=0.5, ndim=None, dtype="int64", prob=None,
                  nstreams=None):
@@ -364,3 +413,34 @@ class MRGStreams(RandomStreamsBase):
         z = T.concatenate([r * T.cos(t), r * T.sin(t)])[:total]
         z = T.reshape(z, shape.vector, ndim=shape.ndim)
         return T.cast(avg + std * z, dtype)
+
+    def _truncated_standard_normal(self, shape, dtype):
+        # Theano's method: Box-Muller on pairs as _standard_normal; each value
+        # outside [-2, 2] keeps its angle and takes a new radius sqrt(-2 log u)
+        # with u uniform on (e^-2, 1) (so radius < 2), from a second draw. The
+        # result is ordered as Theano's: valid cos values, fixed cos values, valid
+        # sin values, fixed sin values.
+        total = shape.total()
+        half = (total + 1) // 2
+        u = self._draw(_size((2, half), None, ()), "uniform", dtype, 0.0, 1.0)
+        r = T.sqrt(-2.0 * T.log(u[0]))
+        t = (2.0 * math.pi) * u[1]
+        parts, fixes = [], []
+        for trig in (T.cos(t), T.sin(t)):
+            z = r * trig
+            outside = T.or_(T.lt(z, -2.0), T.gt(z, 2.0))
+            parts.append((z[T.flatnonzero(T.invert(outside))], trig))
+            fixes.append(T.flatnonzero(outside))
+        n_cos = T.shape(fixes[0])[0]
+        n_fix = n_cos + T.shape(fixes[1])[0]
+        u_fix = self._draw(_size((n_fix,), None, ()), "uniform", dtype, math.exp(-2.0), 1.0)
+        r_fix = T.sqrt(-2.0 * T.log(u_fix))
+        (z_cos, cos_t), (z_sin, sin_t) = parts
+        z = T.concatenate([z_cos, r_fix[:n_cos] * cos_t[fixes[0]],
+                           z_sin, r_fix[n_cos:] * sin_t[fixes[1]]])[:total]
+        return T.reshape(z, shape.vector, ndim=shape.ndim)
+
+
+# scipy.stats.truncnorm(-2, 2).std(): the standard deviation of a standard normal
+# truncated to [-2, 2]
+TRUNCATED_STD = 0.87962566103423978

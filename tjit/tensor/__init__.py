@@ -36,3 +36,5 @@ from .extra_ops import (bartlett, choose, cov, diff, fill_diagonal, fill_diagona
 __all__ += ["bartlett", "choose", "cov", "diff", "fill_diagonal", "fill_diagonal_offset",
             "inverse_permutation", "permute_row_elements", "squeeze"]
 from . import extra_ops  # noqa: F401,E402  (T.extra_ops.unique, ...)
+from .shape_ops import get_vector_length  # noqa: F401,E402
+__all__ += ["get_vector_length"]

@@ -520,3 +520,58 @@ def specify_shape(x, shape):
     """`x`, stated to have `shape` (a tuple of ints / int scalars, or an int
     vector); checked when the function runs."""
     return _specify_shape(x, shape)
+# ---- get_vector_length: a symbolic vector's length, when the graph says it ------------
+def _constant_int(v):
+    """A slice bound given in a Subtensor pattern (None, an int, or a symbolic
+    input that is a constant) as a Python int or None; else raise ValueError."""
+    if v is None or isinstance(v, int):
+        return v
+    if isinstance(v, Constant) and np.ndim(v.data) == 0:
+        return int(v.data)
+    raise ValueError("not a constant")
+
+
+def get_vector_length(v):
+    """The length of the vector `v` when it is known while the graph is built (as
+    Theano): constants, `shape(x)`, `stack`/`make_vector` of scalars, `join` of
+    vectors of known lengths, constant slices of those, casts of those, and
+    vectors of broadcastable length 1.
+
+    Raises TypeError if `v` is not a vector, ValueError("length not known: ...")
+    when no rule applies.
+    """
+    v = as_tensor_variable(v)
+    if v.ndim != 1:
+        raise TypeError(f"argument must be symbolic vector, got '{v}' ({v.type})")
+    if v.broadcastable[0]:
+        return 1
+    if isinstance(v, Constant):
+        return len(v.data)
+    op = v.owner.op if v.owner is not None else None
+    if isinstance(op, MakeVector):
+        return len(v.owner.inputs)
+    if isinstance(op, Shape):
+        return v.owner.inputs[0].ndim
+    if isinstance(op, Join):
+        try:
+            return sum(get_vector_length(t) for t in v.owner.inputs)
+        except ValueError:
+            pass
+    if isinstance(op, Rebroadcast) or (isinstance(op, _tensor.elemwise.Elemwise)
+                                       and isinstance(op.scalar_op, ts.Cast)):
+        return get_vector_length(v.owner.inputs[0])
+    if isinstance(op, _tensor.subtensor.Subtensor) and v.owner.inputs[0].ndim == 1:
+        # x[start:stop:step] of a vector of known length, with constant bounds
+        if all(p[0] == "slice" for p in op.pattern):
+            try:
+                bounds = [None, None, None]
+                if op.pattern:
+                    sym = v.owner.inputs[1:]
+                    bounds = [_constant_int(sym[b[1]] if isinstance(b, tuple) else b)
+                              for b in op.pattern[0][1:]]
+                n = get_vector_length(v.owner.inputs[0])
+                return len(range(*slice(*bounds).indices(n)))
+            except ValueError:
+                pass
+    made_by = f" (computed by {op})" if op is not None else ""
+    raise ValueError(f"length not known: {v}{made_by}")

@@ -64,7 +64,14 @@ class _TensorOps:
         return _tensor.basic.fill(self, value)
 
     def __iter__(self):
-        raise TypeError(f"{self} is symbolic and cannot be iterated; index it instead")
+        # As Theano: a vector whose length the graph states (`n, d = x.shape`) unpacks
+        # into its entries; other vectors raise ValueError("length not known"), and
+        # tensors of other ranks TypeError (which also stops builtin sum(x)).
+        if self.ndim != 1:
+            raise TypeError(f"{self} ({self.type}) is symbolic and cannot be iterated; "
+                            "index it instead (or use T.sum, not builtin sum)")
+        n = _tensor.shape_ops.get_vector_length(self)
+        return (self[k] for k in range(n))
 
     def __len__(self):
         raise TypeError(f"{self} is symbolic: use {self}.shape[0] for its length")
