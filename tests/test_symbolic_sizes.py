@@ -182,3 +182,25 @@ def test_truncated_normal_has_the_asked_spread():
     # truncate=True keeps the std of the untruncated normal as the scale
     plain = tjit.function([], rs.normal((40000,), std=2.0, truncate=True))()
     assert np.abs(plain).max() <= 4.0 and abs(plain.std() - 2.0 * 0.8796) < 0.03
+
+
+# ---- shapes given as symbolic vectors of known length ---------------------------------
+def test_zeros_ones_reshape_tile_take_a_shape_vector():
+    x = T.dmatrix("x")
+    a = np.arange(6.0).reshape(2, 3)
+    f = tjit.function([x], [T.zeros(x.shape), T.ones(x.shape[::-1]) + 1,
+                            T.reshape(x, x.shape[::-1]), x.reshape(T.stack([x.shape[1], 2])),
+                            T.tile(x, T.stack([2, 3]))])
+    z, o, r, r2, t = f(a)
+    np.testing.assert_array_equal(z, np.zeros((2, 3)))
+    np.testing.assert_array_equal(o, np.full((3, 2), 2.0))
+    np.testing.assert_array_equal(r, a.reshape(3, 2))
+    np.testing.assert_array_equal(r2, a.reshape(3, 2))
+    np.testing.assert_array_equal(t, np.tile(a, (2, 3)))
+    v = T.lvector("v")
+    with pytest.raises(ValueError, match="not known.*pass ndim"):
+        T.reshape(x, v)
+    with pytest.raises(ValueError, match="not known.*pass ndim"):
+        T.tile(x, v)
+    np.testing.assert_array_equal(
+        tjit.function([x, v], T.reshape(x, v, ndim=1))(a, np.array([6])), a.ravel())

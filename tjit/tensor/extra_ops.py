@@ -18,7 +18,8 @@ from .numpy_ops import (  # noqa: F401
     Bartlett, Choose, FillDiagonal, FillDiagonalOffset, SearchsortedOp, Unique, bartlett,
     choose, fill_diagonal, fill_diagonal_offset, searchsorted, unique)
 from .reduction import mean as _mean, sum as _sum
-from .shape_ops import _const_value, alloc, arange, concatenate, make_vector, reshape, shape
+from .shape_ops import (_const_value, alloc, arange, concatenate, get_vector_length, make_vector,
+                        reshape, shape)
 from .sort import ArgSortOp, PermuteAlongAxis, SortOp, argsort, sort  # noqa: F401
 from .subtensor import inc_subtensor, set_subtensor
 from .. import tensor as _tensor  # blas (T.dot, for cov) comes after this module
@@ -221,9 +222,13 @@ def tile(x, reps, ndim=None):
         if reps.ndim == 0:
             nd = max(x.ndim, ndim or 0)
             reps = make_vector(*[reps] * nd)
-        elif ndim is None:
-            raise ValueError("tile: pass ndim when reps is a symbolic vector")
         else:
+            if ndim is None:
+                try:
+                    ndim = max(x.ndim, get_vector_length(reps))
+                except ValueError:
+                    raise ValueError(f"tile: the length of reps {reps} is not known when "
+                                     f"the graph is built; pass ndim") from None
             nd = ndim
             ones = alloc(np.int64(1), nd - shape(reps)[0])
             reps = concatenate([ones, cast(reps, "int64")])

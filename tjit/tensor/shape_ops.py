@@ -151,10 +151,12 @@ def reshape(x, newshape, ndim=None):
             ndim = 1
         elif shp.owner is not None and isinstance(shp.owner.op, MakeVector):
             ndim = len(shp.owner.inputs)
-        elif isinstance(shp, Constant):
-            ndim = len(shp.data)
         else:
-            raise ValueError("reshape: pass ndim when the shape is a symbolic vector")
+            try:
+                ndim = get_vector_length(shp)
+            except ValueError:
+                raise ValueError(f"reshape: the length of the shape {shp} is not known "
+                                 f"when the graph is built; pass ndim") from None
     return Reshape(ndim)(x, shp)
 
 
@@ -270,17 +272,24 @@ def alloc(value, *shape):
     return _alloc(value, *shape)
 
 
+def _shape_entries(shape):
+    """`shape` as a list of dims: a tuple/list, one int, or an int vector whose length
+    is known when the graph is built (`x.shape`, as Theano unpacks it)."""
+    if isinstance(shape, (list, tuple)):
+        return list(shape)
+    if isinstance(shape, Variable) and shape.ndim == 1:
+        return list(shape)
+    return [shape]
+
+
 def zeros(shape, dtype=None):
-    """Zeros of `shape` (tuple or int) and `dtype` (floatX by default)."""
-    if not isinstance(shape, (list, tuple)):
-        shape = [shape]
-    return alloc(constant(0, dtype=dtype or config.floatX), *shape)
+    """Zeros of `shape` (tuple, int or int vector) and `dtype` (floatX by default)."""
+    return alloc(constant(0, dtype=dtype or config.floatX), *_shape_entries(shape))
 
 
 def ones(shape, dtype=None):
-    if not isinstance(shape, (list, tuple)):
-        shape = [shape]
-    return alloc(constant(1, dtype=dtype or config.floatX), *shape)
+    """Ones of `shape` (tuple, int or int vector) and `dtype` (floatX by default)."""
+    return alloc(constant(1, dtype=dtype or config.floatX), *_shape_entries(shape))
 
 
 class Eye(Op):
