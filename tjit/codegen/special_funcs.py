@@ -227,6 +227,17 @@ def build_digamma(em, args):
     bd.ret(bd.select(pole, _f64(math.nan), result))
 
 
+def _compensated_sum(bd, terms):
+    """sum(terms) with each addition's rounding error carried along (TwoSum)."""
+    total, carry = terms[0], _f64(0.0)
+    for t in terms[1:]:
+        new = bd.fadd(total, t)
+        back = bd.fsub(new, total)
+        error = bd.fadd(bd.fsub(total, bd.fsub(new, back)), bd.fsub(t, back))
+        total, carry = new, bd.fadd(carry, error)
+    return bd.fadd(total, carry)
+
+
 def bessel_i_builder(order):
     """A builder of I_order(x) (order 0 or 1) for float64: the power series up to
     |x| = 20, Hankel's asymptotic series above (the sums and term counts of
@@ -242,17 +253,20 @@ def bessel_i_builder(order):
         q_hi = bd.fmul(square, _f64(0.25))
         q_lo = bd.fmul(em.intrinsic("fma", ax, ax, bd.fneg(square)), _f64(0.25))
         term = _f64(1.0) if order == 0 else bd.fmul(ax, _f64(0.5))
-        series = term
+        terms = [term]
         for k in range(1, special.BESSEL_I_SERIES_TERMS + 1):
             scaled = em.intrinsic("fma", term, q_hi, bd.fmul(term, q_lo))
             term = bd.fdiv(scaled, _f64(float(k * (k + order))))
-            series = bd.fadd(series, term)
+            terms.append(term)
+        series = _compensated_sum(bd, terms)
         mu = 4.0 * order * order
-        term = asym = _f64(1.0)
+        term = _f64(1.0)
+        terms = [term]
         for k in range(1, special.BESSEL_I_ASYMPTOTIC_TERMS + 1):
             c = -(mu - (2 * k - 1) ** 2) / (8.0 * k)
             term = bd.fdiv(bd.fmul(term, _f64(c)), ax)
-            asym = bd.fadd(asym, term)
+            terms.append(term)
+        asym = _compensated_sum(bd, terms)
         # e**|x| as a product of two halves: I(x) overflows later than e**|x| does.
         half = em.libm("exp", bd.fdiv(ax, _f64(2.0)))
         scale = em.intrinsic("sqrt", bd.fmul(_f64(2 * math.pi), ax))
