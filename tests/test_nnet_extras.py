@@ -220,6 +220,7 @@ def test_op_values():
         out = op(x)
         assert out.owner.op == op
         assert getattr(T, name)(x).owner.op == op          # T.sigmoid builds the same op
+        assert op.scalar_op is getattr(nnet, "scalar_" + name)
     xv = RNG.standard_normal((2, 3))
     f = theano.function([x], [nnet.sigmoid(x), nnet.softplus(x), nnet.softmax_op(x),
                               nnet.softmax_graph(x)])

@@ -26,6 +26,7 @@ from .var import as_tensor_variable, constant
 # values a program can compare with node.op or read .scalar_op from.
 sigmoid = _basic.sigmoid.op
 softplus = _basic.softplus.op
+scalar_sigmoid, scalar_softplus = ts.sigmoid, ts.softplus
 
 
 class NnetInputError(TypeError, ValueError):
