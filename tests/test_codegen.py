@@ -67,7 +67,17 @@ def assert_exact(got, want, what, signed_zero=True):
 
 MPMATH = {"erf": mpmath.erf, "erfc": mpmath.erfc, "erfinv": mpmath.erfinv,
           "gamma": mpmath.gamma, "gammaln": lambda x: mpmath.log(abs(mpmath.gamma(x))),
-          "psi": mpmath.digamma}
+          "psi": mpmath.digamma, "erfcinv": lambda x: _erfcinv(x),
+          # the Bessel functions at +-inf: their limits (SciPy gives NaN)
+          "j0": lambda x: 0 if mpmath.isinf(x) else mpmath.besselj(0, x),
+          "j1": lambda x: 0 if mpmath.isinf(x) else mpmath.besselj(1, x),
+          "i0": lambda x: mpmath.inf if mpmath.isinf(x) else mpmath.besseli(0, x),
+          "i1": lambda x: x if mpmath.isinf(x) else mpmath.besseli(1, x)}
+
+
+def _erfcinv(x):
+    with mpmath.workdps(400):       # 1 - x keeps every digit of a subnormal x
+        return mpmath.erfinv(1 - x)
 
 
 def true_value(name, x, dtype):
@@ -88,6 +98,9 @@ def assert_special(got, want, name, x):
         with np.errstate(all="ignore"):
             scale = np.maximum(1, np.abs(1 / np.sin(np.pi * x.astype(float))))
             distance[np.abs(got.astype(float) - want) <= 1e-15 * scale] = 0
+    if name in ("j0", "j1"):
+        # libm's (and SciPy's) J are accurate in absolute terms near their zeros
+        distance[np.abs(got.astype(float) - want) <= 1e-16] = 0
     for k in np.flatnonzero(distance > SPECIAL_ULPS):
         exact = true_value(name, x[k], got.dtype)
         assert ulp_distance(got[k:k + 1], exact.reshape(1))[0] <= SPECIAL_ULPS or (
@@ -181,7 +194,9 @@ REFERENCE = {
     "tan": np.tan, "arcsin": np.arcsin, "arccos": np.arccos, "arctan": np.arctan,
     "arctan2": np.arctan2, "sinh": np.sinh, "cosh": np.cosh, "tanh": np.tanh,
     "erf": sp.erf, "erfc": sp.erfc, "erfinv": sp.erfinv, "gamma": sp.gamma,
-    "gammaln": sp.gammaln, "psi": sp.psi,
+    "gammaln": sp.gammaln, "psi": sp.psi, "arcsinh": np.arcsinh, "arccosh": np.arccosh,
+    "arctanh": np.arctanh, "erfcinv": sp.erfcinv, "j0": sp.j0, "j1": sp.j1, "i0": sp.i0,
+    "i1": sp.i1,
     # in float64, so float32's far tail is the true subnormal value, not 1/inf
     "sigmoid": lambda x: (1 / (1 + np.exp(-x.astype(np.float64)))).astype(x.dtype),
     "softplus": lambda x: np.maximum(x, 0) + np.log1p(np.exp(-np.abs(x))),
@@ -196,7 +211,8 @@ EXACT_FLOAT = {"add", "sub", "mul", "true_div", "int_div", "mod", "maximum", "mi
                "neg", "abs", "sgn", "sqr", "clip", "sqrt", "floor", "ceil", "trunc",
                "round_half_even", "round_half_away", "lt", "le", "gt", "ge", "eq", "neq",
                "isnan", "isinf", "switch"}
-SCIPY_OPS = {"erf", "erfc", "erfinv", "gamma", "gammaln", "psi"}
+SCIPY_OPS = {"erf", "erfc", "erfinv", "gamma", "gammaln", "psi", "erfcinv", "j0", "j1", "i0",
+             "i1"}
 BITWISE = {"and", "or", "xor", "invert"}
 FLOAT_ONLY = (set(SCALAR_OPS) - EXACT_FLOAT - BITWISE) | {"true_div", "sqrt"}
 BOOL_RESULT = {"lt", "le", "gt", "ge", "eq", "neq", "isnan", "isinf"}

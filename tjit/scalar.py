@@ -261,6 +261,51 @@ gamma = _def("gamma", 1, "float", special.gamma,
 gammaln = _def("gammaln", 1, "float", special.gammaln,
                lambda T, i, o, g: [g * T.psi(i[0])], complex_ok=False)
 psi = _def("psi", 1, "float", special.psi, None, complex_ok=False)
+
+# -- inverse hyperbolic functions, erfcinv and Bessel functions (Theano 1.0's names)
+arcsinh = _def("arcsinh", 1, "float", np.arcsinh,
+               lambda T, i, o, g: [g / T.sqrt(i[0] * i[0] + 1)])
+arccosh = _def("arccosh", 1, "float", np.arccosh,
+               lambda T, i, o, g: [g / T.sqrt(i[0] * i[0] - 1)])
+arctanh = _def("arctanh", 1, "float", np.arctanh,
+               lambda T, i, o, g: [g / (1 - i[0] * i[0])])
+erfcinv = _def("erfcinv", 1, "float", special.erfcinv,
+               lambda T, i, o, g: [-g * (math.sqrt(math.pi) / 2) * T.exp(o * o)],
+               complex_ok=False)
+
+
+def _order1_grad(order0):
+    # J1' = J0 - J1/x and I1' = I0 - I1/x (Theano: (J0 - J2)/2 and (I0 + I2)/2, the
+    # same by the recurrences, but without the real-order function); both are 1/2 at 0.
+    def grad(T, i, o, g):
+        x = i[0]
+        return [g * T.switch(T.eq(x, 0), 0.5, getattr(T, order0)(x) - o / x)]
+    return grad
+
+
+j0 = _def("j0", 1, "float", special.j0, lambda T, i, o, g: [-g * T.j1(i[0])],
+          complex_ok=False)
+j1 = _def("j1", 1, "float", special.j1, _order1_grad("j0"), complex_ok=False)
+i0 = _def("i0", 1, "float", special.i0, lambda T, i, o, g: [g * T.i1(i[0])],
+          complex_ok=False)
+i1 = _def("i1", 1, "float", special.i1, _order1_grad("i0"), complex_ok=False)
+
+
+def _scipy_impl(name):
+    def impl(v, x):
+        return special.scipy_special(name)(v, x)
+    return impl
+
+
+# jv and iv of real order have no native form: their loop-IR name is not a
+# SCALAR_OPS key, so Elemwise runs them through perform (SciPy). The gradient
+# with respect to the order is not defined (None: the order is not connected).
+jv = _def("jv", 2, "float", _scipy_impl("jv"),
+          lambda T, i, o, g: [None, g * (T.jv(i[0] - 1, i[1]) - T.jv(i[0] + 1, i[1])) / 2],
+          complex_ok=False, ir_name="scipy.special.jv")
+iv = _def("iv", 2, "float", _scipy_impl("iv"),
+          lambda T, i, o, g: [None, g * (T.iv(i[0] - 1, i[1]) + T.iv(i[0] + 1, i[1])) / 2],
+          complex_ok=False, ir_name="scipy.special.iv")
 sigmoid = _def("sigmoid", 1, "float", _sigmoid, lambda T, i, o, g: [g * o * (1 - o)],
                complex_ok=False)
 softplus = _def("softplus", 1, "float", _softplus,

@@ -513,3 +513,23 @@ def _library_rule(name):
 
 for _name in LIBRARY_OPS:
     OPS[_name] = _library_rule(_name)
+
+
+# ---- inverse hyperbolic functions, erfcinv, Bessel functions ----------------------
+for _name, _cname in [("arcsinh", "asinh"), ("arccosh", "acosh"), ("arctanh", "atanh")]:
+    _libm_rule(_name, _cname)
+_via_float64(special_funcs.build_erfcinv, "erfcinv")
+_via_float64(special_funcs.bessel_i_builder(0), "i0")
+_via_float64(special_funcs.bessel_i_builder(1), "i1")
+
+
+def _libm_float64_rule(name, cname):
+    """The C library's double function, used for float32 too (glibc's j0f and j1f are
+    less accurate than rounding the double result)."""
+    def build(em, args):
+        em.builder.ret(em.libm(cname, *args))
+    _via_float64(build, name)
+
+
+_libm_float64_rule("j0", "j0")
+_libm_float64_rule("j1", "j1")

@@ -3,7 +3,9 @@
 Each `build_*(em, args)` fills in a helper function whose entry block `em.builder`
 is positioned at (see `ScalarEmitter.helper`) and ends it with `ret`.
 - integer pow: square-and-multiply with wraparound (exact, like NumPy);
-- erfinv: Giles' approximation refined by Halley (erf) or Newton (log erfc) steps;
+- erfinv, erfcinv: Giles' approximation (for erfcinv's far tail, the asymptotic
+  erfc) refined by Halley (erf) or Newton (log erfc) steps;
+- Bessel I0, I1: power series up to |x| = 20, Hankel's asymptotic series above;
 - digamma: reflection for x < 0, recurrence to x >= 10, asymptotic series (Cephes);
   a rational approximation on [1, 2] around the positive root (Boost).
 """
@@ -12,6 +14,8 @@ from __future__ import annotations
 import math
 
 from llvmlite import ir
+
+from .. import special
 
 F64 = ir.DoubleType()
 
@@ -87,15 +91,34 @@ def build_erfinv(em, args):
     bd = em.builder
     ax = em.intrinsic("fabs", y)
     one = _f64(1.0)
-    w = bd.fneg(em.libm("log", bd.fmul(bd.fsub(one, ax), bd.fadd(one, ax))))
+    x = _erfinv_positive(em, ax, bd.fsub(one, ax))
+    x = bd.select(bd.fcmp_ordered("==", ax, one), _f64(math.inf), x)
+    x = bd.select(bd.fcmp_ordered(">", ax, one), _f64(math.nan), x)
+    bd.ret(em.intrinsic("copysign", x, y))
+
+
+def _erfinv_positive(em, ax, t, far_tail=False):
+    """x >= 0 with erf(x) = ax, given t = 1 - ax exactly (0 < t <= 1). With
+    `far_tail`, t may be far below 1e-16 (erfcinv), where Giles' tail guess is out
+    of its range: there x starts from the asymptotic erfc(x) ~ exp(-x*x)/(x sqrt(pi))."""
+    bd = em.builder
+    one = _f64(1.0)
+    # w = -log(1 - ax*ax); erfinv keeps its historical (1 - ax) * (1 + ax)
+    other = bd.fsub(_f64(2.0), t) if far_tail else bd.fadd(one, ax)
+    w = bd.fneg(em.libm("log", bd.fmul(t, other)))
     central = _horner(bd, bd.fsub(w, _f64(2.5)), _ERFINV_CENTRAL)
     tail = _horner(bd, bd.fsub(em.intrinsic("sqrt", w), _f64(3.0)), _ERFINV_TAIL)
     x = bd.fmul(bd.select(bd.fcmp_ordered("<", w, _f64(5.0)), central, tail), ax)
+    if far_tail:
+        minus_log_t = bd.fneg(em.libm("log", t))
+        x0 = em.intrinsic("sqrt", minus_log_t)
+        x1 = em.intrinsic("sqrt", bd.fsub(minus_log_t, em.libm(
+            "log", bd.fmul(x0, _f64(math.sqrt(math.pi))))))
+        x = bd.select(bd.fcmp_ordered(">", w, _f64(37.0)), x1, x)
     # Up to 0.5: Halley on g(x) = erf(x) - ax (g'' = -2x g'). Above, solve
-    # log(erfc(x) / t) = 0 with t = 1 - ax (exact) by Newton: it keeps its digits
-    # near ax = 1 and converges from the rough tail guess where erf-space steps crawl.
+    # log(erfc(x) / t) = 0 by Newton: it keeps its digits near ax = 1 and
+    # converges from the rough tail guess where erf-space steps crawl.
     upper = bd.fcmp_ordered(">", ax, _f64(0.5))
-    t = bd.fsub(one, ax)
     for _ in range(4):
         slope = bd.fmul(_f64(2.0 / math.sqrt(math.pi)), em.libm("exp", bd.fneg(bd.fmul(x, x))))
         ratio = bd.fdiv(bd.fsub(em.libm("erf", x), ax), slope)
@@ -104,9 +127,49 @@ def build_erfinv(em, args):
         log_ratio = em.libm("log1p", bd.fdiv(bd.fsub(tail, t), t))
         newton = bd.fadd(x, bd.fdiv(bd.fmul(log_ratio, tail), slope))
         x = bd.select(upper, newton, halley)
-    x = bd.select(bd.fcmp_ordered("==", ax, one), _f64(math.inf), x)
-    x = bd.select(bd.fcmp_ordered(">", ax, one), _f64(math.nan), x)
-    bd.ret(em.intrinsic("copysign", x, y))
+    if far_tail:
+        x = bd.select(bd.fcmp_ordered("<", t, _f64(ERFC_ASYMPTOTIC_BELOW)),
+                      _erfc_asymptotic_solve(em, t), x)
+    return x
+
+
+# Below this t (x > ~19.5) erfc(x) nears the subnormals, where its digits run out:
+# there x solves x*x + log(x sqrt(pi)) - log(S(x)) = -log(t), with S the asymptotic
+# series of erfc(x) x sqrt(pi) exp(x*x) = 1 - 1/(2x^2) + 3/(2x^2)^2 - ...
+ERFC_ASYMPTOTIC_BELOW = 1e-167
+ERFC_ASYMPTOTIC_TERMS = 9
+
+
+def _erfc_asymptotic_solve(em, t):
+    bd = em.builder
+    minus_log_t = bd.fneg(em.libm("log", t))
+    x = em.intrinsic("sqrt", minus_log_t)
+    for _ in range(4):
+        inv = bd.fdiv(_f64(1.0), bd.fmul(_f64(2.0), bd.fmul(x, x)))
+        term = series = _f64(1.0)
+        for k in range(1, ERFC_ASYMPTOTIC_TERMS + 1):
+            term = bd.fmul(term, bd.fmul(inv, _f64(-(2.0 * k - 1))))
+            series = bd.fadd(series, term)
+        f = bd.fsub(bd.fadd(bd.fmul(x, x), em.libm("log", bd.fmul(x, _f64(math.sqrt(math.pi))))),
+                    bd.fadd(em.libm("log", series), minus_log_t))
+        x = bd.fsub(x, bd.fdiv(f, bd.fadd(bd.fmul(_f64(2.0), x), bd.fdiv(_f64(1.0), x))))
+    return x
+
+
+def build_erfcinv(em, args):
+    """erfcinv(y) = erfinv(1 - y) for float64, solved in t = min(y, 2 - y) (exact)
+    so that small y keep their digits; +inf at 0, -inf at 2, NaN outside [0, 2]."""
+    (y,) = args
+    bd = em.builder
+    one, two = _f64(1.0), _f64(2.0)
+    above = bd.fcmp_ordered(">", y, one)
+    t = bd.select(above, bd.fsub(two, y), y)
+    x = _erfinv_positive(em, bd.fsub(one, t), t, far_tail=True)
+    x = bd.select(bd.fcmp_ordered("==", t, one), _f64(0.0), x)
+    x = bd.select(bd.fcmp_ordered("==", t, _f64(0.0)), _f64(math.inf), x)
+    x = bd.select(above, bd.fneg(x), x)
+    outside = bd.or_(bd.fcmp_unordered("<", y, _f64(0.0)), bd.fcmp_ordered(">", y, two))
+    bd.ret(bd.select(outside, _f64(math.nan), x))
 
 
 # Cephes psi.c: Bernoulli-number coefficients of the asymptotic series in 1/x**2.
@@ -162,3 +225,55 @@ def build_digamma(em, args):
     result = bd.select(on_root_interval, near_root, result)
     pole = bd.and_(negative, bd.fcmp_ordered("==", x, floor))
     bd.ret(bd.select(pole, _f64(math.nan), result))
+
+
+def _compensated_sum(bd, terms):
+    """sum(terms) with each addition's rounding error carried along (TwoSum)."""
+    total, carry = terms[0], _f64(0.0)
+    for t in terms[1:]:
+        new = bd.fadd(total, t)
+        back = bd.fsub(new, total)
+        error = bd.fadd(bd.fsub(total, bd.fsub(new, back)), bd.fsub(t, back))
+        total, carry = new, bd.fadd(carry, error)
+    return bd.fadd(total, carry)
+
+
+def bessel_i_builder(order):
+    """A builder of I_order(x) (order 0 or 1) for float64: the power series up to
+    |x| = 20, Hankel's asymptotic series above (the sums and term counts of
+    tjit.special.bessel_i_int); even (I0) or odd (I1); +-inf beyond the overflow."""
+
+    def build(em, args):
+        (x,) = args
+        bd = em.builder
+        ax = em.intrinsic("fabs", x)
+        # q = x*x/4 as q_hi + q_lo (fma gives the product's rounding error): term k
+        # is proportional to q**k, so a rounded q alone would cost k ulps.
+        square = bd.fmul(ax, ax)
+        q_hi = bd.fmul(square, _f64(0.25))
+        q_lo = bd.fmul(em.intrinsic("fma", ax, ax, bd.fneg(square)), _f64(0.25))
+        term = _f64(1.0) if order == 0 else bd.fmul(ax, _f64(0.5))
+        terms = [term]
+        for k in range(1, special.BESSEL_I_SERIES_TERMS + 1):
+            scaled = em.intrinsic("fma", term, q_hi, bd.fmul(term, q_lo))
+            term = bd.fdiv(scaled, _f64(float(k * (k + order))))
+            terms.append(term)
+        series = _compensated_sum(bd, terms)
+        mu = 4.0 * order * order
+        term = _f64(1.0)
+        terms = [term]
+        for k in range(1, special.BESSEL_I_ASYMPTOTIC_TERMS + 1):
+            c = -(mu - (2 * k - 1) ** 2) / (8.0 * k)
+            term = bd.fdiv(bd.fmul(term, _f64(c)), ax)
+            terms.append(term)
+        asym = _compensated_sum(bd, terms)
+        # e**|x| as a product of two halves: I(x) overflows later than e**|x| does.
+        half = em.libm("exp", bd.fdiv(ax, _f64(2.0)))
+        scale = em.intrinsic("sqrt", bd.fmul(_f64(2 * math.pi), ax))
+        asym = bd.fmul(half, bd.fdiv(bd.fmul(half, asym), scale))
+        result = bd.select(bd.fcmp_ordered("<=", ax, _f64(special.BESSEL_I_SWITCH)), series, asym)
+        # beyond I's overflow (~713.99) the product above would be inf * 0 at huge |x|
+        overflow = bd.fcmp_ordered(">", ax, _f64(special.BESSEL_I_OVERFLOW))
+        result = bd.select(overflow, _f64(math.inf), result)
+        bd.ret(em.intrinsic("copysign", result, x) if order == 1 else result)
+    return build

@@ -30,6 +30,7 @@ SCALAR_OPS = {
     "sqrt": 1, "sin": 1, "cos": 1, "tan": 1, "arcsin": 1, "arccos": 1, "arctan": 1,
     "arctan2": 2, "sinh": 1, "cosh": 1, "tanh": 1, "erf": 1, "erfc": 1, "erfinv": 1,
     "gamma": 1, "gammaln": 1, "psi": 1, "sigmoid": 1, "softplus": 1,
+    "arcsinh": 1, "arccosh": 1, "arctanh": 1, "erfcinv": 1, "j0": 1, "j1": 1, "i0": 1, "i1": 1,
     "floor": 1, "ceil": 1, "trunc": 1,
     "round_half_even": 1, "round_half_away": 1,
     # comparisons: operands share a dtype, result bool

@@ -415,3 +415,36 @@ def largest(*args):
 
 
 __all__ = [n for n in dir() if not n.startswith("_") and n not in ("builtins", "np")]
+
+
+# -- special functions (Theano 1.0: arcsinh ... iv) --------------------------------
+arcsinh = _elemwise(ts.arcsinh, "arcsinh")
+arccosh = _elemwise(ts.arccosh, "arccosh")
+arctanh = _elemwise(ts.arctanh, "arctanh")
+erfcinv = _elemwise(ts.erfcinv, "erfcinv")
+j0 = _elemwise(ts.j0, "j0")
+j1 = _elemwise(ts.j1, "j1")
+i0 = _elemwise(ts.i0, "i0")
+i1 = _elemwise(ts.i1, "i1")
+_jv = _elemwise(ts.jv, "jv")
+_iv = _elemwise(ts.iv, "iv")
+
+
+def jv(v, x):
+    """Bessel function of the first kind of real order `v`, elementwise. No native
+    form: computed by scipy.special.jv (ImportError here if SciPy is missing).
+    The gradient with respect to `v` is not defined."""
+    ts.special.scipy_special("jv")
+    return _jv(v, x)
+
+
+def iv(v, x):
+    """Modified Bessel function of the first kind of real order `v`, elementwise. No
+    native form: computed by scipy.special.iv (ImportError here if SciPy is missing).
+    The gradient with respect to `v` is not defined."""
+    ts.special.scipy_special("iv")
+    return _iv(v, x)
+
+
+jv.op, iv.op = _jv.op, _iv.op
+__all__ += ["arcsinh", "arccosh", "arctanh", "erfcinv", "j0", "j1", "i0", "i1", "jv", "iv"]

@@ -13,12 +13,20 @@ import numpy as np
 
 from ..graph import Apply, Op
 from .. import scalar as ts
-from .basic import (abs_, exp, log, maximum, mul, sigmoid, softplus, switch,  # noqa: F401
-                    zeros_like)
+from .. import tensor as _tensor  # dot and tensordot (blas comes after this module)
+from . import basic as _basic
+from .basic import abs_, cast, clip, exp, log, maximum, mul, switch, zeros_like
 from .elemwise import Elemwise
-from .reduction import max as _max, sum as _sum
+from .reduction import argmax as _argmax, max as _max, sum as _sum
+from .shape_ops import reshape
 from .type import TensorType
 from .var import as_tensor_variable, constant
+
+# As in Theano, sigmoid and softplus are Elemwise ops: callable like functions, and
+# values a program can compare with node.op or read .scalar_op from.
+sigmoid = _basic.sigmoid.op
+softplus = _basic.softplus.op
+scalar_sigmoid, scalar_softplus = ts.sigmoid, ts.softplus
 
 
 class NnetInputError(TypeError, ValueError):
@@ -210,3 +218,179 @@ _row_pick = RowPick()
 def row_pick(x, idx):
     """x[arange(n), idx] (one entry per row)."""
     return _row_pick(x, idx)
+
+
+# -- Theano 1.0's other nnet functions and op values --------------------------------
+def _upgrade_to_float(x):
+    """x cast as Theano's upgrade_to_float would (int8 -> float32, int32 -> float64)."""
+    x = as_tensor_variable(x)
+    return cast(x, ts.upgrade_to_float(x.dtype))
+
+
+def softsign(x):
+    """x / (1 + |x|), elementwise."""
+    x = _upgrade_to_float(x)
+    return x / (1 + abs_(x))
+
+
+def hard_sigmoid(x):
+    """clip(0.2 x + 0.5, 0, 1): Theano's 3-piece approximation of sigmoid."""
+    x = _upgrade_to_float(x)
+    return clip(x * constant(0.2, dtype=x.dtype) + constant(0.5, dtype=x.dtype), 0, 1)
+
+
+def ultra_fast_sigmoid(x):
+    """Theano's piecewise approximation of sigmoid (absolute error < 0.03):
+    0.5 (1 + z(x / 2)) with z(h) = 1.5 h / (1 + h) below 1.7, a line up to 3, then
+    0.99505475368673 (z odd). Its gradient is the derivative of this approximation."""
+    x = _upgrade_to_float(x)
+    h = abs_(x * constant(0.5, dtype=x.dtype))
+    z = switch(h < 1.7, 1.5 * h / (1 + h),
+               switch(h < 3, 0.935409070603099 + 0.0458812946797165 * (h - 1.7),
+                      0.99505475368673))
+    z = switch(x < 0, -z, z)
+    return cast(0.5 * (z + 1), x.dtype)
+
+
+def elu(x, alpha=1):
+    """x where x > 0, else alpha * (exp(x) - 1). A number `alpha` takes x's float
+    dtype (as relu's), so float32 stays float32."""
+    x = _upgrade_to_float(x)
+    if isinstance(alpha, (int, float, np.number)):
+        alpha = constant(alpha, dtype=x.dtype)
+    return switch(x > 0, x, alpha * (exp(x) - 1))
+
+
+def selu(x):
+    """Scaled ELU (Klambauer et al. 2017), with Theano's constants."""
+    out = elu(x, 1.6732632423543772848170429916717)
+    return constant(1.0507009873554804934193349852946, dtype=out.dtype) * out
+
+
+def sigmoid_binary_crossentropy(output, target):
+    """binary_crossentropy(sigmoid(output), target) for real-valued `output`, as
+    target * softplus(-output) + (1 - target) * softplus(output): no term
+    cancels, and the gradients are exactly sigmoid(output) - target and -output."""
+    output, target = as_tensor_variable(output), as_tensor_variable(target)
+    return target * softplus(-output) + (1.0 - target) * softplus(output)
+
+
+def _check_with_bias(x, b, name):
+    x, b = as_tensor_variable(x), as_tensor_variable(b)
+    if x.ndim != 2 or x.dtype not in ts.FLOATS:
+        raise NnetInputError(f"{name}: x must be a 2-d tensor of floats, got {x} ({x.type})")
+    if b.ndim != 1 or b.dtype not in ts.FLOATS:
+        raise NnetInputError(f"{name}: b must be a 1-d tensor of floats, got {b} ({b.type})")
+    return x, b
+
+
+def softmax_with_bias(x, b):
+    """softmax(x + b) for a matrix x and a vector b (one entry per column)."""
+    x, b = _check_with_bias(x, b, "softmax_with_bias")
+    return softmax(x + b)
+
+
+def softmax_graph(c):
+    """exp(c) / sum(exp(c), axis=-1): softmax written out, without the max shift."""
+    e = exp(as_tensor_variable(c))
+    return e / _sum(e, axis=-1, keepdims=True)
+
+
+def softmax_grad(dy, sm):
+    """d cost / d x of sm = softmax(x) given dy = d cost / d sm:
+    dy * sm - sum(dy * sm, axis=-1) * sm."""
+    dy, sm = as_tensor_variable(dy), as_tensor_variable(sm)
+    product = dy * sm
+    return product - _sum(product, axis=-1, keepdims=True) * sm
+
+
+class Softmax:
+    """Theano's Softmax op as a value (`T.nnet.softmax_op`): calling it builds
+    `softmax(x)` from tjit's ops, so the fusion and stability rewrites apply."""
+
+    def __call__(self, x):
+        return softmax(x)
+
+    def __str__(self):
+        return "Softmax"
+
+
+softmax_op = Softmax()
+
+
+def crossentropy_softmax_argmax_1hot_with_bias(x, b, y_idx):
+    """(nll, sm, am) with sm = softmax(x + b), nll[i] = -log(sm[i, y_idx[i]]) (computed
+    as -logsoftmax, so it is finite where sm underflows) and am[i] = argmax(x[i] + b),
+    of y_idx's dtype."""
+    x, b = _check_with_bias(x, b, "crossentropy_softmax_argmax_1hot_with_bias")
+    y_idx = as_tensor_variable(y_idx)
+    sm = softmax(x + b)
+    nll = crossentropy_categorical_1hot(sm, y_idx)
+    return nll, sm, cast(_argmax(x + b, axis=1), y_idx.dtype)
+
+
+def crossentropy_softmax_1hot_with_bias(x, b, y_idx):
+    """(nll, softmax(x + b)) as crossentropy_softmax_argmax_1hot_with_bias."""
+    return crossentropy_softmax_argmax_1hot_with_bias(x, b, y_idx)[:2]
+
+
+def crossentropy_softmax_1hot(x, y_idx):
+    """(nll, softmax(x)) with nll[i] = -log(softmax(x)[i, y_idx[i]])."""
+    x = as_tensor_variable(x)
+    return crossentropy_softmax_1hot_with_bias(x, zeros_like(x[0, :]), y_idx)
+
+
+def crossentropy_softmax_max_and_argmax_1hot_with_bias(x, b, y_idx):
+    """(nll, sm, max(sm, axis=-1), argmax(sm, axis=-1))."""
+    nll, sm = crossentropy_softmax_1hot_with_bias(x, b, y_idx)
+    return nll, sm, _max(sm, axis=-1), _argmax(sm, axis=-1)
+
+
+def crossentropy_softmax_max_and_argmax_1hot(x, y_idx):
+    x = as_tensor_variable(x)
+    return crossentropy_softmax_max_and_argmax_1hot_with_bias(x, zeros_like(x[0, :]), y_idx)
+
+
+def crossentropy_softmax_1hot_with_bias_dx(dy, sm, y_idx):
+    """The gradient of nll w.r.t. x + b: dy[i] * (sm[i] - onehot(y_idx[i]))."""
+    dy, sm = as_tensor_variable(dy), as_tensor_variable(sm)
+    if dy.ndim == 0:
+        dy = dy.dimshuffle("x")
+    return dy.dimshuffle(0, "x") * sm - RowPickGrad()(sm, cast(dy, sm.dtype), y_idx)
+
+
+def crossentropy_categorical_1hot_grad(g_y, coding_dist, true_one_of_n):
+    """The gradient of crossentropy_categorical_1hot w.r.t. coding_dist: zeros, with
+    -g_y[i] / coding_dist[i, true_one_of_n[i]] at [i, true_one_of_n[i]]."""
+    coding_dist = as_tensor_variable(coding_dist)
+    picked = row_pick(coding_dist, true_one_of_n)
+    return RowPickGrad()(coding_dist, -as_tensor_variable(g_y) / picked, true_one_of_n)
+
+
+def h_softmax(x, batch_size, n_outputs, n_classes, n_outputs_per_class,
+              W1, b1, W2, b2, target=None):
+    """Theano's two-level hierarchical softmax. x: (batch_size, features); W1:
+    (features, n_classes), b1: (n_classes,); W2: (n_classes, features,
+    n_outputs_per_class), b2: (n_classes, n_outputs_per_class). Output k is
+    output k % n_outputs_per_class of class k // n_outputs_per_class.
+
+    Without `target`: every output's probability, (batch_size, n_outputs). With
+    `target` (integers, (batch_size,) or (batch_size, 1)): the probability of each
+    row's target only, (batch_size,), in O(n_classes + n_outputs_per_class) per row."""
+    x = as_tensor_variable(x)
+    W2, b2 = as_tensor_variable(W2), as_tensor_variable(b2)
+    class_probs = softmax(_tensor.dot(x, W1) + b1)
+    if target is None:
+        activations = _tensor.tensordot(x, W2, [[1], [1]]) + b2
+        output_probs = softmax(reshape(activations, (-1, n_outputs_per_class)))
+        output_probs = reshape(output_probs, (batch_size, n_classes, -1))
+        output_probs = class_probs.dimshuffle(0, 1, "x") * output_probs
+        return reshape(output_probs, (batch_size, -1))[:, :n_outputs]
+    target = as_tensor_variable(target).flatten()
+    target_classes = target // n_outputs_per_class
+    target_outputs_in_class = target % n_outputs_per_class
+    # each row's second-level weights and bias: (batch, features, outputs per class)
+    activations = _sum(x.dimshuffle(0, 1, "x") * W2[target_classes], axis=1) + \
+        b2[target_classes]
+    output_probs = row_pick(softmax(activations), target_outputs_in_class)
+    return row_pick(class_probs, target_classes) * output_probs
