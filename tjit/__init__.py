@@ -30,3 +30,4 @@ def dump(fn, stage="opt"):
     """Text of one stage of a compiled function: 'opt' (rewritten graph), 'loop'
     (loop IR), 'llvm' (optimized LLVM IR) or 'asm' (machine code)."""
     return _dump_function(fn, stage)
+from .gradient import Lop, Rop, subgraph_grad  # noqa: F401,E402

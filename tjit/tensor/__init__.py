@@ -29,3 +29,5 @@ __all__ += ["dot", "outer", "tensordot", "batched_dot", "nlinalg"]
 from .extra_ops import (AdvancedIncSubtensor, AdvancedIncSubtensor1, AdvancedSubtensor, AdvancedSubtensor1, argsort, cumprod, cumsum, diag, diagonal, flatnonzero, nonzero, nonzero_values, repeat, sort, take, tile)  # noqa: F401,E402,E501
 __all__ += ["AdvancedIncSubtensor", "AdvancedIncSubtensor1", "AdvancedSubtensor", "AdvancedSubtensor1", "argsort", "cumprod", "cumsum", "diag", "diagonal", "flatnonzero", "nonzero", "nonzero_values", "repeat", "sort", "take", "tile"]  # noqa: E501
 from . import shared_randomstreams  # noqa: F401,E402  (T.shared_randomstreams.RandomStreams)
+from ..gradient import Lop, Rop, consider_constant, numeric_grad, verify_grad  # noqa: F401,E402
+__all__ += ["Lop", "Rop", "consider_constant", "numeric_grad", "verify_grad", "jacobian", "hessian"]
