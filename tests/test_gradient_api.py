@@ -358,6 +358,34 @@ def test_rop_errors_and_disconnected_outputs():
         T.Rop(x * 2, [x, z], [v])
 
 
+def test_rop_through_scan_ifelse_and_integer_outputs():
+    x, v = T.dvectors("x", "v")
+    a = T.dscalar("a")
+    acc, _ = theano.scan(lambda xi, c: c * T.tanh(xi) + xi, sequences=x,
+                         outputs_info=T.constant(1.0))
+    branch = ifelse(a > 0, x ** 2, x * 3)
+    steps = T.cast(x, "int32") * 2                 # integer-valued: piecewise constant
+    f = theano.function([x, v, a], [T.Rop(acc, x, v), T.Rop(branch, x, v),
+                                     T.Rop(steps, x, v)])
+    xv, vv = np.array([0.1, 0.5, -0.3]), np.array([1.0, -2.0, 0.5])
+
+    def scan_np(xs):
+        c, out = 1.0, []
+        for xi in xs:
+            c = c * np.tanh(xi) + xi
+            out.append(c)
+        return np.array(out)
+    eps = 1e-6
+    r_acc, r_branch, r_steps = f(xv, vv, 1.0)
+    np.testing.assert_allclose(r_acc, (scan_np(xv + eps * vv) - scan_np(xv - eps * vv))
+                               / (2 * eps), rtol=1e-6)
+    np.testing.assert_allclose(r_branch, 2 * xv * vv)
+    np.testing.assert_allclose(f(xv, vv, -1.0)[1], 3 * vv)
+    assert r_steps.dtype == theano.config.floatX and not r_steps.any()
+    with pytest.raises(DisconnectedInputError):
+        T.Rop(T.ivector() * 2, x, v)
+
+
 def test_lop_lists_and_dependent_outputs():
     x, u1, u2 = T.dvector("x"), T.dvector("u1"), T.dvector("u2")
     y1 = T.sin(x)

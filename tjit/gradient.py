@@ -266,8 +266,7 @@ def _backward(roots, seeds, wrt_list, constant_ids, cost_name):
                     and not any(result is s for s in seeds.values()):
                 result.name = f"(d{cost_name}/d{v.name})"
         else:
-            result = _ZERO if ts_ or (key in seeds and not is_disconnected(seeds[key])) \
-                else None
+            result = _ZERO if ts_ else None
         totals[key] = result
         return result
 

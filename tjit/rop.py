@@ -11,11 +11,13 @@ from __future__ import annotations
 import warnings
 
 from . import scalar as ts
+from .config import config
 from .graph import Variable, clone_replace
 from .gradient import DisconnectedInputError, _choice, _format_as, grad
 from .gradient_ops import disconnected_type
 from .tensor.basic import cast, zeros_like
 from .tensor.reduction import sum as _sum
+from .tensor.type import TensorType
 from .tensor.var import as_tensor_variable
 
 
@@ -56,13 +58,11 @@ def _rop_one(out, wrt_list, points, disconnected_outputs, return_disconnected):
     for w, p in zip(wrt_list, points):
         if out is w:
             return p
-    if out.dtype in ts.FLOATS:
-        u = out.type()
-        lops = grad(None, wrt_list, known_grads={out: u}, disconnected_inputs="ignore",
-                    return_disconnected="None")
-        pairs = [(g, p) for g, p in zip(lops, points) if g is not None]
-    else:
-        pairs = []  # an integer output: piecewise constant, or not connected at all
+    discrete = out.dtype not in ts.FLOATS
+    u = TensorType(config.floatX, out.broadcastable)() if discrete else out.type()
+    lops = grad(None, wrt_list, known_grads={out: u}, disconnected_inputs="ignore",
+                return_disconnected="None")
+    pairs = [(g, p) for g, p in zip(lops, points) if g is not None]
     if not pairs:
         msg = (f"Rop method was asked to compute the gradient with respect to a variable "
                f"that is not part of the computational graph of variables in wrt, or is used "
@@ -74,6 +74,8 @@ def _rop_one(out, wrt_list, points, disconnected_outputs, return_disconnected):
         kind = return_disconnected.lower()
         return {"zero": zeros_like(out), "none": None}.get(kind) if kind != "disconnected" \
             else disconnected_type()
+    if discrete:  # piecewise constant in wrt
+        return zeros_like(out, dtype=config.floatX)
     inner = _sum(pairs[0][0] * pairs[0][1])
     for g, p in pairs[1:]:
         inner = inner + _sum(g * p)
