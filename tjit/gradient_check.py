@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from .gradient import grad
+from .shared import shared
 from .tensor.reduction import sum as _sum
 from .tensor.type import TensorType
 from .tensor.var import as_tensor_variable
@@ -131,7 +132,6 @@ def verify_grad(fun, pt, n_tests=2, rng=None, eps=None, out_type=None, abs_tol=N
     # verify_grad compiles functions: tjit.function imports the pass pipeline,
     # which imports tjit.tensor, which imports this module
     from .function import Mode, function, get_mode
-    from .shared import shared
     if not isinstance(pt, (list, tuple)):
         raise TypeError("verify_grad: pt must be a list or tuple of arrays")
     pt = [np.array(p) for p in pt]
