@@ -6,7 +6,8 @@ imported into this namespace.
 `grad` walks the graph from the cost back to `wrt` in reverse topological order,
 applying each op's `grad` (defined next to the op) and summing the contributions of
 every path. What an op's `grad` returns for an input:
-  a tensor            the gradient term (cast to the input's dtype if that is float)
+  a float tensor      the gradient term (cast to the input's dtype if that is float;
+                      kept as it is for an integer input, as Theano does)
   None, or a DisconnectedType variable
                       the input is not connected to the cost through this op
   a NullType variable (grad_undefined / grad_not_implemented)
