@@ -104,8 +104,11 @@ class IfElse(Op):
         cond, outer = inputs[0], inputs[1:]
         pairs = list(zip(self.inner_inputs, outer))
         wrt = [v for v in outer if v.dtype not in ts.DISCRETE]
+        # As Theano: the condition is connected, with a zero gradient (the branch
+        # taken at cond is taken at cond + eps); grad reads an integer zero as zero
+        cond_grad = zeros_like(cond)
         if not wrt:
-            return [None] * len(inputs)
+            return [cond_grad] + [None] * len(outer)
 
         def branch_grads(fn):
             outs = clone_replace(fn.outputs, pairs, strict=False)
@@ -123,7 +126,7 @@ class IfElse(Op):
         picked = ifelse(cond, g_then, g_else, name=f"grad_{self.name or 'ifelse'}")
         picked = picked if isinstance(picked, list) else [picked]
         by_id = {id(w): g for w, g in zip(wrt, picked)}
-        return [None] + [by_id.get(id(v)) for v in outer]
+        return [cond_grad] + [by_id.get(id(v)) for v in outer]
 
 
 def ifelse(condition, then_branch, else_branch, name=None):

@@ -38,3 +38,5 @@ __all__ += ["bartlett", "choose", "cov", "diff", "fill_diagonal", "fill_diagonal
 from . import extra_ops  # noqa: F401,E402  (T.extra_ops.unique, ...)
 from .shape_ops import get_vector_length  # noqa: F401,E402
 __all__ += ["get_vector_length"]
+from ..gradient import Lop, Rop, consider_constant, numeric_grad, verify_grad  # noqa: F401,E402
+__all__ += ["Lop", "Rop", "consider_constant", "numeric_grad", "verify_grad", "jacobian", "hessian"]
