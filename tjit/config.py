@@ -37,6 +37,20 @@ def _names(v):
     return tuple(v)
 
 
+def _cpu_name(v):
+    # resolved now, so an unknown name fails where it is set (LLVM itself would
+    # only warn, then abort the process when generating code)
+    from .codegen.target import resolve
+    return resolve(str(v).strip()).name
+
+
+def _size_mb(v):
+    v = float(v)
+    if not v > 0:
+        raise ValueError(f"must be > 0 (megabytes), got {v}")
+    return v
+
+
 _FLAGS = {
     # name: (default, converter, doc)
     "floatX": ("float64", _choice("float64", "float32", "float16"),
@@ -47,6 +61,14 @@ _FLAGS = {
     "cache_dir": (_default_cache_dir(), str, "directory of the compiled-object cache"),
     "optimizer_excluding": ((), _names, "rewrite names to skip (':'-separated in TJIT_FLAGS)"),
     "on_opt_error": ("raise", _choice("raise", "warn", "ignore"), "what a failing rewrite does"),
+    # -- target and cache bounds (tjit.codegen) --
+    "cpu": ("host", _cpu_name, "CPU code is generated for: host, x86-64, x86-64-v2, "
+            "x86-64-v3, x86-64-v4 or an LLVM CPU name (code the host cannot run is refused)"),
+    "cache_size_mb": (500.0, _size_mb, "size limit of the on-disk compile cache (oldest "
+                      "entries are removed past it)"),
+    "kernel_cache_mb": (64.0, _size_mb, "size limit of the in-process cache of compiled "
+                        "kernels (least recently used ones are dropped; their machine "
+                        "code is freed once no function uses it)"),
 }
 
 
