@@ -128,10 +128,11 @@ _released = []          # engines nobody uses any more, to dispose of
 _loads = collections.Counter()      # how many engines each target has had (for tests)
 
 
-def engine_for(target):
-    """The engine the next kernel of `target` is loaded into (call with LLVM_LOCK)."""
+def engine_for(target, fresh=False):
+    """The engine the next kernel of `target` is loaded into (a new one if
+    `fresh`). Call with LLVM_LOCK held."""
     engine = _engines.get(target)
-    if engine is None or engine.kernels >= Engine.KERNELS:
+    if engine is None or engine.kernels >= Engine.KERNELS or fresh:
         engine = _engines[target] = Engine(target)
         _loads[target] += 1
     return engine
@@ -213,10 +214,11 @@ def compile_kernel(kernel, level=3) -> NativeKernel:
             return cached
         targets.check_runnable(tgt)
         with targets.pinned(tgt):
-            engine = engine_for(tgt)
             symbol = kernel.name
-            if symbol in engine.symbols:    # another kernel of the same name is loaded
-                symbol = "%s.%d" % (kernel.name, len(engine.symbols))
+            # A name loaded before (the kernel was dropped from this cache, or
+            # another has its name) goes into a new engine: the symbol, and so
+            # the disk entry, stays the kernel's own.
+            engine = engine_for(tgt, fresh=symbol in engine_for(tgt).symbols)
             key = object_cache.entry_key(text, symbol)
             entry = object_cache.load(key)
             if entry is None:

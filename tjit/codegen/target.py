@@ -107,13 +107,14 @@ def _check_cpu_name(triple, name):
     """LLVM only warns (on stderr) about a CPU it does not know, then aborts the
     process when generating code: ask it here, with its stderr captured."""
     _initialize()
+    unknown = not name or name != name.strip()
     target = llvm.Target.from_triple(triple)
     with _captured_stderr() as err:
         target.create_target_machine(cpu=name, features="", opt=0, jit=True)
-        unknown = "not a recognized processor" in err.text()
+        unknown = unknown or "not a recognized processor" in err.text()
     if unknown:
         levels = ", ".join(LEVEL_FEATURES)
-        raise ValueError(f"tjit.config.cpu={name!r} is not a CPU LLVM knows for {triple} "
+        raise ValueError(f"unknown CPU {name!r}: LLVM does not know it for {triple} "
                          f"(use 'host', {levels} or an LLVM CPU name such as 'haswell')")
 
 
