@@ -262,7 +262,9 @@ def _build(kernel, symbol, level=3):
     source = emit_kernel(kernel, symbol, level)
     t1 = time.perf_counter()
     try:
-        module = llvm.parse_assembly(source)
+        # its own context: the global one keeps every type and constant a
+        # module ever named (memory that a long-running process never gets back)
+        module = llvm.parse_assembly(source, context=llvm.create_context())
         module.verify()
     except RuntimeError as error:
         raise RuntimeError("invalid LLVM IR for kernel %s: %s\n%s"
