@@ -69,11 +69,13 @@ def test_the_issue_examples():
         want = {"sum": 9.0, "prod": 9.0, "max": 5.0}[kind]
         np.testing.assert_array_equal(f(np.array([2.0]), np.ones(2), np.ones(3)), [want] * 3)
     v = T.fvector("v")
-    f = theano.function([v], [T.var(v), T.std(v), T.var(v, ddof=1)])
     values = np.array([1.5e19, 1.5e19, -1.5e19, -1.5e19], "float32")
-    var, std, var1 = f(values)
-    assert var.dtype == np.float32 and np.isfinite(var)
-    np.testing.assert_allclose([var, std, var1], [2.25e38, 1.5e19, 3e38], rtol=1e-6)
+    for mode in ("FAST_RUN", "FAST_COMPILE", "DebugMode"):
+        f = theano.function([v], [T.var(v), T.std(v), T.var(v, ddof=1)], mode=mode)
+        var, std, var1 = f(values)
+        assert var.dtype == np.float32 and np.isfinite(var), mode
+        np.testing.assert_allclose([var, std, var1], [2.25e38, 1.5e19, 3e38], rtol=1e-6,
+                                   err_msg=mode)
 
 
 # ---- float32 near the range limit ---------------------------------------------------
@@ -106,25 +108,25 @@ def near_limit_matrices(draw):
 _FUNCTIONS = {}
 
 
-def _near_limit_function(axis, ddof):
-    if (axis, ddof) not in _FUNCTIONS:
+def _near_limit_function(axis, ddof, mode):
+    if (axis, ddof, mode) not in _FUNCTIONS:
         m = T.fmatrix("m")
         outs = [T.sum(m, axis=axis), T.mean(m, axis=axis), T.max(m, axis=axis),
                 T.min(m, axis=axis), T.var(m, axis=axis, ddof=ddof),
                 T.std(m, axis=axis, ddof=ddof)]
-        _FUNCTIONS[axis, ddof] = theano.function([m], outs, mode="FAST_RUN")
-    return _FUNCTIONS[axis, ddof]
+        _FUNCTIONS[axis, ddof, mode] = theano.function([m], outs, mode=mode)
+    return _FUNCTIONS[axis, ddof, mode]
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(case=near_limit_matrices())
-def test_float32_reductions_near_the_range_limit(case):
+@given(case=near_limit_matrices(), mode=st.sampled_from(["FAST_RUN", "FAST_COMPILE"]))
+def test_float32_reductions_near_the_range_limit(case, mode):
     x, axis, ddof = case
     n = x.size if axis is None else x.shape[axis]
     if n <= ddof:
         ddof = 0
     with np.errstate(all="ignore"):
-        got = _near_limit_function(axis, ddof)(x)
+        got = _near_limit_function(axis, ddof, mode)(x)
     for kind, value in zip(("sum", "mean", "max", "min", "var", "std"), got):
         want = _expected(kind, x, axis, ddof)
         value, want = np.asarray(value), np.asarray(want)

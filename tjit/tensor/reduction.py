@@ -243,6 +243,10 @@ def var(x, axis=None, ddof=0, keepdims=False):
     the composite's), tagged `one_pass` so that the var_one_pass rewrite can put
     `m2(x) / (n - ddof)` in its place."""
     x = as_tensor_variable(x)
+    if x.dtype in ("float16", "float32"):
+        # deviations and their squares in float64: var of float32 values near
+        # float32's range fits float32 when the sum of squares does not
+        return cast(var(cast(x, "float64"), axis, ddof, keepdims), x.dtype)
     axes = normalize_axis(x, axis)
     m = mean(x, axis=axes, keepdims=True)
     d = sqr(sub(x, m))
