@@ -88,6 +88,10 @@ class NativeKernel:
         return "<NativeKernel %s at 0x%x>" % (self.kernel.name, self.address)
 
 
+# compile_kernel's outcomes so far (profiles report cache hits per function)
+CACHE_COUNTS = {"memory": 0, "disk": 0, "built": 0}
+
+
 def compile_kernel(kernel, level=3) -> NativeKernel:
     """Emit, verify, optimize and load `kernel`, or load its object code from the
     on-disk cache; cached in memory by the kernel's canonical text.
@@ -111,6 +115,7 @@ def compile_kernel(kernel, level=3) -> NativeKernel:
     with LLVM_LOCK:
         cached = _cache.get(text)
         if cached is not None:
+            CACHE_COUNTS["memory"] += 1
             return cached
         symbol = kernel.name
         if symbol in _symbols:      # another kernel of the same name is loaded
@@ -118,9 +123,11 @@ def compile_kernel(kernel, level=3) -> NativeKernel:
         key = object_cache.entry_key(text, symbol)
         entry = object_cache.load(key)
         if entry is None:
+            CACHE_COUNTS["built"] += 1
             object_code, llvm_ir = _build(kernel, symbol, level)
             object_cache.store(key, object_code, llvm_ir)
         else:
+            CACHE_COUNTS["disk"] += 1
             object_code, llvm_ir = entry
         engine = _shared_engine(level)
         library = mathlib_scalar if level == 0 else mathlib
