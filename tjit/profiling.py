@@ -49,7 +49,9 @@ def _flop_rule(node):
     if name in ("Dot", "Gemm") or name == "MatVec":
         def products(ins, outs):
             # the left operand's last dim is the product's inner size
-            a = ins[0] if name == "MatVec" else ins[-3] if name == "Gemm" else ins[-2]
+            if name == "MatVec":
+                return 2 * ins[0].size
+            a = ins[0] if name == "Dot" else ins[2]  # Gemm: z, alpha, x, y, beta
             inner = a.shape[-1] if getattr(a, "ndim", 0) else 1
             return 2 * outs[0].size * inner
         return products
