@@ -33,7 +33,7 @@ def test_compiled_function_draws_kernels_as_clusters(program):
             assert f"subgraph cluster_{k}_{type(node.op).__name__} {{" in text
     elem = next(k for k, n in enumerate(f.nodes) if type(n.op).__name__ == "FusedElemwise"
                 and "exp" in n.op.program.op_names)
-    assert f'label="fused elementwise: FusedElemwise\\nloop (n0,)  float64"' in text
+    assert 'label="fused elementwise: FusedElemwise\\nloop (n0,)  float64"' in text
     for j, name in enumerate(f.nodes[elem].op.program.op_names):
         assert f'n{elem}s{j} [label="{name}"' in text
     assert 'label="reduction: FusedReduce\\nloop (n0,)  float64"' in text
