@@ -30,6 +30,7 @@ MEMORY_BOUND_INTENSITY = 1.0
 _KINDS = {"FusedElemwise": "elementwise", "FusedRows": "rows", "FusedReduce": "reduce",
           "MatVec": "matvec", "FusedRowCol": "rowcol", "RandomDraw": "random",
           "Dot": "BLAS", "Gemm": "BLAS", "TensorDot": "BLAS"}
+_SHAPE_ONLY = ("Shape", "Shape_i")
 _AT_EXIT = []   # profiles printed when the program exits (config.profile)
 
 
@@ -58,6 +59,10 @@ def _flop_rule(node):
     program = getattr(op, "program", None)
     if program is None:
         return None
+    if name == "FusedRowCol":     # X.v and X^T.g (2 flops per element each), g per row
+        def rowcol(ins, outs):
+            return 4 * ins[0].size + len(program.steps) * len(ins[0])
+        return rowcol
     steps = len(program.steps) + (1 if hasattr(op, "kind") or hasattr(op, "reductions") else 0)
 
     def per_element(ins, outs):
@@ -81,12 +86,16 @@ class KernelStats:
         self.bytes_written = 0
         self.flops = 0
         self._flops = _flop_rule(node)
+        # views and shape reads move no data: their bytes are not counted
+        self.moves_data = not (getattr(node.op, "view_map", None)
+                               or type(node.op).__name__ in _SHAPE_ONLY)
 
     def record(self, seconds, inputs, outputs):
         self.calls += 1
         self.time += seconds
-        self.bytes_read += _nbytes(inputs)
-        self.bytes_written += _nbytes(outputs)
+        if self.moves_data:
+            self.bytes_read += _nbytes(inputs)
+            self.bytes_written += _nbytes(outputs)
         if self._flops is not None:
             self.flops += self._flops(inputs, outputs)
 
