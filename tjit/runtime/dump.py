@@ -1,8 +1,12 @@
 """Text of each pipeline stage of a compiled function, for `tjit dump`."""
 from __future__ import annotations
 
+import os
+import shutil
+
 from ..passes import format_pipeline
 from ..printing import debugprint
+from ..printing_dot import pydotprint
 from ..ir.printer import format_kernel
 
 STAGES = ("graph", "opt", "loop", "llvm", "asm")
@@ -51,11 +55,8 @@ def dump_picture(fn, stage, format, outfile):
     """Draw `stage` ('graph': as built, 'opt': rewritten, kernels as clusters) of
     compiled function `fn` to `outfile` in `format` (see tjit.printing.pydotprint);
     returns the path written (a .dot file when Graphviz is missing)."""
-    from ..printing_dot import pydotprint   # printing_dot imports runtime.program
     if stage not in PICTURE_STAGES:
         raise ValueError(f"pictures are drawn of the stages {PICTURE_STAGES}, not {stage!r}")
-    import os
-    import shutil
     target = fn if stage == "opt" else fn.original_outputs
     pydotprint(target, outfile=outfile, format=format, print_output_file=False)
     if format != "dot" and shutil.which("dot") is None:
