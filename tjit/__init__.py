@@ -37,3 +37,4 @@ from .config import change_flags  # noqa: F401,E402
 from .function import function_dump  # noqa: F401,E402
 from .tensor import dot  # noqa: F401,E402
 from .gradient import Lop, Rop, subgraph_grad  # noqa: F401,E402
+from . import profiling  # noqa: F401,E402  (ProfileStats: function(profile=True))

@@ -1,4 +1,4 @@
-"""The `tjit` command: `tjit dump SCRIPT.py [--stage STAGE] [--function NAME]`,
+"""The `tjit` command: `tjit dump SCRIPT.py [--stage STAGE] [--format svg] [--function NAME]`,
 `tjit dump --passes`, `tjit cache info`, `tjit cache clear`."""
 from __future__ import annotations
 
@@ -7,10 +7,12 @@ import os
 import runpy
 import sys
 import traceback
+import warnings
 from .codegen import cache
 from .config import config
 from .function import COMPILE_HOOKS
-from .runtime.dump import dump_function, dump_passes
+from .printing_dot import GRAPHVIZ_HINT
+from .runtime.dump import PICTURE_STAGES, dump_function, dump_passes, dump_picture
 
 
 def _parser():
@@ -29,6 +31,12 @@ def _parser():
                    help="print the pass pipeline (position, name, tags) in the order the "
                    "passes run, and exit")
     d.add_argument("--stage", default="opt", choices=("graph", "opt", "loop", "llvm", "asm"))
+    d.add_argument("--format", default="text", choices=("text", "svg", "png", "pdf", "dot"),
+                   help="text (default) prints the stage; svg, png, pdf or dot draw the "
+                   "graph of stage graph or opt to a file per function (Graphviz's `dot` "
+                   "renders; without it the .dot text is written)")
+    d.add_argument("--outdir", default=".", metavar="DIR",
+                   help="where --format pictures go (default: the current directory)")
     d.add_argument("--function", default=None, metavar="NAME",
                    help="only functions compiled with name=NAME")
     c = sub.add_parser("cache", help="the on-disk cache of compiled kernels")
@@ -52,6 +60,10 @@ def _dump(ns):
     if ns.passes:
         sys.stdout.write(dump_passes())
         return 0
+    if ns.format != "text" and ns.stage not in PICTURE_STAGES:
+        print(f"tjit dump: --format {ns.format} draws the stages {', '.join(PICTURE_STAGES)}, "
+              f"not {ns.stage}", file=sys.stderr)
+        return 2
     if ns.script is None:
         print("tjit dump: give a SCRIPT to run (or --passes)", file=sys.stderr)
         return 2
@@ -65,6 +77,18 @@ def _dump(ns):
             return
         count[0] += 1
         title = fn.name or f"function {count[0]}"
+        if ns.format != "text":
+            safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in title)
+            out = os.path.join(ns.outdir, f"{count[0]:02d}-{safe}.{ns.stage}.{ns.format}")
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")     # the missing-Graphviz hint: once, below
+                written = dump_picture(fn, ns.stage, ns.format, out)
+            if written != out and count[0] == 1:
+                print("tjit dump: " + GRAPHVIZ_HINT.format(fmt=ns.format, dot=written, out=out),
+                      file=sys.stderr)
+            sys.stdout.write(f"=== {title} ({ns.stage}) === {written}\n")
+            sys.stdout.flush()
+            return
         sys.stdout.write(f"=== {title} ({ns.stage}) ===\n{dump_function(fn, ns.stage)}\n")
         sys.stdout.flush()
 

@@ -31,6 +31,16 @@ def _positive_int(v):
     return v
 
 
+def _bool(v):
+    if isinstance(v, str):
+        if v.lower() in ("true", "1", "yes", "on"):
+            return True
+        if v.lower() in ("false", "0", "no", "off"):
+            return False
+        raise ValueError(f"must be True or False, got {v!r}")
+    return bool(v)
+
+
 def _names(v):
     if isinstance(v, str):
         return tuple(n for n in v.replace(":", " ").split() if n)
@@ -82,6 +92,10 @@ _FLAGS = {
     "kernel_cache_mb": (64.0, _size_mb, "size limit of the in-process cache of compiled "
                         "kernels (least recently used ones are dropped; their machine "
                         "code is freed once no function uses it)"),
+    # -- profiles (tjit/profiling.py) --
+    "profile": (False, _bool, "profile every compiled function and print the profiles at exit"),
+    "profile_bandwidth": (0.0, float, "the machine's memory bandwidth in GB/s for profiles "
+                          "(0: measure it once and cache it)"),
 }
 
 

@@ -21,6 +21,9 @@ from .tensor.var import TensorConstant, as_tensor_variable
 from .passes import optimize
 from .runtime import CompiledFunction, InputSpec
 from .runtime.debug import DebugFunction
+from .runtime.profile_thunk import ProfiledFunction
+from .link.profiling import ProfilingLinker
+from .profiling import ProfileStats
 
 log = logging.getLogger("tjit.function")
 COMPILE_HOOKS = []  # callables run on every CompiledFunction built (tjit dump uses it)
@@ -144,7 +147,9 @@ def function(inputs, outputs=None, mode=None, updates=None, givens=None,
 
     m = get_mode(mode)
     excluding = tuple(config.optimizer_excluding) + m.excluding_names
+    t_rewrite = time.perf_counter()
     optimized, applied = optimize(all_outputs, m.tags(), excluding)
+    stats = _profile_stats(profile, name)
     input_specs = [_input_spec(s, allow_input_downcast) for s in specs]
     by_in = {id(s): spec for s, spec in zip(specs, input_specs)}
     update_pairs = [(by_in.get(id(s), s), v) for s, v in update_pairs]
@@ -153,6 +158,11 @@ def function(inputs, outputs=None, mode=None, updates=None, givens=None,
         reference = CompiledFunction(*args, all_outputs, m, [], all_outputs, PyLinker(m))
         fn = DebugFunction(*args, optimized, m, applied, all_outputs, m.make_linker(),
                            reference=reference)
+    elif stats is not None:
+        stats.add_compile("rewrites", time.perf_counter() - t_rewrite)
+        fn = ProfiledFunction(*args, optimized, m, applied, all_outputs,
+                              ProfilingLinker(m.make_linker(), stats))
+        fn.profile = stats
     else:
         fn = CompiledFunction(*args, optimized, m, applied, all_outputs, m.make_linker())
     fn.name = name
@@ -162,6 +172,16 @@ def function(inputs, outputs=None, mode=None, updates=None, givens=None,
         hook(fn)
     log.debug("compiled function %s in %.1f ms", name or "", 1e3 * (time.perf_counter() - t0))
     return fn
+
+
+def _profile_stats(profile, name):
+    """The ProfileStats a function records into (profile=True or a ProfileStats,
+    or config.profile), or None: not profiled."""
+    if isinstance(profile, ProfileStats):
+        return profile
+    if profile is None or profile is False:
+        return ProfileStats(name) if config.profile else None
+    return ProfileStats(profile if isinstance(profile, str) else name)
 
 
 def _dict_outputs(outputs):

@@ -341,4 +341,6 @@ def pprint(var):
     return pp(var)
 
 
-__all__ = ["pp", "debugprint", "pprint", "Print", "char_from_number", "op_name"]
+from .printing_dot import pydotprint  # noqa: E402  (graph pictures: printing_dot.py)
+
+__all__ = ["pp", "debugprint", "pprint", "Print", "char_from_number", "op_name", "pydotprint"]

@@ -101,6 +101,10 @@ class NativeKernel:
         return "<NativeKernel %s at 0x%x>" % (self.kernel.name, self.address)
 
 
+# compile_kernel's outcomes so far (profiles report cache hits per function)
+CACHE_COUNTS = {"memory": 0, "disk": 0, "built": 0}
+
+
 class Engine:
     """One MCJIT engine of `target`: the kernels and math library objects loaded
     into it. Holds at most `KERNELS` kernels; then `engine_for` starts another, so
@@ -211,6 +215,7 @@ def compile_kernel(kernel, level=3) -> NativeKernel:
         memory_key = f"{tgt.description}\n{text}"
         cached = _cache.get(memory_key)
         if cached is not None:
+            CACHE_COUNTS["memory"] += 1
             return cached
         targets.check_runnable(tgt)
         with targets.pinned(tgt):
@@ -222,9 +227,11 @@ def compile_kernel(kernel, level=3) -> NativeKernel:
             key = object_cache.entry_key(text, symbol)
             entry = object_cache.load(key)
             if entry is None:
+                CACHE_COUNTS["built"] += 1
                 object_code, llvm_ir = _build(kernel, symbol, level)
                 object_cache.store(key, object_code, llvm_ir)
             else:
+                CACHE_COUNTS["disk"] += 1
                 object_code, llvm_ir = entry
             library = mathlib_scalar if level == 0 else mathlib
             used = kernel.meta.get("library functions")     # set by emit_kernel

@@ -26,6 +26,7 @@ class CompiledFunction:
     output_keys = None  # outputs given as a dict: its sorted keys (calls return a dict)
     name = None
     _source = None      # how tjit.function built it (pickling); set by tjit.function
+    profile = None      # a tjit.profiling.ProfileStats when compiled with profiling
 
     def __init__(self, inputs, outputs, updates, unpack_single, optimized_outputs, mode,
                  rewrites_applied, original_outputs, linker):
