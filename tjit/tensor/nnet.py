@@ -394,3 +394,6 @@ def h_softmax(x, batch_size, n_outputs, n_classes, n_outputs_per_class,
         b2[target_classes]
     output_probs = row_pick(softmax(activations), target_outputs_in_class)
     return row_pick(class_probs, target_classes) * output_probs
+
+# -- convolution and batch normalization (issue 18) ------------------------------------
+from .nnet_conv import conv2d  # noqa: E402,F401
