@@ -1,0 +1,2 @@
+"""theano.tensor.signal: pooling (`pool`)."""
+from . import pool  # noqa: F401
