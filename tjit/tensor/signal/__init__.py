@@ -1,2 +1,4 @@
 """theano.tensor.signal: pooling (`pool`)."""
-from . import pool  # noqa: F401
+from . import pool
+
+__all__ = ["pool"]

@@ -180,7 +180,7 @@ class AveragePoolGrad(_PoolBase):
 
     def grad(self, inputs, output_grads):
         # linear in gz, and its adjoint is the pooling itself
-        (x, gz), (g,) = inputs, output_grads
+        (x, _), (g,) = inputs, output_grads
         pool = Pool(self.ws, self.ignore_border, self.stride, self.pad, self.mode)
         return [zeros_like(x), pool(g)]
 
