@@ -160,3 +160,25 @@ def test_run_time_shape_errors():
     assert g(np.ones((4, 2, 5, 5)), np.ones((2, 2, 3, 3))).shape == (4, 2, 3, 3)
     with pytest.raises(ValueError, match="input_shape"):
         g(np.ones((4, 2, 6, 5)), np.ones((2, 2, 3, 3)))
+
+
+@pytest.mark.parametrize("tile", [1 << 21, 200, 3000])
+def test_im2col_gemm_path_and_its_tiles(tile, monkeypatch):
+    """K = C*KH*KW >= 64 and >= 8 output channels take im2col + BLAS; small tiles
+    (channel tiles accumulated with beta=1, image tiles) give the same values."""
+    from tjit.link import conv as conv_link
+    monkeypatch.setattr(conv_link, "TILE_ELEMENTS", tile)
+    x, w = T.dtensor4("x"), T.dtensor4("w")
+    y = conv2d(x, w, border_mode=(1, 2), subsample=(2, 1), filter_dilation=(1, 2))
+    gx, gw = T.grad((y * y).sum(), [x, w])
+    f = theano.function([x, w], [y, gx, gw])
+    rng = np.random.RandomState(7)
+    X, W = rng.randn(3, 9, 9, 10), rng.randn(8, 9, 3, 3)
+    assert conv_link.use_gemm(X.shape, W.shape)
+    out, dx, dw = f(X, W)
+    want = reference(X, W, (1, 2), (2, 1), True, (1, 2))
+    np.testing.assert_allclose(out, want, rtol=1e-10, atol=1e-10)
+    # the gradients (Corr2ds on the GEMM path too) against the ops' NumPy perform
+    py = theano.function([x, w], [y, gx, gw], mode=theano.Mode(linker="py"))
+    for got, want in zip((out, dx, dw), py(X, W)):
+        np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-10)
