@@ -72,10 +72,10 @@ class Corr2dThunk:
             np.ascontiguousarray(kern).reshape(O, C * taps)
         cc, bb = tiles(B, C, taps, pixels)
         buf = np.empty(min(C, cc) * taps * min(B, bb) * pixels, self.dtype)
-        acc = np.empty((O, min(B, bb) * pixels), self.dtype)
+        acc = np.empty(O * min(B, bb) * pixels, self.dtype)
         for b0 in range(0, B, bb):
             nb = min(bb, B - b0)
-            part = acc[:, :nb * pixels]
+            part = acc[:O * nb * pixels].reshape(O, nb * pixels)   # contiguous: BLAS's ldc
             for c0 in range(0, C, cc):
                 nc = min(cc, C - c0)
                 cols = buf[:nc * taps * nb * pixels].reshape(nc * taps, nb * pixels)
