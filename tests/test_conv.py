@@ -182,3 +182,39 @@ def test_im2col_gemm_path_and_its_tiles(tile, monkeypatch):
     py = theano.function([x, w], [y, gx, gw], mode=theano.Mode(linker="py"))
     for got, want in zip((out, dx, dw), py(X, W)):
         np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-10)
+
+
+def transpose_reference(X, W, out_hw, pads, stride, flip, dilation):
+    """conv2d_transpose by scattering every input pixel through the filter taps."""
+    K = W[:, :, ::-1, ::-1] if flip else W
+    B, O, h, w = X.shape
+    _, C, KH, KW = K.shape
+    (py, px), (sy, sx), (dy, dx) = pads, stride, dilation
+    out = np.zeros((B, C, out_hw[0], out_hw[1]))
+    for y in range(h):
+        for x in range(w):
+            for i in range(KH):
+                for j in range(KW):
+                    r, c = y * sy + i * dy - py, x * sx + j * dx - px
+                    if 0 <= r < out_hw[0] and 0 <= c < out_hw[1]:
+                        out[:, :, r, c] += X[:, :, y, x] @ K[:, :, i, j]
+    return out
+
+
+@pytest.mark.parametrize("border_mode,pads,stride,dilation,flip", [
+    ("valid", (0, 0), (1, 1), (1, 1), True), ("half", (1, 1), (2, 2), (1, 1), False),
+    ((2, 1), (2, 1), (2, 3), (1, 2), True)])
+def test_conv2d_transpose(border_mode, pads, stride, dilation, flip):
+    x, w = T.dtensor4("x"), T.dtensor4("w")
+    rng = np.random.RandomState(8)
+    W = rng.randn(3, 2, 3, 3)                       # (in channels, out channels, rows, cols)
+    out_hw = (9, 10)
+    h = (out_hw[0] + 2 * pads[0] - dilation[0] * 2 - 1) // stride[0] + 1
+    wd = (out_hw[1] + 2 * pads[1] - dilation[1] * 2 - 1) // stride[1] + 1
+    X = rng.randn(2, 3, h, wd)
+    y = T.nnet.conv2d_transpose(x, w, (None, None) + out_hw, border_mode=border_mode,
+                                input_dilation=stride, filter_flip=flip,
+                                filter_dilation=dilation)
+    got = theano.function([x, w], y)(X, W)
+    np.testing.assert_allclose(got, transpose_reference(X, W, out_hw, pads, stride, flip,
+                                                        dilation), rtol=1e-10, atol=1e-10)

@@ -107,9 +107,16 @@ def _upsampled(gz, subsample, shape_hw):
 
 def corr2d_grad_img(img, kern, gz, geom, subsample, dilation):
     """d img: the upsampled gz correlated with kern transposed (O <-> C) and flipped."""
+    return _transposed(img.shape[2], img.shape[3], kern, gz, geom[2], geom[3], subsample,
+                       dilation)
+
+
+def _transposed(h, w, kern, gz, pad_h, pad_w, subsample, dilation):
+    """The (h, w) image whose Corr2d with `kern` (stride `subsample`, pads pad_h,
+    pad_w) has gradient gz: the transposed correlation."""
     dy, dx = dilation
     kh, kw = kern.shape[2], kern.shape[3]
-    g = make_vector(img.shape[2], img.shape[3], dy * (kh - 1) - geom[2], dx * (kw - 1) - geom[3])
+    g = make_vector(h, w, dy * (kh - 1) - pad_h, dx * (kw - 1) - pad_w)
     kt = kern.dimshuffle(1, 0, 2, 3)[:, :, ::-1, ::-1]
     return Corr2d((1, 1), dilation)(_upsampled(gz, subsample, None), kt, g)
 
@@ -225,6 +232,45 @@ def conv2d(input, filters, input_shape=None, filter_shape=None, border_mode="val
     if input_shape is not None or filter_shape is not None:
         out = _checked(out, input, filters, input_shape, filter_shape)
     return out
+
+
+def conv2d_transpose(input, filters, output_shape, filter_shape=None, border_mode="valid",
+                     input_dilation=(1, 1), filter_flip=True, filter_dilation=(1, 1),
+                     num_groups=1, unshared=False):
+    """Theano 1.0's conv2d_transpose: the gradient of conv2d with respect to its input,
+    as an op. input (batch, in channels, rows, cols), filters (in channels, out
+    channels, rows, cols); output_shape (4 entries, ints or scalars; rows and cols
+    are used) is the shape of the conv2d input this transposes; input_dilation is
+    that conv2d's subsample."""
+    if num_groups != 1 or unshared:
+        raise NotImplementedError("conv2d_transpose: num_groups != 1 and unshared are not "
+                                  "supported")
+    input, filters = as_tensor_variable(input), as_tensor_variable(filters)
+    if input.ndim != 4 or filters.ndim != 4:
+        raise TypeError(f"conv2d_transpose: input and filters must be 4-d, got {input.type} "
+                        f"and {filters.type}")
+    output_shape = tuple(output_shape)
+    if len(output_shape) != 4:
+        raise ValueError(f"conv2d_transpose: output_shape must have 4 entries, got "
+                         f"{output_shape!r}")
+    _check_shape(filter_shape, filters, "filter_shape")
+    subsample = _pair(input_dilation, "input_dilation")
+    dilation = _pair(filter_dilation, "filter_dilation")
+    if min(subsample) < 1 or min(dilation) < 1:
+        raise ValueError(f"conv2d_transpose: input_dilation and filter_dilation must be >= 1, "
+                         f"got {subsample} and {dilation}")
+    dtype = ts.upcast(input.dtype, filters.dtype)
+    if dtype not in ("float32", "float64"):
+        dtype = ts.upgrade_to_float(dtype)
+    input, filters = cast(input, dtype), cast(filters, dtype)
+    kh = filter_shape[2] if filter_shape is not None and filter_shape[2] is not None \
+        else filters.shape[2]
+    kw = filter_shape[3] if filter_shape is not None and filter_shape[3] is not None \
+        else filters.shape[3]
+    py, px = _pads(border_mode, kh, kw, dilation)
+    kern = filters[:, :, ::-1, ::-1] if filter_flip else filters
+    return _transposed(output_shape[2], output_shape[3], kern, input, py, px, subsample,
+                       dilation)
 
 
 class ShapeCheck(Op):

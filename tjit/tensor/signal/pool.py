@@ -16,7 +16,7 @@ import numpy as np
 
 from ...graph import Apply, Op
 from ..basic import cast, zeros_like
-from ..shape_ops import reshape
+from ..shape_ops import concatenate, reshape
 from ..type import TensorType
 from ..var import as_tensor_variable
 
@@ -208,11 +208,10 @@ def pool_2d(input, ws=None, ignore_border=None, stride=None, pad=(0, 0), mode="m
     if input.ndim == 4:
         return op(input)
     # the leading axes as one batch axis of single-channel images, then back
-    from ... import tensor as T
     lead = input.shape[:-2]
-    x4 = reshape(input, T.concatenate([[-1, 1], input.shape[-2:]]), ndim=4)
+    x4 = reshape(input, concatenate([[-1, 1], input.shape[-2:]]), ndim=4)
     out = op(x4)
-    return reshape(out, T.concatenate([lead, out.shape[-2:]]), ndim=input.ndim)
+    return reshape(out, concatenate([lead, out.shape[-2:]]), ndim=input.ndim)
 
 
 def max_pool_2d_same_size(input, patch_size):
