@@ -67,14 +67,17 @@ def test_float32_non_contiguous_and_fast_compile():
     X = rng.randn(3, 2, 10, 13).astype("float32")
     W = rng.randn(5, 2, 3, 3).astype("float32")
     want = reference(X, W, "half", (2, 2), True, (1, 1))
+    results = []
     for mode in ("FAST_RUN", "FAST_COMPILE"):
         f = theano.function([x, w], y, mode=mode)
         assert f(X, W).dtype == np.float32
         np.testing.assert_allclose(f(X, W), want, rtol=1e-4, atol=1e-4)
+        results.append(f(X, W))
         # views: reversed batch, every other column (non-unit strides)
         Xv = np.concatenate([X, X], axis=3)[::-1, :, :, ::2]
         np.testing.assert_allclose(f(Xv, W), reference(Xv, W, "half", (2, 2), True, (1, 1)),
                                    rtol=1e-4, atol=1e-4)
+    np.testing.assert_array_equal(results[0], results[1])   # the two codegen levels agree
 
 
 def test_mixed_dtypes_upcast():
