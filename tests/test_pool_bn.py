@@ -176,3 +176,24 @@ def test_batch_normalization_old_form_and_errors():
         T.nnet.bn.batch_normalization_train(x, g, b, axes="channel")
     with pytest.raises(ValueError, match="dims"):
         T.nnet.bn.batch_normalization_train(x, T.dtensor3(), b)
+
+
+def test_native_pool_matches_perform_and_threads():
+    """The native kernel (float inputs) against the op's NumPy perform (py linker), on
+    1 and 2 threads; an integer input runs the perform."""
+    x = T.ftensor4("x")
+    outs = [pool.pool_2d(x, ws, ignore_border=ib, stride=st, pad=pd, mode=mode)
+            for mode in MODES for ws, ib, st, pd in CASES[2:5]]
+    f = theano.function([x], outs)
+    ref = theano.function([x], outs, mode=theano.Mode(linker="py"))
+    X = np.random.RandomState(9).randn(4, 8, 33, 30).astype("float32")
+    X[0, 0, 0, 0] = np.nan                                 # max and sum propagate NaN
+    want = ref(X)
+    for n in (1, 2):
+        with theano.config.change_flags(threads=n):
+            for got, w in zip(f(X), want):
+                np.testing.assert_allclose(got, w, rtol=1e-6, atol=1e-6)
+    i = T.itensor4("i")
+    Xi = np.arange(2 * 1 * 5 * 5, dtype="int32").reshape(2, 1, 5, 5)
+    np.testing.assert_array_equal(pool.pool_2d(i, (2, 2), ignore_border=True).eval({i: Xi}),
+                                  Xi.reshape(2, 1, 5, 5)[:, :, 1:4:2, 1:4:2])

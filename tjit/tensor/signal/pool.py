@@ -4,9 +4,10 @@ and its gradients, Theano 1.0's semantics.
 A window r covers padded rows [r*stride, r*stride + ws), clipped to the padded
 image; 'max', 'sum' and 'average_exc_pad' also exclude the zero padding (pad <
 ws), 'average_inc_pad' counts it. With ignore_border=False, a last partial window
-is kept. The NumPy implementations loop over the ws[0]*ws[1] window taps (each
-tap a strided slice of every window at once), so their cost is that of a few
-passes over the image.
+is kept. Pool of float inputs runs natively (`tjit.ir.lower_pool`); the NumPy
+implementations (Pool's reference, and the gradients, which always use them) loop
+over the ws[0]*ws[1] window taps (each tap a strided slice of every window at
+once), so their cost is that of a few passes over the image.
 """
 from __future__ import annotations
 
