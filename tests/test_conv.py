@@ -179,6 +179,9 @@ def test_im2col_gemm_path_and_its_tiles(tile, monkeypatch):
     X, W = rng.randn(3, 9, 9, 10), rng.randn(8, 9, 3, 3)
     assert conv_link.use_gemm(X.shape, W.shape)
     out, dx, dw = f(X, W)
+    with theano.config.change_flags(threads=1):
+        for a, b in zip(f(X, W), (out, dx, dw)):      # image tiles split or not
+            np.testing.assert_array_equal(a, b)
     want = reference(X, W, (1, 2), (2, 1), True, (1, 2))
     np.testing.assert_allclose(out, want, rtol=1e-10, atol=1e-10)
     # the gradients (Corr2ds on the GEMM path too) against the ops' NumPy perform
