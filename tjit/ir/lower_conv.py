@@ -169,8 +169,9 @@ def strided_img(img, ow, sx):
 
 
 class Im2colLaunch(Launch):
-    """Fills a given cols tile; inputs (img, cols6, pad_h, pad_w, c0, b0, ow). The
-    split is over the tile's rows."""
+    """Fills a given cols tile; inputs (img, cols6, pad_h, pad_w, c0, b0). Its
+    extent is the tile's rows (tjit.link.conv calls the kernel whole, one tile per
+    thread)."""
 
     def __init__(self, node, kernel):
         super().__init__(node, kernel)
