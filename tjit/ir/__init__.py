@@ -14,3 +14,5 @@ __all__ = ["SCALAR_OPS", "Buffer", "Cast", "Check", "Const", "Contiguous", "Dim"
 from tjit.ir import lower_elemwise, lower_rowwise  # noqa: E402,F401
 from tjit.ir import lower_random, lower_rowcol  # noqa: E402,F401
 from tjit.ir import reduce_launch, lower_matvec  # noqa: E402,F401
+from tjit.ir import lower_conv  # noqa: E402,F401
+from tjit.ir import lower_pool  # noqa: E402,F401

@@ -6,6 +6,6 @@ kernel at the mode's codegen level and wraps it in the runtime's one
 or the op's NumPy `perform`. `PyLinker` runs every node's `perform`.
 """
 from .linker import NativeLinker, PyLinker, extern
-from . import blas, control  # noqa: F401,E402  (extern calls register themselves)
+from . import blas, control, conv  # noqa: F401,E402  (extern calls register themselves)
 
 __all__ = ["NativeLinker", "PyLinker", "extern"]

@@ -40,3 +40,4 @@ from .shape_ops import get_vector_length  # noqa: F401,E402
 __all__ += ["get_vector_length"]
 from ..gradient import Lop, Rop, consider_constant, numeric_grad, verify_grad  # noqa: F401,E402
 __all__ += ["Lop", "Rop", "consider_constant", "numeric_grad", "verify_grad", "jacobian", "hessian"]
+from . import signal  # noqa: F401,E402  (T.signal.pool.pool_2d; issue 18)

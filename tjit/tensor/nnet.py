@@ -394,3 +394,9 @@ def h_softmax(x, batch_size, n_outputs, n_classes, n_outputs_per_class,
         b2[target_classes]
     output_probs = row_pick(softmax(activations), target_outputs_in_class)
     return row_pick(class_probs, target_classes) * output_probs
+
+# -- convolution and batch normalization (issue 18) ------------------------------------
+from .nnet_conv import conv2d, conv2d_transpose  # noqa: E402,F401
+from . import nnet_bn as bn  # noqa: E402,F401  (T.nnet.bn.batch_normalization_train, ...)
+import sys as _sys  # noqa: E402
+_sys.modules[__name__ + ".bn"] = bn     # `import theano.tensor.nnet.bn` works too

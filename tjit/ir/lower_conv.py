@@ -1,0 +1,202 @@
+"""Kernel kind: direct 2-d correlation (Corr2d: conv2d and both of its gradients).
+
+    for each (b, o) in [begin, end)            (the split: batch x output channels)
+        out[b, o, :, :] = 0
+        for c, i, j:                           (channels, filter rows, filter cols)
+            w = kern[o, c, i, j]
+            for y in the rows whose input row y*sy + i*dy - py is inside img:
+                for x in the columns likewise:                   (vectorizes)
+                    out[b, o, y, x] += img[b, c, y*sy + i*dy - py, x*sx + j*dx - px] * w
+
+Padding costs nothing: the y and x ranges are clipped to the taps that read the
+image, per (i, j). The output plane stays in L1 across the (c, i, j) taps. Every
+output element sums its taps in the same (c, i, j) order whichever thread
+computes its (b, o) plane, so results do not depend on `tjit.config.threads`.
+
+The loop IR addresses an element as sum(var * stride): the column index
+x*sx + (j*dx - px) becomes two terms over a strided view of img with a fifth
+axis of stride sx * (column stride) (`ConvLaunch.prepare` builds it), so the
+innermost loop's loads stay affine in x (unit stride when sx is 1).
+"""
+from __future__ import annotations
+
+import numpy as np
+from numpy.lib.stride_tricks import as_strided
+
+from ..tensor.nnet_conv import Corr2d
+from .launch import Launch
+from .lowering import lower
+from .nodes import (Accumulate, Buffer, Dim, IntConst, IntOp, Kernel, Load, Local, Op,
+                    Param, Range, Store, Const, Var, let, split_range)
+
+
+def _add(a, b):
+    return IntOp("add", a, b)
+
+
+def _sub(a, b):
+    return IntOp("sub", a, b)
+
+
+def _mul(a, b):
+    return IntOp("mul", a, b)
+
+
+def _taps(lo_pad, tap, step, size, n_out):
+    """[lo, hi): the outputs whose input index out*step + tap - lo_pad lies in [0, size)."""
+    first = _sub(lo_pad, tap)                                 # out*step >= pad - tap
+    lo = IntOp("div", _add(IntOp("max", first, IntConst(0)), IntConst(step - 1)),
+               IntConst(step))
+    hi = IntOp("div", IntOp("max", _add(_add(size, first), IntConst(step - 1)), IntConst(0)),
+               IntConst(step))
+    return lo, IntOp("min", hi, n_out)
+
+
+def corr2d_kernel(dtype, subsample, dilation):
+    """The Kernel: img5 (B, C, H, W, OW) (img with a strided fifth axis), kern
+    (O, C, KH, KW) -> out (B, O, OH, OW); params pad_h, pad_w."""
+    (sy, sx), (dy, dx) = subsample, dilation
+    img = Buffer("img", dtype, (False,) * 5)
+    kern = Buffer("kern", dtype, (False,) * 4)
+    out = Buffer("out", dtype, (False,) * 4)
+    wv = Buffer("cv_w", dtype, ())
+    py, px = Param("pad_h"), Param("pad_w")
+    bo, b, o, c, i, j, y, x, row, col = (Var("cv_" + s) for s in (
+        "bo", "b", "o", "c", "i", "j", "y", "x", "row", "col"))
+    ylo, yhi, xlo, xhi = (Var("cv_" + s) for s in ("ylo", "yhi", "xlo", "xhi"))
+    n_o, n_c = Dim(out, 1), Dim(kern, 1)
+    H, W, OH, OW = Dim(img, 2), Dim(img, 3), Dim(out, 2), Dim(out, 3)
+    y_range = _taps(py, _mul(i, IntConst(dy)), sy, H, OH)
+    x_range = _taps(px, _mul(j, IntConst(dx)), sx, W, OW)
+
+    inner = Range(x, xlo, xhi, 1, (Accumulate(out, ((b, 0), (o, 1), (y, 2), (x, 3)), "add", Op(
+        "mul", (Load(img, ((b, 0), (c, 1), (row, 2), (col, 3), (x, 4))), Load(wv, ())),
+        dtype)),))
+    rows = Range(y, ylo, yhi, 1, let(row, _sub(_add(_mul(y, IntConst(sy)), _mul(i, IntConst(dy))),
+                                             py), (inner,)))
+    tap = (Store(wv, (), Load(kern, ((o, 0), (c, 1), (i, 2), (j, 3)))),) + \
+        let(xlo, x_range[0], let(xhi, x_range[1], let(
+            col, _sub(_mul(j, IntConst(dx)), px), (rows,))))
+    taps = Range(c, IntConst(0), n_c, 1, (
+        Range(i, IntConst(0), Dim(kern, 2), 1, let(ylo, y_range[0], let(yhi, y_range[1], (
+            Range(j, IntConst(0), Dim(kern, 3), 1, tap),)))),))
+    zero = Range(y, IntConst(0), OH, 1, (
+        Range(x, IntConst(0), OW, 1, (Store(out, ((b, 0), (o, 1), (y, 2), (x, 3)),
+                                            Const(0.0, dtype)),)),))
+    plane = let(b, IntOp("div", bo, n_o), let(o, _sub(bo, _mul(IntOp("div", bo, n_o), n_o)),
+                                             (zero, taps)))
+    body = (Local(wv), split_range(bo, _mul(Dim(out, 0), n_o), plane))
+    name = f"corr2d_{dtype}_s{sy}x{sx}_d{dy}x{dx}"
+    return Kernel(name, (img, kern, out), body, n_inputs=2, params=(py, px),
+                  meta={"schedule": "corr2d"})
+
+
+class ConvLaunch(Launch):
+    """out (B, O, oh, ow) from one pool; the split is over (b, o) planes."""
+
+    def __init__(self, node, kernel):
+        super().__init__(node, kernel)
+        self.dtype = np.dtype(node.outputs[0].dtype)
+        self.sx = node.op.subsample[1]
+
+    def prepare(self, inputs, alloc):
+        img, kern, geom = inputs
+        self.node.op.check_shapes(self.node, inputs)
+        oh, ow, py, px = (int(g) for g in geom)
+        B, O = img.shape[0], kern.shape[0]
+        out = alloc(0, (B, O, oh, ow), self.dtype)
+        if out.size == 0:
+            return None, 0, out
+        if img.size == 0 or kern.size == 0:
+            out[...] = 0
+            return None, 0, out
+        img5 = strided_img(img, ow, self.sx)
+        work = out.size * kern.shape[1] * kern.shape[2] * kern.shape[3]
+        return (img5, kern, out, py, px), work, out
+
+    def extent(self, args):
+        out = args[2]
+        return out.shape[0] * out.shape[1]
+
+    def finish(self, carry, inputs):
+        return [carry]
+
+
+def im2col_kernel(dtype, subsample, dilation):
+    """The Kernel: img5 (as in corr2d_kernel) -> cols (cc, KH, KW, bb, OH, OW), a view
+    of a (cc*KH*KW, bb*OH*OW) matrix: cols[c, i, j, b, y, x] = img[b0 + b, c0 + c,
+    y*sy + i*dy - py, x*sx + j*dx - px], zero outside img. Params pad_h, pad_w, c0,
+    b0; the split is over the matrix's rows (c, i, j)."""
+    (sy, sx), (dy, dx) = subsample, dilation
+    img = Buffer("img", dtype, (False,) * 5)
+    cols = Buffer("cols", dtype, (False,) * 6)
+    py, px, c0, b0 = Param("pad_h"), Param("pad_w"), Param("c0"), Param("b0")
+    r, c, i, j, b, y, x, row, col, bi, ci = (Var("ic_" + s) for s in (
+        "r", "c", "i", "j", "b", "y", "x", "row", "col", "bi", "ci"))
+    ylo, yhi, xlo, xhi = (Var("ic_" + s) for s in ("ylo", "yhi", "xlo", "xhi"))
+    KH, KW, BB, OH, OW = (Dim(cols, a) for a in (1, 2, 3, 4, 5))
+    H, W = Dim(img, 2), Dim(img, 3)
+    taps = _mul(KH, KW)
+    y_range = _taps(py, _mul(i, IntConst(dy)), sy, H, OH)
+    x_range = _taps(px, _mul(j, IntConst(dx)), sx, W, OW)
+    at = ((c, 0), (i, 1), (j, 2), (b, 3), (y, 4), (x, 5))
+    zero = Store(cols, at, Const(0.0, dtype))
+    copy = Store(cols, at, Load(img, ((bi, 0), (ci, 1), (row, 2), (col, 3), (x, 4))))
+    inside = let(row, _sub(_add(_mul(y, IntConst(sy)), _mul(i, IntConst(dy))), py), (
+        Range(x, IntConst(0), xlo, 1, (zero,)), Range(x, xlo, xhi, 1, (copy,)),
+        Range(x, xhi, OW, 1, (zero,))))
+    per_b = let(bi, _add(b, b0), (
+        Range(y, IntConst(0), ylo, 1, (Range(x, IntConst(0), OW, 1, (zero,)),)),
+        Range(y, ylo, yhi, 1, inside),
+        Range(y, yhi, OH, 1, (Range(x, IntConst(0), OW, 1, (zero,)),))))
+    # clamped so the three ranges tile [0, OH) and [0, OW) in order
+    bounds = let(ylo, IntOp("min", y_range[0], OH), let(yhi, IntOp("max", y_range[1], ylo), let(
+        xlo, IntOp("min", x_range[0], OW), let(xhi, IntOp("max", x_range[1], xlo), let(
+            col, _sub(_mul(j, IntConst(dx)), px), (Range(b, IntConst(0), BB, 1, per_b),))))))
+    unpack = let(c, IntOp("div", r, taps), let(ci, _add(c, c0), let(
+        i, IntOp("div", _sub(r, _mul(c, taps)), KW), let(
+            j, _sub(_sub(r, _mul(c, taps)), _mul(i, KW)), bounds))))
+    body = (split_range(r, _mul(Dim(cols, 0), taps), unpack),)
+    name = f"im2col_{dtype}_s{sy}x{sx}_d{dy}x{dx}"
+    return Kernel(name, (img, cols), body, n_inputs=1, params=(py, px, c0, b0),
+                  meta={"schedule": "im2col"})
+
+
+def strided_img(img, ow, sx):
+    """img (B, C, H, W) with a fifth axis of `ow` steps of sx columns (no copy)."""
+    s = img.strides
+    return as_strided(img, img.shape + (ow,), s + (s[3] * sx,), writeable=False)
+
+
+class Im2colLaunch(Launch):
+    """Fills a given cols tile; inputs (img, cols6, pad_h, pad_w, c0, b0). Its
+    extent is the tile's rows (tjit.link.conv calls the kernel whole, one tile per
+    thread)."""
+
+    def __init__(self, node, kernel):
+        super().__init__(node, kernel)
+        self.sx = node.op.subsample[1]
+
+    n_pools = 0
+
+    def prepare(self, inputs, alloc):
+        img, cols, py, px, c0, b0 = inputs
+        return (strided_img(img, cols.shape[5], self.sx), cols, py, px, c0, b0), cols.size, cols
+
+    def extent(self, args):
+        cols = args[1]
+        return cols.shape[0] * cols.shape[1] * cols.shape[2]
+
+
+def corr2d_launches(node):
+    """(direct ConvLaunch, Im2colLaunch) of Corr2d `node`."""
+    op, dtype = node.op, node.outputs[0].dtype
+    return (ConvLaunch(node, corr2d_kernel(dtype, op.subsample, op.dilation)),
+            Im2colLaunch(node, im2col_kernel(dtype, op.subsample, op.dilation)))
+
+
+@lower.register(Corr2d)
+def _(op, node, level):
+    # Corr2d picks its algorithm per call from the shapes: tjit.link.conv's thunk runs
+    # one of the two launches above (and BLAS), so it is an extern call.
+    return None

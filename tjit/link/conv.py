@@ -1,0 +1,138 @@
+"""Extern call: Corr2d (conv2d and its gradients), by direct loops or im2col + BLAS.
+
+The shape rule, per call: with a reduction of K = C*KH*KW >= GEMM_MIN_K taps and
+at least GEMM_MIN_OUT output channels, copying the image into columns (K rows,
+one column per output pixel; `ir.lower_conv.im2col_kernel`) and multiplying by
+the (O, K) filter matrix in BLAS wins: each copied element feeds O
+multiply-adds at BLAS's register-blocked speed, where the direct kernel
+(`corr2d_kernel`) loads and stores an output element per tap. Small K (LeNet's
+first layer: one channel, 25 taps) or few output channels keep the direct
+kernel, whose loops need no copy.
+
+Columns are made a tile at a time (whole channels x whole images, at most
+TILE_ELEMENTS), so memory stays bounded; the filter matrix's tile products are
+accumulated in channel-tile order (beta = 1 after the first). Image tiles are
+split across `tjit.config.threads` threads, each calling BLAS single-threaded:
+every output's sum order depends on the shapes only, never on the thread count.
+"""
+from __future__ import annotations
+
+import ctypes
+
+import numpy as np
+
+from ..codegen import compile_kernel
+from ..ir.lower_conv import corr2d_launches
+from ..runtime import blas
+from ..config import config
+from ..runtime.native_thunk import END, NativeThunk
+from ..runtime.threads import POOL, split
+from ..tensor.nnet_conv import Corr2d
+from .linker import extern
+
+GEMM_MIN_K = 64
+GEMM_MIN_OUT = 8
+TILE_ELEMENTS = 1 << 21
+
+
+def _local_threads_setter():
+    """OpenBLAS's per-thread thread count setter, or None. Under load (more runnable
+    threads than cores) OpenBLAS's own worker threads spin and stall: a product
+    ran 10 to 100 times slower than on one thread, so tiles run on tjit's threads,
+    each calling BLAS on one."""
+    if blas.LIB is None:
+        return None
+    fn = getattr(ctypes.CDLL(blas.LIB.path), "openblas_set_num_threads_local", None)
+    if fn is not None:
+        fn.argtypes, fn.restype = [ctypes.c_int], ctypes.c_int
+    return fn
+
+
+_SET_LOCAL_THREADS = _local_threads_setter()
+
+
+def use_gemm(img_shape, kern_shape):
+    O, C, KH, KW = kern_shape
+    return C * KH * KW >= GEMM_MIN_K and O >= GEMM_MIN_OUT and blas.LIB is not None
+
+
+def tiles(B, C, taps, pixels):
+    """(channels per tile, images per tile) with cc*taps * bb*pixels <= TILE_ELEMENTS
+    where possible: every channel at once when that leaves room for an image."""
+    per_image = C * taps * pixels
+    if per_image <= TILE_ELEMENTS:
+        return C, max(1, min(B, TILE_ELEMENTS // per_image))
+    return max(1, TILE_ELEMENTS // (taps * pixels)), 1
+
+
+class Corr2dThunk:
+    """Runs Corr2d `node`: the direct kernel, or im2col tiles and BLAS products."""
+
+    def __init__(self, node, level):
+        self.node = node
+        direct, im2col = corr2d_launches(node)
+        self.direct = NativeThunk(direct, compile_kernel(direct.kernel, level))
+        self.im2col_launch = im2col
+        self.im2col_cfunc = compile_kernel(im2col.kernel, level).cfunc
+        self.dtype = np.dtype(node.outputs[0].dtype)
+        self.ch = blas._BLAS_DTYPES.get(self.dtype)
+
+    def __call__(self, inputs):
+        img, kern, geom = inputs
+        if self.ch is None or not use_gemm(img.shape, kern.shape):
+            return self.direct(inputs)
+        self.node.op.check_shapes(self.node, inputs)
+        oh, ow, py, px = (int(g) for g in geom)
+        B, C = img.shape[:2]
+        O, _, KH, KW = kern.shape
+        taps, pixels = KH * KW, oh * ow
+        out = np.empty((B, O, oh, ow), self.dtype)
+        if out.size == 0:
+            return [out]
+        wmat = kern.reshape(O, C * taps) if kern.flags.c_contiguous else \
+            np.ascontiguousarray(kern).reshape(O, C * taps)
+        cc, bb = tiles(B, C, taps, pixels)
+        starts = list(range(0, B, bb))
+        groups = [starts[b:e] for b, e in split(len(starts), config.threads)]
+        args = [(g, img, wmat, out, (cc, bb), (KH, KW, oh, ow, py, px)) for g in groups]
+        if len(args) == 1:
+            self._image_tiles(*args[0])
+        else:
+            POOL.run(self._image_tiles, args)
+        return [out]
+
+    def _image_tiles(self, starts, img, wmat, out, tile, geometry):
+        """out[b0:b0 + bb] for each b0 in `starts`: im2col tiles, BLAS products (one
+        BLAS thread here: the split over image tiles is tjit's)."""
+        previous = _SET_LOCAL_THREADS(1) if _SET_LOCAL_THREADS is not None else None
+        try:
+            self._products(starts, img, wmat, out, tile, geometry)
+        finally:
+            if previous is not None:
+                _SET_LOCAL_THREADS(previous)
+
+    def _products(self, starts, img, wmat, out, tile, geometry):
+        (cc, bb), (KH, KW, oh, ow, py, px) = tile, geometry
+        B, C = img.shape[:2]
+        O, taps, pixels = out.shape[1], KH * KW, oh * ow
+        buf = np.empty(min(C, cc) * taps * min(B, bb) * pixels, self.dtype)
+        acc = np.empty(O * min(B, bb) * pixels, self.dtype)
+        for b0 in starts:
+            nb = min(bb, B - b0)
+            part = acc[:O * nb * pixels].reshape(O, nb * pixels)   # contiguous: BLAS's ldc
+            for c0 in range(0, C, cc):
+                nc = min(cc, C - c0)
+                cols = buf[:nc * taps * nb * pixels].reshape(nc * taps, nb * pixels)
+                launch_args, _, _ = self.im2col_launch.prepare(
+                    [img, cols.reshape(nc, KH, KW, nb, oh, ow), py, px, c0, b0], None)
+                self.im2col_cfunc(*launch_args, 0, END)
+                # one product per tile: (O, nc*taps) x (nc*taps, nb*pixels); BLAS's
+                # throughput needs the long N (one image's pixels alone are too few)
+                blas._product(self.ch, wmat[:, c0 * taps:(c0 + nc) * taps], cols, 1.0,
+                              0.0 if c0 == 0 else 1.0, part)
+            out[b0:b0 + nb] = part.reshape(O, nb, oh, ow).transpose(1, 0, 2, 3)
+
+
+@extern.register(Corr2d)
+def _(op, node, linker):
+    return Corr2dThunk(node, linker.level)

@@ -1,0 +1,4 @@
+"""theano.tensor.signal: pooling (`pool`)."""
+from . import pool
+
+__all__ = ["pool"]
