@@ -192,3 +192,14 @@ def test_bad_input_gets_a_clear_error(data):
         f(da.from_array(data["x"]), da.from_array(np.ones(5)))
     with pytest.raises(TypeError, match="must have 2 dims"):
         f(da.from_array(data["b"]), da.from_array(data["b"]))
+    w = tjit.shared(data["b"], name="w")  # whole in every block: its axis must be too
+    for out in (T.dot(X, w), X * w):
+        with pytest.raises(tdk.SplitAxisError, match=r"w is whole.*X.rechunk\(\{1: -1\}\)"):
+            tdk.function([X], out)(da.from_array(data["x"], chunks=(5, 3)))
+
+
+def test_importing_tjit_never_imports_dask():
+    code = "import sys, tjit, tjit.tensor; print(sorted(m for m in sys.modules if 'dask' in m))"
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
+                         text=True, timeout=120)
+    assert out.returncode == 0 and out.stdout.strip() == "[]", out.stderr

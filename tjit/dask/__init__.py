@@ -24,11 +24,12 @@ import numpy as np
 from ..graph import clone_replace, graph_inputs
 from ..shared import SharedVariable
 from ..tensor.var import as_tensor_variable
-from .kernels import Combine, Kernel, identity, stats  # noqa: F401
-from .plan import Info, Planner, SplitAxisError, discover_axes  # noqa: F401
-from . import random  # noqa: F401
+from .kernels import Combine, Kernel, identity, stats
+from .plan import Planner, SplitAxisError, discover_axes
+from . import random
 
-__all__ = ["function", "DaskFunction", "SplitAxisError", "stats"]
+__all__ = ["function", "DaskFunction", "SplitAxisError", "stats", "random", "Kernel", "Combine",
+           "identity", "Planner"]
 
 _LETTERS = "abcdefghijklmn"
 _NEW = "opqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..graph import Constant, Variable
+from ..graph import Constant, Variable, graph_inputs
 from ..shared import SharedVariable
 from ..tensor.blas import Dot
 from ..tensor.elemwise import DimShuffle, Elemwise
@@ -131,7 +131,10 @@ class Planner:
                     for a in axes:
                         self.union.merge(first, a)
                     axes = {first}
-                amap.append(axes.pop() if axes else None)
+                g = axes.pop() if axes else None
+                if g in self.split:
+                    self._whole_meets_split(node, d, g, v.ndim)
+                amap.append(g)
                 sizes.append(size)
             return Info(stage, tuple(amap), tuple(sizes))
         if isinstance(op, DimShuffle):
@@ -145,6 +148,23 @@ class Planner:
             return self._dot(v, node, ins, stage)
         raise NotImplementedError(f"tjit.dask: {node.op} on chunked data is not supported "
                                   "(elementwise ops, reductions, dot and softmax are)")
+
+    def _whole_meets_split(self, node, d, g, ndim):
+        """A dim that is whole in every block (a shared variable's) cannot line up
+        with a split axis: each block holds only part of that axis."""
+        for inp in node.inputs:
+            k = d - (ndim - inp.ndim)
+            if k >= 0 and self.info[id(inp)].amap[k] is None and \
+                    not inp.type.broadcastable[k]:
+                raise SplitAxisError(self._whole_msg(inp, g))
+
+    def _whole_msg(self, whole, g):
+        name, dim = self._where(g)
+        leaves = [v for v in graph_inputs([whole]) if isinstance(v, SharedVariable)]
+        whole = leaves[0] if leaves else whole
+        return (f"tjit.dask: {whole} is whole in every block but lines up with dim {dim} of "
+                f"{name}, which is split across chunks; rechunk it: "
+                f"{name}.rechunk({{{dim}: -1}}), or pass {whole} as a dask array")
 
     def _where(self, g):
         """(name, dim) of a dask input's dim along global axis g."""
@@ -182,6 +202,9 @@ class Planner:
                 raise NotImplementedError(f"tjit.dask: dot contracts axis {ka} with axis {kb}")
             self.union.merge(ka, kb)
         k = ka if ka is not None else kb
+        if k in self.split and (ka is None or kb is None):
+            whole = node.inputs[0] if ka is None else node.inputs[1]
+            raise SplitAxisError(self._whole_msg(whole, k))
         if k not in self.split:
             return Info(stage, amap, sizes)
         if stage == 1:
