@@ -12,9 +12,9 @@
     dask.array + NumPy, and tjit on one machine (the data materialised in this
     process, skipped above 2e7 rows).
 
-Each (a) run starts from restarted workers; "peak MB/worker" is the largest
-worker's peak resident memory (ru_maxrss) since its start (for (b): including the
-persisted data). Prints one table (medians).
+"peak MB/worker" is the largest worker's peak resident memory during the run
+(sampled every 10 ms; for (b) it includes the persisted data). Prints one table
+(medians).
 """
 from __future__ import annotations
 
@@ -44,22 +44,37 @@ import tjit.tensor as T  # noqa: E402
 from tjit.random.streams import PhiloxStreams  # noqa: E402
 
 
-def _peak_rss_mb():
-    import resource
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+def _start_peak(dask_worker):
+    """On a worker: sample this process's resident memory every 10 ms from now
+    (the state lives on the worker object: this function is shipped by value)."""
+    import threading
+    import psutil
+    proc = psutil.Process()
+    state = dask_worker._tjit_bench_peak = {"peak": proc.memory_info().rss,
+                                            "stop": threading.Event()}
+
+    def loop():
+        while not state["stop"].wait(0.01):
+            state["peak"] = max(state["peak"], proc.memory_info().rss)
+    threading.Thread(target=loop, daemon=True).start()
 
 
-def measure(client, build, repeats, restart=True):
+def _stop_peak(dask_worker):
+    state = dask_worker._tjit_bench_peak
+    state["stop"].set()
+    return state["peak"] / 2 ** 20
+
+
+def measure(client, build, repeats):
     """(median seconds, peak MB of the largest worker, result) of computing build()."""
     times, peaks, result = [], [], None
     for _ in range(repeats):
-        if restart:
-            client.restart()
         arrays = build()
+        client.run(_start_peak)
         t0 = time.perf_counter()
         result = dask.compute(*arrays)
         times.append(time.perf_counter() - t0)
-        peaks.append(max(client.run(_peak_rss_mb).values()))
+        peaks.append(max(client.run(_stop_peak).values()))
     return float(np.median(times)), max(peaks), result
 
 
@@ -114,11 +129,10 @@ def logistic(rows, rows_per_block, repeats, client):
         c = da.mean(-y * da.log(q) - (1 - y) * da.log(1 - q))
         return [c, X.T @ (q - y) / rows]
 
-    client.restart()
     X, y = client.persist(list(data()))  # a training set kept in the workers' memory
     dask.compute(X.sum(), y.sum())
-    tj = measure(client, lambda: f(X, y), repeats, restart=False)
-    npy = measure(client, lambda: numpy_step(X, y), repeats, restart=False)
+    tj = measure(client, lambda: f(X, y), repeats)
+    npy = measure(client, lambda: numpy_step(X, y), repeats)
     ok = np.allclose(tj[2][1], npy[2][1], rtol=1e-8, atol=1e-12)
     label = f"(b) logistic step, {rows:.2g} x {d}"
     out = [[label, "tjit on Dask", f"{tj[0]:.2f}", f"{tj[1]:.0f}",
