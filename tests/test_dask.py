@@ -4,6 +4,7 @@ import pickle
 import subprocess
 import sys
 
+import cloudpickle
 import dask
 import dask.array as da
 import numpy as np
@@ -171,6 +172,10 @@ def test_pickles_as_a_small_graph_and_loads_in_a_fresh_process(tmp_path, data):
     blob = pickle.dumps(f)
     assert len(blob) < 64_000  # kilobytes: graphs, no machine code
     assert dask.base.tokenize(f) == dask.base.tokenize(pickle.loads(blob))
+    assert dask.base.tokenize(f) == dask.base.tokenize(cloudpickle.loads(cloudpickle.dumps(f)))
+    keys = f(da.from_array(data["x"], chunks=(4, 7))).__dask_graph__().keys()
+    names = {k[0] if isinstance(k, tuple) else k for k in keys}
+    assert any(n.startswith("tjit-fresh-var-chunk-") for n in names), names
     (tmp_path / "f.pkl").write_bytes(blob)
     np.save(tmp_path / "x.npy", data["x"])
     code = ("import pickle, numpy as np, dask, dask.array as da\n"

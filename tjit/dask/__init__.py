@@ -21,10 +21,12 @@ except ImportError as e:  # pragma: no cover - depends on the environment
 
 import numpy as np
 
+from .. import tensor as T
 from ..graph import clone_replace, graph_inputs
 from ..shared import SharedVariable
+from ..tensor.reduction import Reduce
 from ..tensor.var import as_tensor_variable
-from .kernels import Combine, Kernel, identity, stats
+from .kernels import Combine, Kernel, _keep_lead, identity, stats
 from .plan import Planner, SplitAxisError, discover_axes
 from . import random
 
@@ -151,9 +153,6 @@ class _Plan:
         return list(self.fn.inputs) + self.shared_fresh + [b.fresh for b in self.planner.bigs]
 
     def _big_kernel(self, big):
-        from .. import tensor as T
-        from ..tensor.reduction import Reduce
-        from .kernels import _keep_lead
         nlead = len(big.split)
         e = self._replaced(big.inputs, keep={id(big.out)})
         label = f"{self.fn.name}-{big.kind}-chunk"

@@ -9,6 +9,7 @@ import threading
 import numpy as np
 
 from .. import tensor as T
+from ..function import function
 from ..tensor.reduction import Reduce
 
 _COMPILED = {}          # token -> compiled tjit function, per process
@@ -51,7 +52,6 @@ class Kernel:
             with _GLOBAL:
                 fn = _COMPILED.get(self.token)
                 if fn is None:
-                    from ..function import function  # tjit.function imports the whole stack
                     ins, outs, mode = pickle.loads(self.payload)
                     fn = function(ins, outs, mode=mode, on_unused_input="ignore")
                     _LOCKS[self.token] = threading.Lock()
