@@ -154,7 +154,7 @@ def substream_starts(state, count):
 def step(x):
     """One MRG31k3p step of int64 state columns x (list of 6 arrays); returns the
     new columns and z in [1, m1] (z == m1 stands for 0)."""
-    x10, x11, x12, x20, x21, x22 = x
+    x10, x11, x12, x20, x21, x22 = (np.asarray(v, dtype=np.int64) for v in x)
     y1 = (4194304 * x11 + 129 * x12) % M1
     y2 = (32768 * x20 + 32769 * x22) % M2
     z = y1 - y2

@@ -58,20 +58,6 @@ def _check_nstreams(nstreams):
     return int(nstreams)
 
 
-def _shape_ints(shape):
-    """The size as a tuple of Python ints when every entry is a constant, else None
-    (for the stream-count guess of tjit's extension methods)."""
-    owner = shape.vector.owner
-    if owner is None:
-        data = getattr(shape.vector, "data", None)
-        return None if data is None else tuple(int(v) for v in np.asarray(data).reshape(-1))
-    if type(owner.op).__name__ == "MakeVector":
-        values = [_const(v) for v in owner.inputs]
-        if all(v is not None for v in values):
-            return tuple(int(v) for v in values)
-    return None
-
-
 class MRGStreams(RandomStreamsBase):
     """MRG31k3p streams in Theano's layout; see the module doc."""
 
@@ -127,11 +113,10 @@ class MRGStreams(RandomStreamsBase):
         return out
 
     def _draw(self, size, dist, dtype, a, b):
-        # tjit's extension methods (RandomStreamsBase): uniforms only
+        # tjit's extension methods (RandomStreamsBase; no Theano counterpart):
+        # uniforms on 60 * 256 substreams, whatever the size
         assert dist == "uniform", dist
-        ints = _shape_ints(size)
-        nstreams = mrg.guess_n_streams(ints if ints is not None else None)
-        return self._mrg_draw(size, dtype, a, b, nstreams)
+        return self._mrg_draw(size, dtype, a, b, mrg.DEFAULT_STREAMS)
 
     def _streams(self, size, nstreams):
         return _check_nstreams(nstreams) if nstreams is not None else self.n_streams(
@@ -162,7 +147,8 @@ class MRGStreams(RandomStreamsBase):
             return T.cast(T.lt(u, p), dtype)
         _reject_non_positive(size)
         shape = _size(size, ndim, (n, p))
-        u = self._mrg_draw(shape, "float64", 0.0, 1.0, self._streams(size, nstreams))
+        nstreams = mrg.DEFAULT_STREAMS if nstreams is None else _check_nstreams(nstreams)
+        u = self._mrg_draw(shape, "float64", 0.0, 1.0, nstreams)
         return BinomialFromUniform(dtype)(u, n, p)
 
     def normal(self, size=None, avg=0.0, std=1.0, ndim=None, dtype=None, nstreams=None,
