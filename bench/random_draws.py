@@ -7,15 +7,17 @@ Prints one table of medians (after a warm-up call) of drawing n = 10**7 float64
   normal   standard normals
 from a compiled function per implementation:
   tjit      RandomStreams (Philox4x32-10, native, config.threads threads; "1T":
-            one thread) and MRG_RandomStreams (MRG31k3p; the uniform is
-            native, the normal is Box-Muller in the graph)
+            one thread) and MRG_RandomStreams (MRG31k3p in Theano's layout,
+            its default 60*256 substreams: a native uniform kernel; the normal
+            is that draw plus one native Box-Muller kernel)
   numpy     np.random.default_rng (PCG64): rng.random(n), rng.standard_normal(n)
   pytensor  RandomStream, mode CVM (its random ops run NumPy's generators)
   jax       jax.random.uniform / normal under jit (threefry), block_until_ready
   numba     @njit np.random.random(n) / np.random.standard_normal(n)
 Streams differ, so results are checked statistically (shape, dtype, mean and
 standard deviation within 6 standard errors): a failing one shows WRONG.
-Ratios are against NumPy. --scale shrinks n (e.g. 0.01 for a smoke run).
+Ratios are against NumPy; "MRG/Philox" is tjit MRG's time over tjit's (the
+goal: at most 1.5). --scale shrinks n (e.g. 0.01 for a smoke run).
 """
 from __future__ import annotations
 
@@ -68,6 +70,16 @@ def tjit_mrg(n, dist):
     return tjit.function([], getattr(rs, dist)((n,), dtype="float64"))
 
 
+def tjit_mrg_1thread(n, dist):
+    tjit, T = H.import_tjit()
+    f = tjit_mrg(n, dist)
+
+    def one_thread():
+        with tjit.config.change_flags(threads=1):
+            return f()
+    return one_thread
+
+
 def numpy_pcg64(n, dist):
     rng = np.random.default_rng(1234)
     draw = rng.random if dist == "uniform" else rng.standard_normal
@@ -107,7 +119,8 @@ def numba_random(n, dist):
     return lambda: f(n)
 
 
-BUILDERS = {"tjit": tjit_philox, "tjit 1T": tjit_philox_1thread, "tjit MRG": tjit_mrg, "numpy": numpy_pcg64,
+BUILDERS = {"tjit": tjit_philox, "tjit 1T": tjit_philox_1thread, "tjit MRG": tjit_mrg,
+            "tjit MRG 1T": tjit_mrg_1thread, "numpy": numpy_pcg64,
             "pytensor": pytensor_streams, "jax": jax_random, "numba": numba_random}
 
 
@@ -134,7 +147,7 @@ def main(argv=None):
     if opts.threads:
         tjit.config.threads = opts.threads
     n = max(1000, int(10 ** 7 * opts.scale))
-    impls = ["tjit", "tjit 1T", "tjit MRG", "numpy"] + H.installed_peers()
+    impls = ["tjit", "tjit 1T", "tjit MRG", "tjit MRG 1T", "numpy"] + H.installed_peers()
     skips = H.Skips()
     rows = []
     for dist in ("uniform", "normal"):
@@ -142,7 +155,8 @@ def main(argv=None):
         rows.append((dist, cells))
     print(f"W7: {n} float64 random numbers, median of {opts.repeats} (ms; "
           f"tjit threads={tjit.config.threads}; ratio = NumPy time / time, > 1 is faster)")
-    header = ["workload", "dtype", "unit"] + impls + [f"numpy/{i}" for i in impls if i != "numpy"]
+    header = (["workload", "dtype", "unit"] + impls + [f"numpy/{i}" for i in impls if i != "numpy"]
+              + ["MRG/Philox", "MRG/Philox 1T"])
     table = []
     for dist, cells in rows:
         ratios = []
@@ -152,6 +166,10 @@ def main(argv=None):
             a, b = cells["numpy"], cells[impl]
             ok = not isinstance(a, str) and not isinstance(b, str)
             ratios.append(f"{a / b:.2f}x" if ok else "-")
+        for mine, theirs in (("tjit MRG", "tjit"), ("tjit MRG 1T", "tjit 1T")):
+            a, b = cells[mine], cells[theirs]
+            ok = not isinstance(a, str) and not isinstance(b, str)
+            ratios.append(f"{a / b:.2f}" if ok else "-")
         table.append([dist, "float64", "ms"] + [H.fmt(cells[i], 1e3) for i in impls] + ratios)
     H.print_table(header, table)
 
