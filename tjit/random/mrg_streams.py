@@ -138,16 +138,17 @@ class MRGStreams(RandomStreamsBase):
 
     def binomial(self, size=None, n=1, p=0.5, ndim=None, dtype="int64", prob=None,
                  nstreams=None):
-        """Binomial(n, p): for n == 1 Theano's cast(u < p) with u uniform of floatX;
-        n > 1 (tjit's extension) by the inverse CDF of float64 uniforms."""
+        """Binomial(n, p): for n == 1 Theano's cast(u < p), u uniform of floatX
+        (size None: p's shape); n > 1 (tjit's extension) by the inverse CDF of
+        float64 uniforms. nstreams defaults to Theano's guess from the size."""
         if prob is not None:
             p = prob
-        if _const(n) == 1:
-            u = self.uniform(size, ndim=ndim, nstreams=nstreams)
-            return T.cast(T.lt(u, p), dtype)
         _reject_non_positive(size)
         shape = _size(size, ndim, (n, p))
-        nstreams = mrg.DEFAULT_STREAMS if nstreams is None else _check_nstreams(nstreams)
+        nstreams = self._streams(size, nstreams)
+        if _const(n) == 1:
+            u = self._mrg_draw(shape, default_float(), 0.0, 1.0, nstreams)
+            return T.cast(T.lt(u, p), dtype)
         u = self._mrg_draw(shape, "float64", 0.0, 1.0, nstreams)
         return BinomialFromUniform(dtype)(u, n, p)
 
