@@ -101,11 +101,12 @@ class MRGStreams(RandomStreamsBase):
 
     # ---- the one native draw --------------------------------------------------------
     def _mrg_draw(self, shape, dtype, low, high, nstreams):
-        k = len(self.state_updates)
-        self._nstreams.append(_check_nstreams(nstreams))
-        state = shared(self._initial_state(k), name=f"mrg_rstate{k}")
+        k, nstreams = len(self.state_updates), _check_nstreams(nstreams)
+        state = shared(mrg.substream_starts(self._stream_start(k), nstreams),
+                       name=f"mrg_rstate{k}")
         new_state, out = MRGUniform(dtype, shape.ndim, shape.broadcastable)(
             state, shape.vector, low, high)
+        self._nstreams.append(nstreams)         # (only once the draw is built)
         state.default_update = new_state
         self.state_updates.append((state, new_state))
         out.rng = out.rstate = state
