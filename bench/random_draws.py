@@ -1,6 +1,6 @@
 """Random-number benchmark (W7): tjit against NumPy (and PyTensor, JAX, Numba when installed).
 
-    python bench/random_draws.py [--repeats 7] [--scale 1.0] [--threads N]
+    python bench/random_draws.py [--repeats 7] [--scale 1.0] [--threads N] [--cpus host,x86-64-v3]
 
 Prints one table of medians (after a warm-up call) of drawing n = 10**7 float64
   uniform  uniforms on [0, 1)
@@ -17,7 +17,9 @@ from a compiled function per implementation:
 Streams differ, so results are checked statistically (shape, dtype, mean and
 standard deviation within 6 standard errors): a failing one shows WRONG.
 Ratios are against NumPy; "MRG/Philox" is tjit MRG's time over tjit's (the
-goal: at most 1.5). --scale shrinks n (e.g. 0.01 for a smoke run).
+goal: at most 1.5). --scale shrinks n (e.g. 0.01 for a smoke run). With
+tjit.config.cpu (when this tree has the flag), the tjit columns are repeated for
+each of --cpus (default: host and x86-64-v3), side by side.
 """
 from __future__ import annotations
 
@@ -125,6 +127,11 @@ BUILDERS = {"tjit": tjit_philox, "tjit 1T": tjit_philox_1thread, "tjit MRG": tji
 
 
 def run_one(impl, n, dist, skips, repeats):
+    impl, _, cpu = impl.partition(" @")
+    if cpu:
+        tjit, _ = H.import_tjit()
+        with tjit.config.change_flags(cpu=cpu):
+            return run_one(impl, n, dist, skips, repeats)
     try:
         fn = BUILDERS[impl](n, dist)
         result = fn()
@@ -142,12 +149,18 @@ def main(argv=None):
     ap.add_argument("--repeats", type=int, default=7, help="timed runs per cell (median)")
     ap.add_argument("--scale", type=float, default=1.0, help="shrink n (quick runs)")
     ap.add_argument("--threads", type=int, default=None, help="tjit.config.threads")
+    ap.add_argument("--cpus", default="host,x86-64-v3",
+                    help="tjit.config.cpu values compared side by side (when the flag exists)")
     opts = ap.parse_args(argv)
     tjit, _ = H.import_tjit()
     if opts.threads:
         tjit.config.threads = opts.threads
     n = max(1000, int(10 ** 7 * opts.scale))
-    impls = ["tjit", "tjit 1T", "tjit MRG", "tjit MRG 1T", "numpy"] + H.installed_peers()
+    mine = ["tjit", "tjit 1T", "tjit MRG", "tjit MRG 1T"]
+    impls = list(mine)
+    for cpu in _other_cpus(tjit, opts.cpus):
+        impls += [f"{i} @{cpu}" for i in mine]
+    impls += ["numpy"] + H.installed_peers()
     skips = H.Skips()
     rows = []
     for dist in ("uniform", "normal"):
@@ -155,8 +168,9 @@ def main(argv=None):
         rows.append((dist, cells))
     print(f"W7: {n} float64 random numbers, median of {opts.repeats} (ms; "
           f"tjit threads={tjit.config.threads}; ratio = NumPy time / time, > 1 is faster)")
+    pairs = [(i, i.replace("MRG", "").replace("  ", " ").strip()) for i in impls if "MRG" in i]
     header = (["workload", "dtype", "unit"] + impls + [f"numpy/{i}" for i in impls if i != "numpy"]
-              + ["MRG/Philox", "MRG/Philox 1T"])
+              + [a.replace("tjit MRG", "MRG/Philox") for a, _ in pairs])
     table = []
     for dist, cells in rows:
         ratios = []
@@ -166,12 +180,22 @@ def main(argv=None):
             a, b = cells["numpy"], cells[impl]
             ok = not isinstance(a, str) and not isinstance(b, str)
             ratios.append(f"{a / b:.2f}x" if ok else "-")
-        for mine, theirs in (("tjit MRG", "tjit"), ("tjit MRG 1T", "tjit 1T")):
-            a, b = cells[mine], cells[theirs]
+        for mrg_impl, philox_impl in pairs:
+            a, b = cells[mrg_impl], cells[philox_impl]
             ok = not isinstance(a, str) and not isinstance(b, str)
             ratios.append(f"{a / b:.2f}" if ok else "-")
         table.append([dist, "float64", "ms"] + [H.fmt(cells[i], 1e3) for i in impls] + ratios)
     H.print_table(header, table)
+
+
+def _other_cpus(tjit, cpus):
+    """The non-host CPUs of `cpus` when this tree has tjit.config.cpu, else []."""
+    try:
+        with tjit.config.change_flags(cpu="host"):
+            pass
+    except Exception:       # no cpu flag in this tree: host only
+        return []
+    return [c for c in cpus.split(",") if c and c != "host"]
 
 
 if __name__ == "__main__":
