@@ -8,6 +8,7 @@ import runpy
 import sys
 import traceback
 from .codegen import cache
+from .config import config
 from .function import COMPILE_HOOKS
 from .runtime.dump import dump_function, dump_passes
 
@@ -41,7 +42,9 @@ def _cache(ns):
         print(f"removed {cache.clear()} entries from {cache.cache_dir()}")
         return 0
     count, size, root = cache.info()
-    print(f"cache directory: {root}\nentries: {count}\nsize: {size / 1e6:.1f} MB")
+    print(f"cache directory: {root}\nentries: {count}\nsize: {size / 1e6:.1f} MB\n"
+          f"limit: {config.cache_size_mb:g} MB (tjit.config.cache_size_mb; least recently "
+          "used entries are removed past it)")
     return 0
 
 

@@ -37,6 +37,20 @@ def _names(v):
     return tuple(v)
 
 
+def _cpu_name(v):
+    # resolved now, so an unknown name fails where it is set (LLVM itself would
+    # only warn, then abort the process when generating code)
+    from .codegen.target import resolve
+    return resolve(str(v).strip()).name
+
+
+def _size_mb(v):
+    v = float(v)
+    if not v > 0:
+        raise ValueError(f"must be > 0 (megabytes), got {v}")
+    return v
+
+
 _FLAGS = {
     # name: (default, converter, doc)
     # Theano's casting of Python numbers in graphs: 'custom' (the smallest dtype
@@ -60,6 +74,14 @@ _FLAGS = {
     "compute_test_value_opt": ("off", _choice("off", "ignore", "warn", "raise"),
                                "accepted for Theano compatibility; tjit's rewrites do not "
                                "compute test values"),
+    # -- target and cache bounds (tjit.codegen) --
+    "cpu": ("host", _cpu_name, "CPU code is generated for: host, x86-64, x86-64-v2, "
+            "x86-64-v3, x86-64-v4 or an LLVM CPU name (code the host cannot run is refused)"),
+    "cache_size_mb": (500.0, _size_mb, "size limit of the on-disk compile cache (oldest "
+                      "entries are removed past it)"),
+    "kernel_cache_mb": (64.0, _size_mb, "size limit of the in-process cache of compiled "
+                        "kernels (least recently used ones are dropped; their machine "
+                        "code is freed once no function uses it)"),
 }
 
 

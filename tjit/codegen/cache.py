@@ -9,6 +9,10 @@ LLVM IR), written to a temporary file and renamed into place, so concurrent
 processes never see a partial entry. An entry that fails its checksum, or whose
 key is not the one it is filed under (a valid entry copied or renamed over
 another: linking it would load the wrong symbols), is deleted and rebuilt.
+
+The directory is kept under `tjit.config.cache_size_mb`: past it, the entries
+least recently used (a load refreshes an entry's modification time) are deleted
+until it holds 3/4 of the limit.
 """
 from __future__ import annotations
 
@@ -77,6 +81,10 @@ def load(key):
         return _discard(path, "corrupt")
     if payload[:_KEY_BYTES] != key.encode():
         return _discard(path, "filed under another key")
+    try:
+        os.utime(path)      # recently used: evicted last
+    except OSError:
+        pass
     payload = payload[_KEY_BYTES:]
     (n,) = struct.unpack("<Q", payload[:8])
     obj, text = payload[8:8 + n], payload[8 + n:]
@@ -113,11 +121,54 @@ def store(key, object_code, llvm_ir):
         except BaseException:
             os.unlink(tmp)
             raise
+        _grew(len(data))
     except OSError as e:
         if not _state.get("warned"):
             _state["warned"] = True
             warnings.warn(f"tjit: cannot write the compile cache in {cache_dir()}: {e}; "
                           "compiled code is not cached on disk", stacklevel=3)
+
+
+def _grew(nbytes):
+    """Count a stored entry; past the size limit, evict. The directory is walked
+    once per process (and after each eviction), not at every store."""
+    if _state.get("size") is None or _state.get("size dir") != cache_dir():
+        _state["size"], _state["size dir"] = info()[1], cache_dir()
+    _state["size"] += nbytes
+    if _state["size"] > config.cache_size_mb * 1e6:
+        evict(config.cache_size_mb * 1e6 * 0.75)
+
+
+def evict(target_bytes):
+    """Delete the least recently used entries until the cache holds at most
+    `target_bytes`; returns how many were deleted. Entries another process is
+    writing or reading at the time are only files: it rebuilds or keeps its copy."""
+    entries = []
+    for folder, _, files in os.walk(cache_dir()):
+        for name in files:
+            if name.endswith(".o"):
+                path = os.path.join(folder, name)
+                try:
+                    st = os.stat(path)
+                except OSError:
+                    continue
+                entries.append((st.st_mtime_ns, st.st_size, path))
+    entries.sort()
+    size, removed = sum(e[1] for e in entries), 0
+    for _, nbytes, path in entries:
+        if size <= target_bytes:
+            break
+        try:
+            os.unlink(path)
+        except OSError:
+            continue
+        size -= nbytes
+        removed += 1
+    _state["size"], _state["size dir"] = size, cache_dir()
+    if removed:
+        log.info("compile cache over %.0f MB: removed %d least recently used entries",
+                 config.cache_size_mb, removed)
+    return removed
 
 
 def info():
@@ -142,4 +193,5 @@ def clear():
                     count += 1
                 except OSError:
                     pass
+    _state["size"] = None
     return count

@@ -1,27 +1,32 @@
 """Compile a `Kernel` to machine code and load it into the process.
 
-All kernels live in one MCJIT engine. Compiled kernels are cached in memory by
-the kernel's canonical text (so an identical kernel compiles once per process)
-and on disk (tjit.codegen.cache), so it compiles once per machine.
+Kernels are loaded into MCJIT engines, a few dozen per engine (`Engine`): the
+machine code of an engine is freed when the last kernel loaded into it is
+dropped (each `NativeKernel`, and its `cfunc`, keeps its engine alive), so a
+long-running process that compiles and drops functions does not grow without
+bound. Compiled kernels are cached in memory by the target and the kernel's
+canonical text (an identical kernel compiles once per process; least recently
+used ones are dropped past `tjit.config.kernel_cache_mb`) and on disk
+(tjit.codegen.cache), so it compiles once per machine.
 """
 from __future__ import annotations
 
+import collections
 import ctypes
 import logging
 import time
+import weakref
 
 import llvmlite.binding as llvm
 import numpy as np
 
-from tjit.codegen import cache as object_cache, mathlib, mathlib_scalar
+from tjit.codegen import cache as object_cache, mathlib, mathlib_scalar, target as targets
 from tjit.codegen.emit import emit_kernel
 from tjit.codegen.target import LLVM_LOCK, optimize, target_machine
+from tjit.config import config
 from tjit.ir.serialize import serialize
 
 log = logging.getLogger("tjit.codegen")
-_engine = None
-_cache = {}         # canonical kernel text -> NativeKernel
-_symbols = set()    # entry names already loaded into the engine
 
 
 class NativeKernel:
@@ -35,8 +40,9 @@ class NativeKernel:
     outputs fresh and not aliasing inputs).
     """
 
-    def __init__(self, kernel, llvm_ir, object_code, address, compile_seconds):
+    def __init__(self, kernel, llvm_ir, object_code, address, compile_seconds, engine=None):
         self.kernel = kernel
+        self.engine = engine                    # keeps the machine code loaded
         self.llvm_ir = llvm_ir                  # optimized IR text
         self.object_code = object_code          # bytes, for an on-disk cache
         self.address = address
@@ -45,6 +51,7 @@ class NativeKernel:
         prototype = ctypes.CFUNCTYPE(ctypes.c_int32, *([ctypes.py_object] * n),
                                      *([ctypes.c_int64] * (k + 2)))
         self.cfunc = prototype(address)
+        self.cfunc.engine = engine              # whoever holds cfunc holds the code
         self._asm = None
 
     def __call__(self, *args, begin=0, end=2 ** 62):
@@ -81,24 +88,97 @@ class NativeKernel:
         if self._asm is None:
             with LLVM_LOCK:
                 module = llvm.parse_assembly(self.llvm_ir)
-                self._asm = target_machine().emit_assembly(module)
+                tgt = self.engine.target if self.engine is not None else None
+                self._asm = target_machine(3, tgt).emit_assembly(module)
         return self._asm
+
+    @property
+    def nbytes(self):
+        """Bytes this kernel holds in the in-process cache (object code and IR)."""
+        return len(self.object_code) + len(self.llvm_ir)
 
     def __repr__(self):
         return "<NativeKernel %s at 0x%x>" % (self.kernel.name, self.address)
 
 
-def compile_kernel(kernel, level=3) -> NativeKernel:
-    """Emit, verify, optimize and load `kernel`, or load its object code from the
-    on-disk cache; cached in memory by the kernel's canonical text.
+class Engine:
+    """One MCJIT engine of `target`: the kernels and math library objects loaded
+    into it. Holds at most `KERNELS` kernels; then `engine_for` starts another, so
+    that dropping old kernels can free their engine's machine code."""
+    KERNELS = 48
 
-    `level` 3 is the full O3 pipeline with vectorization; level 0 (FAST_COMPILE)
-    no IR optimization, one version of each loop, the scalar math library and
-    fast instruction selection.
+    def __init__(self, target):
+        self.target = target
+        # the engine takes ownership of its target machine: a fresh one each
+        self.ee = llvm.create_mcjit_compiler(llvm.parse_assembly(""),
+                                             targets.new_target_machine(target, 3))
+        self.symbols = set()        # entry names loaded (one definition each)
+        self.library = set()        # math library functions loaded: (library, name, dtype)
+        self.kernels = 0
+        # disposed by a later compile, under LLVM_LOCK (llvmlite is not thread safe)
+        weakref.finalize(self, _released.append, self.ee)
 
-    Raises RuntimeError if LLVM rejects the generated IR (a codegen bug).
-    """
-    start = time.perf_counter()
+    def add_object(self, object_code):
+        self.ee.add_object_file(llvm.ObjectFileRef.from_data(object_code))
+        self.ee.finalize_object()
+
+
+_engines = {}           # target -> the engine new kernels go into
+_released = []          # engines nobody uses any more, to dispose of
+_loads = collections.Counter()      # how many engines each target has had (for tests)
+
+
+def engine_for(target, fresh=False):
+    """The engine the next kernel of `target` is loaded into (a new one if
+    `fresh`). Call with LLVM_LOCK held."""
+    engine = _engines.get(target)
+    if engine is None or engine.kernels >= Engine.KERNELS or fresh:
+        engine = _engines[target] = Engine(target)
+        _loads[target] += 1
+    return engine
+
+
+def free_released():
+    """Dispose of the engines no kernel uses any more: their machine code is freed."""
+    with LLVM_LOCK:
+        while _released:
+            _released.pop().close()
+
+
+class KernelCache(collections.OrderedDict):
+    """Compiled kernels by key, least recently used dropped first once their
+    bytes pass `tjit.config.kernel_cache_mb`."""
+
+    def __init__(self):
+        super().__init__()
+        self.nbytes = 0
+
+    def get(self, key, default=None):
+        found = super().get(key, default)
+        if found is not default:
+            self.move_to_end(key)
+        return found
+
+    def __setitem__(self, key, native):
+        if key in self:
+            self.nbytes -= self[key].nbytes
+        super().__setitem__(key, native)
+        self.nbytes += native.nbytes
+        limit = config.kernel_cache_mb * 1e6
+        while self.nbytes > limit and len(self) > 1:
+            _, dropped = self.popitem(last=False)
+            self.nbytes -= dropped.nbytes
+
+    def clear(self):
+        super().clear()
+        self.nbytes = 0
+
+
+_cache = KernelCache()      # target, level and kernel text -> NativeKernel
+
+
+def _cache_text(kernel, level):
+    """The text naming `kernel` compiled at `level` (without its target)."""
     # Kernels lowered from graph nodes carry a key of their structure; others are
     # identified by their canonical text.
     text = kernel.meta.get("cache_key")
@@ -108,39 +188,72 @@ def compile_kernel(kernel, level=3) -> NativeKernel:
         text += "\nparams " + " ".join(p.name for p in kernel.params)
     if level != 3:
         text = f"level {level}\n{text}"
+    return text
+
+
+def compile_kernel(kernel, level=3) -> NativeKernel:
+    """Emit, verify, optimize and load `kernel` for `tjit.config.cpu`, or load its
+    object code from the on-disk cache; cached in memory by target and the
+    kernel's canonical text.
+
+    `level` 3 is the full O3 pipeline with vectorization; level 0 (FAST_COMPILE)
+    no IR optimization, one version of each loop, the scalar math library and
+    fast instruction selection.
+
+    Raises RuntimeError if LLVM rejects the generated IR (a codegen bug), or if
+    the host cannot execute code for the configured CPU (instead of crashing).
+    """
+    start = time.perf_counter()
+    text = _cache_text(kernel, level)
     with LLVM_LOCK:
-        cached = _cache.get(text)
+        free_released()
+        tgt = targets.current()
+        memory_key = f"{tgt.description}\n{text}"
+        cached = _cache.get(memory_key)
         if cached is not None:
             return cached
-        symbol = kernel.name
-        if symbol in _symbols:      # another kernel of the same name is loaded
-            symbol = "%s.%d" % (kernel.name, len(_symbols))
-        key = object_cache.entry_key(text, symbol)
-        entry = object_cache.load(key)
-        if entry is None:
-            object_code, llvm_ir = _build(kernel, symbol, level)
-            object_cache.store(key, object_code, llvm_ir)
-        else:
-            object_code, llvm_ir = entry
-        engine = _shared_engine(level)
-        library = mathlib_scalar if level == 0 else mathlib
-        used = kernel.meta.get("library functions")     # set by emit_kernel
-        library.ensure_loaded(engine, mathlib.functions_used(kernel) if used is None else used)
-        engine.add_object_file(llvm.ObjectFileRef.from_data(object_code))
-        engine.finalize_object()
-        address = engine.get_function_address(symbol)
+        targets.check_runnable(tgt)
+        with targets.pinned(tgt):
+            symbol = kernel.name
+            # A name loaded before (the kernel was dropped from this cache, or
+            # another has its name) goes into a new engine: the symbol, and so
+            # the disk entry, stays the kernel's own.
+            engine = engine_for(tgt, fresh=symbol in engine_for(tgt).symbols)
+            key = object_cache.entry_key(text, symbol)
+            entry = object_cache.load(key)
+            if entry is None:
+                object_code, llvm_ir = _build(kernel, symbol, level)
+                object_cache.store(key, object_code, llvm_ir)
+            else:
+                object_code, llvm_ir = entry
+            library = mathlib_scalar if level == 0 else mathlib
+            used = kernel.meta.get("library functions")     # set by emit_kernel
+            library.ensure_loaded(engine, mathlib.functions_used(kernel) if used is None
+                                  else used)
+            engine.add_object(object_code)
+            address = engine.ee.get_function_address(symbol)
         if not address:
             raise RuntimeError("kernel %s: symbol %s not found after loading"
                                % (kernel.name, symbol))
-        _symbols.add(symbol)
+        engine.symbols.add(symbol)
+        engine.kernels += 1
         native = NativeKernel(kernel, llvm_ir, object_code, address,
-                              time.perf_counter() - start)
+                              time.perf_counter() - start, engine)
         native.from_disk_cache = entry is not None
         log.debug("kernel %s: %s in %.1f ms", kernel.name,
                   "loaded from the disk cache" if entry is not None else "compiled",
                   1e3 * native.compile_seconds)
-        _cache[text] = native
+        _cache[memory_key] = native
         return native
+
+
+def build_object(kernel, level=3, target=None):
+    """(object code, optimized LLVM IR) of `kernel` for `target` (a
+    `tjit.codegen.target.Target`; default: `tjit.config.cpu`'s), built but not
+    loaded: any target LLVM knows, runnable here or not. The entry is `kernel.name`."""
+    with LLVM_LOCK:
+        with targets.pinned(target or targets.current()):
+            return _build(kernel, kernel.name, level)
 
 
 def _build(kernel, symbol, level=3):
@@ -149,7 +262,9 @@ def _build(kernel, symbol, level=3):
     source = emit_kernel(kernel, symbol, level)
     t1 = time.perf_counter()
     try:
-        module = llvm.parse_assembly(source)
+        # its own context: the global one keeps every type and constant a
+        # module ever named (memory that a long-running process never gets back)
+        module = llvm.parse_assembly(source, context=llvm.create_context())
         module.verify()
     except RuntimeError as error:
         raise RuntimeError("invalid LLVM IR for kernel %s: %s\n%s"
@@ -163,13 +278,3 @@ def _build(kernel, symbol, level=3):
               1e3 * (time.perf_counter() - t3))
     # level 0 runs no pass: the module is the source (printing it again costs)
     return obj, source if level == 0 else str(module)
-
-
-def _shared_engine(level=3):
-    global _engine
-    if _engine is None:
-        # it only links object code: any of our target machines will do (the
-        # one of the first kernel's level is created already)
-        _engine = llvm.create_mcjit_compiler(llvm.parse_assembly(""),
-                                             target_machine(3 if level else 0))
-    return _engine

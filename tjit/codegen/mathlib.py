@@ -26,7 +26,9 @@ from .target import LLVM_LOCK, optimize, target_machine
 
 FLOATS = {"float64": ("double", ir.DoubleType()), "float32": ("float", ir.FloatType())}
 WIDTHS = {"float64": (2, 4, 8), "float32": (4, 8, 16)}
-_loaded = set()
+_loaded = set()     # (name, dtype) loaded into some engine (for tests and dumps)
+_objects = {}       # cache key -> object code: one per function and target, reloaded
+                    # into each new engine without reading the disk again
 
 
 def library_functions():
@@ -139,23 +141,28 @@ def library_asm(name, dtype):
 
 def ensure_loaded(engine, functions):
     """Load (compiling if not cached) the library objects for `functions`, a set of
-    (name, dtype), into `engine`. Call with LLVM_LOCK held."""
+    (name, dtype), into `engine` (a `tjit.codegen.jit.Engine`), for the current
+    target. Call with LLVM_LOCK held."""
     for name, dtype in sorted(functions):
-        if (name, dtype) in _loaded:
+        if ("m", name, dtype) in engine.library:
             continue
         # The key names the function; the cache's code version covers the sources
         # (so a hit does not even build the IR).
         key = object_cache.entry_key(f"mathlib {name} {dtype}", symbol(name, dtype))
-        entry = object_cache.load(key)
-        if entry is None:
-            module = llvm.parse_assembly(library_ir(name, dtype))
-            module.verify()
-            optimize(module)
-            obj = target_machine().emit_object(module)
-            object_cache.store(key, obj, str(module))
-        else:
-            obj = entry[0]
-        engine.add_object_file(llvm.ObjectFileRef.from_data(obj))
+        obj = _objects.get(key)
+        if obj is None:
+            entry = object_cache.load(key)
+            if entry is None:
+                module = llvm.parse_assembly(library_ir(name, dtype))
+                module.verify()
+                optimize(module)
+                obj = target_machine().emit_object(module)
+                object_cache.store(key, obj, str(module))
+            else:
+                obj = entry[0]
+            _objects[key] = obj
+        engine.add_object(obj)
+        engine.library.add(("m", name, dtype))
         _loaded.add((name, dtype))
 
 

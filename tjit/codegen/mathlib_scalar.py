@@ -19,7 +19,8 @@ from .scalar_ops import ScalarEmitter
 from .target import LLVM_LOCK, target_machine
 from ..ir.nodes import SCALAR_OPS
 
-_loaded = set()
+_loaded = set()     # (name, dtype) loaded into some engine (for tests and dumps)
+_objects = {}       # cache key -> object code, reloaded into each new engine
 
 
 def symbol(name, dtype):
@@ -48,26 +49,32 @@ def library_module_ir(functions):
 
 def ensure_loaded(engine, functions):
     """Load (compiling if not cached) the scalar objects for `functions`, a set of
-    (name, dtype), into `engine`. Call with LLVM_LOCK held.
+    (name, dtype), into `engine` (a `tjit.codegen.jit.Engine`). Call with LLVM_LOCK held.
 
     The functions not loaded yet are built as one object (one parse and one
     code generation instead of one per function: the fixed cost of each is
     ~0.5 ms), cached under the key of that set; a process needing another
     set builds its own. An object is loaded only with functions not loaded
     before, so no symbol is ever defined twice in the engine."""
-    missing = sorted(f for f in functions if f not in _loaded)
+    missing = sorted(f for f in functions if ("s",) + f not in engine.library)
     if not missing:
         return
     names = " ".join("%s %s" % f for f in missing)
     key = object_cache.entry_key(f"scalar mathlib {names}", "tjit_s")
-    entry = object_cache.load(key)
-    if entry is None:
-        text = library_module_ir(missing)
-        module = llvm.parse_assembly(text)
-        module.verify()
-        obj = target_machine(0).emit_object(module)
-        object_cache.store(key, obj, text)     # unoptimized: the module is its source
-    else:
-        obj = entry[0]
-    engine.add_object_file(llvm.ObjectFileRef.from_data(obj))
+    obj = _objects.get(key)
+    if obj is None:
+        entry = object_cache.load(key)
+        if entry is None:
+            text = library_module_ir(missing)
+            module = llvm.parse_assembly(text)
+            module.verify()
+            obj = target_machine(0).emit_object(module)
+            object_cache.store(key, obj, text)     # unoptimized: the module is its source
+        else:
+            obj = entry[0]
+        if len(_objects) > 256:     # sets of functions: bounded, in case they vary a lot
+            _objects.clear()
+        _objects[key] = obj
+    engine.add_object(obj)
+    engine.library.update(("s",) + f for f in missing)
     _loaded.update(missing)

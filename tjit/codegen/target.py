@@ -1,18 +1,56 @@
-"""The host target machine and the O3 optimization pipeline.
+"""The target machine (`tjit.config.cpu`) and the O3 optimization pipeline.
 
 llvmlite is not thread safe: every use of `llvmlite.binding` in tjit goes through
-`LLVM_LOCK`. The target machine is created once, lazily, for the host CPU (all
-its features, so AVX-512 hosts get zmm code).
+`LLVM_LOCK`. `tjit.config.cpu` names the machine code is generated for:
+
+- `host` (default): the host CPU and all its features (AVX-512 hosts get zmm code);
+- `x86-64`, `x86-64-v2`, `-v3`, `-v4`: the psABI levels, with exactly their
+  features (SSE2 baseline; SSE4.2; AVX2 + FMA; AVX-512), for code that must run on
+  laptops, CI runners and old servers alike;
+- any other LLVM CPU name for the host's architecture (`skylake`, `znver2`, ...),
+  with the features LLVM gives that CPU.
+
+Code can be built for any of them (`target_machine`, `tjit.codegen.jit.build_object`),
+but only code the host can execute is loaded: `check_runnable` raises instead of
+letting the process die of an illegal instruction.
 """
 from __future__ import annotations
 
+import contextlib
 import ctypes.util
+import dataclasses
+import os
+import tempfile
 import threading
 
 import llvmlite.binding as llvm
 
 LLVM_LOCK = threading.RLock()
 _state = {}
+
+# The x86-64 psABI levels, each adding to the one before (LLVM's feature names).
+_LEVELS = (("x86-64", "cmov cx8 fxsr mmx sse sse2"),
+           ("x86-64-v2", "cx16 popcnt sahf sse3 sse4.1 sse4.2 ssse3"),
+           ("x86-64-v3", "avx avx2 bmi bmi2 f16c fma lzcnt movbe xsave"),
+           ("x86-64-v4", "avx512bw avx512cd avx512dq avx512f avx512vl"))
+LEVEL_FEATURES = {}
+for _k, (_name, _added) in enumerate(_LEVELS):
+    LEVEL_FEATURES[_name] = tuple(sorted({f for _, a in _LEVELS[:_k + 1] for f in a.split()}))
+
+
+@dataclasses.dataclass(frozen=True)
+class Target:
+    """What code is generated for: `name` is the flag value; `features` the
+    explicit LLVM feature string ('' where the CPU name implies them)."""
+    name: str
+    triple: str
+    cpu: str
+    features: str
+
+    @property
+    def description(self):
+        """triple/CPU/features: part of every cache key for object code."""
+        return f"{self.triple}/{self.cpu}/{self.features}"
 
 
 def _initialize():
@@ -33,30 +71,6 @@ def _initialize():
     _state["initialized"] = True
 
 
-def target_machine(opt=3):
-    """The host `TargetMachine` (JIT code model) for code-generation level `opt`
-    (3: FAST_RUN; 0: FAST_COMPILE's fast instruction selection), created once."""
-    with LLVM_LOCK:
-        key = ("tm", opt)
-        tm = _state.get(key)
-        if tm is None:
-            _initialize()
-            triple, cpu, features = _host()
-            target = llvm.Target.from_triple(triple)
-            tm = target.create_target_machine(cpu=cpu, features=features, opt=opt, jit=True)
-            _state[key] = tm
-        return tm
-
-
-def host_description():
-    """A string naming triple, CPU and features: part of any cache key for object code."""
-    with LLVM_LOCK:
-        desc = _state.get("host")
-        if desc is None:
-            desc = _state["host"] = "%s/%s/%s" % _host()
-        return desc
-
-
 def _host():
     """(triple, CPU name, features), queried once (the features take a while)."""
     host = _state.get("host triple")
@@ -65,6 +79,168 @@ def _host():
         host = _state["host triple"] = (llvm.get_process_triple(), llvm.get_host_cpu_name(),
                                         llvm.get_host_cpu_features().flatten())
     return host
+
+
+def host_features():
+    """{feature: bool} of the host CPU, as LLVM reports them."""
+    with LLVM_LOCK:
+        flags = _host()[2]
+    return {f[1:]: f[0] == "+" for f in flags.split(",") if f}
+
+
+def resolve(name):
+    """The `Target` for a `tjit.config.cpu` value; ValueError on a name LLVM does
+    not know for the host's architecture."""
+    with LLVM_LOCK:
+        triple, cpu, features = _host()
+        if name == "host":
+            return Target("host", triple, cpu, features)
+        if name in LEVEL_FEATURES:
+            return Target(name, triple, name, ",".join("+" + f for f in LEVEL_FEATURES[name]))
+        if ("known cpu", triple, name) not in _state:
+            _check_cpu_name(triple, name)
+            _state[("known cpu", triple, name)] = True
+        return Target(name, triple, name, "")
+
+
+def _check_cpu_name(triple, name):
+    """LLVM only warns (on stderr) about a CPU it does not know, then aborts the
+    process when generating code: ask it here, with its stderr captured."""
+    _initialize()
+    unknown = not name or name != name.strip()
+    target = llvm.Target.from_triple(triple)
+    with _captured_stderr() as err:
+        target.create_target_machine(cpu=name, features="", opt=0, jit=True)
+        unknown = unknown or "not a recognized processor" in err.text()
+    if unknown:
+        levels = ", ".join(LEVEL_FEATURES)
+        raise ValueError(f"unknown CPU {name!r}: LLVM does not know it for {triple} "
+                         f"(use 'host', {levels} or an LLVM CPU name such as 'haswell')")
+
+
+class _Captured:
+    def __init__(self, f):
+        self.f = f
+
+    def text(self):
+        self.f.seek(0)
+        return self.f.read().decode(errors="replace")
+
+
+@contextlib.contextmanager
+def _captured_stderr():
+    """File descriptor 2 redirected to a temporary file (LLVM writes there directly)."""
+    with tempfile.TemporaryFile() as f:
+        saved = os.dup(2)
+        try:
+            os.dup2(f.fileno(), 2)
+            yield _Captured(f)
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+
+
+def current():
+    """The `Target` code is generated for now: the one `pinned` by the compile in
+    progress, else `tjit.config.cpu`'s."""
+    pinned = _state.get("pinned")
+    if pinned is not None:
+        return pinned
+    from ..config import config     # config imports nothing of codegen
+    return resolve(config.cpu)
+
+
+@contextlib.contextmanager
+def pinned(target):
+    """Generate for `target` inside the block (call with LLVM_LOCK held: one
+    compile at a time, so a flag changed meanwhile by another thread cannot
+    mix two targets in one kernel)."""
+    old = _state.get("pinned")
+    _state["pinned"] = target
+    try:
+        yield target
+    finally:
+        _state["pinned"] = old
+
+
+def target_machine(opt=3, target=None):
+    """The `TargetMachine` (JIT code model) of `target` (default `current()`) for
+    code-generation level `opt` (3: FAST_RUN; 0: FAST_COMPILE's fast instruction
+    selection), created once per target and level."""
+    with LLVM_LOCK:
+        target = target or current()
+        key = ("tm", target, opt)
+        tm = _state.get(key)
+        if tm is None:
+            tm = _state[key] = new_target_machine(target, opt)
+        return tm
+
+
+def new_target_machine(target, opt=3):
+    """A fresh `TargetMachine` for `target` (an MCJIT engine takes ownership of
+    the one it is given, so each engine needs its own)."""
+    with LLVM_LOCK:
+        _initialize()
+        if target.triple != _host()[0]:
+            llvm.initialize_all_targets()
+            llvm.initialize_all_asmprinters()
+        return llvm.Target.from_triple(target.triple).create_target_machine(
+            cpu=target.cpu, features=target.features, opt=opt, jit=True)
+
+
+def host_description():
+    """The current target's triple/CPU/features: part of any cache key for object code."""
+    return current().description
+
+
+# What a CPU named by LLVM can do, read from the code LLVM generates for it (no
+# API reports a named CPU's features): feature -> (probe IR, what its assembly shows).
+_PROBES = {
+    "avx512f": ("define <16 x float> @p(<16 x float> %a) {\n  %b = fadd <16 x float> %a, %a\n"
+                "  ret <16 x float> %b\n}", "zmm"),
+    "avx2": ("define <8 x i32> @p(<8 x i32> %a) {\n  %b = add <8 x i32> %a, %a\n"
+             "  ret <8 x i32> %b\n}", "vpaddd\t%ymm"),
+    "avx": ("define <8 x float> @p(<8 x float> %a) {\n  %b = fadd <8 x float> %a, %a\n"
+            "  ret <8 x float> %b\n}", "ymm"),
+    "fma": ("declare double @llvm.fma.f64(double, double, double)\ndefine double @p(double %a) {"
+            "\n  %b = call double @llvm.fma.f64(double %a, double %a, double %a)\n"
+            "  ret double %b\n}", "vfmadd"),
+    "sse4.1": ("declare double @llvm.floor.f64(double)\ndefine double @p(double %a) {\n"
+               "  %b = call double @llvm.floor.f64(double %a)\n  ret double %b\n}", "round"),
+}
+
+
+def required_features(target):
+    """The host features code for `target` may use (those LLVM can report)."""
+    if target.name == "host":
+        return ()
+    if target.name in LEVEL_FEATURES:
+        return LEVEL_FEATURES[target.name]
+    with LLVM_LOCK:
+        found = _state.get(("probed", target))
+        if found is None:
+            tm = target_machine(0, target)
+            found = tuple(f for f, (ir, mark) in _PROBES.items()
+                          if mark in tm.emit_assembly(llvm.parse_assembly(ir)))
+            _state[("probed", target)] = found
+        return found
+
+
+def check_runnable(target):
+    """Raise RuntimeError unless the host can execute code built for `target`
+    (its triple and every feature it may use)."""
+    host = host_features()
+    triple = _host()[0]
+    if target.triple != triple:
+        raise RuntimeError(f"tjit.config.cpu={target.name!r} targets {target.triple}; this "
+                           f"host is {triple}: its code can be built, not run here")
+    missing = [f for f in required_features(target) if host.get(f, True) is False]
+    if missing:
+        raise RuntimeError(
+            f"tjit.config.cpu={target.name!r} generates code using {', '.join(missing)}, "
+            f"which this CPU ({_host()[1]}) does not have: running it would crash the "
+            "process (illegal instruction). Build objects for it with "
+            "tjit.codegen.jit.build_object, or set cpu=host to run here.")
 
 
 def optimize(module, level=3):

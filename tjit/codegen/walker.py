@@ -44,7 +44,7 @@ from llvmlite import ir
 
 from tjit.codegen import array_abi, mathlib, mathlib_scalar
 from tjit.codegen.scalar_ops import storage_type
-from tjit.codegen.target import LLVM_LOCK, target_machine
+from tjit.codegen.target import LLVM_LOCK, current as current_target, target_machine
 from tjit.ir.nodes import (Accumulate, ArgAccumulate, Begin, Cast, Check, Const, Contiguous, Dim,
                            End, Guarded, Improves, Index, IntConst, IntOp, Load, Local, Op, Param,
                            Range, Store, Var)
@@ -78,12 +78,14 @@ _CONSTANTS = {}
 
 
 def _target(level):
-    """(triple, data layout) of the target machine compiling code of `level`."""
-    found = _TARGETS.get(level)
+    """(triple, data layout) of the target machine compiling code of `level` for
+    the current target (`tjit.config.cpu`)."""
+    key = (current_target(), level)
+    found = _TARGETS.get(key)
     if found is None:
-        tm = target_machine(3 if level else 0)
+        tm = target_machine(3 if level else 0, key[0])
         with LLVM_LOCK:
-            found = _TARGETS[level] = (tm.triple, str(tm.target_data))
+            found = _TARGETS[key] = (tm.triple, str(tm.target_data))
     return found
 
 

@@ -48,7 +48,9 @@ def _local(node):
         # Theano's mean of integers sums in int64, which can wrap: keep the
         # composite so the value stays the graph's.
         return None
-    m2 = Reduce("m2", axes)(x)
+    # m2 kept in its float64 accumulator: for float32 x it can pass float32's
+    # range where the variance (m2 / n) does not (var of +-1.5e19 is 2.25e38)
+    m2 = Reduce("m2", axes, dtype="float64")(x)
     n = None
     for a in axes:
         n = _extent(x, a) if n is None else n * _extent(x, a)
