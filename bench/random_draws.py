@@ -1,21 +1,25 @@
 """Random-number benchmark (W7): tjit against NumPy (and PyTensor, JAX, Numba when installed).
 
-    python bench/random_draws.py [--repeats 7] [--scale 1.0] [--threads N]
+    python bench/random_draws.py [--repeats 7] [--scale 1.0] [--threads N] [--cpus host,x86-64-v3]
 
 Prints one table of medians (after a warm-up call) of drawing n = 10**7 float64
   uniform  uniforms on [0, 1)
   normal   standard normals
 from a compiled function per implementation:
   tjit      RandomStreams (Philox4x32-10, native, config.threads threads; "1T":
-            one thread) and MRG_RandomStreams (MRG31k3p; the uniform is
-            native, the normal is Box-Muller in the graph)
+            one thread) and MRG_RandomStreams (MRG31k3p in Theano's layout,
+            its default 60*256 substreams: a native uniform kernel; the normal
+            is that draw plus one native Box-Muller kernel)
   numpy     np.random.default_rng (PCG64): rng.random(n), rng.standard_normal(n)
   pytensor  RandomStream, mode CVM (its random ops run NumPy's generators)
   jax       jax.random.uniform / normal under jit (threefry), block_until_ready
   numba     @njit np.random.random(n) / np.random.standard_normal(n)
 Streams differ, so results are checked statistically (shape, dtype, mean and
 standard deviation within 6 standard errors): a failing one shows WRONG.
-Ratios are against NumPy. --scale shrinks n (e.g. 0.01 for a smoke run).
+Ratios are against NumPy; "MRG/Philox" is tjit MRG's time over tjit's (the
+goal: at most 1.5). --scale shrinks n (e.g. 0.01 for a smoke run). With
+tjit.config.cpu (when this tree has the flag), the tjit columns are repeated for
+each of --cpus (default: host and x86-64-v3), side by side.
 """
 from __future__ import annotations
 
@@ -68,6 +72,16 @@ def tjit_mrg(n, dist):
     return tjit.function([], getattr(rs, dist)((n,), dtype="float64"))
 
 
+def tjit_mrg_1thread(n, dist):
+    tjit, T = H.import_tjit()
+    f = tjit_mrg(n, dist)
+
+    def one_thread():
+        with tjit.config.change_flags(threads=1):
+            return f()
+    return one_thread
+
+
 def numpy_pcg64(n, dist):
     rng = np.random.default_rng(1234)
     draw = rng.random if dist == "uniform" else rng.standard_normal
@@ -107,11 +121,17 @@ def numba_random(n, dist):
     return lambda: f(n)
 
 
-BUILDERS = {"tjit": tjit_philox, "tjit 1T": tjit_philox_1thread, "tjit MRG": tjit_mrg, "numpy": numpy_pcg64,
+BUILDERS = {"tjit": tjit_philox, "tjit 1T": tjit_philox_1thread, "tjit MRG": tjit_mrg,
+            "tjit MRG 1T": tjit_mrg_1thread, "numpy": numpy_pcg64,
             "pytensor": pytensor_streams, "jax": jax_random, "numba": numba_random}
 
 
 def run_one(impl, n, dist, skips, repeats):
+    impl, _, cpu = impl.partition(" @")
+    if cpu:
+        tjit, _ = H.import_tjit()
+        with tjit.config.change_flags(cpu=cpu):
+            return run_one(impl, n, dist, skips, repeats)
     try:
         fn = BUILDERS[impl](n, dist)
         result = fn()
@@ -129,12 +149,18 @@ def main(argv=None):
     ap.add_argument("--repeats", type=int, default=7, help="timed runs per cell (median)")
     ap.add_argument("--scale", type=float, default=1.0, help="shrink n (quick runs)")
     ap.add_argument("--threads", type=int, default=None, help="tjit.config.threads")
+    ap.add_argument("--cpus", default="host,x86-64-v3",
+                    help="tjit.config.cpu values compared side by side (when the flag exists)")
     opts = ap.parse_args(argv)
     tjit, _ = H.import_tjit()
     if opts.threads:
         tjit.config.threads = opts.threads
     n = max(1000, int(10 ** 7 * opts.scale))
-    impls = ["tjit", "tjit 1T", "tjit MRG", "numpy"] + H.installed_peers()
+    mine = ["tjit", "tjit 1T", "tjit MRG", "tjit MRG 1T"]
+    impls = list(mine)
+    for cpu in _other_cpus(tjit, opts.cpus):
+        impls += [f"{i} @{cpu}" for i in mine]
+    impls += ["numpy"] + H.installed_peers()
     skips = H.Skips()
     rows = []
     for dist in ("uniform", "normal"):
@@ -142,7 +168,9 @@ def main(argv=None):
         rows.append((dist, cells))
     print(f"W7: {n} float64 random numbers, median of {opts.repeats} (ms; "
           f"tjit threads={tjit.config.threads}; ratio = NumPy time / time, > 1 is faster)")
-    header = ["workload", "dtype", "unit"] + impls + [f"numpy/{i}" for i in impls if i != "numpy"]
+    pairs = [(i, i.replace("MRG", "").replace("  ", " ").strip()) for i in impls if "MRG" in i]
+    header = (["workload", "dtype", "unit"] + impls + [f"numpy/{i}" for i in impls if i != "numpy"]
+              + [a.replace("tjit MRG", "MRG/Philox") for a, _ in pairs])
     table = []
     for dist, cells in rows:
         ratios = []
@@ -152,8 +180,22 @@ def main(argv=None):
             a, b = cells["numpy"], cells[impl]
             ok = not isinstance(a, str) and not isinstance(b, str)
             ratios.append(f"{a / b:.2f}x" if ok else "-")
+        for mrg_impl, philox_impl in pairs:
+            a, b = cells[mrg_impl], cells[philox_impl]
+            ok = not isinstance(a, str) and not isinstance(b, str)
+            ratios.append(f"{a / b:.2f}" if ok else "-")
         table.append([dist, "float64", "ms"] + [H.fmt(cells[i], 1e3) for i in impls] + ratios)
     H.print_table(header, table)
+
+
+def _other_cpus(tjit, cpus):
+    """The non-host CPUs of `cpus` when this tree has tjit.config.cpu, else []."""
+    try:
+        with tjit.config.change_flags(cpu="host"):
+            pass
+    except Exception:       # no cpu flag in this tree: host only
+        return []
+    return [c for c in cpus.split(",") if c and c != "host"]
 
 
 if __name__ == "__main__":

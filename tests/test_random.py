@@ -80,20 +80,20 @@ def test_mrg_reference_matches_published_samples():
     np.testing.assert_allclose(_mrg_outputs(second, 5), JAVA_S0_SUB1, rtol=1e-15)
     np.testing.assert_allclose(_mrg_outputs(rng_mrg.ff_2p134(seed), 5), JAVA_S1_SUB0,
                                rtol=1e-15)
-    # the draw layout: element t*GROUP + g is output t+1 of substream g
-    g = mrg.GROUP
-    draw = mrg.uniform01(seed, 5 * g, "float64")
-    np.testing.assert_array_equal(draw[0::g], _mrg_outputs(seed, 5))
-    np.testing.assert_array_equal(draw[1::g], _mrg_outputs(second, 5))
+    # Theano's layout: value i is the next output of substream i % nstreams
+    draw, after = mrg.uniform01(mrg.substream_starts(seed, 2), 10, "float64")
+    np.testing.assert_array_equal(draw[0::2], _mrg_outputs(seed, 5))
+    np.testing.assert_array_equal(draw[1::2], _mrg_outputs(second, 5))
+    assert after.dtype == np.int32 and after.shape == (2, 6)
 
 
 @pytest.mark.parametrize("mode", MODES)
 def test_mrg_native_matches_published_samples(mode):
-    # Element t*GROUP + g of a draw is output t+1 of substream g (tjit.random.mrg).
+    # Value i of a draw is the next output of substream i % nstreams (Theano's).
     rs = MRG_RandomStreams(12345)
-    g = mrg.GROUP
-    u = rs.uniform((5 * g,), dtype="float64")
-    v = rs.uniform((5 * g,), dtype="float64")           # the next variable: stream 1
+    g = 2
+    u = rs.uniform((5 * g,), dtype="float64", nstreams=g)
+    v = rs.uniform((5 * g,), dtype="float64", nstreams=g)   # the next variable: stream 1
     a, b = tjit.function([], [u, v], mode=mode)()
     np.testing.assert_allclose(a[0::g], JAVA_S0_SUB0, rtol=1e-15)
     np.testing.assert_allclose(a[1::g], JAVA_S0_SUB1, rtol=1e-15)
@@ -103,7 +103,7 @@ def test_mrg_native_matches_published_samples(mode):
 # ---- native draws == NumPy reference ----------------------------------------------
 def _reference(op_out, state, n, dist, dtype, generator):
     if generator == "mrg":
-        return mrg.uniform01(state, n, dtype)
+        return mrg.uniform01(state, n, dtype)[0]
     if dist == "uniform":
         return philox.uniform01(state, n, dtype)
     return philox.standard_normal(state, n).astype(dtype)
@@ -127,13 +127,15 @@ def test_philox_native_matches_reference(seed, n, dtype, dist):
 
 
 @settings(max_examples=8, deadline=None)
-@given(seed=st.integers(1, mrg.M2 - 1), n=st.integers(0, 40000),
-       dtype=st.sampled_from(["float32", "float64"]))
-def test_mrg_native_matches_reference(seed, n, dtype):
+@given(seed=st.integers(1, mrg.M2 - 1), n=st.integers(1, 40000),
+       dtype=st.sampled_from(["float32", "float64"]), nstreams=st.integers(1, 1500))
+def test_mrg_native_matches_reference(seed, n, dtype, nstreams):
     rs = MRG_RandomStreams(seed)
-    x = rs.uniform((n,), dtype=dtype)
+    x = rs.uniform((n,), dtype=dtype, nstreams=nstreams)
     state = rs.state_updates[0][0].get_value()
-    np.testing.assert_array_equal(tjit.function([], x)(), mrg.uniform01(state, n, dtype))
+    want, after = mrg.uniform01(state, n, dtype)
+    np.testing.assert_array_equal(tjit.function([], x)(), want)
+    np.testing.assert_array_equal(rs.state_updates[0][0].get_value(), after)
 
 
 @settings(max_examples=10, deadline=None)
@@ -146,8 +148,9 @@ def test_any_shape_is_the_flat_draw_reshaped(shape, make, mode):
     state = x.rng.get_value()
     got = tjit.function(sizes, x, mode=mode)(*shape)
     n = int(np.prod(shape))
-    reference = mrg.uniform01 if make is MRG_RandomStreams else philox.uniform01
-    np.testing.assert_array_equal(got, reference(state, n, "float64").reshape(shape))
+    want = (mrg.uniform01(state, n, "float64")[0] if make is MRG_RandomStreams
+            else philox.uniform01(state, n, "float64"))
+    np.testing.assert_array_equal(got, want.reshape(shape))
 
 
 def test_uniform_bounds_and_params_fold_into_the_draw():
@@ -201,7 +204,7 @@ def test_fast_compile_builds_random_kernels_at_level_0(make):
             outs += [rs.normal((70_003,)), rs.normal((999,), dtype="float32")]
         f = tjit.function([], outs, mode=mode)
         natives = [t.native for n, t in zip(f.nodes, f.thunks)
-                   if type(n.op).__name__ == "RandomDraw"]
+                   if type(n.op).__name__ in ("RandomDraw", "MRGUniform")]
         assert len(natives) == len(outs)
         return f, natives
 
@@ -290,7 +293,7 @@ def test_failed_call_keeps_the_state(make):
 
 
 @pytest.mark.parametrize("make,bad", [(RandomStreams, np.zeros(3, np.uint32)),
-                                      (MRG_RandomStreams, np.zeros(6, np.int64))])
+                                      (MRG_RandomStreams, np.zeros((0, 6), np.int32))])
 def test_bad_state_is_a_clear_error(make, bad):
     u = make(4).uniform((3,))
     f = tjit.function([], u)
@@ -339,8 +342,10 @@ def test_size_errors():
 
 def test_mrg_accepts_theano_nstreams():
     rs = MRG_RandomStreams(12345)
-    u = rs.uniform((5 * mrg.GROUP,), nstreams=3, dtype="float64")
-    np.testing.assert_allclose(tjit.function([], u)()[::mrg.GROUP], JAVA_S0_SUB0, rtol=1e-15)
+    u = rs.uniform((15,), nstreams=3, dtype="float64")
+    a = tjit.function([], u)()
+    np.testing.assert_allclose(a[0::3], JAVA_S0_SUB0, rtol=1e-15)
+    np.testing.assert_allclose(a[1::3], JAVA_S0_SUB1, rtol=1e-15)
 
 
 @pytest.mark.parametrize("make", STREAMS)

@@ -62,9 +62,13 @@ def test_shape_unpacks_into_its_entries():
 
 # ---- draws with a symbolic size ---------------------------------------------------
 def _draws(rs, size, cls):
-    """One draw of every distribution of `rs`, each sized by `size` (a 2-d size)."""
-    out = [rs.uniform(size=size, low=-1.0, high=2.0), rs.normal(size=size, avg=1.0, std=2.0),
-           rs.binomial(size=size, n=1, p=0.3), rs.binomial(size=size, n=5, p=0.4),
+    """One draw of every distribution of `rs`, each sized by `size` (a 2-d size).
+    (MRG: Theano guesses the stream count from a constant size, 60 * 256 for a
+    symbolic one; given here, so both sizes draw from the same substreams.)"""
+    kw = {"nstreams": 60 * 256} if cls is MRG_RandomStreams else {}
+    out = [rs.uniform(size=size, low=-1.0, high=2.0, **kw),
+           rs.normal(size=size, avg=1.0, std=2.0, **kw),
+           rs.binomial(size=size, n=1, p=0.3, **kw), rs.binomial(size=size, n=5, p=0.4, **kw),
            rs.random_integers(size=size, low=-3, high=3), rs.choice(size=size, a=7),
            rs.choice(size=size, a=30, replace=False), rs.permutation(size=size, n=4),
            rs.poisson(size=size, lam=2.5),
@@ -120,7 +124,9 @@ def test_givens_reach_the_default_update_of_a_draw_sized_by_the_replaced_input(c
     corrupted = rs.binomial(size=x.shape, n=1, p=0.5, dtype="float64") * x
     f = tjit.function([i], corrupted, givens={x: data[i * 2:(i + 1) * 2]})
     # the same mask as a constant-size draw of the same seed, advancing per call
-    masks = tjit.function([], cls(5).binomial(size=(2, 4), n=1, p=0.5, dtype="float64"))
+    # (MRG: Theano's stream count for a symbolic size, 60 * 256, given explicitly)
+    kw = {"nstreams": 60 * 256} if cls is MRG_RandomStreams else {}
+    masks = tjit.function([], cls(5).binomial(size=(2, 4), n=1, p=0.5, dtype="float64", **kw))
     block = data.get_value()
     for call in range(3):
         np.testing.assert_array_equal(f(call), masks() * block[call * 2:(call + 1) * 2])
@@ -148,13 +154,14 @@ def _truncated_reference(seed, n, dtype, avg, std):
     a fresh stream of the same seed draws the same two uniform variables."""
     ref = MRG_RandomStreams(seed)
     half = (n + 1) // 2
-    u = tjit.function([], ref.uniform((2 * half,), dtype=dtype))()
+    # Theano's normal draws its uniforms with a symbolic size: 60 * 256 streams
+    u = tjit.function([], ref.uniform((2 * half,), dtype=dtype, nstreams=60 * 256))()
     r, t = np.sqrt(-2 * np.log(u[:half])), 2 * np.pi * u[half:]
     z0, z1 = r * np.cos(t), r * np.sin(t)
     out0, out1 = np.abs(z0) > 2, np.abs(z1) > 2
     n0 = out0.sum()
-    u_fix = tjit.function([], ref.uniform((n0 + out1.sum(),), low=math.exp(-2), high=1.0,
-                                          dtype=dtype))()
+    u_fix = tjit.function([], ref.uniform((int(n0 + out1.sum()),), low=math.exp(-2),
+                                          high=1.0, dtype=dtype, nstreams=60 * 256))()
     r_fix = np.sqrt(-2 * np.log(u_fix))
     z = np.concatenate([z0[~out0], r_fix[:n0] * np.cos(t)[out0],
                         z1[~out1], r_fix[n0:] * np.sin(t)[out1]])[:n]

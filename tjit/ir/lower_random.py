@@ -10,9 +10,12 @@ cache's code version does not cover, so a structure key would not do).
   vectorizes (Philox's 32x32->64-bit multiplies map to vector multiplies,
   log/cos to the vector math library). a, b are 0-d arrays; the state words
   (k0, k1, stream, draw) are int64 params.
-- MRG31k3p: `for c in [begin, end): x[g] = start[c, g]; for t: for g in [0, G):
-  x[g] = step(x[g]); out[c, t, g] = ...`: G substreams side by side in vector
-  lanes (see `tjit.random.mrg`).
+- MRG31k3p (Theano's layout, see `tjit.random.mrg`): `for c in [begin, end):
+  x[g] = state[c, g]; for t: for g: x[g] = step(x[g]); out[t, c, g] = ...;
+  next[c, g] = x[g]`: up to mrg.LANES substreams side by side (uint32 vector
+  lanes), each row stored as a contiguous run of the row-major (rows, nstreams)
+  draw. MRG normals: one Box-Muller kernel over the
+  halves of an even uniform draw.
 
 The runtime splits the chunks c across threads; every element is computed by
 the same code whatever the split, so results do not depend on tjit.config.threads.
@@ -26,11 +29,13 @@ import math
 import numpy as np
 
 from ..random import mrg, philox
+from ..random.mrg_ops import MRGBoxMuller, MRGUniform, box_muller, check_pairs
+from ..random.mrg_ops import check_size as mrg_check_size
 from ..random.ops import RandomDraw, check_size, check_state
 from .launch import Launch
 from .lowering import lower
 from .nodes import (Buffer, Cast, Const, Dim, Index, IntConst, IntOp, Kernel, Load, Local, Op,
-                    Param, Store, Var, range_to, split_range)
+                    Param, Range, Store, Var, range_to, split_range)
 from .serialize import serialize
 
 STATE_PARAMS = ("k0", "k1", "stream", "draw")     # a Philox state's uint32 words
@@ -66,66 +71,192 @@ def philox_kernel(dist, dtype):
                   params=params)
 
 
-def mrg_kernel(dtype):
-    """Inputs: the 6 components of the substream starts (uint64 (chunks, GROUP)),
-    a, b (0-d); output (chunks, rows, GROUP). Chunk c steps its GROUP substreams
-    side by side (the inner loop over g vectorizes); the arithmetic is exact
-    modular arithmetic by shifts and masks, as in L'Ecuyer's and Theano's code
-    (no division, so it stays in vector lanes)."""
-    u64 = "uint64"
-    g_count = mrg.GROUP
-    starts = [Buffer(f"x{k}", u64, (False, False)) for k in range(6)]
-    a, b = Buffer("a", dtype, ()), Buffer("b", dtype, ())
-    out = Buffer("out", dtype, (False, False, False))
-    c, t, g = Var("c"), Var("t"), Var("g")
-    state = [Buffer(f"state{k}", u64, (False,)) for k in range(6)]
-    fresh = [Buffer(f"new{k}", u64, (False,)) for k in (1, 2)]
-    at = ((g, 0),)
-    x = [Load(v, at) for v in state]
+def _mrg_step(x, fresh, at):
+    """Expressions of one MRG31k3p step of the lane states x (6 loads): (y1, y2, z)
+    with z in [1, m1] read from the temporaries `fresh` (where y1, y2 are stored
+    first). Exact modular arithmetic by shifts and masks, as in L'Ecuyer's and
+    Theano's code (no division, so it stays in vector lanes). Every intermediate is
+    below 2^32 (the components are below 2^31), so uint32 lanes hold them: twice
+    the lanes of uint64 and native 32-bit multiplies."""
+    u32 = "uint32"
 
     def k(v):
-        return Const(v, u64)
+        return Const(v, u32)
 
     def add(p, q):
-        return _f("add", u64, p, q)
+        return _f("add", u32, p, q)
 
     def low_bits(v, bits):
-        return _f("and", u64, v, k((1 << bits) - 1))
+        return _f("and", u32, v, k((1 << bits) - 1))
 
     def high_bits(v, bits):
-        return _f("int_div", u64, v, k(1 << bits))
+        return _f("int_div", u32, v, k(1 << bits))
 
     def reduce(v, m):      # v < 2m -> v mod m
-        return Op("switch", (Op("ge", (v, k(m)), "bool"), _f("sub", u64, v, k(m)), v), u64)
+        return Op("switch", (Op("ge", (v, k(m)), "bool"), _f("sub", u32, v, k(m)), v), u32)
 
     # component 1: 2^22 x + 129 y mod m1, with 2^31 = 1 (mod m1)
-    p = reduce(add(_f("mul", u64, low_bits(x[1], 9), k(1 << 22)), high_bits(x[1], 9)), mrg.M1)
-    q = reduce(add(_f("mul", u64, low_bits(x[2], 24), k(1 << 7)), high_bits(x[2], 24)), mrg.M1)
+    p = reduce(add(_f("mul", u32, low_bits(x[1], 9), k(1 << 22)), high_bits(x[1], 9)), mrg.M1)
+    q = reduce(add(_f("mul", u32, low_bits(x[2], 24), k(1 << 7)), high_bits(x[2], 24)), mrg.M1)
     y1 = reduce(add(p, reduce(add(q, x[2]), mrg.M1)), mrg.M1)
+
     # component 2: 2^15 x + 32769 y mod m2, with 2^31 = 21069 (mod m2)
     def times_2_15(v):
-        return reduce(add(_f("mul", u64, low_bits(v, 16), k(1 << 15)),
-                          _f("mul", u64, high_bits(v, 16), k(21069))), mrg.M2)
+        return reduce(add(_f("mul", u32, low_bits(v, 16), k(1 << 15)),
+                          _f("mul", u32, high_bits(v, 16), k(21069))), mrg.M2)
     y2 = reduce(add(times_2_15(x[3]), reduce(add(times_2_15(x[5]), x[5]), mrg.M2)), mrg.M2)
     n1, n2 = Load(fresh[0], at), Load(fresh[1], at)
-    z = Op("switch", (Op("gt", (n1, n2), "bool"), _f("sub", u64, n1, n2),
-                      _f("sub", u64, add(n1, k(mrg.M1)), n2)), u64)
+    z = Op("switch", (Op("gt", (n1, n2), "bool"), _f("sub", u32, n1, n2),
+                      _f("sub", u32, add(n1, k(mrg.M1)), n2)), u32)
+    return y1, y2, z, n1, n2
+
+
+def mrg_uniform_kernel(dtype):
+    """Theano's layout (see `tjit.random.mrg`). Inputs: the 6 state components of
+    the used substreams (uint32 (blocks, LANES), block c = substreams c*LANES..),
+    a, b (0-d); outputs: the sample as (rows, blocks, LANES) (a strided view of the
+    row-major (rows, nstreams) draw: value t*nstreams + s is output t+1 of
+    substream s), the 6 new state components; params: `full` (rows every used
+    substream fills), `streams` (used substreams), `rem` (substreams filling the
+    last, partial row). Block c steps its substreams side by side (the inner loop
+    over lanes vectorizes); threads split the blocks."""
+    u32, lanes = "uint32", mrg.LANES
+    starts = [Buffer(f"x{k}", u32, (False, False)) for k in range(6)]
+    a, b = Buffer("a", dtype, ()), Buffer("b", dtype, ())
+    out = Buffer("out", dtype, (False, False, False))
+    ends = [Buffer(f"next{k}", u32, (False, False)) for k in range(6)]
+    full, streams, rem = Param("full"), Param("streams"), Param("rem")
+    c, t, g = Var("c"), Var("t"), Var("g")
+    state = [Buffer(f"state{k}", u32, (False,)) for k in range(6)]
+    fresh = [Buffer(f"new{k}", u32, (False,)) for k in (1, 2)]
+    at = ((g, 0),)
+    x = [Load(v, at) for v in state]
+    y1, y2, z, n1, n2 = _mrg_step(x, fresh, at)
     norm = Const(float(mrg.NORM32), dtype) if dtype == "float32" else Const(mrg.NORM, dtype)
     u = _f("mul", dtype, Cast(Cast(z, "int32"), dtype), norm)
     la, lb = Load(a, ()), Load(b, ())
     value = _f("add", dtype, la, _f("mul", dtype, _f("sub", dtype, lb, la), u))
-    # Temporaries first: a Store is evaluated when reached, so the shifts below
-    # must not overwrite what y1/y2 still read.
-    step = (Store(fresh[0], at, y1), Store(fresh[1], at, y2),
-            Store(out, ((c, 0), (t, 1), (g, 2)), value),
-            Store(state[2], at, x[1]), Store(state[1], at, x[0]), Store(state[0], at, n1),
-            Store(state[5], at, x[4]), Store(state[4], at, x[3]), Store(state[3], at, n2))
-    init = range_to(g, IntConst(g_count), (
+    produce = (Store(fresh[0], at, y1), Store(fresh[1], at, y2),
+               Store(out, ((t, 0), (c, 1), (g, 2)), value))
+    # The shifts in this order read each old component before it is overwritten.
+    moves = ((2, x[1]), (1, x[0]), (0, n1), (5, x[4]), (4, x[3]), (3, n2))
+    shift = tuple(Store(state[j], at, v) for j, v in moves)
+    # In the partial last row only substreams < rem advance (Theano's i % nstreams).
+    used = Op("lt", (Index(IntOp("add", IntOp("mul", c, IntConst(lanes)), g)),
+                     Index(rem)), "bool")
+    shift_used = tuple(Store(state[j], at, Op("switch", (used, v, x[j]), u32))
+                       for j, v in moves)
+    width = IntOp("min", IntConst(lanes), IntOp("sub", streams, IntOp("mul", c, IntConst(lanes))))
+    init = range_to(g, width, (
         Store(state[j], at, Load(starts[j], ((c, 0), (g, 1)))) for j in range(6)))
-    steps = range_to(t, Dim(out, 1), (range_to(g, IntConst(g_count), step),))
-    body = tuple(Local(v, g_count) for v in state + fresh) + (
-        split_range(c, Dim(out, 0), (init, steps)),)
-    return Kernel(f"tjit_mrg_uniform_{dtype}", tuple(starts) + (a, b, out), body, n_inputs=8)
+    rows = range_to(t, full, (range_to(g, width, produce + shift),))
+    tail = Range(t, full, Dim(out, 0), 1, (range_to(g, width, produce + shift_used),))
+    save = range_to(g, width, (
+        Store(ends[j], ((c, 0), (g, 1)), Load(state[j], at)) for j in range(6)))
+    body = tuple(Local(v, lanes) for v in state + fresh) + (
+        split_range(c, Dim(starts[0], 0), (init, rows, tail, save)),)
+    return Kernel(f"tjit_mrg_uniform_{dtype}", tuple(starts) + (a, b, out) + tuple(ends),
+                  body, n_inputs=8, params=(full, streams, rem))
+
+
+def mrg_normal_kernel(dtype):
+    """Theano's Box-Muller on the halves (u1, u2) of an even draw: outputs the
+    halves (z_cos, z_sin) of avg + std * z, in float64 (rounded once to dtype)."""
+    f = "float64"
+    u1, u2 = Buffer("u1", dtype, (False,)), Buffer("u2", dtype, (False,))
+    a, b = Buffer("avg", dtype, ()), Buffer("std", dtype, ())
+    z_cos, z_sin = Buffer("z_cos", dtype, (False,)), Buffer("z_sin", dtype, (False,))
+    i = Var("i")
+    at = ((i, 0),)
+
+    def wide(v):
+        return v if dtype == f else Cast(v, f)
+
+    cos, sin = box_muller(philox._IR, wide(Load(u1, at)), wide(Load(u2, at)))
+    la, lb = Load(a, ()), Load(b, ())
+    stores = []
+    for buf, v in ((z_cos, cos), (z_sin, sin)):
+        v = v if dtype == f else Cast(v, dtype)
+        stores.append(Store(buf, at, _f("add", dtype, la, _f("mul", dtype, lb, v))))
+    body = (split_range(i, Dim(u1, 0), stores),)
+    return Kernel(f"tjit_mrg_normal_{dtype}", (u1, u2, a, b, z_cos, z_sin), body, n_inputs=4)
+
+
+class MRGUniformLaunch(Launch):
+    """Checks the state and size, lays the used substreams' states out in lanes,
+    draws into a pooled row-major (rows, nstreams) array (the sample is its first
+    n values) and assembles the new state matrix."""
+
+    n_pools = 1
+
+    def __init__(self, node, kernel):
+        super().__init__(node, kernel)
+        self.dtype = np.dtype(node.op.dtype)
+        self.op_name = str(node.op)
+
+    def prepare(self, inputs, alloc):
+        rstates, size, a, b = inputs
+        shape = mrg_check_size(size, self.node.op.ndim, self.op_name)
+        n = math.prod(shape)
+        rstates = np.asarray(rstates)
+        mrg.check_draw(rstates, n, self.op_name)
+        ns = len(rstates)
+        used = min(ns, n)
+        full, rem = divmod(n, ns)
+        lanes = mrg.LANES
+        blocks = -(-used // lanes)
+        cols = np.zeros((6, blocks * lanes), dtype=np.uint32)
+        cols[:, :used] = rstates[:used].T
+        cols = cols.reshape(6, blocks, lanes)
+        ends = np.empty_like(cols)
+        flat = alloc(0, ((full + (rem > 0)) * ns,), self.dtype)
+        item = self.dtype.itemsize
+        out = np.lib.stride_tricks.as_strided(
+            flat, (full + (rem > 0), blocks, lanes), (ns * item, lanes * item, item))
+        a = np.asarray(a, dtype=self.dtype).reshape(())
+        b = np.asarray(b, dtype=self.dtype).reshape(())
+        args = (*cols, a, b, out, *ends, full, used, rem)
+        return (args if n else None), n, (rstates, used, ends, flat, n, shape)
+
+    def extent(self, args):
+        return len(args[0])          # blocks of substreams
+
+    def finish(self, carry, inputs):
+        rstates, used, ends, flat, n, shape = carry
+        new = rstates.astype(np.int32, copy=True)
+        if used:
+            new[:used] = ends.reshape(6, -1)[:, :used].T
+        return [new, flat[:n].reshape(shape)]
+
+    def error(self, status, inputs):
+        return RuntimeError(f"MRG kernel failed its check {status} (a tjit bug)")
+
+
+class MRGNormalLaunch(Launch):
+    """Splits the uniforms into halves and the pooled output (n rounded up to
+    even) into the cos and sin halves; the sample is its first n values."""
+
+    n_pools = 1
+
+    def __init__(self, node, kernel):
+        super().__init__(node, kernel)
+        self.dtype = np.dtype(node.op.dtype)
+
+    def prepare(self, inputs, alloc):
+        u, n, avg, std = inputs
+        n = int(n)
+        half = check_pairs(len(u), n)
+        out = alloc(0, (2 * half,), self.dtype)
+        avg = np.asarray(avg, dtype=self.dtype).reshape(())
+        std = np.asarray(std, dtype=self.dtype).reshape(())
+        args = (u[:half], u[half:], avg, std, out[:half], out[half:])
+        return (args if half else None), 2 * half, [out[:n]]
+
+    def extent(self, args):
+        return len(args[0])
+
+    def error(self, status, inputs):
+        return RuntimeError(f"MRG normal kernel failed its check {status} (a tjit bug)")
 
 
 class RandomLaunch(Launch):
@@ -138,7 +269,7 @@ class RandomLaunch(Launch):
         super().__init__(node, kernel)
         op = self.op = node.op
         self.dtype = np.dtype(op.dtype)
-        self.draw = self._mrg if op.generator == "mrg" else self._philox
+        self.draw = self._philox
         # names for error messages, formatted once
         self.state_name, self.op_name = str(node.inputs[0]), str(op)
 
@@ -160,14 +291,6 @@ class RandomLaunch(Launch):
         views = [out[:, q * k:(q + 1) * k] for q in range(parts)]
         return out, (a, b, *views, *state.tolist())
 
-    def _mrg(self, state, n, a, b, alloc):
-        chunks, rows = mrg.layout(n)
-        out = alloc(0, (chunks, rows, mrg.GROUP), self.dtype)
-        starts = mrg.substream_starts(state, chunks * mrg.GROUP).astype(np.uint64)
-        columns = [np.ascontiguousarray(starts[:, j].reshape(chunks, mrg.GROUP))
-                   for j in range(6)]
-        return out, (*columns, a, b, out)
-
     def extent(self, args):
         return len(args[self.kernel.n_inputs])      # chunks: the first output's rows
 
@@ -184,7 +307,10 @@ def random_kernel(generator, dist, dtype):
     """The Kernel of a draw, with meta cache_key the hash of its canonical text.
     Built once per process: it depends on these three alone, and serializing it
     costs more (ms) than the rest of a function's compile of it."""
-    kernel = mrg_kernel(dtype) if generator == "mrg" else philox_kernel(dist, dtype)
+    if generator == "mrg":
+        kernel = mrg_normal_kernel(dtype) if dist == "normal" else mrg_uniform_kernel(dtype)
+    else:
+        kernel = philox_kernel(dist, dtype)
     kernel.meta["cache_key"] = "random " + hashlib.sha256(serialize(kernel).encode()).hexdigest()
     return kernel
 
@@ -192,3 +318,13 @@ def random_kernel(generator, dist, dtype):
 @lower.register(RandomDraw)
 def _(op, node, level):
     return RandomLaunch(node, random_kernel(op.generator, op.dist, op.dtype))
+
+
+@lower.register(MRGUniform)
+def _(op, node, level):
+    return MRGUniformLaunch(node, random_kernel("mrg", "uniform", op.dtype))
+
+
+@lower.register(MRGBoxMuller)
+def _(op, node, level):
+    return MRGNormalLaunch(node, random_kernel("mrg", "normal", op.dtype))

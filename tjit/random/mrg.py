@@ -14,19 +14,17 @@ substream, as L'Ecuyer's RngStreams and Theano's MRG do) is a 3x3 matrix product
 mod m per component; `A1P72`/`A2P72` are the published matrices (Theano's
 rng_mrg.py), and the tests check them against powers of the one-step matrices.
 
-How tjit uses it (Theano's approach, made independent of the thread count): the
-state of one random variable is int64[6], the start of its current block of
-substreams. A draw is laid out in chunks of GROUP substreams x SUBSTREAM_LENGTH
-steps: element i = c*CHUNK + t*GROUP + g is output number t + 1 of substream
-c*GROUP + g (counted from the state by jump-ahead). So value i depends on
-(state, i) alone; consecutive elements come from GROUP different substreams,
-so the native kernel steps GROUP substreams side by side in vector lanes and
-stores them contiguously, and threads split the chunks. A draw computes its
-substream starts by jump-ahead (vectorized doubling); a draw of one chunk or
-less runs only the steps it needs. After a draw the state jumps
-SUBSTREAMS_PER_DRAW substreams ahead. Variable k of `MRG_RandomStreams(seed)`
-starts at stream k (2^134 steps apart) of the seed state, as in Theano.
-"""
+How tjit uses it (Theano's layout, `theano.sandbox.rng_mrg`): the state of one
+random variable is an int32 (nstreams, 6) matrix, row s the current state of
+substream s (substream s starts 2^72 * s steps after the variable's stream, reached
+by jump-ahead). A draw of n values takes value i from substream i % nstreams (its
+next output), so substream s advances by the number of values it gave, and the new
+state matrix is the variable's update: each call continues where the last one
+stopped, as in Theano. Variable k of `MRG_RandomStreams(seed)` starts at stream k
+(2^134 steps apart) of the seed state. The native kernel steps up to LANES
+substreams side by side (a vectorized loop; each of its rows is a contiguous
+run of the draw); threads split the substreams, so no value depends on the
+thread count."""
 from __future__ import annotations
 
 import numpy as np
@@ -35,11 +33,10 @@ M1, M2 = 2147483647, 2147462579
 NORM = 4.656612873077392578125e-10          # 1 / 2^31
 NORM32 = np.float32(4.6566126e-10)          # < 2^-31: keeps float32 outputs < 1 (Theano)
 STATE_LEN = 6
-SUBSTREAM_LENGTH = 2048
-GROUP = 8
-CHUNK = GROUP * SUBSTREAM_LENGTH
-SUBSTREAMS_PER_DRAW = 1 << 22
-MAX_DRAW = SUBSTREAM_LENGTH * SUBSTREAMS_PER_DRAW
+LANES = 512                  # substreams stepped side by side by the native kernel
+MAX_DRAW = M1                # Theano's limit: at most 2^31 - 1 values per draw
+MAX_STREAMS = 2 ** 31 - 1    # the stream count must fit int32 (Theano's state shape)
+DEFAULT_STREAMS = 60 * 256   # Theano's guess when the size is not all Python ints
 
 A1P0 = ((0, 4194304, 129), (1, 0, 0), (0, 1, 0))
 A2P0 = ((32768, 0, 32769), (1, 0, 0), (0, 1, 0))
@@ -80,10 +77,8 @@ def _squarings(a, m, count):
     return out
 
 
-# JUMPS[k] = (A1, A2) jumping 2^k substreams (2^(72+k) steps)
-_BITS = SUBSTREAMS_PER_DRAW.bit_length()
-JUMPS = list(zip(_squarings(A1P72, M1, _BITS), _squarings(A2P72, M2, _BITS)))
-NEXT_DRAW = JUMPS[_BITS - 1]            # SUBSTREAMS_PER_DRAW = 2^(_BITS - 1) substreams
+# JUMPS[k] = (A1, A2) jumping 2^k substreams (2^(72+k) steps), k < 31
+JUMPS = list(zip(_squarings(A1P72, M1, 31), _squarings(A2P72, M2, 31)))
 NEXT_STREAM = (A1P134, A2P134)
 
 
@@ -124,9 +119,28 @@ def seed_state(seed):
     return state
 
 
+def guess_n_streams(size):
+    """Theano's default stream count: for a size of Python ints, (product // 6 when
+    the product exceeds 6) capped at 60 * 256; for any other size 60 * 256."""
+    if isinstance(size, (tuple, list)) and all(
+            isinstance(e, int) and not isinstance(e, bool) for e in size):
+        r = 1
+        for e in size:
+            r *= e
+        if r > 6:
+            r //= 6
+        return min(r, DEFAULT_STREAMS)
+    return DEFAULT_STREAMS
+
+
 def substream_starts(state, count):
-    """int64 (count, 6): the starts of substreams 0..count-1 from `state`."""
-    starts = np.empty((max(count, 1), 6), dtype=np.int64)
+    """int32 (count, 6): the starts of substreams 0..count-1 from `state` (Theano's
+    get_substream_rstates: row s is row s-1 jumped 2^72 steps; computed here by
+    doubling, exact modular arithmetic, so the same rows)."""
+    if not 0 < count <= MAX_STREAMS:
+        raise ValueError(f"MRG stream count must be in [1, {MAX_STREAMS}] (int32), "
+                         f"got {count}")
+    starts = np.empty((count, 6), dtype=np.int64)
     starts[0] = state
     size, k = 1, 0
     while size < count:
@@ -134,19 +148,13 @@ def substream_starts(state, count):
         starts[size:size + take] = apply(JUMPS[k], starts[:take])
         size += take
         k += 1
-    return starts[:count]
-
-
-def next_state(state, n):
-    if n > MAX_DRAW:
-        raise ValueError(f"an MRG draw holds at most {MAX_DRAW} numbers, asked for {n}")
-    return apply(NEXT_DRAW, state)
+    return starts.astype(np.int32)
 
 
 def step(x):
     """One MRG31k3p step of int64 state columns x (list of 6 arrays); returns the
     new columns and z in [1, m1] (z == m1 stands for 0)."""
-    x10, x11, x12, x20, x21, x22 = x
+    x10, x11, x12, x20, x21, x22 = (np.asarray(v, dtype=np.int64) for v in x)
     y1 = (4194304 * x11 + 129 * x12) % M1
     y2 = (32768 * x20 + 32769 * x22) % M2
     z = y1 - y2
@@ -155,28 +163,37 @@ def step(x):
 
 
 def to_unit(z, dtype):
+    # as Theano's C code: the int converted to the dtype, times NORM of the dtype
     if dtype == "float32":
         return z.astype(np.float32) * NORM32
     return z.astype(np.float64) * NORM
 
 
-def layout(n):
-    """(chunks, rows) of a draw of n: chunks of GROUP substreams, each run for
-    `rows` steps (SUBSTREAM_LENGTH, or fewer when the draw is one partial chunk)."""
+def check_draw(rstates, n, who):
+    """Theano's limits on a draw: a state matrix of valid rows, n < 2^31."""
+    if rstates.ndim != 2 or rstates.shape[1] != 6 or rstates.shape[0] < 1:
+        raise ValueError(f"{who}: an MRG state must be an int32 (nstreams, 6) matrix, "
+                         f"got shape {rstates.shape}")
     if n > MAX_DRAW:
-        raise ValueError(f"an MRG draw holds at most {MAX_DRAW} numbers, asked for {n}")
-    chunks = -(-n // CHUNK)
-    rows = SUBSTREAM_LENGTH if chunks > 1 else -(-n // GROUP)
-    return chunks, rows
+        raise ValueError(f"{who}: an MRG draw holds at most 2**31 - 1 values "
+                         f"(Theano's limit), asked for {n}")
 
 
-def uniform01(state, n, dtype):
-    """The n standard uniforms (0, 1) of `dtype` of the draw with `state`."""
-    chunks, rows = layout(n)
-    starts = substream_starts(state, chunks * GROUP)
-    x = [starts[:, j].copy() for j in range(6)]
-    out = np.empty((rows, chunks * GROUP), dtype=dtype)
-    for t in range(rows):
+def uniform01(rstates, n, dtype):
+    """NumPy reference: (the n standard uniforms (0, 1) of `dtype` of the draw from
+    the state matrix `rstates`, the state matrix after the draw)."""
+    rstates = np.asarray(rstates)
+    check_draw(rstates, n, "MRG draw")
+    streams = len(rstates)
+    full, rem = divmod(n, streams)
+    x = [rstates[:, j].astype(np.int64) for j in range(6)]
+    out = np.empty((full + (rem > 0), streams), dtype=dtype)
+    for t in range(full):
         x, z = step(x)
         out[t] = to_unit(z, dtype)
-    return out.reshape(rows, chunks, GROUP).transpose(1, 0, 2).reshape(-1)[:n]
+    if rem:
+        y, z = step(x)
+        out[full] = to_unit(z, dtype)
+        used = np.arange(streams) < rem
+        x = [np.where(used, a, b) for a, b in zip(y, x)]
+    return out.reshape(-1)[:n], np.stack(x, axis=1).astype(np.int32)

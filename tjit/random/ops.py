@@ -8,8 +8,7 @@ default update is `new_state`); the draw is a pure function of (state, size, a, 
 
 - generator "philox" (normal too): state uint32[4] = (k0, k1, stream, draw); see
   `tjit.random.philox`. new_state increments `draw`.
-- generator "mrg" (uniform only): state int64[6], an MRG31k3p state; see
-  `tjit.random.mrg`. new_state jumps to the next block of substreams.
+(MRG31k3p draws have their own Ops, in Theano's layout: `tjit.random.mrg_ops`.)
 
 Natively, a draw runs a loop-IR kernel (`tjit.ir.lower_random`), one per
 (generator, dist, dtype) for all sizes; element i is computed from (state, i)
@@ -29,10 +28,10 @@ from ..graph import Apply, Op
 from .. import scalar as ts
 from ..tensor.type import TensorType
 from ..tensor.var import as_tensor_variable
-from . import mrg, philox
+from . import philox
 from ..tensor.basic import cast
 
-STATE_TYPES = {"philox": ("uint32", 4), "mrg": ("int64", mrg.STATE_LEN)}
+STATE_TYPES = {"philox": ("uint32", 4)}
 FLOATS = ("float32", "float64")
 
 
@@ -43,8 +42,6 @@ def check_state(generator, value, who):
     if value.dtype != dtype or value.shape != (length,):
         raise ValueError(f"{who}: a {generator} generator state must be a {dtype} vector of "
                          f"length {length}, got {value.dtype} with shape {value.shape}")
-    if generator == "mrg":
-        mrg.check_state(value, who)
     return value
 
 
@@ -65,7 +62,7 @@ class RandomDraw(Op):
     def __init__(self, generator, dist, dtype, ndim, broadcastable=None):
         if generator not in STATE_TYPES:
             raise ValueError(f"unknown generator {generator!r}")
-        if dist not in ("uniform", "normal") or (generator == "mrg" and dist != "uniform"):
+        if dist not in ("uniform", "normal"):
             raise ValueError(f"generator {generator} has no native {dist!r} draw")
         if dtype not in FLOATS:
             raise TypeError(f"random draws are float32 or float64, got dtype {dtype!r}")
@@ -103,18 +100,13 @@ class RandomDraw(Op):
         dt = np.dtype(self.dtype).type
         a, b = dt(a), dt(b)
         with np.errstate(all="ignore"):
-            if self.generator == "mrg":
-                u = mrg.uniform01(state, n, self.dtype)
-                out = a + (b - a) * u
-            elif self.dist == "uniform":
+            if self.dist == "uniform":
                 out = a + (b - a) * philox.uniform01(state, n, self.dtype)
             else:
                 out = a + b * philox.standard_normal(state, n).astype(self.dtype)
         return [self._next_state(state, n), np.asarray(out, dtype=self.dtype).reshape(shape)]
 
     def _next_state(self, state, n):
-        if self.generator == "mrg":
-            return mrg.next_state(state, n)
         new = state.copy()
         new[3] = np.uint32((int(state[3]) + 1) & 0xFFFFFFFF)
         return new

@@ -15,8 +15,6 @@ multinomial); permutations are argsorts of uniforms.
 """
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
 from ..graph import Constant, Variable
@@ -24,7 +22,6 @@ from .. import tensor as T
 from ..tensor.shape_ops import MakeVector, Shape, get_vector_length, make_vector
 from ..tensor.subtensor import Subtensor
 from ..tensor.var import as_tensor_variable
-from . import mrg
 from .ops import (BinomialFromUniform, CategoricalFromUniform, MultinomialFromUniform,
                   PoissonFromUniform, RandomDraw, default_float)
 from ..shared import shared
@@ -347,100 +344,3 @@ class PhiloxStreams(RandomStreamsBase):
         if k >= 2 ** 32:
             raise ValueError("too many random variables for one RandomStreams")
         return np.array([self._seed & 0xFFFFFFFF, self._seed >> 32, k, 0], dtype=np.uint32)
-
-
-class MRGStreams(RandomStreamsBase):
-    """Streams of MRG31k3p (variable k uses stream k of the seed); see
-    `tjit.random.mrg`. Normals are Box-Muller on pairs of uniforms in the graph."""
-
-    generator = "mrg"
-
-    @staticmethod
-    def _check_seed(seed):
-        return mrg.seed_state(seed)
-
-    def _initial_state(self, k):
-        # stream k = the seed state jumped k streams ahead; remembered per seed
-        starts = getattr(self, "_stream_starts", None)
-        if starts is None or not np.array_equal(starts[0], self._seed):
-            starts = self._stream_starts = [self._seed]
-        while len(starts) <= k:
-            starts.append(mrg.apply(mrg.NEXT_STREAM, starts[-1]))
-        return starts[k].copy()
-
-    # Theano's MRG methods take `nstreams` (how many substreams to run in
-    # parallel); tjit's layout fixes the substreams (see tjit.random.mrg), so it
-    # is accepted and has no effect.
-    def uniform(self, size=None, low=0.0, high=1.0, ndim=None, dtype=None, nstreams=None):
-        return super().uniform(size, low, high, ndim, dtype)
-
-    def normal(self, size=None, avg=0.0, std=1.0, ndim=None, dtype=None, nstreams=None,
-               truncate=False):
-        """Normal(avg, std); with truncate=True, Theano's normal truncated at 2
-        (of the standard normal, before scaling by std: the result's spread is
-        less than std); see truncated_normal."""
-        if not truncate:
-            return super().normal(size, avg, std, ndim, dtype)
-        dtype = _float_dtype(dtype or default_float(avg, std), "normal")
-        z = self._truncated_standard_normal(_size(size, ndim, (avg, std)), dtype)
-        return T.cast(as_tensor_variable(avg) + as_tensor_variable(std) * z, dtype)
-
-    def truncated_normal(self, size, avg=0.0, std=1.0, ndim=None, dtype=None,
-                         nstreams=None):
-        """Normal values truncated to avg +- 2 * s, where s = std / 0.8796...: s is
-        chosen (as Theano) so that the truncated distribution's standard
-        deviation is `std`."""
-        dtype = _float_dtype(dtype or default_float(avg, std), "truncated_normal")
-        spread = as_tensor_variable(std) / np.asarray(TRUNCATED_STD, dtype=dtype)
-        return self.normal(size, avg, spread, ndim, dtype, truncate=True)
-
-    def binomial(self, size=None, n=1, p=0.5, ndim=None, dtype="int64", prob=None,
-                 nstreams=None):
-        return super().binomial(size, n, p, ndim, dtype, prob)
-
-    def choice(self, size=None, a=2, replace=True, p=None, ndim=None, dtype="int64",
-               nstreams=None):
-        return super().choice(size, a, replace, p, ndim, dtype)
-
-    def _standard_normal(self, shape, dtype, avg, std):
-        # Box-Muller on pairs: u of shape (2, m), m = ceil(n / 2); the first half
-        # of the result is r cos t, the second r sin t (Theano's MRG layout).
-        total = shape.total()
-        half = (total + 1) // 2
-        u = self._draw(_size((2, half), None, ()), "uniform", dtype, 0.0, 1.0)
-        r = T.sqrt(-2.0 * T.log(u[0]))
-        t = (2.0 * math.pi) * u[1]
-        z = T.concatenate([r * T.cos(t), r * T.sin(t)])[:total]
-        z = T.reshape(z, shape.vector, ndim=shape.ndim)
-        return T.cast(avg + std * z, dtype)
-
-    def _truncated_standard_normal(self, shape, dtype):
-        # Theano's method: Box-Muller on pairs as _standard_normal; each value
-        # outside [-2, 2] keeps its angle and takes a new radius sqrt(-2 log u)
-        # with u uniform on (e^-2, 1) (so radius < 2), from a second draw. The
-        # result is ordered as Theano's: valid cos values, fixed cos values, valid
-        # sin values, fixed sin values.
-        total = shape.total()
-        half = (total + 1) // 2
-        u = self._draw(_size((2, half), None, ()), "uniform", dtype, 0.0, 1.0)
-        r = T.sqrt(-2.0 * T.log(u[0]))
-        t = (2.0 * math.pi) * u[1]
-        parts, fixes = [], []
-        for trig in (T.cos(t), T.sin(t)):
-            z = r * trig
-            outside = T.or_(T.lt(z, -2.0), T.gt(z, 2.0))
-            parts.append((z[T.flatnonzero(T.invert(outside))], trig))
-            fixes.append(T.flatnonzero(outside))
-        n_cos = T.shape(fixes[0])[0]
-        n_fix = n_cos + T.shape(fixes[1])[0]
-        u_fix = self._draw(_size((n_fix,), None, ()), "uniform", dtype, math.exp(-2.0), 1.0)
-        r_fix = T.sqrt(-2.0 * T.log(u_fix))
-        (z_cos, cos_t), (z_sin, sin_t) = parts
-        z = T.concatenate([z_cos, r_fix[:n_cos] * cos_t[fixes[0]],
-                           z_sin, r_fix[n_cos:] * sin_t[fixes[1]]])[:total]
-        return T.reshape(z, shape.vector, ndim=shape.ndim)
-
-
-# scipy.stats.truncnorm(-2, 2).std(): the standard deviation of a standard normal
-# truncated to [-2, 2]
-TRUNCATED_STD = 0.87962566103423978
