@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 
 import dask.array as da
+from dask.base import tokenize
 import numpy as np
 
 from ..random import philox
@@ -58,7 +59,7 @@ def _draw(streams, size, chunks, dist, dtype, a, b):
     streams.state_updates.append((state, state))  # the next variable gets the next stream
     value = np.asarray(state.get_value(), dtype=np.uint32)
     fn = _Block(value, shape, dist, dtype, a, b)
-    name = f"tjit-random-{dist}-" + __import__("dask").base.tokenize(fn, chunks)
+    name = f"tjit-random-{dist}-" + tokenize(fn, chunks)
     if math.prod(shape) == 0:
         return da.zeros(shape, dtype=dtype, chunks=chunks)
     return da.map_blocks(fn, dtype=dtype, chunks=da.core.normalize_chunks(chunks, shape),
