@@ -36,13 +36,18 @@ def numeric_grads(f, values, eps=1e-6):
 
 
 def host_vectors():
-    """What the host CPU's vector code looks like, for tests of generated code:
+    """What vector code for the target looks like (the host, or tjit.config.cpu),
+    for tests of generated code:
     (register, float32 lanes, fma, avx): zmm/16 with AVX-512, ymm/8 with AVX2,
     else xmm/4 (SSE2, where instructions have no `v` prefix unless AVX exists)."""
-    features = set(target.host_description().split("/")[-1].split(","))
-    fma = "+fma" in features
-    if "+avx512f" in features:
+    t = target.current()    # the host, or what tjit.config.cpu names
+    if t.name == "host":
+        features = {f[1:] for f in t.features.split(",") if f.startswith("+")}
+    else:   # a psABI level's features, or those probed for an LLVM CPU name
+        features = set(target.required_features(t))
+    fma = "fma" in features
+    if "avx512f" in features:
         return "zmm", 16, fma, True
-    if "+avx2" in features:
+    if "avx2" in features:
         return "ymm", 8, fma, True
-    return "xmm", 4, fma, "+avx" in features
+    return "xmm", 4, fma, "avx" in features
