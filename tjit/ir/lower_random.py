@@ -30,7 +30,6 @@ import numpy as np
 
 from ..random import mrg, philox
 from ..random.mrg_ops import MRGBoxMuller, MRGUniform, box_muller, check_pairs
-from ..random.mrg_ops import check_size as mrg_check_size
 from ..random.ops import RandomDraw, check_size, check_state
 from .launch import Launch
 from .lowering import lower
@@ -196,7 +195,7 @@ class MRGUniformLaunch(Launch):
 
     def prepare(self, inputs, alloc):
         rstates, size, a, b = inputs
-        shape = mrg_check_size(size, self.node.op.ndim, self.op_name)
+        shape = check_size(size, self.node.op.ndim, self.op_name)
         n = math.prod(shape)
         rstates = np.asarray(rstates)
         mrg.check_draw(rstates, n, self.op_name)

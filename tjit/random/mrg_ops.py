@@ -21,6 +21,7 @@ from ..tensor.basic import cast
 from ..tensor.type import TensorType
 from ..tensor.var import as_tensor_variable
 from . import mrg, philox
+from .ops import check_size
 
 FLOATS = ("float32", "float64")
 
@@ -30,15 +31,6 @@ def _scalar_of(p, dtype, name, who):
     if p.ndim != 0:
         raise TypeError(f"{who}: {name} must be a scalar, got {p.type}")
     return p if p.dtype == dtype else cast(p, dtype)
-
-
-def check_size(size, ndim, who):
-    shape = tuple(int(s) for s in np.asarray(size).reshape(-1))
-    if len(shape) != ndim:
-        raise ValueError(f"{who}: size {shape} has {len(shape)} entries, expected {ndim}")
-    if any(s < 0 for s in shape):
-        raise ValueError(f"{who}: size {shape} has a negative entry")
-    return shape
 
 
 class MRGUniform(Op):

@@ -172,6 +172,18 @@ def _check_shape(given, var, name):
             raise ValueError(f"conv2d: {name}[{k}] is {g} but {var} is broadcastable there")
 
 
+def _float_and_pads(input, filters, filter_shape, border_mode, dilation):
+    """input and filters cast to their common float dtype, the filter's (rows, cols)
+    (declared in filter_shape, else symbolic) and the padding border_mode asks for."""
+    dtype = ts.upcast(input.dtype, filters.dtype)
+    if dtype not in ("float32", "float64"):
+        dtype = ts.upgrade_to_float(dtype)
+    input, filters = cast(input, dtype), cast(filters, dtype)
+    kh, kw = (filter_shape[i] if filter_shape is not None and filter_shape[i] is not None
+              else filters.shape[i] for i in (2, 3))
+    return input, filters, (kh, kw), _pads(border_mode, kh, kw, dilation)
+
+
 def conv2d(input, filters, input_shape=None, filter_shape=None, border_mode="valid",
            subsample=(1, 1), filter_flip=True, image_shape=None, filter_dilation=(1, 1),
            num_groups=1, unshared=False, **kwargs):
@@ -203,15 +215,8 @@ def conv2d(input, filters, input_shape=None, filter_shape=None, border_mode="val
         raise ValueError(f"conv2d: input_shape {tuple(input_shape)} has {input_shape[1]} "
                          f"channels but filter_shape {tuple(filter_shape)} expects "
                          f"{filter_shape[1]}")
-    dtype = ts.upcast(input.dtype, filters.dtype)
-    if dtype not in ("float32", "float64"):
-        dtype = ts.upgrade_to_float(dtype)
-    input, filters = cast(input, dtype), cast(filters, dtype)
-    kh = filter_shape[2] if filter_shape is not None and filter_shape[2] is not None \
-        else filters.shape[2]
-    kw = filter_shape[3] if filter_shape is not None and filter_shape[3] is not None \
-        else filters.shape[3]
-    py, px = _pads(border_mode, kh, kw, dilation)
+    input, filters, (kh, kw), (py, px) = _float_and_pads(input, filters, filter_shape,
+                                                         border_mode, dilation)
     (sy, sx), (dy, dx) = subsample, dilation
     h, w = input.shape[2], input.shape[3]
     if input_shape is not None and filter_shape is not None:
@@ -259,15 +264,8 @@ def conv2d_transpose(input, filters, output_shape, filter_shape=None, border_mod
     if min(subsample) < 1 or min(dilation) < 1:
         raise ValueError(f"conv2d_transpose: input_dilation and filter_dilation must be >= 1, "
                          f"got {subsample} and {dilation}")
-    dtype = ts.upcast(input.dtype, filters.dtype)
-    if dtype not in ("float32", "float64"):
-        dtype = ts.upgrade_to_float(dtype)
-    input, filters = cast(input, dtype), cast(filters, dtype)
-    kh = filter_shape[2] if filter_shape is not None and filter_shape[2] is not None \
-        else filters.shape[2]
-    kw = filter_shape[3] if filter_shape is not None and filter_shape[3] is not None \
-        else filters.shape[3]
-    py, px = _pads(border_mode, kh, kw, dilation)
+    input, filters, (kh, kw), (py, px) = _float_and_pads(input, filters, filter_shape,
+                                                         border_mode, dilation)
     kern = filters[:, :, ::-1, ::-1] if filter_flip else filters
     return _transposed(output_shape[2], output_shape[3], kern, input, py, px, subsample,
                        dilation)
