@@ -31,6 +31,34 @@ def import_tjit():
     return sys.modules["tjit"], sys.modules["tjit.tensor"]
 
 
+def add_cpus_argument(ap, default="host,x86-64-v3"):
+    """The --cpus option every benchmark takes: tjit.config.cpu values compared side by side."""
+    ap.add_argument("--cpus", default=default,
+                    help="tjit.config.cpu values whose tjit columns are printed side by side")
+
+
+def other_cpus(tjit, cpus):
+    """The non-host CPUs of the comma-separated `cpus` this tree can target (the
+    `cpu` flag exists), else []: the extra tjit columns a table prints."""
+    try:
+        with tjit.config.change_flags(cpu="host"):
+            pass
+    except Exception:       # no cpu flag in this tree: host only
+        return []
+    return [c for c in cpus.split(",") if c and c != "host"]
+
+
+def split_cpu(impl):
+    """'tjit @x86-64-v3' -> ('tjit', 'x86-64-v3'); 'tjit' -> ('tjit', '')."""
+    name, _, cpu = impl.partition(" @")
+    return name, cpu
+
+
+def on_cpu(tjit, cpu):
+    """A context in which tjit compiles for `cpu` ('' or 'host': the host)."""
+    return tjit.config.change_flags(cpu=cpu or "host")
+
+
 def installed_peers(names=PEERS):
     """The peers among `names` that are importable (found, without importing them)."""
     return [n for n in names if importlib.util.find_spec(n) is not None]

@@ -127,10 +127,10 @@ BUILDERS = {"tjit": tjit_philox, "tjit 1T": tjit_philox_1thread, "tjit MRG": tji
 
 
 def run_one(impl, n, dist, skips, repeats):
-    impl, _, cpu = impl.partition(" @")
+    impl, cpu = H.split_cpu(impl)
     if cpu:
         tjit, _ = H.import_tjit()
-        with tjit.config.change_flags(cpu=cpu):
+        with H.on_cpu(tjit, cpu):
             return run_one(impl, n, dist, skips, repeats)
     try:
         fn = BUILDERS[impl](n, dist)
@@ -149,8 +149,7 @@ def main(argv=None):
     ap.add_argument("--repeats", type=int, default=7, help="timed runs per cell (median)")
     ap.add_argument("--scale", type=float, default=1.0, help="shrink n (quick runs)")
     ap.add_argument("--threads", type=int, default=None, help="tjit.config.threads")
-    ap.add_argument("--cpus", default="host,x86-64-v3",
-                    help="tjit.config.cpu values compared side by side (when the flag exists)")
+    H.add_cpus_argument(ap)
     opts = ap.parse_args(argv)
     tjit, _ = H.import_tjit()
     if opts.threads:
@@ -158,7 +157,7 @@ def main(argv=None):
     n = max(1000, int(10 ** 7 * opts.scale))
     mine = ["tjit", "tjit 1T", "tjit MRG", "tjit MRG 1T"]
     impls = list(mine)
-    for cpu in _other_cpus(tjit, opts.cpus):
+    for cpu in H.other_cpus(tjit, opts.cpus):
         impls += [f"{i} @{cpu}" for i in mine]
     impls += ["numpy"] + H.installed_peers()
     skips = H.Skips()
@@ -187,15 +186,6 @@ def main(argv=None):
         table.append([dist, "float64", "ms"] + [H.fmt(cells[i], 1e3) for i in impls] + ratios)
     H.print_table(header, table)
 
-
-def _other_cpus(tjit, cpus):
-    """The non-host CPUs of `cpus` when this tree has tjit.config.cpu, else []."""
-    try:
-        with tjit.config.change_flags(cpu="host"):
-            pass
-    except Exception:       # no cpu flag in this tree: host only
-        return []
-    return [c for c in cpus.split(",") if c and c != "host"]
 
 
 if __name__ == "__main__":
