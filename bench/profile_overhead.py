@@ -15,7 +15,7 @@ import time
 
 import numpy as np
 
-from _harness import import_tjit
+import _harness as H
 
 
 def cases(theano, T):
@@ -52,14 +52,18 @@ def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--repeats", type=int, default=7)
     p.add_argument("--calls", type=int, default=2000)
+    H.add_cpus_argument(p)
     ns = p.parse_args()
-    theano, T = import_tjit()
-    print(f"{'function':<30} {'off us/call':>12} {'on us/call':>12} {'overhead':>10}")
-    for label, kw, args in cases(theano, T):
-        calls = ns.calls if args[0].size < 1000 else max(ns.calls // 100, 5)
-        off, on = per_call([theano.function(**kw), theano.function(profile=True, **kw)],
-                           args, calls, ns.repeats)
-        print(f"{label:<30} {1e6 * off:12.2f} {1e6 * on:12.2f} {1e6 * (on - off):+9.2f}us")
+    theano, T = H.import_tjit()
+    print(f"{'function':<30} {'cpu':<10} {'off us/call':>12} {'on us/call':>12} {'overhead':>10}")
+    for cpu in ["host"] + H.other_cpus(theano, ns.cpus):
+        for label, kw, args in cases(theano, T):
+            calls = ns.calls if args[0].size < 1000 else max(ns.calls // 100, 5)
+            with H.on_cpu(theano, cpu):
+                fns = [theano.function(**kw), theano.function(profile=True, **kw)]
+            off, on = per_call(fns, args, calls, ns.repeats)
+            print(f"{label:<30} {cpu:<10} {1e6 * off:12.2f} {1e6 * on:12.2f} "
+                  f"{1e6 * (on - off):+9.2f}us")
 
 
 if __name__ == "__main__":

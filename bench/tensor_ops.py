@@ -181,12 +181,18 @@ def close(result, expected, dtype):
 
 
 def build_cell(impl, w, arrays, expected, skips):
-    """A checked callable for one implementation, or a marker ('err', WRONG, None)."""
-    builder = w.build.get(impl)
+    """A checked callable for one implementation, or a marker ('err', WRONG, None).
+    'tjit @CPU' compiles for tjit.config.cpu=CPU (the call runs that code)."""
+    name, cpu = H.split_cpu(impl)
+    builder = w.build.get(name)
     if builder is None:
         return None
     try:
-        fn = builder(*arrays)
+        if cpu:
+            with H.on_cpu(H.import_tjit()[0], cpu):
+                fn = builder(*arrays)
+        else:
+            fn = builder(*arrays)
         result = fn()
     except Exception as exc:  # a failing implementation is skipped, not fatal
         skips.note(impl, exc, w.name)
@@ -231,9 +237,11 @@ def main(argv=None):
     ap.add_argument("--only", nargs="*", help="sections to run (default: all)")
     ap.add_argument("--impls", nargs="*", help="implementations (default: tjit, numpy and "
                     "the installed peers)")
+    H.add_cpus_argument(ap)
     opts = ap.parse_args(argv)
 
-    impls = opts.impls or ["tjit", "numpy"] + H.installed_peers()
+    tjit_cpus = [f"tjit @{c}" for c in H.other_cpus(H.import_tjit()[0], opts.cpus)]
+    impls = opts.impls or ["tjit"] + tjit_cpus + ["numpy"] + H.installed_peers()
     skips = H.Skips()
     rng = np.random.default_rng(0)
     table, notes = [], []
