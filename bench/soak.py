@@ -8,9 +8,9 @@ Not a test (it asserts nothing); it prints what a long-running process sees:
   tenth vs last tenth (drift);
 - compiles: --functions distinct functions compiled, called once and dropped, in
   FAST_COMPILE and FAST_RUN, for each of --cpus (kernel cache bounded by
-  --kernel-cache-mb, a scratch disk cache); RSS growth per function over the
-  second half of the cycles (the caches are full by then, so any growth there is
-  a leak) and the compile-time drift;
+  --kernel-cache-mb, a scratch disk cache); RSS growth per function from when
+  the kernel cache is full (or over the second half of the cycles, whichever
+  is longer: any growth there is a leak) and the compile-time drift;
 - threads: one function with a shared-variable update called from several
   threads (lost updates), and one without updates (wrong results);
 - cache: a fresh cache directory whose entries are truncated, bit-flipped and
@@ -79,14 +79,16 @@ def _distinct_graph(k, x, y):
 def soak_compiles(n, mode, cpu="host"):
     x, y = T.dvectors("x", "y")
     v = np.linspace(0.5, 1.5, 9)
-    half = n // 2
+    # measured from when the kernel cache is full (it grows until then), but
+    # over at least the second half of the cycles
+    half, full, start = n // 2, 0.9e6 * theano.config.kernel_cache_mb, None
     times = []
     with H.on_cpu(theano, cpu):
         for k in range(n):
-            if k == half:
+            if start is None and (k == half or k >= n // 4 and jit._cache.nbytes > full):
                 gc.collect()
                 jit.free_released()
-                start = rss_mb()
+                start, half = rss_mb(), k
             t = time.perf_counter()
             f = theano.function([x, y], _distinct_graph(k, x, y), mode=mode)
             f(v, v)

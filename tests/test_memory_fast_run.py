@@ -12,6 +12,11 @@ import os
 import subprocess
 import sys
 
+import numpy as np
+
+import tjit as theano
+import tjit.tensor as T
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 _CYCLES = """
@@ -54,3 +59,20 @@ def test_fast_run_compiles_keep_rss_flat(tmp_path):
     # but allocator noise and llvmlite's ~1 KB a pass builder (see target.optimize).
     assert grown_mb < 1.5, "RSS grew %.2f MB over %d FAST_RUN compiles" % (grown_mb,
                                                                        cycles - warm)
+
+
+def test_scalar_constant_cache_is_bounded(monkeypatch):
+    # Distinct functions usually bring distinct constants: the interning cache
+    # of scalar constants stops growing at its bound (Theano's bounds its too).
+    var = sys.modules["tjit.tensor.var"]
+    monkeypatch.setattr(var, "_SCALAR_CONSTANTS", {})
+    monkeypatch.setattr(var, "_SCALAR_CONSTANTS_MAX", 5)
+    made = [T.constant(k + 0.25) for k in range(20)]
+    assert len(var._SCALAR_CONSTANTS) == 5
+    assert T.constant(0.25) is made[0]              # interned before the bound
+    assert T.constant(19.25) is not made[19]        # past it: a new constant each time
+    assert float(made[19].data) == 19.25 and not made[19].data.flags.writeable
+    x = T.dvector("x")
+    f = theano.function([x], x * 19.25 + T.exp(x) * 19.25, mode="FAST_COMPILE")
+    v = np.linspace(-1.0, 1.0, 5)
+    np.testing.assert_allclose(f(v), v * 19.25 + np.exp(v) * 19.25, rtol=1e-14)
