@@ -1,22 +1,24 @@
 """Soak test: the reliability checks of issue 14 in bounded time, as a table.
 
     python bench/soak.py [--functions 2000] [--calls 100000] [--threads 8] [--quick]
+                         [--checks calls,compiles,threads,cache,targets] [--cpus host,x86-64-v3]
 
 Not a test (it asserts nothing); it prints what a long-running process sees:
 - calls: one function called in a loop; RSS growth and time per call, first
   tenth vs last tenth (drift);
-- compiles: distinct functions compiled, called once and dropped, in FAST_COMPILE
-  and FAST_RUN (kernel cache bounded by --kernel-cache-mb); RSS growth per
-  function after a warm-up and the compile-time drift. (FAST_RUN still grows:
-  llvmlite's new pass manager keeps ~100-250 KB per optimized module, in
-  buildPerModuleDefaultPipeline and the run; a kernel loaded from the disk cache
-  runs no pass and costs nothing.);
+- compiles: --functions distinct functions compiled, called once and dropped, in
+  FAST_COMPILE and FAST_RUN, for each of --cpus (kernel cache bounded by
+  --kernel-cache-mb, a scratch disk cache); RSS growth per function from when
+  the kernel cache is full (or over the second half of the cycles, whichever
+  is longer: any growth there is a leak) and the compile-time drift;
 - threads: one function with a shared-variable update called from several
   threads (lost updates), and one without updates (wrong results);
 - cache: a fresh cache directory whose entries are truncated, bit-flipped and
   swapped with each other, then used by new processes (entries rebuilt, crashes);
 - targets: one graph per kernel kind compiled for x86-64 and x86-64-v3, results
   against the host's (largest relative difference).
+
+The memory-per-compile table alone: `python bench/soak.py --checks compiles`.
 """
 from __future__ import annotations
 
@@ -32,6 +34,7 @@ import time
 
 import numpy as np
 
+import _harness as H
 from _harness import REPO_ROOT, import_tjit
 
 theano, T = import_tjit()
@@ -73,28 +76,33 @@ def _distinct_graph(k, x, y):
     return T.exp(e) if k & 4096 else e
 
 
-def soak_compiles(n, mode):
+def soak_compiles(n, mode, cpu="host"):
     x, y = T.dvectors("x", "y")
     v = np.linspace(0.5, 1.5, 9)
-    warm = max(1, n // 10)
+    # measured from when the kernel cache is full (it grows until then), but
+    # over at least the second half of the cycles
+    half, full, start = n // 2, 0.9e6 * theano.config.kernel_cache_mb, None
     times = []
-    for k in range(n):
-        if k == warm:
-            gc.collect()
-            jit.free_released()
-            start = rss_mb()
-        t = time.perf_counter()
-        f = theano.function([x, y], _distinct_graph(k, x, y), mode=mode)
-        f(v, v)
-        times.append(time.perf_counter() - t)
-        del f
+    with H.on_cpu(theano, cpu):
+        for k in range(n):
+            if start is None and (k == half or k >= n // 4 and jit._cache.nbytes > full):
+                gc.collect()
+                jit.free_released()
+                start, half = rss_mb(), k
+            t = time.perf_counter()
+            f = theano.function([x, y], _distinct_graph(k, x, y), mode=mode)
+            f(v, v)
+            times.append(time.perf_counter() - t)
+            del f
     gc.collect()
     jit.free_released()
-    grown = (rss_mb() - start) * 1e3 / (n - warm)
-    first, last = drift(times[warm:])
-    return [(f"compile-call-drop ({mode})", f"{n}",
-             f"{grown:.1f} KB/function (kernel cache {len(jit._cache)} kernels, "
-             f"{jit._cache.nbytes / 1e6:.1f} MB)", f"{first:.1f} -> {last:.1f} ms/compile")]
+    grown = (rss_mb() - start) * 1e3 / (n - half)
+    first, last = drift(times)
+    where = f" @{cpu}" if cpu != "host" else ""
+    return [(f"compile-call-drop ({mode}{where})", f"{n}",
+             f"{grown:.1f} KB/function over cycles {half}-{n} (kernel cache "
+             f"{len(jit._cache)} kernels, {jit._cache.nbytes / 1e6:.1f} MB)",
+             f"{first:.1f} -> {last:.1f} ms/compile")]
 
 
 def soak_threads(threads, calls):
@@ -208,20 +216,30 @@ def main():
     p.add_argument("--kernel-cache-mb", type=float, default=4.0,
                    help="tjit.config.kernel_cache_mb during the compile checks")
     p.add_argument("--quick", action="store_true", help="a tenth of each")
+    p.add_argument("--checks", default="calls,compiles,threads,cache,targets",
+                   help="comma-separated checks to run")
+    H.add_cpus_argument(p)
     ns = p.parse_args()
     if ns.quick:
         ns.functions, ns.calls = ns.functions // 10, ns.calls // 10
     t0 = time.perf_counter()
     rows = []
+    checks = set(ns.checks.split(","))
     scratch = tempfile.mkdtemp(prefix="tjit-soak-")
     with theano.config.change_flags(cache_dir=scratch, kernel_cache_mb=ns.kernel_cache_mb):
-        rows += soak_calls(ns.calls)
-        rows += soak_compiles(ns.functions, "FAST_COMPILE")
-        rows += soak_compiles(max(1, ns.functions // 4), "FAST_RUN")
-        rows += soak_threads(ns.threads, max(1, ns.calls // 50))
+        if "calls" in checks:
+            rows += soak_calls(ns.calls)
+        if "compiles" in checks:
+            for cpu in ["host"] + H.other_cpus(theano, ns.cpus):
+                for mode in ("FAST_COMPILE", "FAST_RUN"):
+                    rows += soak_compiles(ns.functions, mode, cpu)
+        if "threads" in checks:
+            rows += soak_threads(ns.threads, max(1, ns.calls // 50))
     shutil.rmtree(scratch, ignore_errors=True)
-    rows += soak_cache()
-    rows += soak_targets()
+    if "cache" in checks:
+        rows += soak_cache()
+    if "targets" in checks:
+        rows += soak_targets()
     header = ("check", "size", "result", "time")
     widths = [max(len(str(r[i])) for r in rows + [header]) for i in range(4)]
     for r in [header, tuple("-" * w for w in widths)] + rows:

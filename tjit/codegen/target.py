@@ -254,6 +254,26 @@ def optimize(module, level=3):
         pto = llvm.create_pipeline_tuning_options(speed_level=level)
         pto.loop_vectorization = level >= 2
         pto.slp_vectorization = level >= 2
+        # A fresh PassBuilder each run: llvmlite registers the run's (stack-local)
+        # instrumentation callbacks in the builder, so a reused one would call
+        # dangling callbacks on its next run.
         pb = llvm.create_pass_builder(tm, pto)
-        pb.getModulePassManager().run(module, pb)
+        mpm = pb.getModulePassManager()
+        try:
+            mpm.run(module, pb)
+        finally:
+            dispose_pass_manager(mpm)
     return module
+
+
+def dispose_pass_manager(pm):
+    """Free a new-pass-manager pipeline now. llvmlite (0.47-0.50) never does:
+    `ModulePassManager(ObjectRef, NewPassManager)` inherits ObjectRef's no-op
+    `_dispose` ahead of NewPassManager's, so every pipeline built (~100 KB at O3,
+    with the analysis state it keeps) would stay allocated for the life of the
+    process."""
+    if type(pm)._dispose is llvm.ffi.ObjectRef._dispose:
+        llvm.newpassmanagers.NewPassManager._dispose(pm)
+        pm.detach()
+    else:       # a llvmlite whose pass managers dispose of themselves
+        pm.close()

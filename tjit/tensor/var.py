@@ -271,6 +271,7 @@ def _autocast_dtype(x):
 
 
 _SCALAR_CONSTANTS = {}  # (dtype, value bytes, ndim) -> TensorConstant, as Theano's cache
+_SCALAR_CONSTANTS_MAX = 10_000  # bounded, as Theano's: a long-running process does not grow
 
 
 def constant(x, name=None, ndim=None, dtype=None):
@@ -297,8 +298,10 @@ def constant(x, name=None, ndim=None, dtype=None):
         key = (t, data.tobytes())
         c = _SCALAR_CONSTANTS.get(key)
         if c is None:
-            c = _SCALAR_CONSTANTS[key] = TensorConstant(t, data)
+            c = TensorConstant(t, data)
             c.data.setflags(write=False)  # shared by every graph that uses it
+            if len(_SCALAR_CONSTANTS) < _SCALAR_CONSTANTS_MAX:
+                _SCALAR_CONSTANTS[key] = c
         return c
     return TensorConstant(t, data, name=name)
 
