@@ -277,8 +277,9 @@ _SCALAR_CONSTANTS_MAX = 10_000  # bounded, as Theano's: a long-running process d
 def constant(x, name=None, ndim=None, dtype=None):
     """A TensorConstant holding `x` (dims of size 1 are broadcastable).
 
-    Unnamed single-element constants are interned, so `x * 2 + y * 2` holds one
-    constant 2 and graphs need no merging of equal constants."""
+    Unnamed single-element constants are interned (the first 10,000 distinct
+    ones), so `x * 2 + y * 2` holds one constant 2 and graphs need no merging of
+    equal constants (the merge pass still merges those made past the bound)."""
     if dtype is None:
         dtype = _autocast_dtype(x)
     try:
