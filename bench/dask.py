@@ -1,20 +1,29 @@
 """tjit on Dask vs dask.array with NumPy, on one LocalCluster.
 
-    python bench/dask.py [--values 2e9] [--rows 1e7] [--workers 2] [--repeats 2]
+    python bench/dask.py [--scale 1.0] [--values 2e9] [--rows 1e7] [--block-mb 64]
+                         [--workers 2] [--repeats 2] [--cpus host,x86-64-v3]
+
+Defaults are the issue's sizes; --scale multiplies --values and --rows (e.g.
+--scale 0.01 for a smoke run). The cluster: `--workers` processes x 1 thread
+(tjit's kernels use tjit.config.threads threads inside a task, NumPy one).
 
 (a) a fused elementwise + reduction graph, sum(exp(-x*x)/2 + log1p(|x|) - tanh(x))
-    and the same graph's mean of squares, over `--values` float64 normals generated
-    block by block with tjit's Philox streams (tjit.dask.random: never
-    materialised whole). The same dask array feeds both paths; "generation only"
-    times the draw alone (x.sum()), so graph time = total - generation.
+    and the mean of squares, over `--values` float64 normals generated block by
+    block with tjit's Philox streams (tjit.dask.random, native draws: never
+    materialised whole). The same draws feed both engines; "generation only"
+    times the draw alone (x.sum()). The speed-up is of the totals (draw + graph);
+    "graph" is (total - generation) of each. A last row runs the NumPy graph on
+    NumPy's own normals (da.random.default_rng: what a dask.array user would
+    draw), its speed-up column also saying how much faster tjit's total is.
 (b) one logistic-regression gradient step (cost and gradient) over `--rows` x 100
     row chunks persisted in the workers' memory (a training set): tjit on Dask,
-    dask.array + NumPy, and tjit on one machine (the data materialised in this
-    process, skipped above 2e7 rows).
+    dask.array + NumPy, and tjit on one machine (the same numbers drawn in this
+    process after the cluster is closed; the time of the step alone).
 
 "peak MB/worker" is the largest worker's peak resident memory during the run
-(sampled every 10 ms; for (b) it includes the persisted data). Prints one table
-(medians).
+(sampled every 10 ms; for (b) it includes the persisted data). The tjit rows are
+repeated for every --cpus target (the workers get TJIT_FLAGS=cpu=...; a cluster
+per target); NumPy rows run on the host cluster. Prints one table (medians).
 """
 from __future__ import annotations
 
@@ -31,10 +40,10 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path[:] = [p for p in sys.path if os.path.abspath(p or ".") != HERE]
 import dask  # noqa: E402
 sys.path.insert(0, HERE)
-from _harness import import_tjit, print_table  # noqa: E402
+import _harness as H  # noqa: E402
 sys.path.remove(HERE)
 
-import_tjit()
+H.import_tjit()
 import dask.array as da  # noqa: E402
 from distributed import Client, LocalCluster  # noqa: E402
 
@@ -42,6 +51,8 @@ import tjit  # noqa: E402
 import tjit.dask as tdk  # noqa: E402
 import tjit.tensor as T  # noqa: E402
 from tjit.random.streams import PhiloxStreams  # noqa: E402
+
+COLS_A, D_B = 1000, 100
 
 
 def _start_peak(dask_worker):
@@ -65,6 +76,20 @@ def _stop_peak(dask_worker):
     return state["peak"] / 2 ** 20
 
 
+def _worker_cpu():
+    import tjit
+    return tjit.config.cpu
+
+
+def _compute_here(arrays):
+    dask.compute(*arrays, scheduler="sync")
+
+
+def warm(client, arrays):
+    """Compute `arrays` in every worker process (compiles their kernels there)."""
+    client.run(_compute_here, arrays)
+
+
 def measure(client, build, repeats):
     """(median seconds, peak MB of the largest worker, result) of computing build()."""
     times, peaks, result = [], [], None
@@ -78,99 +103,186 @@ def measure(client, build, repeats):
     return float(np.median(times)), max(peaks), result
 
 
-def fused_graph(values, rows_per_block, repeats, client):
-    cols = 1000
-    rows = int(values) // cols
-    chunks = (rows_per_block, cols)
+def engine(name, cpu):
+    return f"{name} @{cpu}" if cpu else name
 
-    def draw():
-        return tdk.random.normal(PhiloxStreams(2026), (rows, cols), chunks)
 
+# ---- (a) ---------------------------------------------------------------------------
+def fused_tjit():
     X = T.dmatrix("X")
     y = T.exp(-X * X) * 0.5 + T.log1p(T.abs_(X)) - T.tanh(X)
-    f = tdk.function([X], [T.sum(y), T.mean(X * X)], name="fused")
+    return tdk.function([X], [T.sum(y), T.mean(X * X)], name="fused")
 
-    def numpy_graph(x):
-        return [da.sum(da.exp(-x * x) * 0.5 + da.log1p(abs(x)) - da.tanh(x)), da.mean(x * x)]
 
+def fused_numpy(x):
+    return [da.sum(da.exp(-x * x) * 0.5 + da.log1p(abs(x)) - da.tanh(x)), da.mean(x * x)]
+
+
+def fused_graph(values, block_rows, repeats, client, cpu, results):
+    rows = int(values) // COLS_A
+
+    def draw():
+        return tdk.random.normal(PhiloxStreams(2026), (rows, COLS_A), (block_rows, COLS_A))
+
+    f = fused_tjit()
+    tiny = tdk.random.normal(PhiloxStreams(1), (8, COLS_A), (2, COLS_A))
+    warm(client, f(tiny))  # the draw and the chunk kernels compiled on each worker
     gen = measure(client, lambda: [draw().sum()], repeats)
     tj = measure(client, lambda: f(draw()), repeats)
-    npy = measure(client, lambda: numpy_graph(draw()), repeats)
-    ok = np.allclose(tj[2], npy[2], rtol=1e-9)
-    label = f"(a) fused graph, {rows * cols:.2g} values"
-    return [
-        [label, "generation only", f"{gen[0]:.2f}", f"{gen[1]:.0f}", ""],
-        [label, "tjit on Dask", f"{tj[0]:.2f}", f"{tj[1]:.0f}",
-         f"{(npy[0] - gen[0]) / max(tj[0] - gen[0], 1e-9):.1f}x graph" + ("" if ok else " WRONG")],
-        [label, "dask.array + NumPy", f"{npy[0]:.2f}", f"{npy[1]:.0f}", "1.0x"],
-    ]
+    results[("a", "gen", cpu)] = gen
+    results[("a", "tjit", cpu)] = tj
+    if not cpu:
+        results[("a", "numpy", "")] = measure(client, lambda: fused_numpy(draw()), repeats)
+        rng = lambda: da.random.default_rng(2026).standard_normal(  # noqa: E731
+            (rows, COLS_A), chunks=(block_rows, COLS_A))
+        results[("a", "numpy-rng", "")] = measure(client, lambda: fused_numpy(rng()), repeats)
 
 
-def logistic(rows, rows_per_block, repeats, client):
-    d = 100
-    chunks = (rows_per_block, d)
-    w0 = np.linspace(-0.05, 0.05, d)
+def fused_rows(values, cpus, results):
+    label = f"(a) fused graph, {int(values) // COLS_A * COLS_A:.2g} values"
+    npy = results[("a", "numpy", "")]
+    npy_gen = results[("a", "gen", "")][0]
+    out = []
+    for cpu in cpus:
+        gen, tj = results[("a", "gen", cpu)], results[("a", "tjit", cpu)]
+        ok = np.allclose(tj[2], npy[2], rtol=1e-9)
+        out.append([label, engine("generation only (tjit draws)", cpu), f"{gen[0]:.2f}", "",
+                    f"{gen[1]:.0f}", ""])
+        out.append([label, engine("tjit on Dask", cpu), f"{tj[0]:.2f}",
+                    f"{tj[0] - gen[0]:.2f}", f"{tj[1]:.0f}",
+                    f"{npy[0] / tj[0]:.1f}x (graph {(npy[0] - npy_gen) / max(tj[0] - gen[0], 1e-3):.1f}x)"
+                    + ("" if ok else " WRONG")])
+    out.append([label, "dask.array + NumPy (tjit draws)", f"{npy[0]:.2f}",
+                f"{npy[0] - npy_gen:.2f}", f"{npy[1]:.0f}", "1.0x"])
+    rng = results[("a", "numpy-rng", "")]
+    tj = results[("a", "tjit", "")]
+    out.append([label, "dask.array + NumPy (NumPy's normals)", f"{rng[0]:.2f}", "",
+                f"{rng[1]:.0f}", f"{npy[0] / rng[0]:.1f}x (tjit {rng[0] / tj[0]:.1f}x faster)"])
+    return out
 
-    def data():
-        s = PhiloxStreams(7)
-        X = tdk.random.normal(s, (rows, d), chunks)
-        y = (X[:, 0] > 0).astype("float64")
-        return X, y
 
-    w = tjit.shared(w0, name="w")
+# ---- (b) ---------------------------------------------------------------------------
+W0 = np.linspace(-0.05, 0.05, D_B)
+
+
+def training_set(rows, chunks):
+    """(X, y) as dask arrays: X normal (Philox seed 7), y = X[:, 0] > 0."""
+    X = tdk.random.normal(PhiloxStreams(7), (rows, D_B), chunks)
+    return X, (X[:, 0] > 0).astype("float64")
+
+
+def logistic_graph():
+    w = tjit.shared(W0, name="w")
     Xs, ys = T.dmatrix("X"), T.dvector("y")
     p = T.nnet.sigmoid(T.dot(Xs, w))
     cost = T.mean(-ys * T.log(p) - (1 - ys) * T.log(1 - p))
-    g = T.grad(cost, w)
-    f = tdk.function([Xs, ys], [cost, g], name="logreg")
+    return [Xs, ys], [cost, T.grad(cost, w)]
 
-    def numpy_step(X, y):
-        q = 1 / (1 + da.exp(-(X @ w0)))
-        c = da.mean(-y * da.log(q) - (1 - y) * da.log(1 - q))
-        return [c, X.T @ (q - y) / rows]
 
-    X, y = client.persist(list(data()))  # a training set kept in the workers' memory
+def logistic_numpy(X, y, rows):
+    q = 1 / (1 + da.exp(-(X @ W0)))
+    c = da.mean(-y * da.log(q) - (1 - y) * da.log(1 - q))
+    return [c, X.T @ (q - y) / rows]
+
+
+def logistic(rows, block_rows, repeats, client, cpu, results):
+    ins, outs = logistic_graph()
+    f = tdk.function(ins, outs, name="logreg")
+    X, y = client.persist(list(training_set(rows, (block_rows, D_B))))
     dask.compute(X.sum(), y.sum())
-    tj = measure(client, lambda: f(X, y), repeats)
-    npy = measure(client, lambda: numpy_step(X, y), repeats)
-    ok = np.allclose(tj[2][1], npy[2][1], rtol=1e-8, atol=1e-12)
-    label = f"(b) logistic step, {rows:.2g} x {d}"
-    out = [[label, "tjit on Dask", f"{tj[0]:.2f}", f"{tj[1]:.0f}",
-            f"{npy[0] / tj[0]:.1f}x" + ("" if ok else " WRONG")],
-           [label, "dask.array + NumPy", f"{npy[0]:.2f}", f"{npy[1]:.0f}", "1.0x"]]
-    if rows <= 2e7:
-        Xn, yn = (np.asarray(a) for a in dask.compute(X, y))
-        one = tjit.function([Xs, ys], [cost, g])
-        one(Xn, yn)
-        t0 = time.perf_counter()
-        for _ in range(repeats):
-            one(Xn, yn)
-        t = (time.perf_counter() - t0) / repeats
-        out.append([label, "tjit, one machine (data in memory)", f"{t:.2f}", "", ""])
+    dask.compute(*f(X, y))  # warm-up: the kernels (shape constants in them) compiled
+    results[("b", "tjit", cpu)] = measure(client, lambda: f(X, y), repeats)
+    if not cpu:
+        results[("b", "numpy", "")] = measure(client, lambda: logistic_numpy(X, y, rows),
+                                              repeats)
+
+
+def logistic_one_machine(rows, repeats, cpus, results):
+    """The same step with tjit on one machine: X drawn here (the numbers the
+    workers drew), the time of the compiled step alone."""
+    s = PhiloxStreams(7)
+    Xn = tjit.function([], s.normal((rows, D_B)))()
+    yn = (Xn[:, 0] > 0).astype("float64")
+    for cpu in cpus:
+        with H.on_cpu(tjit, cpu):
+            ins, outs = logistic_graph()
+            one = tjit.function(ins, outs)
+            got = one(Xn, yn)
+            t = H.median_time(lambda: one(Xn, yn), repeats=max(repeats, 3), warmup=0)
+        results[("b", "one", cpu)] = (t, None, got)
+
+
+def logistic_rows(rows, cpus, results):
+    label = f"(b) logistic step, {rows:.2g} x {D_B}"
+    npy = results[("b", "numpy", "")]
+    out = []
+    for cpu in cpus:
+        for kind, name in (("tjit", "tjit on Dask"), ("one", "tjit, one machine (in memory)")):
+            r = results.get(("b", kind, cpu))
+            if r is None:
+                continue
+            ok = np.allclose(r[2][1], npy[2][1], rtol=1e-8, atol=1e-12) and \
+                np.allclose(r[2][0], npy[2][0], rtol=1e-10)
+            out.append([label, engine(name, cpu), f"{r[0]:.2f}", "",
+                        "" if r[1] is None else f"{r[1]:.0f}",
+                        f"{npy[0] / r[0]:.1f}x" + ("" if ok else " WRONG")])
+    out.append([label, "dask.array + NumPy", f"{npy[0]:.2f}", "", f"{npy[1]:.0f}", "1.0x"])
     return out
 
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--values", type=float, default=2e9)
-    ap.add_argument("--rows", type=float, default=1e7)
+    ap.add_argument("--scale", type=float, default=1.0, help="multiplies --values and --rows")
+    ap.add_argument("--values", type=float, default=2e9, help="(a): values drawn and reduced")
+    ap.add_argument("--rows", type=float, default=1e7, help="(b): rows of 100 float64")
     ap.add_argument("--block-mb", type=float, default=64, help="MB of float64 per block")
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--repeats", type=int, default=2)
+    ap.add_argument("--parts", default="a,b", help="which of (a), (b) to run")
+    ap.add_argument("--no-one-machine", action="store_true",
+                    help="(b): skip tjit on one machine (it holds the whole data set)")
+    H.add_cpus_argument(ap)
     a = ap.parse_args()
-    cluster = LocalCluster(processes=True, n_workers=a.workers, threads_per_worker=1,
-                           host="127.0.0.1", dashboard_address=None)
-    client = Client(cluster)
-    try:
-        block_rows = max(1, int(a.block_mb * 2 ** 20 / 8 / 1000))
-        rows = fused_graph(a.values, block_rows, a.repeats, client)
-        rows += logistic(int(a.rows), max(1, int(a.block_mb * 2 ** 20 / 8 / 100)),
-                         a.repeats, client)
-    finally:
-        client.close()
-        cluster.close()
-    print(f"{a.workers} worker processes x 1 thread, blocks of {a.block_mb:g} MB")
-    print_table(["graph", "engine", "seconds", "peak MB/worker", "speed-up"], rows)
+    values, rows = int(a.values * a.scale), int(a.rows * a.scale)
+    parts = set(a.parts.split(","))
+    cpus = [""] + H.other_cpus(tjit, a.cpus)
+    results = {}
+    for cpu in cpus:
+        # in the environment the worker processes start with (they import this
+        # script, so tjit, as they start); this process's tjit read it long ago
+        old = os.environ.get("TJIT_FLAGS")
+        os.environ["TJIT_FLAGS"] = ",".join(f for f in (old, f"cpu={cpu or 'host'}") if f)
+        try:
+            cluster = LocalCluster(processes=True, n_workers=a.workers, threads_per_worker=1,
+                                   host="127.0.0.1", dashboard_address=None)
+        finally:
+            if old is None:
+                del os.environ["TJIT_FLAGS"]
+            else:
+                os.environ["TJIT_FLAGS"] = old
+        client = Client(cluster)
+        try:
+            got = set(client.run(_worker_cpu).values())
+            assert got == {cpu or "host"}, f"the workers compile for {got}, not {cpu or 'host'}"
+            if "a" in parts:
+                fused_graph(values, max(1, int(a.block_mb * 2 ** 20 / 8 / COLS_A)),
+                            a.repeats, client, cpu, results)
+            if "b" in parts:
+                logistic(rows, max(1, int(a.block_mb * 2 ** 20 / 8 / D_B)), a.repeats,
+                         client, cpu, results)
+        finally:
+            client.close()
+            cluster.close()
+    if "b" in parts and not a.no_one_machine:
+        logistic_one_machine(rows, a.repeats, cpus, results)
+    table = []
+    if "a" in parts:
+        table += fused_rows(values, cpus, results)
+    if "b" in parts:
+        table += logistic_rows(rows, cpus, results)
+    print(f"{a.workers} worker processes x 1 thread (tjit.config.threads={tjit.config.threads} "
+          f"inside a task), blocks of {a.block_mb:g} MB, medians of {a.repeats}")
+    H.print_table(["graph", "engine", "seconds", "graph s", "peak MB/worker", "speed-up"], table)
 
 
 if __name__ == "__main__":

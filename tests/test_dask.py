@@ -140,15 +140,18 @@ def test_updates_refused_with_the_way_out(data):
 
 
 def test_random_draws_equal_for_two_chunkings(client):
-    s = PhiloxStreams(2026)
-    u, z = tjit.function([], [s.uniform((29, 13)), s.normal((29, 13), 1.0, 2.0)])()
-    for chunks in [(10, 13), (7, 4)]:
-        d = PhiloxStreams(2026)
-        du = tdk.random.uniform(d, (29, 13), chunks)
-        dz = tdk.random.normal(d, (29, 13), chunks, 1.0, 2.0)
-        gu, gz = dask.compute(du, dz)
-        assert np.array_equal(gu, u)
-        np.testing.assert_allclose(gz, z, rtol=1e-13, atol=1e-13)  # libm log: last ulp
+    # natively drawn per block on the workers: bit for bit the single-machine draw
+    for dtype in ("float64", "float32"):
+        s = PhiloxStreams(2026)
+        u, z = tjit.function([], [s.uniform((29, 13), dtype=dtype),
+                                  s.normal((29, 13), 1.0, 2.0, dtype=dtype)])()
+        for chunks in [(10, 13), (7, 4)]:
+            d = PhiloxStreams(2026)
+            du = tdk.random.uniform(d, (29, 13), chunks, dtype=dtype)
+            dz = tdk.random.normal(d, (29, 13), chunks, 1.0, 2.0, dtype=dtype)
+            gu, gz = dask.compute(du, dz)
+            assert gu.dtype == gz.dtype == dtype
+            assert np.array_equal(gu, u) and np.array_equal(gz, z), (dtype, chunks)
 
 
 def test_each_worker_compiles_each_kernel_at_most_once(client, data):
@@ -208,3 +211,33 @@ def test_importing_tjit_never_imports_dask():
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
                          text=True, timeout=120)
     assert out.returncode == 0 and out.stdout.strip() == "[]", out.stderr
+
+
+def test_argmax_argmin_across_chunks_first_nan_wins(client):
+    X = T.dmatrix("X")
+    nan = np.nan
+    # NaNs in two chunks of a column (the first must win), a column without NaN
+    xn = np.array([[1.0, 5, 5], [5, nan, 2], [nan, 1, 2], [0, 0, 9], [nan, nan, 1]])
+    outs = [T.argmax(X, axis=0), T.argmin(X, axis=0), T.argmin(X), T.argmax(X, axis=1)]
+    refs = [xn.argmax(0), xn.argmin(0), xn.argmin(), xn.argmax(1)]
+    assert refs[0].tolist() == [2, 1, 3] and refs[2] == 4  # NumPy: the first NaN wins
+    f = tdk.function([X], outs, name="nanarg")
+    for chunks in [(2, 2), (1, 3)]:
+        got = dask.compute(*f(da.from_array(xn, chunks=chunks)))
+        for k, (g, r) in enumerate(zip(got, refs)):
+            assert np.asarray(g).tolist() == r.tolist(), (k, chunks)
+
+
+def test_second_pass_over_a_split_axis_names_the_dims_and_the_rechunk():
+    X = T.dmatrix("X")
+    xd = da.from_array(np.arange(24.0).reshape(6, 4), chunks=(2, 4))
+    for out in (X - X.mean(axis=0), T.sum(T.sqr(X - X.mean(axis=0)), axis=0)):
+        with pytest.raises(tdk.SplitAxisError, match=r"sum over dim 0 of X, which is split.*"
+                                                    r"X.rechunk\(\{0: -1\}\)"):
+            tdk.function([X], out)(xd)
+    with pytest.raises(tdk.SplitAxisError, match=r"dim 0, 1 of X, which are split.*"
+                                                r"X.rechunk\(\{0: -1, 1: -1\}\)"):
+        tdk.function([X], X / X.sum())(xd.rechunk((2, 2)))
+    # rechunked as the message says, it runs (the axis is whole in each block)
+    got = tdk.function([X], X - X.mean(axis=0))(xd.rechunk({0: -1})).compute(scheduler="sync")
+    np.testing.assert_allclose(got, xd.compute() - xd.compute().mean(axis=0), rtol=1e-14)

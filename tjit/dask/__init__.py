@@ -241,10 +241,11 @@ class _Plan:
             c = next(newl)
             out_ind += (c,)
             new_axes[c] = extra[0]
+        kernel = _Blocks.wrap(kernel, args, out_ind)
         name = f"tjit-{label}-{tokenize(kernel, *args)}"
         return da.blockwise(kernel, out_ind, *args, *extra[1:], dtype=dtype, name=name,
                             new_axes=new_axes, adjust_chunks={c: 1 for c in lead_ind},
-                            concatenate=True, meta=np.empty((0,) * len(out_ind), dtype))
+                            concatenate=False, meta=np.empty((0,) * len(out_ind), dtype))
 
     def _reduce(self, b, env, chunkss):
         big = b["big"]
@@ -287,10 +288,40 @@ class _Plan:
         c = next(newl)
         new_axes[c] = 2
         out_ind = lead_ind + ind + (c,)
+        kernel = _Blocks.wrap(kernel, args, out_ind)
         name = f"tjit-{b['label']}-{tokenize(kernel, *args)}"
         return da.blockwise(kernel, out_ind, *args, dtype="float64", name=name,
                             new_axes=new_axes, adjust_chunks={x: 1 for x in lead_ind},
-                            concatenate=True, meta=np.empty((0,) * len(out_ind), "float64"))
+                            concatenate=False, meta=np.empty((0,) * len(out_ind), "float64"))
+
+
+class _Blocks:
+    """Calls `fn` with whole blocks where da.blockwise(concatenate=False) gives
+    nested lists (an argument's dims absent from the output index: its whole dims,
+    one chunk each). A one-block list is unwrapped, not copied (concatenate=True
+    copies even one block: a full copy of every block read by a reduction)."""
+
+    def __init__(self, fn, axes):
+        self.fn, self.axes = fn, axes
+
+    @classmethod
+    def wrap(cls, fn, args, out_ind):
+        axes = tuple(() if ind is None else tuple(p for p, c in enumerate(ind) if c not in out_ind)
+                     for ind in args[1::2])
+        return cls(fn, axes) if any(axes) else fn
+
+    def __dask_tokenize__(self):
+        return ("tjit.dask.Blocks", tokenize(self.fn), self.axes)
+
+    def __call__(self, *args):
+        return self.fn(*[_join(a, ax) for a, ax in zip(args, self.axes)])
+
+
+def _join(a, axes):
+    if not axes:
+        return a
+    parts = [_join(x, axes[1:]) for x in a]
+    return parts[0] if len(parts) == 1 else np.concatenate(parts, axis=axes[0])
 
 
 class _ArgChunk:

@@ -86,7 +86,10 @@ def combine_graph(kind, nlead, ndim, dtype):
         vals, idx = _field(p, 0), _field(p, 1)
         best = R("max" if kind == "argmax" else "min", lead)(vals)
         bk = _keep_lead(best, nlead)
-        first = R("min", lead)(T.switch(T.eq(vals, bk), idx, np.inf))
+        # NumPy: a NaN is the extremum, the first one wins (the chunk kernels give
+        # NaN and its index; max/min propagate it), and NaN == NaN is false
+        hit = T.switch(T.isnan(bk), T.isnan(vals), T.eq(vals, bk))
+        first = R("min", lead)(T.switch(hit, idx, np.inf))
         out = T.stack([best, first], axis=-1)
     elif kind == "var":
         n, mu, m2 = _field(p, 0), _field(p, 1), _field(p, 2)

@@ -104,12 +104,16 @@ class Planner:
             big = next(b for b in reversed(self.bigs)
                        if any(self.info.get(id(i)) and self.info[id(i)].stage == 1
                               for i in node.inputs)) if self.bigs else None
-            where = self._where(big.split[0]) if big else ("an input", "its axis")
+            wheres = [self._where(g) for g in big.split] if big else [("an input", "?")]
+            name = wheres[0][0]
+            dims = [str(d) for n, d in wheres if n == name]
             raise SplitAxisError(
                 f"tjit.dask: {node.op} mixes chunked data with a {big.kind if big else ''} "
-                f"over dim {where[1]} of {where[0]}, which is split across chunks (softmax, "
-                "x - x.mean(axis), ... need that dim whole in each block); rechunk it: "
-                f"{where[0]}.rechunk({{{where[1]}: -1}}), or compute the reduction first")
+                f"over dim {', '.join(dims)} of {name}, which {'is' if len(dims) == 1 else 'are'}"
+                " split across chunks (softmax, x - x.mean(axis), ... need a second pass over "
+                "the split data, which is not planned); rechunk it: "
+                f"{name}.rechunk({{{', '.join(d + ': -1' for d in dims)}}}), "
+                "or compute the reduction first and pass it in")
         stage = stages.pop()
         if isinstance(op, Elemwise):
             amap, sizes = [], []

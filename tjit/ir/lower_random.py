@@ -30,7 +30,7 @@ import numpy as np
 
 from ..random import mrg, philox
 from ..random.mrg_ops import MRGBoxMuller, MRGUniform, box_muller, check_pairs
-from ..random.ops import RandomDraw, check_size, check_state
+from ..random.ops import RandomDraw, RandomDrawRange, check_range, check_size, check_state
 from .launch import Launch
 from .lowering import lower
 from .nodes import (Buffer, Cast, Const, Dim, Index, IntConst, IntOp, Kernel, Load, Local, Op,
@@ -38,6 +38,8 @@ from .nodes import (Buffer, Cast, Const, Dim, Index, IntConst, IntOp, Kernel, Lo
 from .serialize import serialize
 
 STATE_PARAMS = ("k0", "k1", "stream", "draw")     # a Philox state's uint32 words
+# then `chunk0`: the draw's chunk that output row 0 holds (0 for a whole draw; a
+# part of a draw, RandomDrawRange, starts there)
 
 
 def _f(name, dtype, *args):
@@ -46,14 +48,17 @@ def _f(name, dtype, *args):
 
 def philox_kernel(dist, dtype):
     """Inputs a, b (0-d); outputs: one (chunks, K) array per part of the layout of
-    `tjit.random.philox`; params k0, k1, stream, draw (the state's uint32 words)."""
+    `tjit.random.philox`, row c holding chunk chunk0 + c; params k0, k1, stream,
+    draw (the state's uint32 words), chunk0."""
     params = tuple(Param(n) for n in STATE_PARAMS)
+    chunk0 = Param("chunk0")
     a, b = Buffer("a", dtype, ()), Buffer("b", dtype, ())
     outs = [Buffer(f"part{q}", dtype, (False, False))
             for q in range(philox.parts(dist, dtype))]
     c, j = Var("c"), Var("j")
     k0, k1, stream, draw = (Cast(Index(p), "uint32") for p in params)
-    block = Index(IntOp("add", IntOp("mul", c, IntConst(philox.BLOCKS_PER_CHUNK)), j))
+    block = Index(IntOp("add", IntOp("mul", IntOp("add", c, chunk0),
+                                     IntConst(philox.BLOCKS_PER_CHUNK)), j))
     words = philox.ir_words(block, (k0, k1), stream, draw)
     la, lb = Load(a, ()), Load(b, ())
     stores = []
@@ -67,7 +72,7 @@ def philox_kernel(dist, dtype):
     inner = range_to(j, Dim(outs[0], 1), stores)
     body = (split_range(c, Dim(outs[0], 0), (inner,)),)
     return Kernel(f"tjit_philox_{dist}_{dtype}", (a, b) + tuple(outs), body, n_inputs=2,
-                  params=params)
+                  params=params + (chunk0,))
 
 
 def _mrg_step(x, fresh, at):
@@ -288,7 +293,7 @@ class RandomLaunch(Launch):
         parts = philox.parts(op.dist, op.dtype)
         out = alloc(0, (-(-n // (parts * k)), parts * k), self.dtype)
         views = [out[:, q * k:(q + 1) * k] for q in range(parts)]
-        return out, (a, b, *views, *state.tolist())
+        return out, (a, b, *views, *state.tolist(), 0)
 
     def extent(self, args):
         return len(args[self.kernel.n_inputs])      # chunks: the first output's rows
@@ -299,6 +304,29 @@ class RandomLaunch(Launch):
 
     def error(self, status, inputs):
         return RuntimeError(f"random kernel failed its check {status} (a tjit bug)")
+
+
+class RangeLaunch(RandomLaunch):
+    """RandomDrawRange: the whole chunks covering positions first .. first+count-1
+    (the kernel's chunk0 = the first of them), sliced; no new state."""
+
+    def prepare(self, inputs, alloc):
+        op, k = self.op, philox.BLOCKS_PER_CHUNK
+        state, first, count, a, b = inputs
+        state = check_state(op.generator, state, self.state_name)
+        first, count = check_range(first, count, self.op_name)
+        per = philox.parts(op.dist, op.dtype) * k
+        c0, c1 = first // per, -(-(first + count) // per)
+        out = alloc(0, (c1 - c0, per), self.dtype)
+        views = [out[:, q * k:(q + 1) * k] for q in range(per // k)]
+        a = np.asarray(a, dtype=self.dtype).reshape(())
+        b = np.asarray(b, dtype=self.dtype).reshape(())
+        args = (a, b, *views, *state.tolist(), c0)
+        skip = first - c0 * per
+        return (args if count else None), out.size, out.reshape(-1)[skip:skip + count]
+
+    def finish(self, carry, inputs):
+        return [carry]
 
 
 @functools.lru_cache(maxsize=None)
@@ -317,6 +345,11 @@ def random_kernel(generator, dist, dtype):
 @lower.register(RandomDraw)
 def _(op, node, level):
     return RandomLaunch(node, random_kernel(op.generator, op.dist, op.dtype))
+
+
+@lower.register(RandomDrawRange)
+def _(op, node, level):
+    return RangeLaunch(node, random_kernel(op.generator, op.dist, op.dtype))
 
 
 @lower.register(MRGUniform)

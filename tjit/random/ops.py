@@ -112,6 +112,64 @@ class RandomDraw(Op):
         return new
 
 
+class RandomDrawRange(Op):
+    """(state, first, count, a, b) -> the `count` values at flat positions
+    first .. first+count-1 of the draw of `RandomDraw` with `state` (bit for bit
+    what that draw gives there, natively), and no new state: a part of one draw,
+    e.g. one Dask block of it (tjit.dask.random). Philox only (counter-based:
+    the kernel starts its block counter at an offset)."""
+
+    __props__ = ("generator", "dist", "dtype")
+
+    def __init__(self, generator, dist, dtype):
+        if generator != "philox":
+            raise ValueError(f"a draw at an offset needs a counter-based generator (philox), "
+                             f"got {generator!r}")
+        if dist not in ("uniform", "normal"):
+            raise ValueError(f"generator {generator} has no native {dist!r} draw")
+        if dtype not in FLOATS:
+            raise TypeError(f"random draws are float32 or float64, got dtype {dtype!r}")
+        self.generator, self.dist, self.dtype = generator, dist, dtype
+
+    def make_node(self, state, first, count, a, b):
+        state = as_tensor_variable(state)
+        if state.dtype != "uint32" or state.ndim != 1:
+            raise TypeError(f"{self}: the state must be a uint32 vector, got {state.type}")
+        ints = []
+        for name, v in (("first", first), ("count", count)):
+            v = as_tensor_variable(v)
+            if v.ndim != 0 or v.dtype not in ts.DISCRETE:
+                raise TypeError(f"{self}: {name} must be an integer scalar, got {v.type}")
+            ints.append(v if v.dtype == "int64" else cast(v, "int64"))
+        params = [_float_input(p, self.dtype) for p in (a, b)]
+        for name, p in zip("ab", params):
+            if p.ndim != 0:
+                raise TypeError(f"{self}: parameter {name} must be a scalar, got {p.type}")
+        return Apply(self, [state, *ints, *params], [TensorType(self.dtype, (False,))()])
+
+    def grad(self, inputs, output_grads):
+        return [None] * len(inputs)
+
+    def perform(self, node, inputs):
+        state, first, count, a, b = inputs
+        state = check_state(self.generator, state, str(node.inputs[0]))
+        first, count = check_range(first, count, str(self))
+        dt = np.dtype(self.dtype).type
+        a, b = dt(a), dt(b)
+        z = philox.draw(state, count, self.dist, self.dtype, first)
+        with np.errstate(all="ignore"):
+            out = a + (b - a) * z if self.dist == "uniform" else a + b * z.astype(self.dtype)
+        return [np.asarray(out, dtype=self.dtype)]
+
+
+def check_range(first, count, who):
+    first, count = int(first), int(count)
+    if first < 0 or count < 0 or first + count > 2 ** 62:
+        raise ValueError(f"{who}: positions {first} .. {first + count - 1} are not a range of "
+                         "a draw (first and count must be >= 0, the end below 2**62)")
+    return first, count
+
+
 def _float_input(x, dtype):
     x = as_tensor_variable(x)
     if x.dtype != dtype:

@@ -231,14 +231,19 @@ def ir_block_values(dist, dtype, w):
     return _block_values(_IR, dist, dtype, w)
 
 
-def draw(state, n, dist, dtype):
+def draw(state, n, dist, dtype, first=0):
     """The n standard values (uniform [0, 1) of `dtype`, or float64 normals) of
-    the draw with `state`, laid out as the module doc says."""
+    the draw with `state` at flat positions first .. first+n-1, laid out as the
+    module doc says. Whole chunks are computed and sliced, so a normal's
+    Box-Muller pair (its cos and sin halves, in two parts of one chunk) is the
+    same whatever range asks for either half."""
     k = BLOCKS_PER_CHUNK
-    chunks = -(-n // (parts(dist, dtype) * k))
-    w = [x.reshape(chunks, k) for x in _words(state, np.arange(chunks * k, dtype=np.uint64))]
+    per = parts(dist, dtype) * k
+    c0, c1 = first // per, -(-(first + n) // per)
+    blocks = np.arange(c0 * k, c1 * k, dtype=np.uint64)
+    w = [x.reshape(c1 - c0, k) for x in _words(state, blocks)]
     values = np.concatenate(block_values(dist, dtype, w), axis=1)
-    return values.reshape(-1)[:n]
+    return values.reshape(-1)[first - c0 * per:first - c0 * per + n]
 
 
 def uniform01(state, n, dtype):
