@@ -173,9 +173,9 @@ class Im2colLaunch(Launch):
     extent is the tile's rows (tjit.link.conv calls the kernel whole, one tile per
     thread)."""
 
-    def __init__(self, node, kernel):
+    def __init__(self, node, kernel, sx):
         super().__init__(node, kernel)
-        self.sx = node.op.subsample[1]
+        self.sx = sx                # the cols' last axis steps sx image columns
 
     n_pools = 0
 
@@ -189,10 +189,15 @@ class Im2colLaunch(Launch):
 
 
 def corr2d_launches(node):
-    """(direct ConvLaunch, Im2colLaunch) of Corr2d `node`."""
+    """(direct ConvLaunch, Im2colLaunch, swapped Im2colLaunch) of Corr2d `node`. The
+    swapped one has stride and dilation exchanged: given cols laid out (c, oh, ow, b,
+    KH, KW) it copies, for each output pixel, the image elements under every tap
+    (the transposed matrix, for outputs smaller than the kernel; tjit.link.conv)."""
     op, dtype = node.op, node.outputs[0].dtype
+    (_, sx), (_, dx) = op.subsample, op.dilation
     return (ConvLaunch(node, corr2d_kernel(dtype, op.subsample, op.dilation)),
-            Im2colLaunch(node, im2col_kernel(dtype, op.subsample, op.dilation)))
+            Im2colLaunch(node, im2col_kernel(dtype, op.subsample, op.dilation), sx),
+            Im2colLaunch(node, im2col_kernel(dtype, op.dilation, op.subsample), dx))
 
 
 @lower.register(Corr2d)

@@ -65,17 +65,30 @@ def tiles(B, C, taps, pixels):
     return max(1, TILE_ELEMENTS // (taps * pixels)), 1
 
 
+def swapped_tiles(B, C, taps, pixels):
+    """(channels per tile, images per tile) for the swapped products: a quarter of
+    the images (so that threads have tiles to share; a shape's tiles never depend
+    on the thread count), as many channels as fit in TILE_ELEMENTS."""
+    bb = -(-B // 4)
+    return max(1, min(C, TILE_ELEMENTS // (pixels * bb * taps))), bb
+
+
 class Corr2dThunk:
     """Runs Corr2d `node`: the direct kernel, or im2col tiles and BLAS products."""
 
     def __init__(self, node, level):
         self.node = node
-        direct, im2col = corr2d_launches(node)
+        self.level = level
+        direct, self.im2col_launch, self.swapped_launch = corr2d_launches(node)
         self.direct = NativeThunk(direct, compile_kernel(direct.kernel, level))
-        self.im2col_launch = im2col
-        self.im2col_cfunc = compile_kernel(im2col.kernel, level).cfunc
+        self.cfuncs = {}            # the im2col kernels, compiled when first used
         self.dtype = np.dtype(node.outputs[0].dtype)
         self.ch = blas._BLAS_DTYPES.get(self.dtype)
+
+    def _cfunc(self, launch):
+        if launch not in self.cfuncs:
+            self.cfuncs[launch] = compile_kernel(launch.kernel, self.level).cfunc
+        return self.cfuncs[launch]
 
     def __call__(self, inputs):
         img, kern, geom = inputs
@@ -91,27 +104,60 @@ class Corr2dThunk:
             return [out]
         wmat = kern.reshape(O, C * taps) if kern.flags.c_contiguous else \
             np.ascontiguousarray(kern).reshape(O, C * taps)
-        cc, bb = tiles(B, C, taps, pixels)
+        if taps > pixels:
+            cc, bb = swapped_tiles(B, C, taps, pixels)
+            work, launch = self._swapped_products, self.swapped_launch
+        else:
+            cc, bb = tiles(B, C, taps, pixels)
+            work, launch = self._products, self.im2col_launch
+        cfunc = self._cfunc(launch)
         starts = list(range(0, B, bb))
         groups = [starts[b:e] for b, e in split(len(starts), config.threads)]
-        args = [(g, img, wmat, out, (cc, bb), (KH, KW, oh, ow, py, px)) for g in groups]
+        args = [(work, g, img, wmat, out, (cc, bb), (KH, KW, oh, ow, py, px), cfunc)
+                for g in groups]
         if len(args) == 1:
             self._image_tiles(*args[0])
         else:
             POOL.run(self._image_tiles, args)
         return [out]
 
-    def _image_tiles(self, starts, img, wmat, out, tile, geometry):
+    @staticmethod
+    def _image_tiles(work, starts, *args):
         """out[b0:b0 + bb] for each b0 in `starts`: im2col tiles, BLAS products (one
         BLAS thread here: the split over image tiles is tjit's)."""
         previous = _SET_LOCAL_THREADS(1) if _SET_LOCAL_THREADS is not None else None
         try:
-            self._products(starts, img, wmat, out, tile, geometry)
+            work(starts, *args)
         finally:
             if previous is not None:
                 _SET_LOCAL_THREADS(previous)
 
-    def _products(self, starts, img, wmat, out, tile, geometry):
+    def _swapped_products(self, starts, img, wmat, out, tile, geometry, cfunc):
+        """Outputs with fewer pixels than the kernel has taps (a filter gradient: the
+        "kernel" is an output gradient): per image tile, the (pixels x images, taps x
+        channels) matrix of the image elements under each tap, times the filter
+        matrix transposed, accumulated over channel tiles; BLAS's products then reduce
+        over the long taps axis instead of multiplying by a handful of columns."""
+        (cc, bb), (KH, KW, oh, ow, py, px) = tile, geometry
+        B, C = img.shape[:2]
+        O, taps, pixels = out.shape[1], KH * KW, oh * ow
+        buf = np.empty(pixels * min(B, bb) * min(C, cc) * taps, self.dtype)
+        acc = np.empty(pixels * min(B, bb) * O, self.dtype)
+        for b0 in starts:
+            nb = min(bb, B - b0)
+            part = acc[:pixels * nb * O].reshape(pixels * nb, O)
+            for c0 in range(0, C, cc):
+                nc = min(cc, C - c0)
+                rows = buf[:pixels * nb * nc * taps].reshape(oh, ow, nb, nc, KH, KW)
+                launch_args, _, _ = self.swapped_launch.prepare(
+                    [img, rows.transpose(3, 0, 1, 2, 4, 5), py, px, c0, b0], None)
+                cfunc(*launch_args, 0, END)
+                blas._product(self.ch, rows.reshape(pixels * nb, nc * taps),
+                              wmat[:, c0 * taps:(c0 + nc) * taps].T, 1.0,
+                              0.0 if c0 == 0 else 1.0, part)
+            out[b0:b0 + nb] = part.reshape(oh, ow, nb, O).transpose(2, 3, 0, 1)
+
+    def _products(self, starts, img, wmat, out, tile, geometry, cfunc):
         (cc, bb), (KH, KW, oh, ow, py, px) = tile, geometry
         B, C = img.shape[:2]
         O, taps, pixels = out.shape[1], KH * KW, oh * ow
@@ -125,7 +171,7 @@ class Corr2dThunk:
                 cols = buf[:nc * taps * nb * pixels].reshape(nc * taps, nb * pixels)
                 launch_args, _, _ = self.im2col_launch.prepare(
                     [img, cols.reshape(nc, KH, KW, nb, oh, ow), py, px, c0, b0], None)
-                self.im2col_cfunc(*launch_args, 0, END)
+                cfunc(*launch_args, 0, END)
                 # one product per tile: (O, nc*taps) x (nc*taps, nb*pixels); BLAS's
                 # throughput needs the long N (one image's pixels alone are too few)
                 blas._product(self.ch, wmat[:, c0 * taps:(c0 + nc) * taps], cols, 1.0,
