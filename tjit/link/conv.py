@@ -22,7 +22,7 @@ import ctypes
 import numpy as np
 
 from ..codegen import compile_kernel
-from ..ir.lower_conv import corr2d_launches
+from ..ir.lower_conv import corr2d_launches, epilogue_buffers, epilogue_copy_kernel
 from ..runtime import blas
 from ..config import config
 from ..runtime.native_thunk import END, NativeThunk
@@ -84,6 +84,18 @@ class Corr2dThunk:
         self.cfuncs = {}            # the im2col kernels, compiled when first used
         self.dtype = np.dtype(node.outputs[0].dtype)
         self.ch = blas._BLAS_DTYPES.get(self.dtype)
+        self.epilogue = None        # the epilogue's copy kernel, compiled when first used
+        self.has_epilogue = len(node.inputs) > 3
+
+    def _store(self, part, out, b0, extras):
+        """out[b0:b0 + nb] = part (a (nb, O, oh, ow) view of a product), through the
+        node's epilogue if it has one (the copy the layout needs anyway)."""
+        dst = out[b0:b0 + part.shape[0]]
+        if not self.has_epilogue:
+            dst[...] = part
+            return
+        tiles = [e if e.shape[0] == 1 else e[b0:b0 + part.shape[0]] for e in extras]
+        self.epilogue(part, *tiles, dst, 0, END)
 
     def _cfunc(self, launch):
         if launch not in self.cfuncs:
@@ -91,7 +103,7 @@ class Corr2dThunk:
         return self.cfuncs[launch]
 
     def __call__(self, inputs):
-        img, kern, geom = inputs
+        img, kern, geom = inputs[:3]
         if self.ch is None or not use_gemm(img.shape, kern.shape):
             return self.direct(inputs)
         self.node.op.check_shapes(self.node, inputs)
@@ -102,6 +114,7 @@ class Corr2dThunk:
         out = np.empty((B, O, oh, ow), self.dtype)
         if out.size == 0:
             return [out]
+        extras = self.node.op.aligned_extras(inputs[3:], out.shape) if self.has_epilogue else []
         wmat = kern.reshape(O, C * taps) if kern.flags.c_contiguous else \
             np.ascontiguousarray(kern).reshape(O, C * taps)
         if taps > pixels:
@@ -111,9 +124,13 @@ class Corr2dThunk:
             cc, bb = tiles(B, C, taps, pixels)
             work, launch = self._products, self.im2col_launch
         cfunc = self._cfunc(launch)
+        if self.has_epilogue and self.epilogue is None:
+            kernel = epilogue_copy_kernel(self.dtype.name, self.node.op,
+                                          epilogue_buffers(self.node))
+            self.epilogue = compile_kernel(kernel, self.level).cfunc
         starts = list(range(0, B, bb))
         groups = [starts[b:e] for b, e in split(len(starts), config.threads)]
-        args = [(work, g, img, wmat, out, (cc, bb), (KH, KW, oh, ow, py, px), cfunc)
+        args = [(work, g, img, wmat, out, (cc, bb), (KH, KW, oh, ow, py, px), cfunc, extras)
                 for g in groups]
         if len(args) == 1:
             self._image_tiles(*args[0])
@@ -132,7 +149,7 @@ class Corr2dThunk:
             if previous is not None:
                 _SET_LOCAL_THREADS(previous)
 
-    def _swapped_products(self, starts, img, wmat, out, tile, geometry, cfunc):
+    def _swapped_products(self, starts, img, wmat, out, tile, geometry, cfunc, extras):
         """Outputs with fewer pixels than the kernel has taps (a filter gradient: the
         "kernel" is an output gradient): per image tile, the (pixels x images, taps x
         channels) matrix of the image elements under each tap, times the filter
@@ -155,9 +172,9 @@ class Corr2dThunk:
                 blas._product(self.ch, rows.reshape(pixels * nb, nc * taps),
                               wmat[:, c0 * taps:(c0 + nc) * taps].T, 1.0,
                               0.0 if c0 == 0 else 1.0, part)
-            out[b0:b0 + nb] = part.reshape(oh, ow, nb, O).transpose(2, 3, 0, 1)
+            self._store(part.reshape(oh, ow, nb, O).transpose(2, 3, 0, 1), out, b0, extras)
 
-    def _products(self, starts, img, wmat, out, tile, geometry, cfunc):
+    def _products(self, starts, img, wmat, out, tile, geometry, cfunc, extras):
         (cc, bb), (KH, KW, oh, ow, py, px) = tile, geometry
         B, C = img.shape[:2]
         O, taps, pixels = out.shape[1], KH * KW, oh * ow
@@ -176,7 +193,7 @@ class Corr2dThunk:
                 # throughput needs the long N (one image's pixels alone are too few)
                 blas._product(self.ch, wmat[:, c0 * taps:(c0 + nc) * taps], cols, 1.0,
                               0.0 if c0 == 0 else 1.0, part)
-            out[b0:b0 + nb] = part.reshape(O, nb, oh, ow).transpose(1, 0, 2, 3)
+            self._store(part.reshape(O, nb, oh, ow).transpose(1, 0, 2, 3), out, b0, extras)
 
 
 @extern.register(Corr2d)
