@@ -27,10 +27,12 @@ def conv_ref(X, W, pads, subsample=(1, 1)):
 
 
 # (x shape, w shape, border_mode, subsample): the direct kernel, the im2col GEMM
-# path, the swapped GEMM path (kernel larger than the output)
+# path, the swapped GEMM path (kernel larger than the output), col2im (output
+# larger than the image)
 SHAPES = [((2, 3, 7, 6), (4, 3, 3, 3), "half", (1, 1)),
           ((3, 8, 9, 10), (8, 8, 3, 3), "valid", (2, 1)),
-          ((2, 4, 11, 11), (9, 4, 8, 9), (1, 0), (1, 1))]
+          ((2, 4, 11, 11), (9, 4, 8, 9), (1, 0), (1, 1)),
+          ((2, 8, 4, 4), (8, 8, 3, 3), "full", (1, 1))]
 
 
 @pytest.mark.parametrize("dtype,names", [("float32", tuple(ACTIVATIONS)), ("float64", ("relu",))])
@@ -44,7 +46,7 @@ def test_bias_and_activations_fuse(dtype, names):
         X, W, B = rng.randn(*xs).astype(dtype), rng.randn(*ws).astype(dtype), \
             rng.randn(ws[0]).astype(dtype)
         data.append((X, W, B))
-        pads = {"half": (1, 1), "valid": (0, 0)}.get(bm, bm)
+        pads = {"half": (1, 1), "valid": (0, 0), "full": (2, 2)}.get(bm, bm)
         pre = conv_ref(X, W, pads, sub) + B[None, :, None, None]
         for w, (sym, num) in zip(wvars, [ACTIVATIONS[n] for n in names]):
             outs.append((k, sym(conv2d(x, w, border_mode=bm, subsample=sub)

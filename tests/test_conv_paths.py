@@ -20,6 +20,17 @@ def _geom(img_shape, kern_shape, pads, subsample, dilation):
 _FUNCS = {}
 
 
+def _count_calls(monkeypatch, method):
+    """A list that grows by one per call of Corr2dThunk.`method` (a GEMM layout)."""
+    calls, original = [], getattr(conv_link.Corr2dThunk, method)
+
+    def counted(self, *args):
+        calls.append(1)
+        return original(self, *args)
+    monkeypatch.setattr(conv_link.Corr2dThunk, method, counted)
+    return calls
+
+
 def _corr(subsample, dilation):
     key = (subsample, dilation)
     if key not in _FUNCS:
@@ -48,8 +59,10 @@ def test_swapped_gemm_path(shapes, tile, monkeypatch):
     geom = _geom(img_shape, kern_shape, pads, subsample, dilation)
     assert conv_link.use_gemm(img.shape, kern.shape) and \
         kern_shape[2] * kern_shape[3] > geom[0] * geom[1]
+    calls = _count_calls(monkeypatch, "_swapped_products")
     f = _corr(subsample, dilation)
     got = f(img, kern, geom)
+    assert calls
     np.testing.assert_allclose(got, corr2d_reference(img, kern, geom, subsample, dilation),
                                rtol=1e-10, atol=1e-10)
     for n in (1, 3):
@@ -61,3 +74,29 @@ def test_swapped_tiles_depend_on_shapes_only():
     cc, bb = conv_link.swapped_tiles(64, 32, 3136, 9)
     assert bb == 16 and cc * bb * 3136 * 9 <= conv_link.TILE_ELEMENTS
     assert conv_link.swapped_tiles(1, 5, 10 ** 7, 4) == (1, 1)
+
+
+# outputs larger than the image, stride 1: the col2im path
+COL2IM = [((3, 6, 5, 4), (8, 6, 5, 4), (4, 3), (1, 1)),
+          ((2, 6, 6, 7), (9, 6, 3, 4), (3, 2), (2, 1)),
+          ((5, 8, 4, 4), (10, 8, 3, 3), (2, 2), (1, 1))]
+
+
+@pytest.mark.parametrize("tile", [1 << 21, 700])
+@pytest.mark.parametrize("shapes", COL2IM)
+def test_col2im_gemm_path(shapes, tile, monkeypatch):
+    img_shape, kern_shape, pads, dilation = shapes
+    monkeypatch.setattr(conv_link, "TILE_ELEMENTS", tile)
+    rng = np.random.RandomState(sum(kern_shape))
+    img = rng.randn(*img_shape)[:, :, ::-1]                 # negative strides
+    kern = rng.randn(*kern_shape)
+    geom = _geom(img_shape, kern_shape, pads, (1, 1), dilation)
+    calls = _count_calls(monkeypatch, "_col2im_products")
+    f = _corr((1, 1), dilation)
+    got = f(img, kern, geom)
+    assert calls
+    np.testing.assert_allclose(got, corr2d_reference(img, kern, geom, (1, 1), dilation),
+                               rtol=1e-10, atol=1e-10)
+    for n in (1, 3):
+        with theano.config.change_flags(threads=n):
+            np.testing.assert_array_equal(f(img, kern, geom), got)

@@ -219,6 +219,53 @@ def im2col_kernel(dtype, subsample, dilation):
                   meta={"schedule": "im2col"})
 
 
+def col2im_kernel(dtype, dilation, epilogue=None, extras=()):
+    """The stride-1 correlation as a scatter (for outputs larger than the image: a
+    'full' correlation, an input gradient): cols (O, KH, KW, nb, H, W), the filter
+    taps times each image pixel (one BLAS product), -> out5 (nb, O, OH, OW, W) (out
+    with a fifth axis of its column stride):
+
+        out[b, o, u + py - i*dy, v + px - j*dx] += cols[o, i, j, b, u, v]
+
+    over the (u, v) that land inside out, taps in (i, j) order; the split is over
+    (b, o) planes, each zeroed first and put through the epilogue (if any) last."""
+    dy, dx = dilation
+    cols = Buffer("cols", dtype, (False,) * 6)
+    out = Buffer("out", dtype, (False,) * 5)
+    py, px = Param("pad_h"), Param("pad_w")
+    bo, b, o, i, j, u, v, y, x, row, shift = (Var("c2i_" + s) for s in (
+        "bo", "b", "o", "i", "j", "u", "v", "y", "x", "row", "shift"))
+    ulo, uhi, vlo, vhi = (Var("c2i_" + s) for s in ("ulo", "uhi", "vlo", "vhi"))
+    n_o, OH, OW = Dim(out, 1), Dim(out, 2), Dim(out, 3)
+    H, W = Dim(cols, 4), Dim(cols, 5)
+    zero = IntConst(0)
+    up, left = _mul(i, IntConst(dy)), _mul(j, IntConst(dx))
+
+    def clip(tap, pad, size, n_out):        # [lo, hi): tap - pad <= u < n_out + tap - pad
+        lo = IntOp("max", _sub(tap, pad), zero)
+        return lo, IntOp("max", IntOp("min", size, _add(n_out, _sub(tap, pad))), lo)
+    at = ((b, 0), (o, 1), (y, 2), (x, 3))
+    scatter = Range(v, vlo, vhi, 1, (Accumulate(out, ((b, 0), (o, 1), (row, 2), (shift, 3), (v, 4)),
+                                                "add", Load(cols, ((o, 0), (i, 1), (j, 2), (b, 3),
+                                                                   (u, 4), (v, 5)))),))
+    per_j = let(vlo, clip(left, px, W, OW)[0], let(vhi, clip(left, px, W, OW)[1], let(
+        shift, _sub(px, left), (Range(u, ulo, uhi, 1, let(row, _add(u, _sub(py, up)),
+                                                          (scatter,))),))))
+    per_i = let(ulo, clip(up, py, H, OH)[0], let(uhi, clip(up, py, H, OH)[1], (
+        Range(j, zero, Dim(cols, 2), 1, per_j),)))
+    steps = (Range(y, zero, OH, 1, (Range(x, zero, OW, 1, (Store(out, at, Const(0.0, dtype)),)),)),
+             Range(i, zero, Dim(cols, 1), 1, per_i))
+    if epilogue is not None:
+        steps += (Range(y, zero, OH, 1, (Range(x, zero, OW, 1, (
+            Store(out, at, _epilogue(epilogue, Load(out, at), extras, at)),)),)),)
+    plane = let(b, IntOp("div", bo, n_o), let(o, _sub(bo, _mul(IntOp("div", bo, n_o), n_o)),
+                                             steps))
+    body = (split_range(bo, _mul(Dim(out, 0), n_o), plane),)
+    name = f"col2im_{dtype}_d{dy}x{dx}{_epilogue_name(epilogue, extras)}"
+    return Kernel(name, (cols,) + tuple(extras) + (out,), body, n_inputs=1 + len(extras),
+                  params=(py, px), meta={"schedule": "corr2d"})
+
+
 def strided_img(img, ow, sx):
     """img (B, C, H, W) with a fifth axis of `ow` steps of sx columns (no copy)."""
     s = img.strides

@@ -9,6 +9,14 @@ multiply-adds at BLAS's register-blocked speed, where the direct kernel
 first layer: one channel, 25 taps) or few output channels keep the direct
 kernel, whose loops need no copy.
 
+The GEMM has three layouts, by shape: im2col as above; for outputs with fewer
+pixels than the kernel has taps (filter gradients) the swapped matrix (pixels x
+images, channels x taps), so the product reduces over the long axis; for stride-1
+outputs larger than the image ('full' correlations: input gradients) col2im,
+filter taps times pixels scattered into the output, so no product multiplies the
+padding's zeros. A Corr2dEpilogue's program is applied where each layout writes
+the output (a plane at a time).
+
 Columns are made a tile at a time (whole channels x whole images, at most
 TILE_ELEMENTS), so memory stays bounded; the filter matrix's tile products are
 accumulated in channel-tile order (beta = 1 after the first). Image tiles are
@@ -20,9 +28,11 @@ from __future__ import annotations
 import ctypes
 
 import numpy as np
+from numpy.lib.stride_tricks import as_strided
 
 from ..codegen import compile_kernel
-from ..ir.lower_conv import corr2d_launches, epilogue_buffers, epilogue_copy_kernel
+from ..ir.lower_conv import (col2im_kernel, corr2d_launches, epilogue_buffers,
+                             epilogue_copy_kernel)
 from ..runtime import blas
 from ..config import config
 from ..runtime.native_thunk import END, NativeThunk
@@ -81,11 +91,11 @@ class Corr2dThunk:
         self.level = level
         direct, self.im2col_launch, self.swapped_launch = corr2d_launches(node)
         self.direct = NativeThunk(direct, compile_kernel(direct.kernel, level))
-        self.cfuncs = {}            # the im2col kernels, compiled when first used
+        self.cfuncs = {}            # the GEMM paths' kernels, compiled when first used
         self.dtype = np.dtype(node.outputs[0].dtype)
         self.ch = blas._BLAS_DTYPES.get(self.dtype)
-        self.epilogue = None        # the epilogue's copy kernel, compiled when first used
         self.has_epilogue = len(node.inputs) > 3
+        self.epilogue = None        # the epilogue copy kernel, once compiled
 
     def _store(self, part, out, b0, extras):
         """out[b0:b0 + nb] = part (a (nb, O, oh, ow) view of a product), through the
@@ -97,10 +107,13 @@ class Corr2dThunk:
         tiles = [e if e.shape[0] == 1 else e[b0:b0 + part.shape[0]] for e in extras]
         self.epilogue(part, *tiles, dst, 0, END)
 
-    def _cfunc(self, launch):
-        if launch not in self.cfuncs:
-            self.cfuncs[launch] = compile_kernel(launch.kernel, self.level).cfunc
-        return self.cfuncs[launch]
+    def _compiled(self, key, build):
+        if key not in self.cfuncs:
+            self.cfuncs[key] = compile_kernel(build(), self.level).cfunc
+        return self.cfuncs[key]
+
+    def _epilogue_op(self):
+        return (self.node.op, epilogue_buffers(self.node)) if self.has_epilogue else (None, ())
 
     def __call__(self, inputs):
         img, kern, geom = inputs[:3]
@@ -117,17 +130,25 @@ class Corr2dThunk:
         extras = self.node.op.aligned_extras(inputs[3:], out.shape) if self.has_epilogue else []
         wmat = kern.reshape(O, C * taps) if kern.flags.c_contiguous else \
             np.ascontiguousarray(kern).reshape(O, C * taps)
+        H, W = img.shape[2:]
         if taps > pixels:
             cc, bb = swapped_tiles(B, C, taps, pixels)
             work, launch = self._swapped_products, self.swapped_launch
+        elif self.node.op.subsample == (1, 1) and H * W < pixels:
+            cc, bb = C, max(1, min(B, TILE_ELEMENTS // (O * taps * H * W)))
+            work, launch = self._col2im_products, None
+            wmat = np.ascontiguousarray(kern.transpose(0, 2, 3, 1)).reshape(O * taps, C)
         else:
             cc, bb = tiles(B, C, taps, pixels)
             work, launch = self._products, self.im2col_launch
-        cfunc = self._cfunc(launch)
-        if self.has_epilogue and self.epilogue is None:
-            kernel = epilogue_copy_kernel(self.dtype.name, self.node.op,
-                                          epilogue_buffers(self.node))
-            self.epilogue = compile_kernel(kernel, self.level).cfunc
+        if launch is None:
+            cfunc = self._compiled("col2im", lambda: col2im_kernel(
+                self.dtype.name, self.node.op.dilation, *self._epilogue_op()))
+        else:
+            cfunc = self._compiled(launch, lambda: launch.kernel)
+            if self.has_epilogue and self.epilogue is None:
+                self.epilogue = self._compiled("epilogue", lambda: epilogue_copy_kernel(
+                    self.dtype.name, *self._epilogue_op()))
         starts = list(range(0, B, bb))
         groups = [starts[b:e] for b, e in split(len(starts), config.threads)]
         args = [(work, g, img, wmat, out, (cc, bb), (KH, KW, oh, ow, py, px), cfunc, extras)
@@ -148,6 +169,29 @@ class Corr2dThunk:
         finally:
             if previous is not None:
                 _SET_LOCAL_THREADS(previous)
+
+    def _col2im_products(self, starts, img, kmat, out, tile, geometry, cfunc, extras):
+        """Outputs larger than the image (stride 1; 'full' correlations: input
+        gradients): per image tile, every filter tap times every pixel (the (O*taps,
+        C) filter matrix times the tile's (C, images x pixels) matrix, one product),
+        scattered into the output planes by `col2im_kernel`; no product multiplies
+        the padding's zeros, as im2col's would."""
+        (_, bb), (KH, KW, _, _, py, px) = tile, geometry
+        B, C, H, W = img.shape
+        O = out.shape[1]
+        src = np.empty(C * min(B, bb) * H * W, self.dtype)
+        cols = np.empty(O * KH * KW * min(B, bb) * H * W, self.dtype)
+        for b0 in starts:
+            nb = min(bb, B - b0)
+            x = src[:C * nb * H * W].reshape(C, nb, H, W)
+            x[...] = img[b0:b0 + nb].transpose(1, 0, 2, 3)
+            c = cols[:O * KH * KW * nb * H * W].reshape(O * KH * KW, nb * H * W)
+            blas._product(self.ch, kmat, x.reshape(C, nb * H * W), 1.0, 0.0, c)
+            dst = out[b0:b0 + nb]
+            s = dst.strides
+            out5 = as_strided(dst, dst.shape + (W,), s + (s[3],))
+            tiles = [e if e.shape[0] == 1 else e[b0:b0 + nb] for e in extras]
+            cfunc(c.reshape(O, KH, KW, nb, H, W), *tiles, out5, py, px, 0, END)
 
     def _swapped_products(self, starts, img, wmat, out, tile, geometry, cfunc, extras):
         """Outputs with fewer pixels than the kernel has taps (a filter gradient: the
