@@ -65,3 +65,30 @@ def test_pool_grad_shape_mismatch_raises():
     f = theano.function([x, m, g], MaxPoolGrad((2, 2), True)(x, m, g))
     with pytest.raises(ValueError, match="pooled gradients"):
         f(np.zeros((1, 1, 4, 4)), np.zeros((1, 1, 2, 2)), np.zeros((1, 1, 3, 2)))
+
+
+def test_max_pool_second_derivatives():
+    """MaxPoolGrad's gradient (MaxPoolGradGrad, Theano's DownsampleFactorMaxGradGrad):
+    finite differences through T.grad of a max pooling, and ties against loops."""
+    rng = np.random.RandomState(5)
+    X = rng.permutation(2 * 2 * 7 * 6).reshape(2, 2, 7, 6) * 0.1   # distinct: no ties
+
+    def fun(x):
+        y = pool.pool_2d(x, (3, 2), ignore_border=False, stride=(2, 2))
+        return T.grad((y ** 2).sum(), x) * x
+    T.verify_grad(fun, [X], rng=rng, n_tests=1)
+
+    from tjit.tensor.signal.pool import MaxPoolGradGrad
+    x, m, gg = T.dtensor4("x"), T.dtensor4("m"), T.dtensor4("gg")
+    f = theano.function([x, m, gg], MaxPoolGradGrad((2, 2), True, (1, 2), (1, 0))(x, m, gg))
+    Xt = rng.randint(0, 3, size=(1, 2, 4, 5)).astype(float)            # many ties
+    M = theano.function([x], pool.pool_2d(x, (2, 2), ignore_border=True, stride=(1, 2),
+                                          pad=(1, 0)))(Xt)
+    GG = rng.randn(1, 2, 4, 5)
+    want = np.zeros(M.shape)
+    for b, k, r, c in np.ndindex(*M.shape):
+        for i in range(r - 1, r + 1):          # window rows r*1 - 1 + [0, 2), pad 1
+            for j in range(2 * c, 2 * c + 2):
+                if 0 <= i < 4 and j < 5 and Xt[b, k, i, j] == M[b, k, r, c]:
+                    want[b, k, r, c] += GG[b, k, i, j]
+    np.testing.assert_allclose(f(Xt, M, GG), want, rtol=1e-12)
