@@ -39,6 +39,8 @@ from ..config import config
 from ..runtime.native_thunk import END, NativeThunk
 from ..runtime.threads import POOL, split
 from ..tensor.nnet_conv import Corr2d
+from ..tensor.nnet_conv3d import Corr3d
+from ..tensor.type import TensorType
 from .linker import extern
 
 GEMM_MIN_K = 16
@@ -244,3 +246,42 @@ class Corr2dThunk:
 @extern.register(Corr2d)
 def _(op, node, linker):
     return Corr2dThunk(node, linker.level)
+
+
+class Corr3dThunk:
+    """Runs Corr3d `node` as one Corr2d whose channels are (channel, depth tap)
+    pairs and whose images are (image, output depth) pairs: the image's depth
+    slices under each output plane are copied into a stack (zeros where the
+    padding is), the kernel is reshaped (O, C*KD, KH, KW), and the Corr2d's own
+    layout choice and threads apply."""
+
+    def __init__(self, node, level):
+        self.node = node
+        self.dtype = np.dtype(node.outputs[0].dtype)
+        plane = TensorType(self.dtype.name, (False,) * 4)
+        inner = Corr2d(node.op.subsample[1:], node.op.dilation[1:]).make_node(
+            plane(), plane(), TensorType("int64", (False,))())
+        self.inner = Corr2dThunk(inner, level)
+
+    def __call__(self, inputs):
+        img, kern, geom = inputs
+        self.node.op.check_shapes(self.node, inputs)
+        od, oh, ow, pd, ph, pw = (int(g) for g in geom)
+        B, C, D, H, W = img.shape
+        O, _, KD, KH, KW = kern.shape
+        sz, dz = self.node.op.subsample[0], self.node.op.dilation[0]
+        stack = np.zeros((B, od, C, KD, H, W), self.dtype)
+        for z in range(od):
+            for k in range(KD):
+                src = z * sz + k * dz - pd
+                if 0 <= src < D:
+                    stack[:, z, :, k] = img[:, :, src]
+        kern2 = np.ascontiguousarray(kern).reshape(O, C * KD, KH, KW)
+        (out,) = self.inner([stack.reshape(B * od, C * KD, H, W), kern2,
+                             np.array([oh, ow, ph, pw], dtype="int64")])
+        return [np.ascontiguousarray(out.reshape(B, od, O, oh, ow).transpose(0, 2, 1, 3, 4))]
+
+
+@extern.register(Corr3d)
+def _(op, node, linker):
+    return Corr3dThunk(node, linker.level)
