@@ -8,6 +8,8 @@ Workloads (float32; --scale < 1 shrinks the batch for a quick run):
                 2x2 max pooling, 500 hidden, 10 classes: one SGD step (T.grad, updates)
   conv3x3 f+b   batch 32, 64 -> 64 channels, 56x56, 3x3, border 'half': y = conv2d(x, w)
                 and the gradients of sum(y * g) with respect to x and w
+  conv3x3 +b relu  its forward with a bias and relu: fused into the convolution's
+                output loop ("tjit"), and with the fusion pass excluded ("unfused")
 GFLOP/s counts the convolutions' multiply-adds as 2 flops (forward, d input where
 needed, d filters); the machine's measured peak is one large float32 matrix product
 in NumPy's BLAS. JAX and PyTensor rows appear only when they are installed; NumPy
@@ -71,6 +73,30 @@ def tjit_conv3x3():
     dx, dw = T.grad((y * g).sum(), [x, w])
     f = theano.function([x, w, g], [y, dx, dw])
     return lambda x, w, g: f(x, w, g)
+
+
+def tjit_conv_bias_relu(fused=True):
+    """relu(conv2d(x, w, 'half') + b): the bias and relu in the convolution's
+    epilogue (the corr2d_epilogue pass), or as a second pass (pass excluded)."""
+    theano, T = H.import_tjit()
+    from tjit.tensor.nnet import conv2d
+    x, w, b = T.ftensor4("x"), T.ftensor4("w"), T.fvector("b")
+    y = T.nnet.relu(conv2d(x, w, border_mode="half") + b.dimshuffle("x", 0, "x", "x"))
+    mode = theano.Mode(optimizer="fast_run")
+    f = theano.function([x, w, b], y, mode=mode if fused else mode.excluding("corr2d_epilogue"))
+    return lambda x, w, b: f(x, w, b)
+
+
+def jax_conv_bias_relu():
+    import jax
+    from jax import lax
+
+    @jax.jit
+    def fwd(x, w, b):
+        y = lax.conv_general_dilated(x, w[:, :, ::-1, ::-1], (1, 1), ((1, 1), (1, 1)),
+                                     dimension_numbers=("NCHW", "OIHW", "NCHW"))
+        return jax.nn.relu(y + b[None, :, None, None])
+    return lambda x, w, b: np.asarray(fwd(x, w, b).block_until_ready())
 
 
 def lenet_params(batch):
@@ -234,6 +260,25 @@ def main(repeats=5, scale=1.0, cpus="host,x86-64-v3"):
         rows.append(row(work, impl, times[impl], flops, peak, times.get("jax")))
     if "pytensor" in peers:
         rows.append(row(work, "pytensor", PYTENSOR_NA, flops, peak, None))
+
+    work = f"conv3x3 +b relu b{B} fwd"
+    flops = conv_flops(B, 64, 64, 56, 56, 3, 3) / 3
+    bias = rng.randn(64).astype("float32")
+    want = np.maximum(want[0] + bias[None, :, None, None], 0)
+    builders = {}
+    for impl in tjits:
+        builders[impl] = lambda impl=impl: on(theano, impl, tjit_conv_bias_relu)
+        builders[impl + " unfused"] = lambda impl=impl: on(theano, impl,
+                                                            lambda: tjit_conv_bias_relu(False))
+    if "jax" in peers:
+        builders["jax"] = jax_conv_bias_relu
+    times = {}
+    for impl, build in builders.items():
+        f = build()
+        ok = np.allclose(f(x, w, bias), want, rtol=1e-3, atol=1e-3 * np.abs(want).max())
+        times[impl] = H.median_time(lambda: f(x, w, bias), repeats=repeats) if ok else H.WRONG
+    for impl in builders:
+        rows.append(row(work, impl, times[impl], flops, peak, times.get("jax")))
     H.print_table(["workload", "impl", "dtype", "ms (median)", "GFLOP/s", "of peak",
                    "jax/impl"], rows)
 

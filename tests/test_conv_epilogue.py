@@ -67,19 +67,21 @@ def test_bias_and_activations_fuse(dtype, names):
 
 
 def test_any_chain_residual_and_shape_check():
-    """A residual (a full 4-d extra) and a chain of ops; conv2d with declared
-    shapes (its ShapeCheck moves after the fused node and still checks)."""
-    x, w, b = T.dtensor4("x"), T.dtensor4("w"), T.dvector("b")
+    """A residual (a full 4-d extra), a per-row term and a chain of ops; conv2d with
+    declared shapes (its ShapeCheck moves after the fused node and still checks)."""
+    x, w, b, r = T.dtensor4("x"), T.dtensor4("w"), T.dvector("b"), T.dvector("r")
     c = conv2d(x, w, input_shape=(None, 8, 6, 6), filter_shape=(8, 8, 3, 3), border_mode="half")
-    y = T.nnet.relu(c * 0.5 + b.dimshuffle("x", 0, "x", "x") + x) ** 2
-    f = theano.function([x, w, b], y)
-    assert Corr2dEpilogue in kinds(f) and ShapeCheck in kinds(f)
+    y = T.nnet.relu(c * 0.5 + b.dimshuffle("x", 0, "x", "x") + x) ** 2 - r.dimshuffle("x", "x", 0, "x")
+    g = theano.function([x, w, b, r], y)
+    f = lambda X, W, B: g(X, W, B, R)   # noqa: E731
+    assert Corr2dEpilogue in kinds(g) and ShapeCheck in kinds(g)
     rng = np.random.RandomState(1)
-    X, W, B = rng.randn(2, 8, 6, 6), rng.randn(8, 8, 3, 3), rng.randn(8)
-    want = np.maximum(conv_ref(X, W, (1, 1)) * 0.5 + B[None, :, None, None] + X, 0) ** 2
+    X, W, B, R = rng.randn(2, 8, 6, 6), rng.randn(8, 8, 3, 3), rng.randn(8), rng.randn(6)
+    want = np.maximum(conv_ref(X, W, (1, 1)) * 0.5 + B[None, :, None, None] + X, 0) ** 2 - \
+        R[None, None, :, None]
     np.testing.assert_allclose(f(X, W, B), want, rtol=1e-10, atol=1e-10)
     with pytest.raises(ValueError, match="input_shape"):
-        f(rng.randn(2, 8, 7, 7), W, B)
+        g(rng.randn(2, 8, 7, 7), W, B, rng.randn(7))
     with pytest.raises(ValueError, match="elementwise|match"):
         f(X, W, rng.randn(5))
 

@@ -126,22 +126,34 @@ def corr2d_kernel(dtype, subsample, dilation, epilogue=None, extras=()):
 
 
 def epilogue_copy_kernel(dtype, epilogue, extras):
-    """The GEMM paths' last step: dst (nb, O, OH, OW) = the epilogue of src (a strided
-    view of the product, same shape), extras as in corr2d_kernel, split over (b, o)
+    """The GEMM paths' last step: dst (nb, O, P) = the epilogue of src (a strided view
+    of the product, same shape), P = OH*OW, each plane one loop (`flat_planes`);
+    `extras` as in corr2d_kernel (4-d Buffers, flattened here). Split over (b, o)
     planes."""
-    src = Buffer("src", dtype, (False,) * 4)
-    dst = Buffer("dst", dtype, (False,) * 4)
-    bo, b, o, y, x = (Var("ep_" + s) for s in ("bo", "b", "o", "y", "x"))
+    src = Buffer("src", dtype, (False,) * 3)
+    dst = Buffer("dst", dtype, (False,) * 3)
+    flat = tuple(Buffer(e.name, e.dtype, e.broadcastable[:2] + (
+        e.broadcastable[2] and e.broadcastable[3],)) for e in extras)
+    bo, b, o, p = (Var("ep_" + s) for s in ("bo", "b", "o", "p"))
     n_o = Dim(dst, 1)
-    at = ((b, 0), (o, 1), (y, 2), (x, 3))
-    copy = Range(y, IntConst(0), Dim(dst, 2), 1, (Range(x, IntConst(0), Dim(dst, 3), 1, (
-        Store(dst, at, _epilogue(epilogue, Load(src, at), extras, at)),)),))
+    at = ((b, 0), (o, 1), (p, 2))
+    copy = Range(p, IntConst(0), Dim(dst, 2), 1, (
+        Store(dst, at, _epilogue(epilogue, Load(src, at), flat, at)),))
     plane = let(b, IntOp("div", bo, n_o), let(o, _sub(bo, _mul(IntOp("div", bo, n_o), n_o)),
                                              (copy,)))
     body = (split_range(bo, _mul(Dim(dst, 0), n_o), plane),)
     name = f"corr2d_epilogue_{dtype}{_epilogue_name(epilogue, extras)}"
-    return Kernel(name, (src,) + tuple(extras) + (dst,), body, n_inputs=1 + len(extras),
+    return Kernel(name, (src,) + flat + (dst,), body, n_inputs=1 + len(extras),
                   meta={"schedule": "corr2d"})
+
+
+def flat_planes(a, plane=None):
+    """(n0, n1, h, w) array `a` as (n0, n1, h*w) (a view when the strides allow); with
+    `plane` (h, w), broadcast to it first (an extra that varies along only one of
+    h and w: its flattened axis must have the whole plane)."""
+    if plane is not None:
+        a = np.broadcast_to(a, a.shape[:2] + tuple(plane))
+    return a.reshape(a.shape[0], a.shape[1], a.shape[2] * a.shape[3])
 
 
 class ConvLaunch(Launch):

@@ -33,7 +33,7 @@ from numpy.lib.stride_tricks import as_strided
 
 from ..codegen import compile_kernel
 from ..ir.lower_conv import (col2im_kernel, corr2d_launches, epilogue_buffers,
-                             epilogue_copy_kernel)
+                             epilogue_copy_kernel, flat_planes)
 from ..runtime import blas
 from ..config import config
 from ..runtime.native_thunk import END, NativeThunk
@@ -98,6 +98,7 @@ class Corr2dThunk:
         self.dtype = np.dtype(node.outputs[0].dtype)
         self.ch = blas._BLAS_DTYPES.get(self.dtype)
         self.has_epilogue = len(node.inputs) > 3
+        self.extra_flags = [e.broadcastable for e in epilogue_buffers(node)]
         self.epilogue = None        # the epilogue copy kernel, once compiled
 
     def _store(self, part, out, b0, extras):
@@ -107,8 +108,11 @@ class Corr2dThunk:
         if not self.has_epilogue:
             dst[...] = part
             return
-        tiles = [e if e.shape[0] == 1 else e[b0:b0 + part.shape[0]] for e in extras]
-        self.epilogue(part, *tiles, dst, 0, END)
+        plane = part.shape[2:]
+        tiles = [flat_planes(e if e.shape[0] == 1 else e[b0:b0 + part.shape[0]],
+                             plane if bc[2] != bc[3] else None)
+                 for e, bc in zip(extras, self.extra_flags)]
+        self.epilogue(flat_planes(part), *tiles, flat_planes(dst), 0, END)
 
     def _compiled(self, key, build):
         if key not in self.cfuncs:

@@ -354,7 +354,7 @@ class Corr2dEpilogue(Corr2d):
         for k, (e, axes) in enumerate(zip(extras, self.extra_axes())):
             a = aligned(np.asarray(e), axes)
             if any(n != 1 and n != m for n, m in zip(a.shape, out_shape)):
-                raise ValueError(f"{self}: extra input {k} of shape {np.shape(e)} (aligned "
+                raise ValueError(f"conv2d's fused elementwise epilogue: extra input {k} of shape {np.shape(e)} (aligned "
                                  f"{a.shape}) does not match the convolution's output "
                                  f"{tuple(out_shape)}")
             out.append(a)
