@@ -41,6 +41,7 @@ def _corr(subsample, dilation):
 
 
 # (img shape, kern shape, pads, subsample, dilation): kernels larger than the output
+# (the last: one image, so with small tiles the channel tiles are split instead)
 SWAPPED = [((5, 3, 12, 11), (8, 3, 10, 9), (0, 0), (1, 1), (1, 1)),
            ((4, 6, 13, 12), (9, 6, 9, 8), (2, 1), (2, 1), (1, 1)),
            ((3, 4, 14, 15), (8, 4, 6, 6), (1, 2), (1, 2), (2, 2)),
@@ -59,7 +60,7 @@ def test_swapped_gemm_path(shapes, tile, monkeypatch):
     geom = _geom(img_shape, kern_shape, pads, subsample, dilation)
     assert conv_link.use_gemm(img.shape, kern.shape) and \
         kern_shape[2] * kern_shape[3] > geom[0] * geom[1]
-    calls = _count_calls(monkeypatch, "_swapped_products")
+    calls = _count_calls(monkeypatch, "_swapped_tile")
     f = _corr(subsample, dilation)
     got = f(img, kern, geom)
     assert calls

@@ -156,6 +156,10 @@ class Corr2dThunk:
             if self.has_epilogue and self.epilogue is None:
                 self.epilogue = self._compiled("epilogue", lambda: epilogue_copy_kernel(
                     self.dtype.name, *self._epilogue_op()))
+        if work == self._swapped_products and bb >= B and cc < C:
+            self._swapped_by_channels(img, wmat, out, (cc, bb), (KH, KW, oh, ow, py, px), cfunc,
+                                      extras)
+            return [out]
         starts = list(range(0, B, bb))
         groups = [starts[b:e] for b, e in split(len(starts), config.threads)]
         args = [(work, g, img, wmat, out, (cc, bb), (KH, KW, oh, ow, py, px), cfunc, extras)
@@ -206,7 +210,7 @@ class Corr2dThunk:
         channels) matrix of the image elements under each tap, times the filter
         matrix transposed, accumulated over channel tiles; BLAS's products then reduce
         over the long taps axis instead of multiplying by a handful of columns."""
-        (cc, bb), (KH, KW, oh, ow, py, px) = tile, geometry
+        (cc, bb), (KH, KW, oh, ow, _, _) = tile, geometry
         B, C = img.shape[:2]
         O, taps, pixels = out.shape[1], KH * KW, oh * ow
         buf = np.empty(pixels * min(B, bb) * min(C, cc) * taps, self.dtype)
@@ -215,15 +219,46 @@ class Corr2dThunk:
             nb = min(bb, B - b0)
             part = acc[:pixels * nb * O].reshape(pixels * nb, O)
             for c0 in range(0, C, cc):
-                nc = min(cc, C - c0)
-                rows = buf[:pixels * nb * nc * taps].reshape(oh, ow, nb, nc, KH, KW)
-                launch_args, _, _ = self.swapped_launch.prepare(
-                    [img, rows.transpose(3, 0, 1, 2, 4, 5), py, px, c0, b0], None)
-                cfunc(*launch_args, 0, END)
-                blas._product(self.ch, rows.reshape(pixels * nb, nc * taps),
-                              wmat[:, c0 * taps:(c0 + nc) * taps].T, 1.0,
-                              0.0 if c0 == 0 else 1.0, part)
+                self._swapped_tile(img, wmat, part, (b0, nb, c0, min(cc, C - c0)), geometry,
+                                   cfunc, buf, 0.0 if c0 == 0 else 1.0)
             self._store(part.reshape(oh, ow, nb, O).transpose(2, 3, 0, 1), out, b0, extras)
+
+    def _swapped_tile(self, img, wmat, part, span, geometry, cfunc, buf, beta):
+        """part (pixels x nb, O) = its product over channels [c0, c0 + nc) + beta * part."""
+        (b0, nb, c0, nc), (KH, KW, oh, ow, py, px) = span, geometry
+        taps, pixels = KH * KW, oh * ow
+        rows = buf[:pixels * nb * nc * taps].reshape(oh, ow, nb, nc, KH, KW)
+        launch_args, _, _ = self.swapped_launch.prepare(
+            [img, rows.transpose(3, 0, 1, 2, 4, 5), py, px, c0, b0], None)
+        cfunc(*launch_args, 0, END)
+        blas._product(self.ch, rows.reshape(pixels * nb, nc * taps),
+                      wmat[:, c0 * taps:(c0 + nc) * taps].T, 1.0, beta, part)
+
+    def _swapped_by_channels(self, img, wmat, out, tile, geometry, cfunc, extras):
+        """The swapped products when the images make one tile but the channels
+        several (a filter gradient over a one-channel input, as LeNet's first
+        layer): each channel tile's product into its own partial, the tiles split
+        across threads, the partials summed in tile order; the sums depend on the
+        shapes only, never on the thread count."""
+        (cc, _), (KH, KW, oh, ow, _, _) = tile, geometry
+        B, C = img.shape[:2]
+        O, pixels = out.shape[1], oh * ow
+        spans = [(0, B, c0, min(cc, C - c0)) for c0 in range(0, C, cc)]
+        partials = np.empty((len(spans), pixels * B, O), self.dtype)
+
+        def channel_tiles(ks):
+            buf = np.empty(pixels * B * cc * KH * KW, self.dtype)
+            for k in ks:
+                self._swapped_tile(img, wmat, partials[k], spans[k], geometry, cfunc, buf, 0.0)
+        groups = [(channel_tiles, list(range(b, e))) for b, e in split(len(spans), config.threads)]
+        if len(groups) == 1:
+            self._image_tiles(*groups[0])
+        else:
+            POOL.run(self._image_tiles, groups)
+        part = partials[0]
+        for k in range(1, len(spans)):
+            part += partials[k]
+        self._store(part.reshape(oh, ow, B, O).transpose(2, 3, 0, 1), out, 0, extras)
 
     def _products(self, starts, img, wmat, out, tile, geometry, cfunc, extras):
         (cc, bb), (KH, KW, oh, ow, py, px) = tile, geometry
