@@ -167,7 +167,7 @@ def test_run_time_shape_errors():
 
 @pytest.mark.parametrize("tile", [1 << 21, 200, 3000])
 def test_im2col_gemm_path_and_its_tiles(tile, monkeypatch):
-    """K = C*KH*KW >= 64 and >= 8 output channels take im2col + BLAS; small tiles
+    """K = C*KH*KW >= 16 and >= 8 output channels take im2col + BLAS; small tiles
     (channel tiles accumulated with beta=1, image tiles) give the same values."""
     from tjit.link import conv as conv_link
     monkeypatch.setattr(conv_link, "TILE_ELEMENTS", tile)

@@ -36,6 +36,7 @@ ORDER = [
     (400, "reduce_fusion", {"fast_run", "fusion"}),
     (410, "rowcol_fusion", {"fast_run", "fusion"}),
     (420, "elemwise_fusion", {"fast_run", "fast_compile", "fusion"}),
+    (425, "corr2d_epilogue", {"fast_run", "fusion"}),
     (430, "rowwise_fusion", {"fast_run", "fusion"}),
     (500, "scan_last_only", {"fast_run"}),
 ]

@@ -23,7 +23,8 @@ from __future__ import annotations
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
-from ..tensor.nnet_conv import Corr2d
+from ..tensor.nnet_conv import Corr2d, Corr2dEpilogue
+from .from_graph import scalar_expr, steps_text, structure_hash
 from .launch import Launch
 from .lowering import lower
 from .nodes import (Accumulate, Buffer, Dim, IntConst, IntOp, Kernel, Load, Local, Op,
@@ -52,9 +53,37 @@ def _taps(lo_pad, tap, step, size, n_out):
     return lo, IntOp("min", hi, n_out)
 
 
-def corr2d_kernel(dtype, subsample, dilation):
+def epilogue_buffers(node):
+    """The Buffers of a Corr2dEpilogue node's extra inputs (4-d, aligned to the
+    output; broadcastable where they do not vary), or () for a plain Corr2d."""
+    if not isinstance(node.op, Corr2dEpilogue):
+        return ()
+    return tuple(Buffer(f"cv_e{k}", v.dtype, tuple(a is None or v.broadcastable[a] for a in axes))
+                 for k, (v, axes) in enumerate(zip(node.inputs[3:], node.op.extra_axes())))
+
+
+def _epilogue(op, conv_value, extras, at):
+    """The IR of op's program at output element `at`, the correlation being
+    `conv_value`, each extra loaded at `at` (broadcastable dims ignored)."""
+    values = [Load(e, tuple((v, a) for v, a in at if not e.broadcastable[a])) for e in extras]
+    values.insert(op.conv_index, conv_value)
+    (value,) = op.program.run(values.__getitem__, lambda v, dt: Const(v, dt), scalar_expr)
+    return value
+
+
+def _epilogue_name(op, extras):
+    if op is None:
+        return ""
+    key = structure_hash(steps_text(op.program), op.conv_index,
+                         tuple((e.dtype, e.broadcastable) for e in extras))
+    return "_e" + key[:12]
+
+
+def corr2d_kernel(dtype, subsample, dilation, epilogue=None, extras=()):
     """The Kernel: img5 (B, C, H, W, OW) (img with a strided fifth axis), kern
-    (O, C, KH, KW) -> out (B, O, OH, OW); params pad_h, pad_w."""
+    (O, C, KH, KW) -> out (B, O, OH, OW); params pad_h, pad_w. With `epilogue` (a
+    Corr2dEpilogue op) and its `extras` Buffers (inputs after kern), each finished
+    plane, still in L1, is rewritten through the epilogue's program."""
     (sy, sx), (dy, dx) = subsample, dilation
     img = Buffer("img", dtype, (False,) * 5)
     kern = Buffer("kern", dtype, (False,) * 4)
@@ -83,12 +112,48 @@ def corr2d_kernel(dtype, subsample, dilation):
     zero = Range(y, IntConst(0), OH, 1, (
         Range(x, IntConst(0), OW, 1, (Store(out, ((b, 0), (o, 1), (y, 2), (x, 3)),
                                             Const(0.0, dtype)),)),))
+    steps = (zero, taps)
+    if epilogue is not None:
+        at = ((b, 0), (o, 1), (y, 2), (x, 3))
+        steps += (Range(y, IntConst(0), OH, 1, (Range(x, IntConst(0), OW, 1, (
+            Store(out, at, _epilogue(epilogue, Load(out, at), extras, at)),)),)),)
     plane = let(b, IntOp("div", bo, n_o), let(o, _sub(bo, _mul(IntOp("div", bo, n_o), n_o)),
-                                             (zero, taps)))
+                                             steps))
     body = (Local(wv), split_range(bo, _mul(Dim(out, 0), n_o), plane))
-    name = f"corr2d_{dtype}_s{sy}x{sx}_d{dy}x{dx}"
-    return Kernel(name, (img, kern, out), body, n_inputs=2, params=(py, px),
+    name = f"corr2d_{dtype}_s{sy}x{sx}_d{dy}x{dx}{_epilogue_name(epilogue, extras)}"
+    return Kernel(name, (img, kern) + tuple(extras) + (out,), body, n_inputs=2 + len(extras),
+                  params=(py, px), meta={"schedule": "corr2d"})
+
+
+def epilogue_copy_kernel(dtype, epilogue, extras):
+    """The GEMM paths' last step: dst (nb, O, P) = the epilogue of src (a strided view
+    of the product, same shape), P = OH*OW, each plane one loop (`flat_planes`);
+    `extras` as in corr2d_kernel (4-d Buffers, flattened here). Split over (b, o)
+    planes."""
+    src = Buffer("src", dtype, (False,) * 3)
+    dst = Buffer("dst", dtype, (False,) * 3)
+    flat = tuple(Buffer(e.name, e.dtype, e.broadcastable[:2] + (
+        e.broadcastable[2] and e.broadcastable[3],)) for e in extras)
+    bo, b, o, p = (Var("ep_" + s) for s in ("bo", "b", "o", "p"))
+    n_o = Dim(dst, 1)
+    at = ((b, 0), (o, 1), (p, 2))
+    copy = Range(p, IntConst(0), Dim(dst, 2), 1, (
+        Store(dst, at, _epilogue(epilogue, Load(src, at), flat, at)),))
+    plane = let(b, IntOp("div", bo, n_o), let(o, _sub(bo, _mul(IntOp("div", bo, n_o), n_o)),
+                                             (copy,)))
+    body = (split_range(bo, _mul(Dim(dst, 0), n_o), plane),)
+    name = f"corr2d_epilogue_{dtype}{_epilogue_name(epilogue, extras)}"
+    return Kernel(name, (src,) + flat + (dst,), body, n_inputs=1 + len(extras),
                   meta={"schedule": "corr2d"})
+
+
+def flat_planes(a, plane=None):
+    """(n0, n1, h, w) array `a` as (n0, n1, h*w) (a view when the strides allow); with
+    `plane` (h, w), broadcast to it first (an extra that varies along only one of
+    h and w: its flattened axis must have the whole plane)."""
+    if plane is not None:
+        a = np.broadcast_to(a, a.shape[:2] + tuple(plane))
+    return a.reshape(a.shape[0], a.shape[1], a.shape[2] * a.shape[3])
 
 
 class ConvLaunch(Launch):
@@ -100,22 +165,26 @@ class ConvLaunch(Launch):
         self.sx = node.op.subsample[1]
 
     def prepare(self, inputs, alloc):
-        img, kern, geom = inputs
+        img, kern, geom = inputs[:3]
         self.node.op.check_shapes(self.node, inputs)
         oh, ow, py, px = (int(g) for g in geom)
         B, O = img.shape[0], kern.shape[0]
         out = alloc(0, (B, O, oh, ow), self.dtype)
         if out.size == 0:
             return None, 0, out
+        extras = self.node.op.aligned_extras(inputs[3:], out.shape) if len(inputs) > 3 else []
         if img.size == 0 or kern.size == 0:
             out[...] = 0
+            if extras:          # the epilogue of zeros
+                (value,) = self.node.op.program.evaluate(self.node.op.program_inputs(out, extras))
+                out[...] = value
             return None, 0, out
         img5 = strided_img(img, ow, self.sx)
         work = out.size * kern.shape[1] * kern.shape[2] * kern.shape[3]
-        return (img5, kern, out, py, px), work, out
+        return (img5, kern, *extras, out, py, px), work, out
 
     def extent(self, args):
-        out = args[2]
+        out = args[-3]
         return out.shape[0] * out.shape[1]
 
     def finish(self, carry, inputs):
@@ -162,6 +231,53 @@ def im2col_kernel(dtype, subsample, dilation):
                   meta={"schedule": "im2col"})
 
 
+def col2im_kernel(dtype, dilation, epilogue=None, extras=()):
+    """The stride-1 correlation as a scatter (for outputs larger than the image: a
+    'full' correlation, an input gradient): cols (O, KH, KW, nb, H, W), the filter
+    taps times each image pixel (one BLAS product), -> out5 (nb, O, OH, OW, W) (out
+    with a fifth axis of its column stride):
+
+        out[b, o, u + py - i*dy, v + px - j*dx] += cols[o, i, j, b, u, v]
+
+    over the (u, v) that land inside out, taps in (i, j) order; the split is over
+    (b, o) planes, each zeroed first and put through the epilogue (if any) last."""
+    dy, dx = dilation
+    cols = Buffer("cols", dtype, (False,) * 6)
+    out = Buffer("out", dtype, (False,) * 5)
+    py, px = Param("pad_h"), Param("pad_w")
+    bo, b, o, i, j, u, v, y, x, row, shift = (Var("c2i_" + s) for s in (
+        "bo", "b", "o", "i", "j", "u", "v", "y", "x", "row", "shift"))
+    ulo, uhi, vlo, vhi = (Var("c2i_" + s) for s in ("ulo", "uhi", "vlo", "vhi"))
+    n_o, OH, OW = Dim(out, 1), Dim(out, 2), Dim(out, 3)
+    H, W = Dim(cols, 4), Dim(cols, 5)
+    zero = IntConst(0)
+    up, left = _mul(i, IntConst(dy)), _mul(j, IntConst(dx))
+
+    def clip(tap, pad, size, n_out):        # [lo, hi): tap - pad <= u < n_out + tap - pad
+        lo = IntOp("max", _sub(tap, pad), zero)
+        return lo, IntOp("max", IntOp("min", size, _add(n_out, _sub(tap, pad))), lo)
+    at = ((b, 0), (o, 1), (y, 2), (x, 3))
+    scatter = Range(v, vlo, vhi, 1, (Accumulate(out, ((b, 0), (o, 1), (row, 2), (shift, 3), (v, 4)),
+                                                "add", Load(cols, ((o, 0), (i, 1), (j, 2), (b, 3),
+                                                                   (u, 4), (v, 5)))),))
+    per_j = let(vlo, clip(left, px, W, OW)[0], let(vhi, clip(left, px, W, OW)[1], let(
+        shift, _sub(px, left), (Range(u, ulo, uhi, 1, let(row, _add(u, _sub(py, up)),
+                                                          (scatter,))),))))
+    per_i = let(ulo, clip(up, py, H, OH)[0], let(uhi, clip(up, py, H, OH)[1], (
+        Range(j, zero, Dim(cols, 2), 1, per_j),)))
+    steps = (Range(y, zero, OH, 1, (Range(x, zero, OW, 1, (Store(out, at, Const(0.0, dtype)),)),)),
+             Range(i, zero, Dim(cols, 1), 1, per_i))
+    if epilogue is not None:
+        steps += (Range(y, zero, OH, 1, (Range(x, zero, OW, 1, (
+            Store(out, at, _epilogue(epilogue, Load(out, at), extras, at)),)),)),)
+    plane = let(b, IntOp("div", bo, n_o), let(o, _sub(bo, _mul(IntOp("div", bo, n_o), n_o)),
+                                             steps))
+    body = (split_range(bo, _mul(Dim(out, 0), n_o), plane),)
+    name = f"col2im_{dtype}_d{dy}x{dx}{_epilogue_name(epilogue, extras)}"
+    return Kernel(name, (cols,) + tuple(extras) + (out,), body, n_inputs=1 + len(extras),
+                  params=(py, px), meta={"schedule": "corr2d"})
+
+
 def strided_img(img, ow, sx):
     """img (B, C, H, W) with a fifth axis of `ow` steps of sx columns (no copy)."""
     s = img.strides
@@ -173,9 +289,9 @@ class Im2colLaunch(Launch):
     extent is the tile's rows (tjit.link.conv calls the kernel whole, one tile per
     thread)."""
 
-    def __init__(self, node, kernel):
+    def __init__(self, node, kernel, sx):
         super().__init__(node, kernel)
-        self.sx = node.op.subsample[1]
+        self.sx = sx                # the cols' last axis steps sx image columns
 
     n_pools = 0
 
@@ -189,10 +305,17 @@ class Im2colLaunch(Launch):
 
 
 def corr2d_launches(node):
-    """(direct ConvLaunch, Im2colLaunch) of Corr2d `node`."""
+    """(direct ConvLaunch, Im2colLaunch, swapped Im2colLaunch) of Corr2d `node`. The
+    swapped one has stride and dilation exchanged: given cols laid out (c, oh, ow, b,
+    KH, KW) it copies, for each output pixel, the image elements under every tap
+    (the transposed matrix, for outputs smaller than the kernel; tjit.link.conv)."""
     op, dtype = node.op, node.outputs[0].dtype
-    return (ConvLaunch(node, corr2d_kernel(dtype, op.subsample, op.dilation)),
-            Im2colLaunch(node, im2col_kernel(dtype, op.subsample, op.dilation)))
+    (_, sx), (_, dx) = op.subsample, op.dilation
+    extras = epilogue_buffers(node)
+    epilogue = op if extras or isinstance(op, Corr2dEpilogue) else None
+    return (ConvLaunch(node, corr2d_kernel(dtype, op.subsample, op.dilation, epilogue, extras)),
+            Im2colLaunch(node, im2col_kernel(dtype, op.subsample, op.dilation), sx),
+            Im2colLaunch(node, im2col_kernel(dtype, op.dilation, op.subsample), dx))
 
 
 @lower.register(Corr2d)

@@ -1,4 +1,5 @@
-"""Kernel kind: 2-d pooling (signal.pool.Pool, float inputs: max, sum, averages).
+"""Kernel kind: 2-d pooling (signal.pool.Pool, float inputs: max, sum, averages)
+and its gradients (MaxPoolGrad, AveragePoolGrad).
 
     for each (b, k) plane in [begin, end)            (the split)
         for each output (r, c):
@@ -8,6 +9,12 @@
             out[b, k, r, c] = acc, or acc / count for the averages (count clipped to
                 the padded image for average_inc_pad, to the image for average_exc_pad)
 
+The gradients scatter instead: per (b, k) plane, zero d x, then for each output
+window add its gradient (divided by the count for the averages; for max, only
+where x equals the window's max, ties all receiving it) to the window's entries
+inside the image. A plane's windows are visited in one order by one thread, so
+overlapping windows (stride < ws) sum in an order independent of the threads.
+
 Each output is reduced by one thread in a fixed order: results do not depend on
 `tjit.config.threads`. Integer inputs run the op's NumPy perform.
 """
@@ -15,7 +22,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..tensor.signal.pool import Pool
+from ..tensor.signal.pool import AveragePoolGrad, MaxPoolGrad, Pool
 from .launch import Launch
 from .lowering import lower
 from .nodes import (Accumulate, Buffer, Cast, Const, Dim, Index, IntConst, IntOp, Kernel, Load,
@@ -26,6 +33,17 @@ def _window(pos, stride, pad, ws, size):
     """(first, end) of the window at output `pos`, in image coordinates, unclipped."""
     first = IntOp("sub", IntOp("mul", pos, IntConst(stride)), IntConst(pad))
     return first, IntOp("add", first, IntConst(ws))
+
+
+def _count(op, r0, r1, c0, c1, fr, er, fc, ec, H, W):
+    """The element count of the window [fr, er) x [fc, ec), clipped to [r0, r1) x
+    [c0, c1) by the image: the averages' divisor (average_inc_pad counts padding)."""
+    if op.mode == "average_inc_pad":   # clipped to the padded image only
+        rows = IntOp("sub", IntOp("min", er, IntOp("add", H, IntConst(op.pad[0]))), fr)
+        cols = IntOp("sub", IntOp("min", ec, IntOp("add", W, IntConst(op.pad[1]))), fc)
+    else:
+        rows, cols = IntOp("sub", r1, r0), IntOp("sub", c1, c0)
+    return IntOp("mul", rows, cols)
 
 
 def pool_kernel(dtype, op):
@@ -46,12 +64,8 @@ def pool_kernel(dtype, op):
                    Load(x, ((b, 0), (k, 1), (i, 2), (j, 3)))),)),))
     value = Load(acc, ())
     if op.mode.startswith("average"):
-        if op.mode == "average_inc_pad":   # clipped to the padded image only
-            rows = IntOp("sub", IntOp("min", er, IntOp("add", H, IntConst(pr))), fr)
-            cols = IntOp("sub", IntOp("min", ec, IntOp("add", W, IntConst(pc))), fc)
-        else:
-            rows, cols = IntOp("sub", r1, r0), IntOp("sub", c1, c0)
-        value = Op("true_div", (value, Cast(Index(IntOp("mul", rows, cols)), dtype)), dtype)
+        count = _count(op, r0, r1, c0, c1, fr, er, fc, ec, H, W)
+        value = Op("true_div", (value, Cast(Index(count), dtype)), dtype)
     per_out = let(c0, IntOp("max", fc, zero), let(c1, IntOp("min", ec, W), (
         Store(acc, (), init), reduce_, Store(out, ((b, 0), (k, 1), (r, 2), (c, 3)), value))))
     per_row = let(r0, IntOp("max", fr, zero), let(r1, IntOp("min", er, H), (
@@ -80,6 +94,78 @@ class PoolLaunch(Launch):
 
     def finish(self, carry, inputs):
         return [carry]
+
+
+def pool_grad_kernel(dtype, op):
+    """d x (B, C, H, W) of MaxPoolGrad (inputs x, maxout, gz) or AveragePoolGrad
+    (inputs x, gz)."""
+    is_max = isinstance(op, MaxPoolGrad)
+    x = Buffer("x", dtype, (False,) * 4)
+    maxout = Buffer("maxout", dtype, (False,) * 4)
+    gz = Buffer("gz", dtype, (False,) * 4)
+    out = Buffer("out", dtype, (False,) * 4)
+    g = Buffer("pg_g", dtype, ())
+    bk, b, k, r, c, i, j = (Var("pg_" + s) for s in ("bk", "b", "k", "r", "c", "i", "j"))
+    r0, r1, c0, c1 = (Var("pg_" + s) for s in ("r0", "r1", "c0", "c1"))
+    n_k, H, W = Dim(x, 1), Dim(x, 2), Dim(x, 3)
+    (sr, sc), (pr, pc), (wr, wc) = op.stride, op.pad, op.ws
+    fr, er = _window(r, sr, pr, wr, H)
+    fc, ec = _window(c, sc, pc, wc, W)
+    zero = IntConst(0)
+    at_out, at_x = ((b, 0), (k, 1), (r, 2), (c, 3)), ((b, 0), (k, 1), (i, 2), (j, 3))
+    value = Load(gz, at_out)
+    if op.mode.startswith("average"):
+        count = _count(op, r0, r1, c0, c1, fr, er, fc, ec, H, W)
+        value = Op("true_div", (value, Cast(Index(count), dtype)), dtype)
+    share = Load(g, ())
+    if is_max:
+        share = Op("switch", (Op("eq", (Load(x, at_x), Load(maxout, at_out)), "bool"), share,
+                              Const(0.0, dtype)), dtype)
+    scatter = Range(i, r0, r1, 1, (Range(j, c0, c1, 1, (Accumulate(out, at_x, "add", share),)),))
+    per_out = let(c0, IntOp("max", fc, zero), let(c1, IntOp("min", ec, W), (
+        Store(g, (), value), scatter)))
+    per_row = let(r0, IntOp("max", fr, zero), let(r1, IntOp("min", er, H), (
+        Range(c, IntConst(0), Dim(gz, 3), 1, per_out),)))
+    clear = Range(i, zero, H, 1, (Range(j, zero, W, 1, (Store(out, at_x, Const(0.0, dtype)),)),))
+    plane = let(b, IntOp("div", bk, n_k), let(
+        k, IntOp("sub", bk, IntOp("mul", IntOp("div", bk, n_k), n_k)), (
+            clear, Range(r, IntConst(0), Dim(gz, 2), 1, per_row))))
+    body = (Local(g), split_range(bk, IntOp("mul", Dim(x, 0), n_k), plane))
+    name = f"poolgrad_{op.mode}_{dtype}_w{wr}x{wc}_s{sr}x{sc}_p{pr}x{pc}"
+    buffers = (x, maxout, gz, out) if is_max else (x, gz, out)
+    return Kernel(name, buffers, body, n_inputs=len(buffers) - 1, meta={"schedule": "pool"})
+
+
+class PoolGradLaunch(Launch):
+    """d x (the shape of x) from one pool; the split is over (b, k) planes."""
+
+    def prepare(self, inputs, alloc):
+        x, gz = inputs[0], inputs[-1]
+        nr, nc, _ = self.node.op.geometry(x.shape)
+        for v in inputs[1:]:
+            if v.shape != x.shape[:2] + (nr, nc):
+                raise ValueError(f"{self.node.op}: the pooled gradients' shape {v.shape} does "
+                                 f"not match the pooling of x {x.shape}: "
+                                 f"{x.shape[:2] + (nr, nc)}")
+        out = alloc(0, x.shape, x.dtype)
+        if out.size == 0:
+            return None, 0, out
+        return (*inputs, out), gz.size * self.node.op.ws[0] * self.node.op.ws[1], out
+
+    def extent(self, args):
+        return args[0].shape[0] * args[0].shape[1]
+
+    def finish(self, carry, inputs):
+        return [carry]
+
+
+@lower.register(MaxPoolGrad)
+@lower.register(AveragePoolGrad)
+def _(op, node, level):
+    dtype = node.inputs[0].dtype
+    if dtype not in ("float32", "float64"):
+        return None
+    return PoolGradLaunch(node, pool_grad_kernel(dtype, op))
 
 
 @lower.register(Pool)

@@ -21,6 +21,7 @@ from ..config import config
 from ..graph import test_value_policy
 
 from .canonicalize import canonicalize
+from .corr2d_epilogue import corr2d_epilogue
 from .constant_folding import constant_folding
 from .drop_zero_grad import drop_zero_grad
 from .elemwise_fusion import elemwise_fusion
@@ -86,6 +87,7 @@ PIPELINE = (
     Pass(400, "reduce_fusion", FUSION, reduce_fusion),
     Pass(410, "rowcol_fusion", FUSION, rowcol_fusion),  # pairs FusedReduces of one X
     Pass(420, "elemwise_fusion", BOTH | {"fusion"}, elemwise_fusion),
+    Pass(425, "corr2d_epilogue", FUSION, corr2d_epilogue),  # bias + activation into conv
     Pass(430, "rowwise_fusion", FUSION, rowwise_fusion),  # groups elemwise_fusion's nodes
     # Loops.
     Pass(500, "scan_last_only", RUN, scan_last_only),

@@ -397,6 +397,7 @@ def h_softmax(x, batch_size, n_outputs, n_classes, n_outputs_per_class,
 
 # -- convolution and batch normalization (issue 18) ------------------------------------
 from .nnet_conv import conv2d, conv2d_transpose  # noqa: E402,F401
+from .nnet_conv3d import conv3d  # noqa: E402,F401
 from . import nnet_bn as bn  # noqa: E402,F401  (T.nnet.bn.batch_normalization_train, ...)
 import sys as _sys  # noqa: E402
 _sys.modules[__name__ + ".bn"] = bn     # `import theano.tensor.nnet.bn` works too

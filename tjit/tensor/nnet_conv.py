@@ -18,12 +18,14 @@ import numpy as np
 
 from ..graph import Apply, Op
 from .. import scalar as ts
+from ..gradient import Lop
 from .basic import cast
+from .elemwise import Elemwise
 from .shape_ops import make_vector
 from .subtensor import set_subtensor
 from .shape_ops import zeros
 from .type import TensorType
-from .var import as_tensor_variable
+from .var import as_tensor_variable, constant
 
 
 class Corr2d(Op):
@@ -300,3 +302,98 @@ def _checked(out, input, filters, input_shape, filter_shape):
     shapes = (("input_shape", None if input_shape is None else tuple(input_shape)),
               ("filter_shape", None if filter_shape is None else tuple(filter_shape)))
     return ShapeCheck(shapes)(out, input, filters)
+
+
+# -- a convolution with its elementwise epilogue (the corr2d_epilogue pass builds it) -------
+def aligned(array, axes):
+    """`array` as a 4-d view over the output's loop dims: axes[d] is its axis along
+    loop dim d, or None (size 1 there), as FusedElemwise's axes."""
+    present = [a for a in axes if a is not None]
+    rest = [d for d in range(array.ndim) if d not in present]
+    t = np.transpose(array, present + rest).reshape([array.shape[a] for a in present])
+    return t.reshape([1 if a is None else array.shape[a] for a in axes])
+
+
+class Corr2dEpilogue(Corr2d):
+    """A Corr2d whose output goes through the elementwise `program` (a FusedElemwise's
+    ScalarProgram, one output) before it is stored, so a bias add and an activation
+    cost no second pass over memory. The program's input `conv_index` is the
+    correlation; its other inputs are this node's inputs after geom, in order, each
+    aligned to the output by `axes` (one entry per program input, as FusedElemwise's).
+    Inputs: img, kern, geom, extras..."""
+
+    __props__ = ("subsample", "dilation", "program", "axes", "conv_index")
+
+    def __init__(self, subsample, dilation, program, axes, conv_index):
+        super().__init__(subsample, dilation)
+        self.program = program
+        self.axes = tuple(tuple(a) for a in axes)
+        self.conv_index = int(conv_index)
+
+    def extra_axes(self):
+        return [a for k, a in enumerate(self.axes) if k != self.conv_index]
+
+    def make_node(self, img, kern, geom, *extras):
+        node = super().make_node(img, kern, geom)
+        extras = [as_tensor_variable(e) for e in extras]
+        if len(extras) != len(self.axes) - 1:
+            raise TypeError(f"{self}: {len(self.axes) - 1} extra inputs expected, got "
+                            f"{len(extras)}")
+        dtypes = [e.dtype for e in extras]
+        dtypes.insert(self.conv_index, node.outputs[0].dtype)
+        (out_dtype,) = self.program.dtypes(dtypes)
+        if out_dtype != node.outputs[0].dtype:
+            raise TypeError(f"{self}: the epilogue gives {out_dtype}, the convolution "
+                            f"{node.outputs[0].dtype}")
+        return Apply(self, node.inputs + extras, [node.outputs[0].type()])
+
+    def aligned_extras(self, extras, out_shape):
+        """The extras as 4-d arrays (size 1 where they do not vary); ValueError when
+        one disagrees with the output's shape."""
+        out = []
+        for k, (e, axes) in enumerate(zip(extras, self.extra_axes())):
+            a = aligned(np.asarray(e), axes)
+            if any(n != 1 and n != m for n, m in zip(a.shape, out_shape)):
+                raise ValueError(f"conv2d's fused elementwise epilogue: extra input {k} of shape {np.shape(e)} (aligned "
+                                 f"{a.shape}) does not match the convolution's output "
+                                 f"{tuple(out_shape)}")
+            out.append(a)
+        return out
+
+    def out_shape(self, inputs):
+        img, kern, geom = inputs[:3]
+        return (img.shape[0], kern.shape[0], int(geom[0]), int(geom[1]))
+
+    def check_shapes(self, node, inputs):
+        super().check_shapes(node, inputs[:3])
+        self.aligned_extras(inputs[3:], self.out_shape(inputs))
+
+    def program_inputs(self, conv, extras):
+        values = list(extras)
+        values.insert(self.conv_index, conv)
+        return values
+
+    def perform(self, node, inputs):
+        self.check_shapes(node, inputs)
+        conv = corr2d_reference(*inputs[:3], self.subsample, self.dilation)
+        extras = self.aligned_extras(inputs[3:], conv.shape)
+        (value,) = self.program.evaluate(self.program_inputs(conv, extras))
+        return [np.array(np.broadcast_to(value, conv.shape), dtype=conv.dtype)]
+
+    def unfused(self, inputs):
+        """The Corr2d and the elementwise graph this node stands for (symbolic)."""
+        img, kern, geom = inputs[:3]
+        conv = Corr2d(self.subsample, self.dilation)(img, kern, geom)
+        extras = []
+        for e, axes in zip(inputs[3:], self.extra_axes()):
+            extras.append(e.dimshuffle(*['x' if a is None else a for a in axes]))
+        (out,) = self.program.run(self.program_inputs(conv, extras).__getitem__,
+                                  lambda value, dtype: constant(np.asarray(value, dtype)),
+                                  lambda op, args: Elemwise(op)(*args))
+        return out
+
+    def grad(self, inputs, output_grads):
+        out = self.unfused(inputs)
+        wrt = [v for k, v in enumerate(inputs) if k != 2]
+        grads = Lop(out, wrt, output_grads[0], disconnected_inputs="ignore")
+        return grads[:2] + [None] + list(grads[2:])

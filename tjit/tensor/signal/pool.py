@@ -4,10 +4,11 @@ and its gradients, Theano 1.0's semantics.
 A window r covers padded rows [r*stride, r*stride + ws), clipped to the padded
 image; 'max', 'sum' and 'average_exc_pad' also exclude the zero padding (pad <
 ws), 'average_inc_pad' counts it. With ignore_border=False, a last partial window
-is kept. Pool of float inputs runs natively (`tjit.ir.lower_pool`); the NumPy
-implementations (Pool's reference, and the gradients, which always use them) loop
-over the ws[0]*ws[1] window taps (each tap a strided slice of every window at
-once), so their cost is that of a few passes over the image.
+is kept. Pool and its gradients MaxPoolGrad and AveragePoolGrad run natively for
+float inputs (`tjit.ir.lower_pool`); MaxPoolGradGrad (the max gradient's own
+gradient, for second derivatives) and integer inputs run the NumPy perform, which
+loops over the ws[0]*ws[1] window taps (each tap a strided slice of every window
+at once), so its cost is that of a few passes over the image.
 """
 from __future__ import annotations
 
@@ -156,6 +157,43 @@ class MaxPoolGrad(_PoolBase):
             grad[tap] += np.where(buf[tap] == maxout, gz, 0)
         return [grad[:, :, self.pad[0]:self.pad[0] + x.shape[2],
                      self.pad[1]:self.pad[1] + x.shape[3]].copy()]
+
+    def grad(self, inputs, output_grads):
+        # linear in gz; its adjoint sums each window's tied maxima of the new gradient
+        x, maxout, _ = inputs
+        (ggx,) = output_grads
+        args = (self.ws, self.ignore_border, self.stride, self.pad)
+        return [zeros_like(x), zeros_like(maxout), MaxPoolGradGrad(*args)(x, maxout, ggx)]
+
+
+class MaxPoolGradGrad(_PoolBase):
+    """The gradient of MaxPoolGrad with respect to its gz (Theano's
+    DownsampleFactorMaxGradGrad): for each window, the sum of ggx over the
+    entries equal to the window's max. Shape of maxout."""
+
+    def make_node(self, x, maxout, ggx):
+        x, maxout, ggx = (as_tensor_variable(v) for v in (x, maxout, ggx))
+        if x.ndim != 4 or maxout.ndim != 4 or ggx.ndim != 4:
+            raise TypeError(f"{self}: needs 4-d x, maxout and ggx")
+        return Apply(self, [x, maxout, cast(ggx, x.dtype)], [maxout.type()])
+
+    def perform(self, node, inputs):
+        x, maxout, ggx = inputs
+        buf, nr, nc = self.padded(x, -np.inf if x.dtype.kind == "f" else np.iinfo(x.dtype).min)
+        if maxout.shape != x.shape[:2] + (nr, nc) or ggx.shape != x.shape:
+            raise ValueError(f"{self}: maxout {maxout.shape} and ggx {ggx.shape} do not match "
+                             f"the pooling of x {x.shape}")
+        gbuf, _, _ = self.padded(ggx, 0)
+        out = np.zeros(maxout.shape, x.dtype)
+        for tap in self.taps(nr, nc):
+            out += np.where(buf[tap] == maxout, gbuf[tap], 0).astype(x.dtype)
+        return [out]
+
+    def grad(self, inputs, output_grads):
+        x, maxout, _ = inputs
+        (gz,) = output_grads
+        args = (self.ws, self.ignore_border, self.stride, self.pad)
+        return [zeros_like(x), zeros_like(maxout), MaxPoolGrad(*args)(x, maxout, gz)]
 
 
 class AveragePoolGrad(_PoolBase):
