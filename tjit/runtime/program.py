@@ -54,9 +54,8 @@ class CompiledFunction:
         self._plain_finish = (self.unpack_single and self.n_outputs == 1
                               and not self.copy_output[0] and not self.update_slots
                               and not self.refeed_specs)
-        # every input given by position: each checked inline when it already is
-        # an aligned array of its exact dtype and ndim (or a float for a float64
-        # scalar), else by its spec's filter (the same result either way)
+        # every input given by position: (slot, spec, dtype, ndim, no broadcastable
+        # dim, float64 scalar) for _call's inline checks; None: an implicit input
         specs = self.input_specs
         self._positional = None if any(s.implicit for s in specs) else [
             (slot, s, s.dtype, s.ndim, not s.bc_axes,
@@ -162,13 +161,32 @@ class CompiledFunction:
                 lock.release()
 
     def _call(self, args, kwargs):
-        storage = self._bind(args, kwargs)
-        if self._plans is not None and self._plan_lock.acquire(False):
+        positional = self._positional
+        if positional is not None and not kwargs and len(args) == len(positional):
+            # every input by position: each checked inline when it already is an
+            # aligned array of its exact dtype and ndim (or a float for a float64
+            # scalar), else by its spec's filter: the same values as `_bind`
+            storage = self.storage_template[:]
+            for (s, spec, dtype, ndim, plain, f64), v in zip(positional, args):
+                if type(v) is np.ndarray and v.dtype is dtype and v.ndim == ndim and plain \
+                        and v.flags.aligned:
+                    storage[s] = v
+                elif f64 and type(v) is float:
+                    storage[s] = np.asarray(v)
+                else:
+                    storage[s] = spec.filter(v)
+            for s, container in self.shared_slots:
+                storage[s] = container.value
+        else:
+            storage = self._bind(args, kwargs)
+        plans = self._plans
+        if plans is not None and self._plan_lock.acquire(False):
             # one call at a time runs a plan (its arrays are its own); the others,
             # any failure and any error take the general path below, which raises
             # what a function without plans raises
             try:
-                plan = self._plans.get(tuple([storage[s].shape for s in self._key_slots]))
+                keys = self._key_slots
+                plan = plans.get(tuple([storage[s].shape for s in keys]) if keys else ())
                 ran = plan.run(storage) if type(plan) is call_plan.CallPlan \
                     else self._new_plan(storage)
             except Exception:
@@ -176,6 +194,8 @@ class CompiledFunction:
             finally:
                 self._plan_lock.release()
             if ran:
+                if self._plain_finish:
+                    return storage[self.output_slots[0]]
                 return self._finish(storage)
         self._run_steps(storage)
         return self._finish(storage)
@@ -214,20 +234,6 @@ class CompiledFunction:
 
     def _bind(self, args, kwargs):
         """A fresh storage list holding the checked arguments and shared values."""
-        positional = self._positional
-        if positional is not None and not kwargs and len(args) == len(positional):
-            storage = list(self.storage_template)
-            for (s, spec, dtype, ndim, plain, f64), v in zip(positional, args):
-                if type(v) is np.ndarray and v.dtype is dtype and v.ndim == ndim and plain \
-                        and v.flags.aligned:
-                    storage[s] = v
-                elif f64 and type(v) is float:
-                    storage[s] = np.asarray(v)
-                else:
-                    storage[s] = spec.filter(v)
-            for s, container in self.shared_slots:
-                storage[s] = container.value
-            return storage
         specs = self.input_specs
         if len(args) > len(specs):
             raise TypeError(f"function takes at most {len(specs)} arguments, got {len(args)}")
