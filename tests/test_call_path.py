@@ -202,3 +202,25 @@ def test_a_scalar_sum_that_is_also_an_update_is_fresh_each_call():
     b = f(np.ones(3))
     assert float(a) == 5.0 and float(b) == 3.0 and float(acc.get_value()) == 3.0
     assert not np.shares_memory(a, b) and not np.shares_memory(b, acc.get_value())
+
+
+def test_stubs_run_plans_of_functions_without_shared_state():
+    a, b = T.dscalars("a", "b")
+    x = T.dvector("x")
+    f = theano.function([a, b], a + b)
+    h = theano.function([x, a], [(x * a).sum(), x * 2])
+    assert f(1.0, 2.0) == 3.0 and f._stub is not None
+    got = f(np.float64(2.5), np.array(0.5))
+    assert type(got) is np.ndarray and got.dtype == np.float64 and got == 3.0
+    with pytest.raises(TypeError):
+        f("a", 1.0)
+    with pytest.raises(TypeError, match="at most 2 arguments"):
+        f(1.0, 2.0, 3.0)
+    s0, d0 = h(np.arange(3.0), 2.0)
+    s1, d1 = h(np.arange(3.0), 2.0)        # the stub: shapes (3,)
+    s2, d2 = h(np.arange(4.0), 1.0)        # other shapes: a plan of their own
+    assert h._stub is not None
+    assert float(s0) == float(s1) == 6.0 and float(s2) == 6.0
+    np.testing.assert_array_equal(d1, [0.0, 2.0, 4.0])
+    np.testing.assert_array_equal(d2, [0.0, 2.0, 4.0, 6.0])
+    assert not np.shares_memory(d0, d1) and not np.shares_memory(s0, s1)

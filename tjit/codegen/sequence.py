@@ -88,12 +88,13 @@ ok:
 """
 
 
-def sequence_driver():
+def sequence_driver(release_gil=True):
     """The driver as a ctypes function taking the table's address (built on
-    first use, then shared by every function of the process)."""
+    first use, then shared by every function of the process). With
+    `release_gil=False` the call keeps the GIL: cheaper for tiny work."""
     fn = _STATE.get("driver")
     if fn is not None:
-        return fn
+        return fn if release_gil else _STATE["driver holding the GIL"]
     with _LOCK, targets.LLVM_LOCK:
         fn = _STATE.get("driver")
         if fn is None:
@@ -120,8 +121,11 @@ def sequence_driver():
                 raise RuntimeError("the sequence driver did not load")
             fn = ctypes.CFUNCTYPE(ctypes.c_int32, ctypes.c_void_p)(address)
             fn.engine = engine      # the machine code lives as long as the function
+            held = ctypes.PYFUNCTYPE(ctypes.c_int32, ctypes.c_void_p)(address)
+            held.engine = engine
+            _STATE["driver holding the GIL"] = held
             _STATE["driver"] = fn
-    return fn
+    return fn if release_gil else _STATE["driver holding the GIL"]
 
 
 def _load(path):

@@ -29,11 +29,12 @@ import numpy as np
 from ..codegen.sequence import MAX_ARGS, sequence_driver
 from ..ir.lower_elemwise import ElemwiseLaunch
 from ..ir.reduce_launch import _COMBINE, ReduceLaunch
-from . import native_thunk
+from . import call_stub, native_thunk
 from .native_thunk import END, NativeThunk
 
 MAX_PLANS = 8                   # plans kept per function (distinct input shapes)
 MAX_OWNED_ELEMENTS = 1 << 18    # a plan's own intermediate arrays, in elements
+HOLD_GIL_WORK = 1 << 12         # below this work per step, the driver keeps the GIL
 
 
 class Unplannable(Exception):
@@ -84,6 +85,9 @@ class CallPlan:
         self.table = None
         self.owned = []         # keeps the plan's own arrays (and views of them) alive
         self.max_work = 0       # the largest native step (a smaller thread split: no plan)
+        self.key = None         # the input shapes it is for
+        self.stub = None        # the whole call as one Python function (call_stub), or None
+        self.driver = None      # sequence_driver(): releasing the GIL unless the work is tiny
 
     def finalize(self, words):
         """Build the table; sort fresh arrays into plain ones and views."""
@@ -118,11 +122,11 @@ class CallPlan:
                 table[pos] = id(a)
         for pos, slot in self.pre:
             table[pos] = id(storage[slot])
+        driver = self.driver
         if self.single:
-            return not _DRIVER[0](self.single)
+            return not driver(self.single)
         for slot, a in self.owned_read:
             storage[slot] = a
-        driver = _DRIVER[0]
         for seg in self.segments:
             if type(seg) is _Native:
                 for pos, slot in seg.updates:
@@ -139,16 +143,11 @@ class CallPlan:
         return True
 
 
-_DRIVER = [None]
-
-
-def build(fn, storage):
+def build(fn, storage, key):
     """Run one call of `fn` over `storage` while planning it: (plan, ran). `plan`
     is None when these shapes cannot be planned (e.g. a reduction that needs its
     combine step); `ran`: storage holds every result (else the general path must
     run, from the bound arguments)."""
-    if _DRIVER[0] is None:
-        _DRIVER[0] = sequence_driver()
     fresh_slots = set(fn.output_slots) | set(fn.update_slots)
     plan = CallPlan()
     per_call = set(fn.input_slots) | {s for s, _ in fn.shared_slots}
@@ -228,6 +227,10 @@ def build(fn, storage):
             g.checked = [(k, storage[s].shape) for k, s in enumerate(g.outs)
                          if s in native_reads]
     plan.finalize(words)
+    plan.key = key
+    plan.driver = sequence_driver(release_gil=plan.max_work >= HOLD_GIL_WORK)
+    if call_stub.eligible(fn, plan):
+        plan.stub = call_stub.make_stub(fn, plan, plan.driver, fn._call)
     return plan, True
 
 

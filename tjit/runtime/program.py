@@ -125,6 +125,7 @@ class CompiledFunction:
             else []
         # call plans (tjit.runtime.call_plan), by the shapes of the inputs that have any
         self._plan_lock = threading.Lock()
+        self._stub = None
         try:
             call_plan.check_plannable(self)
             self._plans = {}
@@ -145,6 +146,9 @@ class CompiledFunction:
 
     # -- calling ----------------------------------------------------------------
     def __call__(self, *args, **kwargs):
+        stub = self._stub
+        if stub is not None and not kwargs:
+            return stub(args)       # a plan's call written out (call_stub)
         locks = self.locks
         if not locks:
             return self._call(args, kwargs)
@@ -187,8 +191,12 @@ class CompiledFunction:
             try:
                 keys = self._key_slots
                 plan = plans.get(tuple([storage[s].shape for s in keys]) if keys else ())
-                ran = plan.run(storage) if type(plan) is call_plan.CallPlan \
-                    else self._new_plan(storage)
+                if type(plan) is call_plan.CallPlan:
+                    ran = plan.run(storage)
+                    if plan.stub is not None:
+                        self._stub = plan.stub      # the next call's first try
+                else:
+                    ran = self._new_plan(storage)
             except Exception:
                 ran = False
             finally:
@@ -209,8 +217,10 @@ class CompiledFunction:
             return False
         if len(plans) >= call_plan.MAX_PLANS:
             plans.clear()
-        plan, ran = call_plan.build(self, storage)
+        plan, ran = call_plan.build(self, storage, key)
         plans[key] = plan
+        if plan is not None and plan.stub is not None:
+            self._stub = plan.stub
         return ran
 
     def _finish(self, storage):
