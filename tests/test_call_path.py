@@ -224,3 +224,24 @@ def test_stubs_run_plans_of_functions_without_shared_state():
     np.testing.assert_array_equal(d1, [0.0, 2.0, 4.0])
     np.testing.assert_array_equal(d2, [0.0, 2.0, 4.0, 6.0])
     assert not np.shares_memory(d0, d1) and not np.shares_memory(s0, s1)
+
+
+def test_stubs_with_shared_values_updates_and_copies_match_the_general_path():
+    x = T.dvector("x")
+    w = theano.shared(np.zeros(3), "w")
+    v = theano.shared(np.ones(3), "v")
+    f = theano.function([x], [x.sum(), w * 2, x, v], updates=[(w, w + x * v)])
+    g = _general(f)
+    w_general = theano.shared(np.zeros(3), "w2")
+    g = g.copy(swap={w: w_general})
+    g._positional, g._plans = None, None
+    for args in [([1.0, 2.0, 3.0],), (np.ones(3),), (np.ones(2),), (np.arange(3.0),),
+                 (np.ones(3), 1.0), ("no",)]:
+        fast, slow = _outcome(f, args), _outcome(g, args)
+        _assert_same(fast, slow)
+        np.testing.assert_array_equal(w.get_value(), w_general.get_value())
+        if fast[0] == "ok":
+            assert f._stub is not None
+            _, _, x_out, v_out = fast[1]
+            assert x_out is not args[0] and not np.shares_memory(v_out, v.get_value(borrow=True))
+    np.testing.assert_array_equal(w.get_value(), [2.0, 4.0, 6.0])

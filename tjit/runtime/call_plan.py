@@ -230,7 +230,7 @@ def build(fn, storage, key):
     plan.key = key
     plan.driver = sequence_driver(release_gil=plan.max_work >= HOLD_GIL_WORK)
     if call_stub.eligible(fn, plan):
-        plan.stub = call_stub.make_stub(fn, plan, plan.driver, fn._call)
+        plan.stub = call_stub.make_stub(fn, plan, plan.driver)
     return plan, True
 
 

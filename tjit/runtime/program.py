@@ -149,13 +149,16 @@ class CompiledFunction:
         stub = self._stub
         if stub is not None and not kwargs:
             return stub(args)       # a plan's call written out (call_stub)
-        locks = self.locks
-        if not locks:
+        if not self.locks:
             return self._call(args, kwargs)
+        return self._locked_call(args, kwargs)
+
+    def _locked_call(self, args, kwargs):
         # A function that updates shared state runs under the locks of every
         # shared variable it reads or writes, so concurrent calls see each
         # other's commits whole: no update is lost (functions without updates
         # take no lock and stay concurrent; kernels release the GIL).
+        locks = self.locks
         for lock in locks:
             lock.acquire()
         try:
