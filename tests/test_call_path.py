@@ -245,3 +245,21 @@ def test_stubs_with_shared_values_updates_and_copies_match_the_general_path():
             _, _, x_out, v_out = fast[1]
             assert x_out is not args[0] and not np.shares_memory(v_out, v.get_value(borrow=True))
     np.testing.assert_array_equal(w.get_value(), [2.0, 4.0, 6.0])
+
+
+def test_a_function_with_a_stub_is_freed_by_reference_counting():
+    import gc
+    import weakref
+    x = T.dvector("x")
+    w = theano.shared(np.zeros(2), "w")
+    f = theano.function([x], x * 2, updates=[(w, w + x)])
+    f(np.ones(2))
+    f(np.ones(2))
+    assert f._stub is not None
+    ref = weakref.ref(f)
+    gc.disable()
+    try:
+        del f
+        assert ref() is None
+    finally:
+        gc.enable()

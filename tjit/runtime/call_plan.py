@@ -33,7 +33,7 @@ from . import call_stub, native_thunk
 from .native_thunk import END, NativeThunk
 
 MAX_PLANS = 8                   # plans kept per function (distinct input shapes)
-MAX_OWNED_ELEMENTS = 1 << 18    # a plan's own intermediate arrays, in elements
+MAX_OWNED_ELEMENTS = 1 << 16    # a plan's own intermediate arrays, in elements
 HOLD_GIL_WORK = 1 << 12         # below this work per step, the driver keeps the GIL
 
 

@@ -15,6 +15,8 @@ function makes them again with its plans.
 """
 from __future__ import annotations
 
+import weakref
+
 import numpy as np
 
 from . import native_thunk
@@ -34,7 +36,9 @@ def make_stub(fn, plan, driver):
     plan's table."""
     env = {"ndarray": np.ndarray, "asarray": np.asarray, "empty": np.empty,
            "table": plan.table, "driver": driver, "plan_lock": fn._plan_lock,
-           "inner": fn._call, "outer": fn._locked_call if fn.locks else fn._call,
+           # weak: a function and its stub must not keep each other alive
+           "inner": weakref.WeakMethod(fn._call),
+           "outer": weakref.WeakMethod(fn._locked_call if fn.locks else fn._call),
            "nt": native_thunk, "MAX_WORK": plan.max_work}
     n = len(fn._positional)
     names = [f"a{i}" for i in range(n)]
@@ -42,7 +46,7 @@ def make_stub(fn, plan, driver):
     local = {}
     lines = ["def stub(args):",
              f"    if len(args) != {n} or MAX_WORK >= nt.MIN_PARALLEL_ELEMENTS:",
-             "        return outer(args, {})"]
+             "        return outer()(args, {})"]
     if n:
         lines.append(f"    {', '.join(names)}, = args")
     for i, (slot, spec, dtype, ndim, plain, f64) in enumerate(fn._positional):
@@ -71,9 +75,9 @@ def make_stub(fn, plan, driver):
         checks.append(f"{local[slot]}.shape != S{k}")
     if checks:
         body.append(f"if {' or '.join(checks)}:")
-        body.append(f"    return inner({bound}, {{}})")
+        body.append(f"    return inner()({bound}, {{}})")
     body.append("if not plan_lock.acquire(False):")
-    body.append(f"    return inner({bound}, {{}})")
+    body.append(f"    return inner()({bound}, {{}})")
     body.append("try:")
     for k, (slot, shape, dtype) in enumerate(plan.allocs):
         env[f"OS{k}"], env[f"OD{k}"] = shape, dtype
@@ -90,7 +94,7 @@ def make_stub(fn, plan, driver):
     body.append("finally:")
     body.append("    plan_lock.release()")
     body.append("if failed:")
-    body.append(f"    return inner({bound}, {{}})")
+    body.append(f"    return inner()({bound}, {{}})")
     # the same copies as CompiledFunction._finish: outputs first, then updates
     outs = [local[s] + (".copy()" if c else "") for s, c in zip(fn.output_slots, fn.copy_output)]
     for k, (slot, c) in enumerate(zip(fn.update_slots, fn.copy_update)):
