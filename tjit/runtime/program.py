@@ -205,8 +205,6 @@ class CompiledFunction:
             finally:
                 self._plan_lock.release()
             if ran:
-                if self._plain_finish:
-                    return storage[self.output_slots[0]]
                 return self._finish(storage)
         self._run_steps(storage)
         return self._finish(storage)
