@@ -1,6 +1,6 @@
 """Call-overhead benchmark: the time of one call of a compiled function on tiny inputs.
 
-    python bench/call_overhead.py [--calls 200] [--repeats 100] [--cpus host,x86-64-v3]
+    python bench/call_overhead.py [--calls 500] [--repeats 300] [--cpus host,x86-64-v3]
 
 Rows (the work is a few dozen flops, so the time is the call path itself):
   two scalars   f(a, b) = a + b on two Python floats (float64 scalars)
@@ -13,8 +13,8 @@ Columns: tjit (its host and x86-64-v3 code; targets: <= 2 us, <= 4 us), NumPy's
 equivalent expression (for scale: no function, no checks), PyTensor (its default
 mode), JAX (jit, then block_until_ready; the update returns the new w), Numba
 (@njit; the reductions as loops). Each cell: the best over --repeats batches of
-the mean time of --calls calls, in microseconds (the call's own cost: short
-batches, so some run between a busy machine's preemptions); results are checked
+the mean time of up to --calls calls, in microseconds (the call's own cost:
+batches of ~0.5 ms, so some run between a busy machine's preemptions); results are checked
 against NumPy first (WRONG if they differ). Run PyTensor and Numba from the peers' venv:
     cd <checkout> && /work/peers/bin/python bench/call_overhead.py
 """
@@ -220,10 +220,15 @@ def run_one(impl, workload, skips, opts, notes):
     return best_time_per_call(built, opts.calls, opts.repeats)
 
 
-def best_time_per_call(fn, calls, repeats):
-    """The least mean time of one `fn()` over `repeats` batches of `calls` calls."""
-    for _ in range(calls):
+def best_time_per_call(fn, calls, repeats, batch_seconds=5e-4):
+    """The least mean time of one `fn()` over `repeats` batches of at most
+    `calls` calls, each batch about `batch_seconds` long (short enough to run
+    between a busy machine's preemptions)."""
+    t0 = time.perf_counter()
+    for _ in range(20):
         fn()
+    estimate = (time.perf_counter() - t0) / 20
+    calls = max(5, min(calls, int(batch_seconds / max(estimate, 1e-9))))
     best = float("inf")
     gc_was_enabled = gc.isenabled()
     gc.disable()
@@ -241,8 +246,8 @@ def best_time_per_call(fn, calls, repeats):
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--calls", type=int, default=200, help="calls per timed batch")
-    ap.add_argument("--repeats", type=int, default=100, help="timed batches per cell (best)")
+    ap.add_argument("--calls", type=int, default=500, help="at most this many calls per batch")
+    ap.add_argument("--repeats", type=int, default=300, help="timed batches per cell (best)")
     H.add_cpus_argument(ap)
     opts = ap.parse_args(argv)
     tjit, _ = H.import_tjit()
@@ -255,7 +260,7 @@ def main(argv=None):
         cells = {impl: run_one(impl, workload, skips, opts, notes) for impl in impls}
         rows.append([workload, "float64", "us"] + [H.fmt(cells[i], 1e6) for i in impls])
     print(f"Call overhead: one call of a compiled function on tiny inputs, best of "
-          f"{opts.repeats} batches of {opts.calls} calls (us per call; tjit targets: "
+          f"{opts.repeats} batches of ~0.5 ms (us per call; tjit targets: "
           f"two scalars <= 2 us, 10 kernels <= 4 us)")
     H.print_table(["workload", "dtype", "unit"] + impls, rows)
     for note in sorted(notes):
