@@ -7,9 +7,13 @@ anything failed) and return outputs the caller owns.
 """
 from __future__ import annotations
 
+import threading
+
+import numpy as np
 
 from ..graph import Constant, toposort
 from ..shared import Container, SharedVariable
+from . import call_plan
 from .inputs import ContainerView, InputFinder, ValueView
 
 _MISSING = object()
@@ -46,6 +50,17 @@ class CompiledFunction:
     def _index_inputs(self):
         self.finder = InputFinder(self.input_specs)
         self.refeed_specs = [s for s in self.input_specs if s.refeed]
+        # one output, returned as computed: _finish has nothing else to do
+        self._plain_finish = (self.unpack_single and self.n_outputs == 1
+                              and not self.copy_output[0] and not self.update_slots
+                              and not self.refeed_specs)
+        # every input given by position: (slot, spec, dtype, ndim, no broadcastable
+        # dim, float64 scalar) for _call's inline checks; None: an implicit input
+        specs = self.input_specs
+        self._positional = None if any(s.implicit for s in specs) else [
+            (slot, s, s.dtype, s.ndim, not s.bc_axes,
+             s.dtype == np.float64 and s.ndim == 0)
+            for slot, s in zip(self.input_slots, specs)]
 
     # -- layout -----------------------------------------------------------------
     def _container_of(self, target):
@@ -95,6 +110,7 @@ class CompiledFunction:
             seen.add(s)
         self.copy_update = [bool(roots.get(id(v), set()) - shared_ids)
                             for v in all_outputs[self.n_outputs:]]
+        self._plain_finish = False
 
     def _bind_storage(self):
         """Find the containers the shared variables and inputs read and update
@@ -107,6 +123,17 @@ class CompiledFunction:
                        if s.shares_storage)
         self.locks = [touched[k].lock for k in sorted(touched)] if self.update_containers \
             else []
+        # call plans (tjit.runtime.call_plan), by the shapes of the inputs that have any
+        self._plan_lock = threading.Lock()
+        self._stub = None
+        try:
+            call_plan.check_plannable(self)
+            self._plans = {}
+        except call_plan.Unplannable:
+            self._plans = None
+        self._key_slots = [s for s, spec in zip(self.input_slots, self.input_specs)
+                           if spec.ndim] + [s for s, c in self.shared_slots
+                                            if getattr(c.value, "ndim", 1)]
 
     def adopt_storage(self, containers):
         """Read and update `containers` (one per input, None: keep the input's
@@ -119,13 +146,19 @@ class CompiledFunction:
 
     # -- calling ----------------------------------------------------------------
     def __call__(self, *args, **kwargs):
-        locks = self.locks
-        if not locks:
+        stub = self._stub
+        if stub is not None and not kwargs:
+            return stub(args)       # a plan's call written out (call_stub)
+        if not self.locks:
             return self._call(args, kwargs)
+        return self._locked_call(args, kwargs)
+
+    def _locked_call(self, args, kwargs):
         # A function that updates shared state runs under the locks of every
         # shared variable it reads or writes, so concurrent calls see each
         # other's commits whole: no update is lost (functions without updates
         # take no lock and stay concurrent; kernels release the GIL).
+        locks = self.locks
         for lock in locks:
             lock.acquire()
         try:
@@ -135,12 +168,66 @@ class CompiledFunction:
                 lock.release()
 
     def _call(self, args, kwargs):
-        storage = self._bind(args, kwargs)
+        positional = self._positional
+        if positional is not None and not kwargs and len(args) == len(positional):
+            # every input by position: each checked inline when it already is an
+            # aligned array of its exact dtype and ndim (or a float for a float64
+            # scalar), else by its spec's filter: the same values as `_bind`
+            storage = self.storage_template[:]
+            for (s, spec, dtype, ndim, plain, f64), v in zip(positional, args):
+                if type(v) is np.ndarray and v.dtype is dtype and v.ndim == ndim and plain \
+                        and v.flags.aligned:
+                    storage[s] = v
+                elif f64 and type(v) is float:
+                    storage[s] = np.asarray(v)
+                else:
+                    storage[s] = spec.filter(v)
+            for s, container in self.shared_slots:
+                storage[s] = container.value
+        else:
+            storage = self._bind(args, kwargs)
+        plans = self._plans
+        if plans is not None and self._plan_lock.acquire(False):
+            # one call at a time runs a plan (its arrays are its own); the others,
+            # any failure and any error take the general path below, which raises
+            # what a function without plans raises
+            try:
+                keys = self._key_slots
+                plan = plans.get(tuple([storage[s].shape for s in keys]) if keys else ())
+                if type(plan) is call_plan.CallPlan:
+                    ran = plan.run(storage)
+                    if plan.stub is not None:
+                        self._stub = plan.stub      # the next call's first try
+                else:
+                    ran = self._new_plan(storage)
+            except Exception:
+                ran = False
+            finally:
+                self._plan_lock.release()
+            if ran:
+                return self._finish(storage)
         self._run_steps(storage)
         return self._finish(storage)
 
+    def _new_plan(self, storage):
+        """Plan the call for these input shapes, unless known unplannable
+        (False: the general path runs it)."""
+        key = tuple([storage[s].shape for s in self._key_slots])
+        plans = self._plans
+        if key in plans:
+            return False
+        if len(plans) >= call_plan.MAX_PLANS:
+            plans.clear()
+        plan, ran = call_plan.build(self, storage, key)
+        plans[key] = plan
+        if plan is not None and plan.stub is not None:
+            self._stub = plan.stub
+        return ran
+
     def _finish(self, storage):
         """Commit the updates; the outputs, as arrays the caller owns."""
+        if self._plain_finish:
+            return storage[self.output_slots[0]]
         outputs = [storage[s].copy() if c else storage[s]
                    for s, c in zip(self.output_slots, self.copy_output)]
         if self.update_slots:
