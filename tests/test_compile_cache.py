@@ -195,3 +195,13 @@ def test_a_new_process_reuses_the_rewritten_graph(tmp_path):
     for c in (0.5, 0.25):
         assert warm["out"][str(c)] == cold["out"][str(c)]     # bit for bit
         np.testing.assert_allclose(warm["out"][str(c)], chain_np(V, W, c), rtol=1e-12)
+
+
+def test_clear_empties_memory_and_disk(cache_dir):
+    compile_chain(0.5)
+    assert len(entry_files(cache_dir)) == 1
+    assert graph_cache.clear() == 1 and entry_files(cache_dir) == []
+    before = counts()
+    f = compile_chain(0.5)
+    assert delta(before) == ({"miss": 1, "stored": 1}, 1)
+    np.testing.assert_allclose(f(V, W), chain_np(V, W, 0.5), rtol=1e-12)

@@ -34,8 +34,10 @@ import pickle
 import sys
 import tempfile
 
+import llvmlite
 import numpy as np
 
+from .codegen import target as targets
 from .config import config
 from .graph import Constant, Op, toposort
 from .shared import Container, SharedVariable
@@ -137,7 +139,6 @@ def _constant_fragment(c):
 def source_version():
     """A hash of tjit's sources and the libraries' versions (once per process)."""
     if "version" not in _state:
-        import llvmlite
         h = hashlib.sha256()
         stack = [(os.path.dirname(os.path.abspath(__file__)), "")]
         while stack:
@@ -159,7 +160,6 @@ def _setting_key(tags, excluding, linker):
     flags = sorted((k, repr(v)) for k, v in config._values.items() if k not in _NEUTRAL_FLAGS)
     target = ""
     if getattr(linker, "native", False):
-        from .codegen import target as targets
         target = targets.current().description
     return repr((sorted(tags), tuple(excluding), type(linker).__name__,
                  getattr(linker, "level", None), flags, target, source_version()))
@@ -304,6 +304,20 @@ def _remember(key, payload):
 def clear_memory():
     """Forget the in-memory entries (the disk ones stay)."""
     _memory.clear()
+
+
+def clear():
+    """Delete every entry, in memory and on disk; returns how many files were deleted."""
+    _memory.clear()
+    count = 0
+    for _, _, path in _entries():
+        try:
+            os.unlink(path)
+            count += 1
+        except OSError:
+            pass
+    _state["size"] = None
+    return count
 
 
 # ---- disk ----------------------------------------------------------------------------
