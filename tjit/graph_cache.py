@@ -33,6 +33,7 @@ import os
 import pickle
 import sys
 import tempfile
+import threading
 
 import llvmlite
 import numpy as np
@@ -55,6 +56,7 @@ _NEUTRAL_FLAGS = {"cache_dir", "cache_size_mb", "kernel_cache_mb", "profile",
 # "discarded" (bad entries). Tests read these.
 COUNTS = collections.Counter()
 _memory = collections.OrderedDict()     # key -> payload bytes
+_lock = threading.Lock()                # _memory's order (threads compile at once)
 _state = {}
 _fragments = {}     # op or type (or its id) -> (the object, its key bytes); objects kept alive
 
@@ -66,22 +68,35 @@ class Uncacheable(Exception):
 # ---- keys ----------------------------------------------------------------------------
 class _StatePickler(pickle.Pickler):
     """Pickles ops without their cached hash (`Op.__hash__` memoizes one that
-    depends on the process: keys and stored ops must not carry it). Storage
-    reached through an op (a shared variable in an inner graph) is Uncacheable:
-    a copy of it would not be the user's."""
+    depends on the process: keys and stored ops must not carry it), and the
+    variables in `positions` (id -> position) as references to the loading
+    function's own (`_leaf`). Storage reached otherwise (a shared variable in an
+    inner graph) is Uncacheable: a copy of it would not be the user's.
+    (reducer_override sees only non-builtin objects: cheaper than persistent_id.)"""
 
-    def persistent_id(self, obj):
-        if isinstance(obj, (SharedVariable, Container)):
-            raise Uncacheable(f"{obj!r} is reached through an op")
-        return None
+    positions = {}
 
     def reducer_override(self, obj):
-        if isinstance(obj, Op) and "_props_hash" in obj.__dict__:
-            rv = obj.__reduce_ex__(pickle.HIGHEST_PROTOCOL)
-            if len(rv) > 2 and isinstance(rv[2], dict):
-                state = {k: v for k, v in rv[2].items() if k != "_props_hash"}
-                return rv[:2] + (state,) + tuple(rv[3:])
+        position = self.positions.get(id(obj))
+        if position is not None:
+            return _leaf, (position,)
+        if isinstance(obj, Op):
+            if "_props_hash" in obj.__dict__:
+                rv = obj.__reduce_ex__(pickle.HIGHEST_PROTOCOL)
+                if len(rv) > 2 and isinstance(rv[2], dict):
+                    state = {k: v for k, v in rv[2].items() if k != "_props_hash"}
+                    return rv[:2] + (state,) + tuple(rv[3:])
+        elif isinstance(obj, (SharedVariable, Container)):
+            raise Uncacheable(f"{obj!r} is reached through an op")
         return NotImplemented
+
+
+_binding = threading.local()    # .leaves: the variables a payload being loaded binds to
+
+
+def _leaf(position):
+    """(Unpickling) the loading function's leaf variable at `position`."""
+    return _binding.leaves[position]
 
 
 def _dumps(obj):
@@ -212,18 +227,13 @@ class _LeafPickler(_StatePickler):
         super().__init__(f, protocol=pickle.HIGHEST_PROTOCOL)
         self.positions = {id(v): k for k, v in enumerate(leaves)}
 
-    def persistent_id(self, obj):
-        position = self.positions.get(id(obj))
-        return position if position is not None else super().persistent_id(obj)
 
-
-class _LeafUnpickler(pickle.Unpickler):
-    def __init__(self, f, leaves):
-        super().__init__(f)
-        self.leaves = leaves
-
-    def persistent_load(self, position):
-        return self.leaves[position]
+def _loads(payload, leaves):
+    _binding.leaves = leaves
+    try:
+        return pickle.loads(payload)
+    finally:
+        _binding.leaves = None
 
 
 def _payload(leaves, optimized, applied, launches):
@@ -251,7 +261,7 @@ def _payload(leaves, optimized, applied, launches):
 def _unpack(payload, leaves, outputs):
     """(optimized, applied, launches) of `payload` bound to `leaves`, or None."""
     try:
-        optimized, applied, launches = _LeafUnpickler(io.BytesIO(payload), leaves).load()
+        optimized, applied, launches = _loads(payload, leaves)
         if len(optimized) != len(outputs) or any(
                 a.type != b.type for a, b in zip(optimized, outputs)):
             return None
@@ -275,7 +285,8 @@ def lookup(key, leaves, outputs):
     found = _unpack(payload, leaves, outputs)
     if found is None:
         COUNTS["discarded"] += 1
-        _memory.pop(key, None)
+        with _lock:
+            _memory.pop(key, None)
         _discard(_path(key), "does not match the graph")
         COUNTS["miss"] += 1
         return None
@@ -295,10 +306,11 @@ def store(key, leaves, optimized, applied, launches):
 
 
 def _remember(key, payload):
-    _memory[key] = payload
-    _memory.move_to_end(key)
-    while len(_memory) > MEMORY_ENTRIES:
-        _memory.popitem(last=False)
+    with _lock:
+        _memory[key] = payload
+        _memory.move_to_end(key)
+        while len(_memory) > MEMORY_ENTRIES:
+            _memory.popitem(last=False)
 
 
 def clear_memory():
