@@ -205,3 +205,26 @@ def test_clear_empties_memory_and_disk(cache_dir):
     f = compile_chain(0.5)
     assert delta(before) == ({"miss": 1, "stored": 1}, 1)
     np.testing.assert_allclose(f(V, W), chain_np(V, W, 0.5), rtol=1e-12)
+
+
+def test_tags_rewrites_read_are_part_of_the_structure(cache_dir):
+    # var() tags its composite for the var_one_pass rewrite; the same composite
+    # without the tag is another graph to the rewrites, so another entry
+    def var_fn(tagged):
+        m = T.dmatrix("m")
+        v = T.var(m, axis=0)
+        if not tagged:
+            v.tag.pop("one_pass")
+        return tjit.function([m], v, mode="FAST_RUN")
+
+    a = np.arange(12.0).reshape(4, 3) ** 1.5
+    f = var_fn(True)
+    before = counts()
+    g = var_fn(False)
+    assert delta(before) == ({"miss": 1, "stored": 1}, 1)
+    assert "var_one_pass" in f.rewrites_applied and "var_one_pass" not in g.rewrites_applied
+    before = counts()
+    h = var_fn(True)
+    assert delta(before) == ({"memory": 1}, 0) and h.rewrites_applied == f.rewrites_applied
+    for fn in (f, g, h):
+        np.testing.assert_allclose(fn(a), np.var(a, axis=0), rtol=1e-12)

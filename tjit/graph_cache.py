@@ -6,7 +6,7 @@ rewrites and the lowering: it takes the rewritten graph and the launches from
 here, and only loads their kernels' object code (`tjit.codegen.jit`'s caches).
 
 The key (`structure_key`) is a SHA-256 of: every node in topological order (its
-op's pickled state, its inputs by position, its outputs' types and names), the
+op's pickled state, its inputs by position, its outputs' types, names and tags), the
 leaves (the explicit inputs by position, the shared variables by first use,
 constants by value), the mode's rewrite tags, exclusions and codegen level, the
 config flags that change rewrites or code (all but paths, sizes and profiling),
@@ -40,7 +40,7 @@ import numpy as np
 
 from .codegen import target as targets
 from .config import config
-from .graph import Constant, Op, toposort
+from .graph import Constant, Op, Variable, toposort
 from .shared import Container, SharedVariable
 
 log = logging.getLogger("tjit.graph_cache")
@@ -151,6 +151,26 @@ def _constant_fragment(c):
         raise Uncacheable(f"constant {c!r} does not pickle: {e}") from None
 
 
+def _tag(v, ref):
+    """Key bytes of what `v.tag` holds (rewrites read it: var's `one_pass`, the
+    softmax a log reads through `softmax_of`), test values aside."""
+    if len(v.tag) <= ("test_value" in v.tag):
+        return b""
+    parts = []
+    for k in sorted(k for k in v.tag if k != "test_value"):
+        value = v.tag[k]
+        if isinstance(value, Variable):     # one of the graph's, by position
+            if id(value) not in ref:
+                raise Uncacheable(f"tag {k} of {v} names a variable outside the graph")
+            parts.append(b"%s=%s" % (k.encode(), ref[id(value)]))
+        else:
+            try:
+                parts.append(b"%s=%s" % (k.encode(), _dumps(value)))
+            except Exception as e:
+                raise Uncacheable(f"tag {k} of {v} does not pickle: {e}") from None
+    return b"tag{" + b",".join(parts) + b"}"
+
+
 def source_version():
     """A hash of tjit's sources and the libraries' versions (once per process)."""
     if "version" not in _state:
@@ -191,32 +211,33 @@ def structure_key(outputs, inputs, tags, excluding, linker):
     ref = {}
     leaves = []
 
-    def leaf(v):
+    def leaf(v, kind):
         ref[id(v)] = b"v%d" % len(ref)
         if isinstance(v, Constant):
             h.update(b"c" + _fragment(v.type) + _constant_fragment(v) + b"\0")
         else:
             leaves.append(v)
-            h.update(b"l" + _fragment(v.type) + repr(v.name).encode() + b"\0")
+            kind = b"s" if isinstance(v, SharedVariable) else kind
+            h.update(kind + _fragment(v.type) + repr(v.name).encode() + _tag(v, ref) + b"\0")
 
     for v in inputs:
         if id(v) not in ref:
-            leaf(v)
+            leaf(v, b"i")
     for node in toposort(outputs):
         parts = [b"n", _fragment(node.op)]
         for v in node.inputs:
             if id(v) not in ref:
                 if v.owner is not None:
                     raise Uncacheable("a node's input is computed after it")
-                leaf(v)
+                leaf(v, b"l")
             parts.append(ref[id(v)])
         for v in node.outputs:
             ref[id(v)] = b"v%d" % len(ref)
-            parts += [b"o", _fragment(v.type), repr(v.name).encode()]
+            parts += [b"o", _fragment(v.type), repr(v.name).encode(), _tag(v, ref)]
         h.update(b"|".join(parts) + b"\0")
     for v in outputs:
         if id(v) not in ref:
-            leaf(v)
+            leaf(v, b"l")
         h.update(b"out" + ref[id(v)] + b"\0")
     return h.hexdigest(), leaves
 
