@@ -19,7 +19,8 @@ each for FAST_RUN and FAST_COMPILE (target: FAST_COMPILE 5x faster), and the
 peers (PyTensor C backend, Numba, JAX) compiling the same chain, each with its
 own caches disabled or fresh. Prints one table of medians, tjit's columns for
 each of --cpus (TJIT_FLAGS=cpu=...), then the stages of tjit's time (host CPU,
-medians, exclusive: a stage's time excludes the stages it calls):
+medians of CPU time, exclusive: a stage's time excludes the stages it calls), and
+the CPU time of each tjit row (steadier than wall time when the machine is shared):
   key          the graph cache's structure key and lookup (tjit/graph_cache.py)
   rewrites     the pass pipeline
   lowering     node -> loop-IR kernel
@@ -63,7 +64,8 @@ def chain(x, y, z, exp, tanh, absolute, c):
     return e
 """
 
-# Exclusive time per stage: each wrapped function's time minus its wrapped callees'.
+# Exclusive CPU time per stage: each wrapped function's time minus its wrapped
+# callees' (CPU time: steady on a shared machine; on a quiet one it is the wall time).
 # Wrappers are installed before the clock; a name missing in this tree is skipped.
 STAGE_TIMER = """
 import importlib, json
@@ -77,11 +79,11 @@ def _wrap(modname, attr, stage):
         return
     def timed(*a, **k):
         _stack.append(0.0)
-        t = time.perf_counter()
+        t = time.process_time()
         try:
             return fn(*a, **k)
         finally:
-            dt = time.perf_counter() - t
+            dt = time.process_time() - t
             inner = _stack.pop()
             STAGES[stage] = STAGES.get(stage, 0.0) + dt - inner
             if _stack:
@@ -107,11 +109,11 @@ x, y, z = T.dvectors('x', 'y', 'z')
 out = chain(x, y, z, T.exp, T.tanh, abs, C)   # the graph, built before the clock
 """ + STAGE_TIMER + """
 def run():
-    t0 = time.perf_counter()
+    t0 = time.process_time()
     f = theano.function([x, y, z], out, mode=MODE)
-    t1 = time.perf_counter()
+    t1 = time.process_time()
     f(v, v, v)
-    STAGES["first call"] = time.perf_counter() - t1
+    STAGES["first call"] = time.process_time() - t1
     STAGES["function"] = t1 - t0
 """,
     # one compile untimed, then REPEATS new kernels (new constants): the median
@@ -165,18 +167,20 @@ MODE = {mode!r}
 REPEATS = {repeats}
 v = np.linspace(-1, 1, 1000)
 {body}
-t0 = time.perf_counter()
+t0, c0 = time.perf_counter(), time.process_time()
 r = run()
 t = r if isinstance(r, float) else time.perf_counter() - t0   # in-process: its own median
 if "STAGES" in globals():
     print("STAGES " + json.dumps(STAGES))
+print("CPU", time.process_time() - c0)
 print(t)
 """
 
 
-def measure(impl, env, c=0.5, mode="FAST_RUN", repeats=5, stages=None):
+def measure(impl, env, c=0.5, mode="FAST_RUN", repeats=5, stages=None, cpu=None):
     """Seconds of one fresh-process measurement; tjit's stage times (seconds)
-    are appended to `stages` if given."""
+    are appended to `stages`, and the process's CPU time inside the clock to
+    `cpu`, if given."""
     body = SCRIPTS[impl]
     if impl == "numba":
         # numba needs the chain as a jitted function to inline it
@@ -191,6 +195,8 @@ def measure(impl, env, c=0.5, mode="FAST_RUN", repeats=5, stages=None):
     lines = out.stdout.strip().splitlines()
     total = float(lines[-1])
     for line in lines:
+        if line.startswith("CPU ") and cpu is not None:
+            cpu.append(float(line[4:]))
         if line.startswith("STAGES ") and stages is not None:
             st = json.loads(line[7:])
             fn = st.pop("function")
@@ -209,14 +215,16 @@ def tjit_rows(base, repeats, mode, stages=None):
     times of the cold and warm runs go to stages["cold"] / stages["warm"]."""
     stages = stages if stages is not None else {}
     cold, cold_kernel, warm = [], [], []
+    cpu = stages.setdefault("CPU", {"cold": [], "cold kernel": [], "warm": []})
     for k in range(repeats):
         cache = tempfile.mkdtemp(prefix="tjit-bench-")
         try:
             env = dict(base, TJIT_CACHE_DIR=cache)
-            cold.append(measure("tjit", env, c=0.5, mode=mode,
+            cold.append(measure("tjit", env, c=0.5, mode=mode, cpu=cpu["cold"],
                                 stages=stages.setdefault("cold", [])))
-            cold_kernel.append(measure("tjit", env, c=0.25 + k, mode=mode))  # library cached
-            warm.append(measure("tjit", env, c=0.25 + k, mode=mode,
+            cold_kernel.append(measure("tjit", env, c=0.25 + k, mode=mode,   # library cached
+                                       cpu=cpu["cold kernel"]))
+            warm.append(measure("tjit", env, c=0.25 + k, mode=mode, cpu=cpu["warm"],
                                 stages=stages.setdefault("warm", [])))
         finally:
             shutil.rmtree(cache, ignore_errors=True)
@@ -235,7 +243,7 @@ STAGE_ORDER = ["key", "rewrites", "lowering", "LLVM kernel", "math library", "ca
 
 def stage_table(stages):
     """Rows: each stage's median (ms) in each of the `stages` columns."""
-    header = ["stage (host, median ms)"] + list(stages)
+    header = ["stage (host, median CPU ms)"] + list(stages)
     rows = []
     for name in STAGE_ORDER:
         rows.append([name] + [f"{median([r.get(name, 0.0) for r in runs]) * 1e3:.1f}"
@@ -262,17 +270,19 @@ def main(argv=None):
     labels = ["tjit cold (empty cache)", "tjit cold kernel (math library cached)",
               "tjit warm (fresh process, cached)", "tjit in-process (a new kernel, no one-time costs)"]
     header = ["W8: 50 chained elementwise ops, build + first call"]
-    columns, stages = [], {}
+    columns, stages, cpu_times = [], {}, {}
     for cpu in cpus:
         env = dict(base, TJIT_FLAGS=f"cpu={cpu}") if cpu else base
         at = f" @{cpu}" if cpu else ""
-        st = {} if not cpu else None
+        st = {}
         fast_run = tjit_rows(env, opts.repeats, "FAST_RUN", st)
-        if st is not None:
+        cpu_times[(cpu, "FAST_RUN")] = st.pop("CPU")
+        if not cpu:
             stages.update({f"{k} FAST_RUN": v for k, v in st.items()})
-            st = {}
+        st = {}
         fast_compile = tjit_rows(env, opts.repeats, "FAST_COMPILE", st)
-        if st is not None:
+        cpu_times[(cpu, "FAST_COMPILE")] = st.pop("CPU")
+        if not cpu:
             stages.update({f"{k} FAST_COMPILE": v for k, v in st.items()})
         header += [f"FAST_RUN{at} ms", f"FAST_COMPILE{at} ms", f"ratio{at}"]
         columns.append((cpu, fast_run, fast_compile))
@@ -304,6 +314,19 @@ def main(argv=None):
     print()
     H.print_table(*stage_table({k.replace(" FAST_", " "): v for k, v in sorted(
         stages.items(), key=lambda kv: (kv[0].split()[0] != "cold", kv[0]))}))
+    print()
+    # CPU time is steadier than wall time on a shared machine (it leaves out
+    # waiting for a core): it shows the ratios when the wall times are noisy
+    cpu_header = ["tjit CPU time inside the clock (median ms)"]
+    cpu_rows = [[row] for row in ("cold", "cold kernel", "warm")]
+    for cpu, _, _ in columns:
+        at = f" @{cpu}" if cpu else ""
+        cpu_header += [f"FAST_RUN{at}", f"FAST_COMPILE{at}", f"ratio{at}"]
+        for row in cpu_rows:
+            r = median(cpu_times[(cpu, "FAST_RUN")][row[0]])
+            c = median(cpu_times[(cpu, "FAST_COMPILE")][row[0]])
+            row += [f"{r * 1e3:.1f}", f"{c * 1e3:.1f}", f"{r / c:.1f}x"]
+    H.print_table(cpu_header, cpu_rows)
     print()
     for cpu, fast_run, fast_compile in columns:
         at = cpu or "host"
