@@ -228,3 +228,23 @@ def test_tags_rewrites_read_are_part_of_the_structure(cache_dir):
     assert delta(before) == ({"memory": 1}, 0) and h.rewrites_applied == f.rewrites_applied
     for fn in (f, g, h):
         np.testing.assert_allclose(fn(a), np.var(a, axis=0), rtol=1e-12)
+
+
+def test_an_entry_that_does_not_build_is_rebuilt(cache_dir, monkeypatch):
+    compile_chain(0.5)
+    real = graph_cache._unpack
+
+    def broken(*args):      # unpickles, but its launches are not launches
+        optimized, applied, launches = real(*args)
+        return optimized, applied, {node: object() for node in launches}
+
+    monkeypatch.setattr(graph_cache, "_unpack", broken)
+    before = counts()
+    f = compile_chain(0.5)
+    got, pipelines = delta(before)
+    assert got.get("memory") == 1 and got.get("discarded") == 1 and pipelines == 1
+    np.testing.assert_allclose(f(V, W), chain_np(V, W, 0.5), rtol=1e-12)
+    monkeypatch.setattr(graph_cache, "_unpack", real)
+    before = counts()
+    compile_chain(0.5)      # stored again by the rebuild
+    assert delta(before) == ({"memory": 1}, 0)

@@ -192,17 +192,25 @@ def _compile_cached(args, all_outputs, inputs, m, excluding):
         optimized, applied, launches = found
         if hasattr(linker, "launches"):
             linker.launches = launches
-    else:
-        optimized, applied = optimize(all_outputs, tags, excluding)
-        if key is not None and hasattr(linker, "launches"):
-            linker.launches = {}
+        try:
+            return CompiledFunction(*args, optimized, m, applied, all_outputs, linker)
+        except Exception as e:  # an entry that does not build: compiled again
+            log.warning("graph cache entry %s does not build (%s); compiling again", key, e)
+            graph_cache.discard(key)
+            linker = m.make_linker()
+        finally:
+            if hasattr(linker, "launches"):
+                linker.launches = None
+    optimized, applied = optimize(all_outputs, tags, excluding)
+    if key is not None and hasattr(linker, "launches"):
+        linker.launches = {}
     try:
         fn = CompiledFunction(*args, optimized, m, applied, all_outputs, linker)
     finally:
         launches = getattr(linker, "launches", None)
         if launches is not None:
             linker.launches = None
-    if key is not None and found is None:
+    if key is not None:
         graph_cache.store(key, leaves, optimized, applied, launches)
     return fn
 

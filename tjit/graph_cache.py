@@ -326,6 +326,14 @@ def store(key, leaves, optimized, applied, launches):
     COUNTS["stored"] += 1
 
 
+def discard(key):
+    """Drop the entry `key` (in memory and on disk): it did not build."""
+    COUNTS["discarded"] += 1
+    with _lock:
+        _memory.pop(key, None)
+    _discard(_path(key), "does not build")
+
+
 def _remember(key, payload):
     with _lock:
         _memory[key] = payload
