@@ -13,6 +13,7 @@ import pytest
 import tjit
 import tjit.tensor as T
 from tjit import graph_cache
+from tjit.compile.mode import Mode
 from tjit.passes.pipeline import RUNS
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -83,14 +84,16 @@ def test_another_graph_mode_or_flag_misses(cache_dir):
     f = compile_chain(0.25)                       # another constant
     assert delta(before) == ({"miss": 1, "stored": 1}, 1)
     np.testing.assert_allclose(f(V, W), chain_np(V, W, 0.25), rtol=1e-12)
+    fast_run_py = Mode(linker="py", optimizer="fast_run")    # FAST_RUN's rewrites, no LLVM
     before = counts()
-    compile_chain(0.5, mode="FAST_RUN")           # another mode
+    compile_chain(0.5, mode=fast_run_py)          # another mode
     assert delta(before) == ({"miss": 1, "stored": 1}, 1)
     before = counts()
     with tjit.config.change_flags(optimizer_excluding=("fusion",)):   # a rewrite flag
-        f = compile_chain(0.5, mode="FAST_RUN")
+        f = compile_chain(0.5, mode=fast_run_py)
     assert delta(before) == ({"miss": 1, "stored": 1}, 1)
     assert "elemwise_fusion" not in f.rewrites_applied
+    np.testing.assert_allclose(f(V, W), chain_np(V, W, 0.5), rtol=1e-12)
     before = counts()
     with tjit.config.change_flags(cpu="x86-64"):  # a codegen flag
         f = compile_chain(0.5)
@@ -161,6 +164,7 @@ WARM = r"""
 import json, sys, numpy as np
 import tjit, tjit.tensor as T
 from tjit import graph_cache
+from tjit.compile.mode import Mode
 from tjit.passes.pipeline import RUNS
 import tjit.link.linker as linker
 lowered = []
@@ -215,7 +219,8 @@ def test_tags_rewrites_read_are_part_of_the_structure(cache_dir):
         v = T.var(m, axis=0)
         if not tagged:
             v.tag.pop("one_pass")
-        return tjit.function([m], v, mode="FAST_RUN")
+        # the rewrites of FAST_RUN, NumPy's perform for each node (no LLVM: quick)
+        return tjit.function([m], v, mode=Mode(linker="py", optimizer="fast_run"))
 
     a = np.arange(12.0).reshape(4, 3) ** 1.5
     f = var_fn(True)
@@ -248,3 +253,22 @@ def test_an_entry_that_does_not_build_is_rebuilt(cache_dir, monkeypatch):
     before = counts()
     compile_chain(0.5)      # stored again by the rebuild
     assert delta(before) == ({"memory": 1}, 0)
+
+
+def test_a_scan_and_its_step_are_found_again(cache_dir):
+    # the scan op pickles its inner graph: variables' process-wide auto names
+    # are not structure
+    def build():
+        x, n = T.dvector("x"), T.iscalar("n")
+        out, _ = tjit.scan(lambda prev: T.tanh(prev) * 0.5 + x, outputs_info=[x], n_steps=n)
+        return tjit.function([x, n], out[-1], mode="FAST_COMPILE")
+
+    f = build()
+    before = counts()
+    g = build()
+    assert delta(before) == ({"memory": 2}, 0)      # the outer graph and the step's
+    want = V.copy()
+    for _ in range(4):
+        want = np.tanh(want) * 0.5 + V
+    np.testing.assert_allclose(g(V, 4), want, rtol=1e-12)
+    np.testing.assert_array_equal(f(V, 4), g(V, 4))

@@ -75,6 +75,7 @@ class _StatePickler(pickle.Pickler):
     (reducer_override sees only non-builtin objects: cheaper than persistent_id.)"""
 
     positions = {}
+    keying = True       # pickling for a key (a payload keeps every attribute)
 
     def reducer_override(self, obj):
         position = self.positions.get(id(obj))
@@ -88,6 +89,13 @@ class _StatePickler(pickle.Pickler):
                     return rv[:2] + (state,) + tuple(rv[3:])
         elif isinstance(obj, (SharedVariable, Container)):
             raise Uncacheable(f"{obj!r} is reached through an op")
+        elif self.keying and isinstance(obj, Variable):
+            # an inner graph's variable (scan, ifelse): its auto_name is a
+            # process-wide counter, not structure
+            rv = obj.__reduce_ex__(pickle.HIGHEST_PROTOCOL)
+            if len(rv) > 2 and isinstance(rv[2], dict) and "auto_name" in rv[2]:
+                state = {k: v for k, v in rv[2].items() if k != "auto_name"}
+                return rv[:2] + (state,) + tuple(rv[3:])
         return NotImplemented
 
 
@@ -244,6 +252,8 @@ def structure_key(outputs, inputs, tags, excluding, linker):
 
 # ---- entries -------------------------------------------------------------------------
 class _LeafPickler(_StatePickler):
+    keying = False
+
     def __init__(self, f, leaves):
         super().__init__(f, protocol=pickle.HIGHEST_PROTOCOL)
         self.positions = {id(v): k for k, v in enumerate(leaves)}
