@@ -185,6 +185,7 @@ print(json.dumps(dict(out=out, pipelines=RUNS["pipelines"], lowered=len(lowered)
 def test_a_new_process_reuses_the_rewritten_graph(tmp_path):
     env = dict(os.environ, TJIT_CACHE_DIR=str(tmp_path),
                PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    env.pop("PYTHONDONTWRITEBYTECODE", None)    # each process would compile tjit's sources
     runs = []
     for _ in range(2):
         done = subprocess.run([sys.executable, "-c", WARM, os.path.join(ROOT, "tests")],
