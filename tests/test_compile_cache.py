@@ -273,3 +273,21 @@ def test_a_scan_and_its_step_are_found_again(cache_dir):
         want = np.tanh(want) * 0.5 + V
     np.testing.assert_allclose(g(V, 4), want, rtol=1e-12)
     np.testing.assert_array_equal(f(V, 4), g(V, 4))
+
+
+def test_a_hit_runs_the_callers_own_ops(cache_dir):
+    from test_ifelse import CountingOp      # x -> 2x, counting its calls
+
+    def build():
+        x = T.dvector("x")
+        op = CountingOp()
+        return op, tjit.function([x], op(x * 3).sum(), mode="FAST_COMPILE")
+
+    op1, f1 = build()
+    before = counts()
+    op2, f2 = build()
+    assert delta(before) == ({"memory": 1}, 0)
+    assert f2(V) == pytest.approx(6 * V.sum())
+    assert (op1.calls, op2.calls) == (0, 1)
+    f1(V)
+    assert (op1.calls, op2.calls) == (1, 1)

@@ -14,8 +14,9 @@ the target, and a hash of tjit's sources (file names, sizes, modification times)
 with the llvmlite, NumPy and Python versions. Anything that cannot be keyed
 (an op that does not pickle) is compiled without this cache.
 
-An entry is the rewritten graph pickled with its leaves left out (each is named
-by its position and bound to the calling function's own variables on load), the
+An entry is the rewritten graph pickled with its leaves and the given graph's
+ops left out (each is named by its position and bound to the calling function's
+own variables and op objects on load), the
 names of the rewrites that changed it, and the launches of its nodes. Entries are
 kept in memory (as bytes: each hit unpickles fresh nodes) and on disk under
 `<cache_dir>/graphs/`, written as `tjit.codegen.cache` writes object code: a magic
@@ -209,10 +210,10 @@ def _setting_key(tags, excluding, linker):
 
 
 def structure_key(outputs, inputs, tags, excluding, linker):
-    """(key, leaves): the cache key of rewriting `outputs` (whose explicit inputs are
-    `inputs`, in order) with `tags` and `excluding` for `linker`, and the graph's
-    non-constant leaves, explicit inputs first (the positions a stored graph names).
-    Raises Uncacheable."""
+    """(key, bindings): the cache key of rewriting `outputs` (whose explicit inputs
+    are `inputs`, in order) with `tags` and `excluding` for `linker`, and what a
+    stored graph names by position: the graph's non-constant leaves (explicit
+    inputs first), then each node's op in topological order. Raises Uncacheable."""
     if config.compute_test_value != "off" or config.compute_test_value_opt != "off":
         raise Uncacheable("test values are on")   # rewrites read them: not in the key
     h = hashlib.sha256(_setting_key(tags, excluding, linker).encode())
@@ -231,7 +232,9 @@ def structure_key(outputs, inputs, tags, excluding, linker):
     for v in inputs:
         if id(v) not in ref:
             leaf(v, b"i")
+    ops = []
     for node in toposort(outputs):
+        ops.append(node.op)
         parts = [b"n", _fragment(node.op)]
         for v in node.inputs:
             if id(v) not in ref:
@@ -247,7 +250,9 @@ def structure_key(outputs, inputs, tags, excluding, linker):
         if id(v) not in ref:
             leaf(v, b"l")
         h.update(b"out" + ref[id(v)] + b"\0")
-    return h.hexdigest(), leaves
+    # the graph's ops are bound too, by node position: a node the rewrites kept
+    # runs the caller's own op object (an op may count its calls, as in tests)
+    return h.hexdigest(), leaves + ops
 
 
 # ---- entries -------------------------------------------------------------------------
@@ -256,7 +261,9 @@ class _LeafPickler(_StatePickler):
 
     def __init__(self, f, leaves):
         super().__init__(f, protocol=pickle.HIGHEST_PROTOCOL)
-        self.positions = {id(v): k for k, v in enumerate(leaves)}
+        self.positions = {}
+        for k, v in enumerate(leaves):
+            self.positions.setdefault(id(v), k)
 
 
 def _loads(payload, leaves):
