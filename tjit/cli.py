@@ -9,6 +9,7 @@ import sys
 import traceback
 import warnings
 from .codegen import cache
+from . import graph_cache
 from .config import config
 from .function import COMPILE_HOOKS
 from .printing_dot import GRAPHVIZ_HINT
@@ -48,6 +49,7 @@ def _parser():
 def _cache(ns):
     if ns.action == "clear":
         print(f"removed {cache.clear()} entries from {cache.cache_dir()}")
+        print(f"removed {graph_cache.clear()} entries from {graph_cache.cache_dir()}")
         return 0
     count, size, root = cache.info()
     print(f"cache directory: {root}\nentries: {count}\nsize: {size / 1e6:.1f} MB\n"

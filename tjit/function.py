@@ -19,6 +19,7 @@ from .compile.mode import Mode, get_mode  # noqa: F401
 from .shared import SharedVariable, checked_update, shared
 from .tensor.var import TensorConstant, as_tensor_variable
 from .passes import optimize
+from . import graph_cache
 from .runtime import CompiledFunction, InputSpec
 from .runtime.debug import DebugFunction
 from .runtime.profile_thunk import ProfiledFunction
@@ -147,30 +148,70 @@ def function(inputs, outputs=None, mode=None, updates=None, givens=None,
 
     m = get_mode(mode)
     excluding = tuple(config.optimizer_excluding) + m.excluding_names
-    t_rewrite = time.perf_counter()
-    optimized, applied = optimize(all_outputs, m.tags(), excluding)
     stats = _profile_stats(profile, name)
     input_specs = [_input_spec(s, allow_input_downcast) for s in specs]
     by_in = {id(s): spec for s, spec in zip(specs, input_specs)}
     update_pairs = [(by_in.get(id(s), s), v) for s, v in update_pairs]
     args = (input_specs, outs, update_pairs, unpack_single)
     if m.check:
+        optimized, applied = optimize(all_outputs, m.tags(), excluding)
         reference = CompiledFunction(*args, all_outputs, m, [], all_outputs, PyLinker(m))
         fn = DebugFunction(*args, optimized, m, applied, all_outputs, m.make_linker(),
                            reference=reference)
     elif stats is not None:
+        t_rewrite = time.perf_counter()
+        optimized, applied = optimize(all_outputs, m.tags(), excluding)
         stats.add_compile("rewrites", time.perf_counter() - t_rewrite)
         fn = ProfiledFunction(*args, optimized, m, applied, all_outputs,
                               ProfilingLinker(m.make_linker(), stats))
         fn.profile = stats
     else:
-        fn = CompiledFunction(*args, optimized, m, applied, all_outputs, m.make_linker())
+        fn = _compile_cached(args, all_outputs, [s.variable for s in specs], m, excluding)
     fn.name = name
     fn.output_keys = output_keys
     fn._source = source.compiled(m)
     for hook in list(COMPILE_HOOKS):
         hook(fn)
     log.debug("compiled function %s in %.1f ms", name or "", 1e3 * (time.perf_counter() - t0))
+    return fn
+
+
+def _compile_cached(args, all_outputs, inputs, m, excluding):
+    """The CompiledFunction of `all_outputs`, its rewritten graph and launches
+    taken from the graph cache when it has this graph's structure (the rewrites
+    and lowering skipped), else computed and stored there."""
+    linker = m.make_linker()
+    tags = m.tags()
+    try:
+        key, leaves = graph_cache.structure_key(all_outputs, inputs, tags, excluding, linker)
+    except graph_cache.Uncacheable as e:
+        log.debug("graph cache not used: %s", e)
+        key = None
+    found = graph_cache.lookup(key, leaves, all_outputs) if key is not None else None
+    if found is not None:
+        optimized, applied, launches = found
+        if hasattr(linker, "launches"):
+            linker.launches = launches
+        try:
+            return CompiledFunction(*args, optimized, m, applied, all_outputs, linker)
+        except Exception as e:  # an entry that does not build: compiled again
+            log.warning("graph cache entry %s does not build (%s); compiling again", key, e)
+            graph_cache.discard(key)
+            linker = m.make_linker()
+        finally:
+            if hasattr(linker, "launches"):
+                linker.launches = None
+    optimized, applied = optimize(all_outputs, tags, excluding)
+    if key is not None and hasattr(linker, "launches"):
+        linker.launches = {}
+    try:
+        fn = CompiledFunction(*args, optimized, m, applied, all_outputs, linker)
+    finally:
+        launches = getattr(linker, "launches", None)
+        if launches is not None:
+            linker.launches = None
+    if key is not None:
+        graph_cache.store(key, leaves, optimized, applied, launches)
     return fn
 
 

@@ -26,10 +26,19 @@ class NativeLinker:
     def __init__(self, level=3, mode=None):
         self.level = level
         self.mode = mode
+        # node -> Launch (or None): given by the graph cache, else filled in here
+        # for it to store (tjit.function); None: not recorded
+        self.launches = None
 
     def thunk(self, node):
         op = node.op
-        launch = lower(op, node, self.level)
+        known = self.launches
+        if known is not None and node in known:
+            launch = known[node]
+        else:
+            launch = lower(op, node, self.level)
+            if known is not None:
+                known[node] = launch
         if launch is not None:
             return NativeThunk(launch, compile_kernel(launch.kernel, self.level))
         thunk = extern(op, node, self)

@@ -13,6 +13,7 @@ a pass, write its module and give it a line here, at the position it needs.
 """
 from __future__ import annotations
 
+import collections
 import logging
 import time
 from dataclasses import dataclass, field
@@ -43,6 +44,9 @@ from .stabilize_softplus import stabilize_softplus
 from .var_one_pass import var_one_pass
 
 log = logging.getLogger("tjit.passes")
+# optimize() calls ("pipelines") and each pass run, by name (tests count them:
+# a graph found in tjit.graph_cache runs none)
+RUNS = collections.Counter()
 
 
 @dataclass(frozen=True)
@@ -124,7 +128,9 @@ def optimize(outputs, tags, excluding=()):
 
 def _optimize(outputs, tags, excluding):
     changed = []
+    RUNS["pipelines"] += 1
     for p in pipeline(tags, excluding):
+        RUNS[p.name] += 1
         t0 = time.perf_counter()
         new = p(outputs)
         log.debug("rewrite %s took %.2f ms", p.name, 1e3 * (time.perf_counter() - t0))

@@ -17,6 +17,7 @@ Nothing changes when nothing cancels.
 """
 from __future__ import annotations
 
+from ..graph import toposort
 from ..tensor.basic import constant, exp, isinf, neg, sigmoid, switch
 from ..tensor.elemwise import DimShuffle, Elemwise
 from ..tensor.reduction import Reduce
@@ -200,4 +201,10 @@ def _local(node):
 
 
 def stabilize_ratios(outputs):
+    # Only a true_div puts factors in a denominator, and nothing cancels without
+    # one: a graph with no division is left as it is without flattening every
+    # product (which, on long chains of products, costs most of FAST_RUN's rewrites).
+    if not any(isinstance(n.op, Elemwise) and n.op.scalar_op.name == "true_div"
+               for n in toposort(outputs)):
+        return outputs
     return replace(outputs, local=_local)

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import ctypes
 import glob
+import importlib.util
 import logging
 import os
 
@@ -73,11 +74,11 @@ def _candidates():
         return [] if forced.lower() in ("numpy", "none", "0") else [forced]
     paths = []
     for pkg in ("numpy", "scipy"):
-        try:
-            mod = __import__(pkg)
-        except ImportError:
+        # found, not imported: importing tjit must not import SciPy (~10 ms)
+        spec = importlib.util.find_spec(pkg)
+        if spec is None or not spec.origin:
             continue
-        libs = os.path.join(os.path.dirname(os.path.dirname(mod.__file__)), f"{pkg}.libs")
+        libs = os.path.join(os.path.dirname(os.path.dirname(spec.origin)), f"{pkg}.libs")
         paths += sorted(glob.glob(os.path.join(libs, "*openblas*.so*")))
     return paths
 
