@@ -211,3 +211,20 @@ def test_function_dump_and_load_in_a_new_process(tmp_path):
     assert out.returncode == 0, out.stderr
     # s = [1, 2]: 1 + 20, then s = [2, 12]: 2 + 120, then s = [3, 22]
     assert out.stdout.split() == ['21.0', '122.0', '[3.0,', '22.0]']
+
+
+def test_an_unpickled_op_hashes_as_the_loading_process_hashes_it():
+    # Op caches its hash; a str prop's hash is salted per process, so a cached hash
+    # that travelled in the pickle would make equal ops miss in dicts (merge, caches).
+    x = T.dvector("x")
+    op = T.sum(x, axis=0).owner.op
+    hash(op)
+    data = pickle.dumps(op)
+    assert b"_props_hash" not in data
+    code = ("import pickle, sys, tjit.tensor as T\n"
+            "mine = T.sum(T.dvector('x'), axis=0).owner.op\n"
+            "theirs = pickle.loads(sys.stdin.buffer.read())\n"
+            "print(theirs == mine, hash(theirs) == hash(mine), {mine: 1}.get(theirs))\n")
+    out = subprocess.run([sys.executable, "-c", code], input=data, capture_output=True,
+                         env=dict(os.environ, PYTHONHASHSEED="random"), check=True)
+    assert out.stdout.split() == [b"True", b"True", b"1"]

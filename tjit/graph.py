@@ -198,6 +198,12 @@ class Op:
             h = self.__dict__["_props_hash"] = hash((type(self), self._props()))
         return h
 
+    def __getstate__(self):
+        # the cached hash is valid only in this process (str hashes are salted)
+        state = dict(self.__dict__)
+        state.pop("_props_hash", None)
+        return state
+
     def __str__(self):
         if self.__props__:
             args = ", ".join(str(p) for p in self._props())

@@ -99,7 +99,7 @@ class Scan(Op):
 
     def __getstate__(self):
         # pickles as the graph: compiled steps and the weak node list stay behind
-        return dict(self.__dict__, _runners={}, _nodes=[])
+        return dict(super().__getstate__(), _runners={}, _nodes=[])
 
     def __str__(self):
         return f"Scan{{{self.spec.name}}}" if self.spec.name else "Scan"
