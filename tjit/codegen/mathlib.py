@@ -76,7 +76,7 @@ def library_ir(name, dtype):
     b.ret(b.call(body, scalar.args))
     parts = [str(module)]
     for k, n in enumerate(WIDTHS[dtype]):
-        parts.append(_vector_wrapper(sym, tname, arity, n, 9000 + 3 * k))
+        parts.append(_vector_wrapper(sym, tname, arity, n, 9000 + 5 * k))
     return "\n".join(parts)
 
 
@@ -104,9 +104,11 @@ def _vector_wrapper(sym, t, arity, n, md):
               f"  %more = icmp ult i64 %next, {n}",
               f"  br i1 %more, label %loop, label %done, !llvm.loop !{md}",
               "done:", f"  %res = load {vt}, ptr %out, align 64", f"  ret {vt} %res", "}",
-              f"!{md} = distinct !{{!{md}, !{md + 1}, !{md + 2}}}",
+              f"!{md} = distinct !{{!{md}, !{md + 1}, !{md + 2}, !{md + 3}, !{md + 4}}}",
               f"!{md + 1} = !{{!\"llvm.loop.vectorize.width\", i32 {n}}}",
-              f"!{md + 2} = !{{!\"llvm.loop.vectorize.enable\", i1 true}}"]
+              f"!{md + 2} = !{{!\"llvm.loop.vectorize.enable\", i1 true}}",
+              f"!{md + 3} = !{{!\"llvm.loop.unroll.disable\"}}",
+              f"!{md + 4} = !{{!\"llvm.loop.interleave.count\", i32 1}}"]
     return "\n".join(lines)
 
 
