@@ -100,7 +100,10 @@ class Fp:
             return self.em.intrinsic("fma", a, b, c)
         p, e = self.two_prod(a, b)
         s, t = self.two_sum(p, c)
-        return self.add(s, self.add(t, e))
+        tail = self.add(t, e)
+        # a zero tail leaves s (keeping the sign of a zero s: -0 * 1 + -0 = -0);
+        # so does a NaN one (s = +-inf or NaN is then the answer)
+        return self.sel(self.ne(tail, self.c(0.0)), self.add(s, tail), s)
 
     def muladd(self, a, b, c):
         """a * b + c, fused where the target has FMA (then the same bits as `fma`),
@@ -243,7 +246,9 @@ class Fp:
         b_hi, b_lo = self.split(b)
         e = self.sub(self.mul(a_hi, b_hi), p)
         e = self.add(self.add(e, self.mul(a_hi, b_lo)), self.mul(a_lo, b_hi))
-        return p, self.add(e, self.mul(a_lo, b_lo))
+        e = self.add(e, self.mul(a_lo, b_lo))
+        # p = +-inf, or a split overflowed: no finite error term (fma gives p)
+        return p, self.sel(self.lt(self.abs(e), self.c(math.inf)), e, self.c(0.0))
 
     def split(self, a):
         """(hi, lo) with a = hi + lo exactly, each with at most half the mantissa
