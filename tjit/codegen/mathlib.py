@@ -8,7 +8,9 @@ once per machine into its own object (cached on disk, loaded once per process):
     tjit_m_<name>_<dtype>_v<N>(<N x>)  vector variants, N lanes
 
 The vector variants are made by LLVM itself: a loop over the N lanes calling the
-inlined scalar body, forced to vectorize at width N. Kernels call the scalar
+inlined scalar body, forced to vectorize at width N (and kept from being fully
+unrolled first: an 8-lane float32 loop was unrolled and then only partly
+SLP-vectorized, half scalar code on AVX2). Kernels call the scalar
 symbol; its declaration names the variants in the "vector-function-abi-variant"
 attribute, so LLVM's loop vectorizer calls the variant of the width it picks.
 """
@@ -81,7 +83,8 @@ def library_ir(name, dtype):
 
 
 def _vector_wrapper(sym, t, arity, n, md):
-    """<n x t> sym_v<n>(...): a lane loop over the scalar body, forced to vectorize."""
+    """<n x t> sym_v<n>(...): a lane loop over the scalar body, forced to vectorize
+    at width n, not unrolled, not interleaved: one vector body."""
     if n == 2:
         return _pair_wrapper(sym, t, arity)
     vt = f"<{n} x {t}>"

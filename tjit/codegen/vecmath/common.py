@@ -329,7 +329,7 @@ def float_rule(build, name, build32=None):
     """A `RULES` entry from `build(fp, *float64 args) -> float64 value`.
 
     float32 arguments go to `build32(fp32, *float32 args)` if given (native
-    float32, 16 lanes per zmm). Otherwise they are widened, computed in float64
+    float32, twice float64's lanes). Otherwise they are widened, computed in float64
     and rounded once at the end: the float64 result is within ~1 float64 ulp, so
     the float32 result is the correctly rounded one or its neighbour, and float32
     overflow, underflow and subnormals fall out of that final rounding. Raises

@@ -1,9 +1,11 @@
-"""exp, log and friends natively in float32 (16 lanes per zmm), <= ~1.5 ulp.
+"""exp, log and friends natively in float32 (twice float64's lanes), <= ~1.5 ulp.
 
 The float64 family (explog.py) carries double-double intermediates to reach
 ~0.5 ulp; float32 needs no such care: every function here is a short
-polynomial plus a few once-rounded steps, all in float32, so a 512-bit vector
-holds 16 lanes and the polynomials are half as long.
+polynomial plus a few once-rounded steps, all in float32, so a vector holds
+twice as many lanes (4 per xmm, 8 per ymm, 16 per zmm) and the polynomials are
+half as long. Steps that need one rounding or an exact product are `fp.fma`,
+the others `fp.muladd` (the same instruction with FMA; cheaper without it).
 
 exp family: x = k ln2 + r, |r| <= ln2/2 (Cody-Waite: fma(-k, ln2_hi, x) is
 exact, the ln2_lo step is a small separate term r_lo), exp(r) = 1 + (r + (r_lo +
