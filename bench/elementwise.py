@@ -1,6 +1,7 @@
 """Elementwise benchmark: tjit against NumPy (and PyTensor, JAX, Numba when installed).
 
-    python bench/elementwise.py [--repeats 7] [--scale 1.0]
+    python bench/elementwise.py [--repeats 7] [--scale 1.0] [--cpus host,x86-64-v3]
+                                [--w1-cpus x86-64] [--math exp,log,tanh,sin,cos,...]
 
 Prints one table of medians (after a warm-up call) for:
   W1   exp(-x*x)*a + log1p(abs(x))*0.5 - tanh(x), x and a vectors, n = 10**7,
@@ -10,6 +11,11 @@ Prints one table of medians (after a warm-up call) for:
        the memory-bandwidth bound measured in the same run; also into a new array
        (np.empty_like each time), which adds the page faults of a fresh output
   add  call overhead of a compiled function of two float64 scalars, microseconds per call
+  math one library function f(x) over n = 10**7 values on 1 thread, float64 and float32
+       (tjit's vector math library: float32 should take at most half float64's time
+       where the vectors hold twice as many float32 lanes), with NumPy's time
+tjit columns: one per --cpus value (tjit.config.cpu: the host and x86-64-v3, AVX2 +
+FMA, by default), plus --w1-cpus (baseline x86-64, SSE2) for W1 and the math rows.
 Every implementation's result is checked against NumPy before it is timed; a wrong
 result shows WRONG instead of a time, a peer that fails shows 'err' (reason on stderr).
 --scale shrinks the array sizes (e.g. 0.01 for a quick smoke run).
@@ -182,6 +188,50 @@ def add_numba():
     return lambda: f(1.0, 2.0)
 
 
+# --------------------------------------------------------------------------- math
+MATH = ("exp", "log", "tanh", "sin", "cos", "sigmoid", "log1p", "expm1", "erf")
+
+
+def math_input(name, n, dtype, rng):
+    """Inputs in each function's useful range (log: positive, log1p: above -1)."""
+    low = {"log": 0.05, "log1p": -0.9}.get(name, -6.0)
+    x = rng.uniform(low, 6.0, n)
+    return x.astype(dtype)
+
+
+def math_numpy(name, x):
+    if name == "sigmoid":
+        return 1 / (1 + np.exp(-x))
+    if name == "erf":
+        import scipy.special
+
+        return scipy.special.erf(x)
+    return getattr(np, name)(x)
+
+
+def math_tjit(name, x):
+    theano, T = _tjit()
+    v = T.vector("x", dtype=x.dtype.name)
+    fn = T.nnet.sigmoid if name == "sigmoid" else getattr(T, name)
+    with theano.config.change_flags(threads=1):
+        f = theano.function([v], fn(v))
+    return lambda: f(x)
+
+
+def paired_medians(fns, repeats):
+    """Median time of each of `fns`, timed in turn (a, b, a, b, ...) so that the
+    load of a shared machine falls on all of them alike."""
+    for fn in fns:
+        fn()
+    times = [[] for _ in fns]
+    for _ in range(repeats):
+        for k, fn in enumerate(fns):
+            t0 = time.perf_counter()
+            fn()
+            times[k].append(time.perf_counter() - t0)
+    return [sorted(t)[len(t) // 2] for t in times]
+
+
 # --------------------------------------------------------------------------- driver
 BUILDERS = {
     "tjit": dict(w1=w1_tjit, w2=w2_tjit, add=add_tjit),
@@ -197,7 +247,13 @@ BUILDERS = {
 
 
 def run_one(impl, kind, args, expected, dtype, skips, repeats, per_call=False):
-    """Build, check and time one implementation. Returns (time or marker, first-call s)."""
+    """Build, check and time one implementation. Returns (time or marker, first-call s).
+    'tjit @cpu' compiles for tjit.config.cpu=cpu."""
+    name, cpu = H.split_cpu(impl)
+    if cpu:
+        tjit, _ = _tjit()
+        with H.on_cpu(tjit, cpu):
+            return run_one(name, kind, args, expected, dtype, skips, repeats, per_call)
     try:
         t0 = time.perf_counter()
         fn = BUILDERS[impl][kind](*args)
@@ -236,10 +292,20 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--repeats", type=int, default=7, help="timed runs per cell (median)")
     ap.add_argument("--scale", type=float, default=1.0, help="shrink array sizes (quick runs)")
+    H.add_cpus_argument(ap)
+    ap.add_argument("--w1-cpus", default="x86-64",
+                    help="more tjit.config.cpu columns for W1 and the math rows only")
+    ap.add_argument("--math", default=",".join(MATH),
+                    help="library functions timed float64 vs float32 ('' for none)")
     opts = ap.parse_args(argv)
 
     peers = H.installed_peers()
-    impls = ["tjit", "numpy"] + peers
+    tjit_mod, _ = _tjit()
+    cpus = H.other_cpus(tjit_mod, opts.cpus)
+    w1_only = [c for c in H.other_cpus(tjit_mod, opts.w1_cpus) if c not in cpus]
+    tjit_cols = ["tjit"] + [f"tjit @{c}" for c in cpus]
+    w1_cols = [f"tjit @{c}" for c in w1_only]
+    impls = tjit_cols + w1_cols + ["numpy"] + peers
     skips = H.Skips()
     rng = np.random.default_rng(0)
     rows = []  # (workload, dtype, unit, {impl: value}, scale)
@@ -252,6 +318,8 @@ def main(argv=None):
     def bench_row(label, dtype, unit, kind, args, expected, per_call=False):
         cells = {}
         for impl in impls:
+            if impl in w1_cols and kind != "w1":
+                continue
             value, first = run_one(impl, kind, args, expected, dtype, skips, opts.repeats, per_call)
             cells[impl] = value
             if impl == "tjit" and first is not None:
@@ -297,6 +365,43 @@ def main(argv=None):
     # call overhead: two float64 scalars
     add = bench_row("call a+b (scalars)", "float64", "us", "add", (), np.float64(3.0), per_call=True)
 
+    # math library: float64 vs float32, one thread, each tjit target
+    math_ratios = []    # (name, column, float64 / float32 time)
+    n_math = max(1, int(10**7 * opts.scale))
+    math_cols = tjit_cols + w1_cols
+    for name in [m for m in opts.math.split(",") if m]:
+        cells = {dt: {} for dt in ("float64", "float32")}
+        xs = {dt: math_input(name, n_math, dt, np.random.default_rng(1)) for dt in cells}
+        for col in math_cols + ["numpy"]:
+            fns = []
+            for dt in cells:
+                x = xs[dt]
+                if col == "numpy":
+                    fns.append(lambda x=x: math_numpy(name, x))
+                    continue
+                _, cpu = H.split_cpu(col)
+                try:
+                    with H.on_cpu(tjit_mod, cpu):
+                        fn = math_tjit(name, x)
+                    with np.errstate(all="ignore"):
+                        ok = H.same(fn(), math_numpy(name, x), dt)
+                except Exception as exc:  # noqa: BLE001
+                    skips.note(col, exc)
+                    fn, ok = None, False
+                fns.append(fn if ok else None)
+            if None in fns:
+                for dt in cells:
+                    cells[dt][col] = H.WRONG
+                continue
+            with np.errstate(all="ignore"):
+                t64, t32 = paired_medians(fns, opts.repeats)
+            cells["float64"][col], cells["float32"][col] = t64, t32
+            if col != "numpy":
+                math_ratios.append((name, col, t64 / t32))
+        for dt in cells:
+            rows.append((f"math {name} 1T n={n_math:.0e}".replace("+0", ""), dt, "ms", cells[dt]))
+        del xs
+
     # ---------------------------------------------------------------- the table
     header = ["workload", "dtype", "unit"] + impls + ["numpy/tjit"]
     table = []
@@ -339,6 +444,12 @@ def main(argv=None):
     if isinstance(t2, float) and isinstance(n2, float):
         ok = n2 / t2 >= 4
         print(f"target W2 >= 4x faster than NumPy: {n2 / t2:.2f}x {'ok' if ok else 'MISSED'}")
+    for name, col, ratio in math_ratios:
+        target = col in tjit_cols and ("@" not in col or col.endswith(("x86-64-v3", "x86-64-v4")))
+        verdict = ("ok" if ratio >= 2.0 else "within 5%" if ratio >= 1.9 else "MISSED"
+                   ) if target else "(no target: SSE2)"
+        print(f"math {name}: {col} float64/float32 time = {ratio:.2f}x "
+              f"(target on the host and x86-64-v3: >= 2x) {verdict}")
     ta = add.get("tjit")
     if isinstance(ta, float):
         ok = ta < 10e-6

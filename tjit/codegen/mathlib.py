@@ -8,7 +8,9 @@ once per machine into its own object (cached on disk, loaded once per process):
     tjit_m_<name>_<dtype>_v<N>(<N x>)  vector variants, N lanes
 
 The vector variants are made by LLVM itself: a loop over the N lanes calling the
-inlined scalar body, forced to vectorize at width N. Kernels call the scalar
+inlined scalar body, forced to vectorize at width N (and kept from being fully
+unrolled first: an 8-lane float32 loop was unrolled and then only partly
+SLP-vectorized, half scalar code on AVX2). Kernels call the scalar
 symbol; its declaration names the variants in the "vector-function-abi-variant"
 attribute, so LLVM's loop vectorizer calls the variant of the width it picks.
 """
@@ -22,10 +24,12 @@ from llvmlite import ir
 from ..ir.nodes import SCALAR_OPS, Op
 from . import cache as object_cache
 from .scalar_ops import LIBRARY_OPS, ScalarEmitter
+from . import target as targets
 from .target import LLVM_LOCK, optimize, target_machine
 
 FLOATS = {"float64": ("double", ir.DoubleType()), "float32": ("float", ir.FloatType())}
 WIDTHS = {"float64": (2, 4, 8), "float32": (4, 8, 16)}
+_BITS = {"float64": 64, "float32": 32}
 _loaded = set()     # (name, dtype) loaded into some engine (for tests and dumps)
 _objects = {}       # cache key -> object code: one per function and target, reloaded
                     # into each new engine without reading the disk again
@@ -46,10 +50,31 @@ def symbol(name, dtype):
     return f"tjit_m_{name}_{dtype}"
 
 
+def vector_bits(target=None):
+    """The widest vector register of `target` (default: the current one) in bits:
+    512 with AVX-512, 256 with AVX, else 128 (SSE2, aarch64's NEON)."""
+    t = target or targets.current()
+    if not t.triple.startswith(("x86_64", "i386", "i686")):
+        return 128
+    if t.name == "host":
+        features = {f[1:] for f in t.features.split(",") if f.startswith("+")}
+    else:
+        features = set(targets.required_features(t))
+    return 512 if "avx512f" in features else 256 if "avx" in features else 128
+
+
+def widths(dtype):
+    """The vector variants built for the current target: up to two registers'
+    worth of lanes (what the loop vectorizer may pick; wider ones would only
+    cost compile time), e.g. float32 4 and 8 on SSE2, 4, 8 and 16 on AVX2."""
+    most = 2 * vector_bits() // _BITS[dtype]
+    return tuple(n for n in WIDTHS[dtype] if n <= most)
+
+
 def vector_abi_variants(name, dtype):
     """The attribute value mapping the scalar symbol to its vector variants."""
     sym, params = symbol(name, dtype), "v" * SCALAR_OPS[name]
-    return ",".join(f"_ZGV_LLVM_N{n}{params}_{sym}({sym}_v{n})" for n in WIDTHS[dtype])
+    return ",".join(f"_ZGV_LLVM_N{n}{params}_{sym}({sym}_v{n})" for n in widths(dtype))
 
 
 def library_ir(name, dtype):
@@ -75,13 +100,14 @@ def library_ir(name, dtype):
     b = ir.IRBuilder(scalar.append_basic_block("entry"))
     b.ret(b.call(body, scalar.args))
     parts = [str(module)]
-    for k, n in enumerate(WIDTHS[dtype]):
-        parts.append(_vector_wrapper(sym, tname, arity, n, 9000 + 3 * k))
+    for k, n in enumerate(widths(dtype)):
+        parts.append(_vector_wrapper(sym, tname, arity, n, 9000 + 5 * k))
     return "\n".join(parts)
 
 
 def _vector_wrapper(sym, t, arity, n, md):
-    """<n x t> sym_v<n>(...): a lane loop over the scalar body, forced to vectorize."""
+    """<n x t> sym_v<n>(...): a lane loop over the scalar body, forced to vectorize
+    at width n, not unrolled, not interleaved: one vector body."""
     if n == 2:
         return _pair_wrapper(sym, t, arity)
     vt = f"<{n} x {t}>"
@@ -104,9 +130,11 @@ def _vector_wrapper(sym, t, arity, n, md):
               f"  %more = icmp ult i64 %next, {n}",
               f"  br i1 %more, label %loop, label %done, !llvm.loop !{md}",
               "done:", f"  %res = load {vt}, ptr %out, align 64", f"  ret {vt} %res", "}",
-              f"!{md} = distinct !{{!{md}, !{md + 1}, !{md + 2}}}",
+              f"!{md} = distinct !{{!{md}, !{md + 1}, !{md + 2}, !{md + 3}, !{md + 4}}}",
               f"!{md + 1} = !{{!\"llvm.loop.vectorize.width\", i32 {n}}}",
-              f"!{md + 2} = !{{!\"llvm.loop.vectorize.enable\", i1 true}}"]
+              f"!{md + 2} = !{{!\"llvm.loop.vectorize.enable\", i1 true}}",
+              f"!{md + 3} = !{{!\"llvm.loop.unroll.disable\"}}",
+              f"!{md + 4} = !{{!\"llvm.loop.interleave.count\", i32 1}}"]
     return "\n".join(lines)
 
 
@@ -204,7 +232,7 @@ def link_declarations(text, used):
         arity = SCALAR_OPS[name]
         extra.append(f'attributes #{group} = {{ nounwind willreturn nofree nosync memory(none) '
                      f'"vector-function-abi-variant"="{vector_abi_variants(name, dtype)}" }}')
-        for n in WIDTHS[dtype]:
+        for n in widths(dtype):
             vt = f"<{n} x {tname}>"
             extra.append(f"declare {vt} @{sym}_v{n}({', '.join([vt] * arity)}) nounwind "
                          "willreturn nofree nosync memory(none)")

@@ -4,11 +4,19 @@
 (exp/log, pow, erf, trig) is written in, for one float type (float64 by default,
 or float32 with i32 bit views): IEEE arithmetic (never fast-math: every rounding
 is the one written, and the error-free transforms two_sum/two_prod rely on LLVM
-neither reassociating nor contracting fmul + fadd), the fma, fabs, copysign,
+neither reassociating nor contracting fmul + fadd), fma (exact: one rounding)
+and muladd (a polynomial step, where an extra rounding is harmless), fabs, copysign,
 trunc, rint and sqrt intrinsics, compares and selects, bit casts to integers.
 Everything is straight-line code on scalars; LLVM's loop vectorizer widens it
 (selects become masked blends, i64 shifts and adds become vector integer ops),
 which is the point: a libm call in the loop body would stop it.
+
+The target decides how fma is spelled (`target_has`, read when the IR is
+built; the library is built and cached per target): with FMA, both are the
+`llvm.fma` instruction; without it (x86-64, x86-64-v2), where LLVM would call
+libm's `fma` per lane, `muladd` is a multiply and an add and `fma` an error-free
+emulation (Dekker's product plus Knuth's sum), so the code stays vectorized
+and the exact steps stay exact.
 
 Also here: `scale` (x * 2**k without premature underflow), `horner`, the
 special-value patches shared by the float64 and float32 log families, and
@@ -22,11 +30,25 @@ import math
 
 from llvmlite import ir
 
+from .. import target as targets
+
 F64 = ir.DoubleType()
 F32 = ir.FloatType()
 I64 = ir.IntType(64)
 I32 = ir.IntType(32)
 I1 = ir.IntType(1)
+
+
+def target_has(feature, target=None):
+    """Whether `target` (default: the one code is generated for now) has the x86
+    `feature` ("fma", "sse4.1"). Other architectures (aarch64) are taken to have
+    them: their base ISA has fused multiply-add and rounding instructions."""
+    t = target or targets.current()
+    if not t.triple.startswith(("x86_64", "i386", "i686")):
+        return True
+    if t.name == "host":
+        return "+" + feature in t.features.split(",")
+    return feature in targets.required_features(t)
 
 
 class Fp:
@@ -41,6 +63,8 @@ class Fp:
         self.ity = I64 if wide else I32
         self.mantissa_bits = 52 if wide else 23
         self.bias = 1023 if wide else 127
+        self.has_fma = target_has("fma")
+        self.has_round = target_has("sse4.1")     # roundps/roundpd: rint, trunc
 
     # ---- constants and arithmetic -------------------------------------------
     def c(self, value):
@@ -69,8 +93,24 @@ class Fp:
         return self.b.fneg(a)
 
     def fma(self, a, b, c):
-        """a * b + c with a single rounding (the host has FMA, so one instruction)."""
-        return self.em.intrinsic("fma", a, b, c)
+        """a * b + c with a single rounding: one instruction where the target has
+        FMA, else emulated (exact where a * b + c is representable, else within
+        an ulp: what the callers' exact steps need)."""
+        if self.has_fma:
+            return self.em.intrinsic("fma", a, b, c)
+        p, e = self.two_prod(a, b)
+        s, t = self.two_sum(p, c)
+        tail = self.add(t, e)
+        # a zero tail leaves s (keeping the sign of a zero s: -0 * 1 + -0 = -0);
+        # so does a NaN one (s = +-inf or NaN is then the answer)
+        return self.sel(self.ne(tail, self.c(0.0)), self.add(s, tail), s)
+
+    def muladd(self, a, b, c):
+        """a * b + c, fused where the target has FMA (then the same bits as `fma`),
+        else a multiply and an add: for polynomial steps."""
+        if self.has_fma:
+            return self.em.intrinsic("fma", a, b, c)
+        return self.add(self.mul(a, b), c)
 
     def abs(self, a):
         return self.em.intrinsic("fabs", a)
@@ -79,10 +119,20 @@ class Fp:
         return self.em.intrinsic("copysign", magnitude, sign)
 
     def trunc(self, a):
-        return self.em.intrinsic("trunc", a)
+        if self.has_round:
+            return self.em.intrinsic("trunc", a)
+        r = self.rint(self.abs(a))
+        r = self.sel(self.gt(r, self.abs(a)), self.sub(r, self.c(1.0)), r)
+        return self.copysign(r, a)
 
     def rint(self, a):
-        return self.em.intrinsic("rint", a)
+        """a rounded to an integer, ties to even. Without SSE4.1 (where LLVM
+        would call libm) by adding and subtracting 2**52 (float32: 2**23) to |a|."""
+        if self.has_round:
+            return self.em.intrinsic("rint", a)
+        big = self.c(2.0 ** self.mantissa_bits)
+        r = self.copysign(self.sub(self.add(self.abs(a), big), big), a)
+        return self.sel(self.lt(self.abs(a), big), r, a)     # NaN, inf, big: a
 
     def sqrt(self, a):
         return self.em.intrinsic("sqrt", a)
@@ -187,9 +237,25 @@ class Fp:
         return s, self.add(self.sub(a, s), b)
 
     def two_prod(self, a, b):
-        """(p, e) with p = fl(a * b) and p + e = a * b exactly (barring underflow)."""
+        """(p, e) with p = fl(a * b) and p + e = a * b exactly (barring underflow;
+        without FMA also barring overflow of the split, |a|, |b| < 2**995 resp. 2**114)."""
         p = self.mul(a, b)
-        return p, self.fma(a, b, self.neg(p))
+        if self.has_fma:
+            return p, self.fma(a, b, self.neg(p))
+        a_hi, a_lo = self.split(a)
+        b_hi, b_lo = self.split(b)
+        e = self.sub(self.mul(a_hi, b_hi), p)
+        e = self.add(self.add(e, self.mul(a_hi, b_lo)), self.mul(a_lo, b_hi))
+        e = self.add(e, self.mul(a_lo, b_lo))
+        # p = +-inf, or a split overflowed: no finite error term (fma gives p)
+        return p, self.sel(self.lt(self.abs(e), self.c(math.inf)), e, self.c(0.0))
+
+    def split(self, a):
+        """(hi, lo) with a = hi + lo exactly, each with at most half the mantissa
+        bits (Veltkamp), so products of halves are exact."""
+        t = self.mul(a, self.c(134217729.0 if self.ty == F64 else 4097.0))
+        hi = self.sub(t, self.sub(t, a))
+        return hi, self.sub(a, hi)
 
     # ---- polynomials and scaling ---------------------------------------------------
     def horner(self, x, coefficients):
@@ -197,7 +263,7 @@ class Fp:
         bounds a vectorized loop, so Horner's op count is what matters)."""
         acc = self.c(coefficients[-1])
         for coefficient in reversed(coefficients[:-1]):
-            acc = self.fma(acc, x, self.c(coefficient))
+            acc = self.muladd(acc, x, self.c(coefficient))
         return acc
 
     def horner_dd(self, x, coefficients, steps, x_lo=None):
@@ -209,9 +275,9 @@ class Fp:
         hi, lo = acc, self.c(0.0)
         for coefficient in reversed(coefficients[:steps]):
             p_hi, p_err = self.two_prod(hi, x)
-            p_lo = self.fma(lo, x, p_err)
+            p_lo = self.muladd(lo, x, p_err)
             if x_lo is not None:
-                p_lo = self.fma(hi, x_lo, p_lo)
+                p_lo = self.muladd(hi, x_lo, p_lo)
             c_hi, c_lo = coefficient if isinstance(coefficient, tuple) else (coefficient, 0.0)
             hi, err = self.two_sum(self.c(c_hi), p_hi)
             lo = self.add(err, self.add(p_lo, self.c(c_lo)))
@@ -263,7 +329,7 @@ def float_rule(build, name, build32=None):
     """A `RULES` entry from `build(fp, *float64 args) -> float64 value`.
 
     float32 arguments go to `build32(fp32, *float32 args)` if given (native
-    float32, 16 lanes per zmm). Otherwise they are widened, computed in float64
+    float32, twice float64's lanes). Otherwise they are widened, computed in float64
     and rounded once at the end: the float64 result is within ~1 float64 ulp, so
     the float32 result is the correctly rounded one or its neighbour, and float32
     overflow, underflow and subnormals fall out of that final rounding. Raises

@@ -68,14 +68,14 @@ def erfc_positive(fp, a):
     leading = [(c, lo) for c, lo in zip(ERFC_H, ERFC_H_TAILS)]
     h_hi, h_lo = fp.horner_dd(s, leading + ERFC_H[3:], 3, s_lo)
     g_hi, g_err = fp.two_prod(w, h_hi)
-    g_lo = fp.add(g_err, fp.fma(w, h_lo, fp.mul(w_lo, h_hi)))
+    g_lo = fp.add(g_err, fp.muladd(w, h_lo, fp.mul(w_lo, h_hi)))
     # exp(-a**2) with a**2 = sq_hi + sq_lo exactly.
     sq_hi, sq_lo = fp.two_prod(a, a)
     sq_lo = fp.sel(fp.lt(sq_hi, fp.c(EXP_CLAMP)), sq_lo, fp.c(0.0))
     k, r_hi, r_lo = exp_reduce(fp, fp.clamp(fp.neg(sq_hi), -EXP_CLAMP, EXP_CLAMP),
                                fp.neg(sq_lo))
     u_a, u_b = exp_reduced(fp, r_hi, r_lo)
-    m = fp.fma(u_a, g_hi, fp.fma(u_a, g_lo, fp.mul(u_b, g_hi)))
+    m = fp.fma(u_a, g_hi, fp.muladd(u_a, g_lo, fp.mul(u_b, g_hi)))
     return fp.scale(m, k)
 
 

@@ -1,9 +1,11 @@
-"""exp, log and friends natively in float32 (16 lanes per zmm), <= ~1.5 ulp.
+"""exp, log and friends natively in float32 (twice float64's lanes), <= ~1.5 ulp.
 
 The float64 family (explog.py) carries double-double intermediates to reach
 ~0.5 ulp; float32 needs no such care: every function here is a short
-polynomial plus a few once-rounded steps, all in float32, so a 512-bit vector
-holds 16 lanes and the polynomials are half as long.
+polynomial plus a few once-rounded steps, all in float32, so a vector holds
+twice as many lanes (4 per xmm, 8 per ymm, 16 per zmm) and the polynomials are
+half as long. Steps that need one rounding or an exact product are `fp.fma`,
+the others `fp.muladd` (the same instruction with FMA; cheaper without it).
 
 exp family: x = k ln2 + r, |r| <= ln2/2 (Cody-Waite: fma(-k, ln2_hi, x) is
 exact, the ln2_lo step is a small separate term r_lo), exp(r) = 1 + (r + (r_lo +
@@ -71,7 +73,7 @@ def exp_parts(fp, x, keep_tail=False):
     """(k, e) with exp(x) = e * 2**k, e in [0.7, 1.42] rounded, k an i32, for x in
     [-150, 129] (or NaN: e is NaN). keep_tail: e is a pair (e_hi, e_lo) instead,
     e_lo the rounding error of e_hi = fl(1 + q)."""
-    shifted = fp.fma(x, fp.c(INV_LN2), fp.c(SHIFT))
+    shifted = fp.muladd(x, fp.c(INV_LN2), fp.c(SHIFT))
     k = fp.isub(fp.bits(shifted), fp.bits(fp.c(SHIFT)))
     kd = fp.sub(shifted, fp.c(SHIFT))
     r1 = fp.fma(fp.neg(kd), fp.c(LN2_HI), x)           # exact: |r1| < 1/2 on x's grid
@@ -85,7 +87,7 @@ def exp_parts(fp, x, keep_tail=False):
 def expm1_small(fp, r1, r_lo):
     """expm1(r1 + r_lo) for |r1 + r_lo| <= 0.35, r_lo tiny, rounded once more."""
     r = fp.add(r1, r_lo)
-    return fp.add(r1, fp.fma(fp.mul(r, r), fp.horner(r, EXP_P), r_lo))
+    return fp.add(r1, fp.muladd(fp.mul(r, r), fp.horner(r, EXP_P), r_lo))
 
 
 def build_exp(fp, x):
@@ -99,7 +101,7 @@ def build_exp2(fp, x):
     k = fp.isub(fp.bits(shifted), fp.bits(fp.c(SHIFT)))
     f = fp.sub(x, fp.sub(shifted, fp.c(SHIFT)))          # exact, |f| <= 1/2
     r_hi, r_err = fp.two_prod(f, fp.c(LN2_HI))
-    r_lo = fp.fma(f, fp.c(LN2_LO), r_err)
+    r_lo = fp.muladd(f, fp.c(LN2_LO), r_err)
     return fp.scale(fp.add(fp.c(1.0), expm1_small(fp, r_hi, r_lo)), k)
 
 
@@ -108,13 +110,13 @@ def build_expm1(fp, x):
     # exact for |k| <= 24, and 2**k r1 enter with one rounding. k = 128 is done as
     # 2**127 times 2.
     xc = fp.clamp(x, -18.0, 89.0)
-    shifted = fp.fma(xc, fp.c(INV_LN2), fp.c(SHIFT))
+    shifted = fp.muladd(xc, fp.c(INV_LN2), fp.c(SHIFT))
     k = fp.isub(fp.bits(shifted), fp.bits(fp.c(SHIFT)))
     kd = fp.sub(shifted, fp.c(SHIFT))
     r1 = fp.fma(fp.neg(kd), fp.c(LN2_HI), xc)
     r_lo = fp.mul(fp.neg(kd), fp.c(LN2_LO))
     r = fp.add(r1, r_lo)
-    s = fp.fma(fp.mul(r, r), fp.horner(r, EXP_P), r_lo)  # expm1(r) = r1 + s
+    s = fp.muladd(fp.mul(r, r), fp.horner(r, EXP_P), r_lo)  # expm1(r) = r1 + s
     big = fp.b.icmp_signed(">", k, fp.i(127))
     t = fp.pow2(fp.sel(big, fp.i(127), k))
     u = fp.fma(t, r1, fp.sub(t, fp.c(1.0)))
@@ -153,10 +155,10 @@ def log_finish(fp, e, f, corr=None):
     (|e ln2_hi| >= 0.69 > |f| unless e = 0), so only the final addition rounds
     anything but small terms."""
     hi, err = fp.fast_two_sum(fp.mul(e, fp.c(LN2_HI16)), f)
-    small = fp.fma(e, fp.c(LN2_LO16), err)
+    small = fp.muladd(e, fp.c(LN2_LO16), err)
     if corr is not None:
         small = fp.add(small, corr)
-    return fp.add(hi, fp.fma(fp.mul(f, f), fp.horner(f, LOG_Q), small))
+    return fp.add(hi, fp.muladd(fp.mul(f, f), fp.horner(f, LOG_Q), small))
 
 
 def build_log(fp, x):
@@ -169,15 +171,15 @@ def build_log2(fp, x):
     e, f = log_reduce(fp, x)
     p_hi, p_lo = fp.two_prod(f, fp.c(INV_LN2_HI))
     hi, err = fp.fast_two_sum(e, p_hi)
-    small = fp.add(fp.fma(f, fp.c(INV_LN2_LO), p_lo), err)
+    small = fp.add(fp.muladd(f, fp.c(INV_LN2_LO), p_lo), err)
     g = fp.mul(fp.mul(f, f), fp.horner(f, LOG_Q))
-    return log_specials(fp, x, fp.add(hi, fp.fma(g, fp.c(INV_LN2_HI), small)))
+    return log_specials(fp, x, fp.add(hi, fp.muladd(g, fp.c(INV_LN2_HI), small)))
 
 
 def build_log10(fp, x):
     e, f = log_reduce(fp, x)
     g = fp.mul(fp.mul(f, f), fp.horner(f, LOG_Q))
-    w = fp.fma(g, fp.c(INV_LN10_HI), fp.fma(f, fp.c(INV_LN10_LO), fp.mul(e, fp.c(LOG10_2_LO))))
+    w = fp.muladd(g, fp.c(INV_LN10_HI), fp.muladd(f, fp.c(INV_LN10_LO), fp.mul(e, fp.c(LOG10_2_LO))))
     return log_specials(fp, x, fp.fma(e, fp.c(LOG10_2_HI), fp.fma(f, fp.c(INV_LN10_HI), w)))
 
 
@@ -192,7 +194,7 @@ def log1p_core(fp, x, x_lo=None):
     k, e, f = _log_reduce(fp, u, subnormals=False)         # u >= 2**-24
     k = fp.sel(fp.b.icmp_signed(">", k, fp.i(126)), fp.i(126), k)
     c = fp.mul(c, fp.pow2(fp.isub(fp.i(0), k)))
-    corr = fp.mul(c, fp.fma(f, fp.sub(f, fp.c(1.0)), fp.c(1.0)))
+    corr = fp.mul(c, fp.muladd(f, fp.sub(f, fp.c(1.0)), fp.c(1.0)))
     return log_finish(fp, e, f, corr)
 
 
@@ -206,7 +208,7 @@ def build_tanh(fp, x):
     # is at most 1/2 of a result >= 1/2, so its rounding errors count half.
     a = fp.abs(x)
     z = fp.mul(a, a)
-    small = fp.fma(fp.mul(a, z), fp.horner(z, TANH_T), a)
+    small = fp.muladd(fp.mul(a, z), fp.horner(z, TANH_T), a)
     k, e = exp_parts(fp, fp.clamp(fp.add(a, a), 0.0, 20.0))
     big = fp.sub(fp.c(1.0), fp.div(fp.c(2.0), fp.add(fp.c(1.0), fp.mul(e, fp.pow2(k)))))
     return fp.copysign(fp.sel(fp.lt(a, fp.c(TANH_SMALL)), small, big), x)
@@ -221,7 +223,7 @@ def _half_exp(fp, a):
 def build_sinh(fp, x):
     a = fp.abs(x)
     z = fp.mul(a, a)
-    small = fp.fma(fp.mul(a, z), fp.horner(z, SINH_S), a)
+    small = fp.muladd(fp.mul(a, z), fp.horner(z, SINH_S), a)
     t = _half_exp(fp, a)
     large = fp.sub(t, fp.div(fp.c(0.25), t))
     return fp.copysign(fp.sel(fp.lt(a, fp.c(1.0)), small, large), x)
@@ -241,8 +243,8 @@ def build_sigmoid(fp, x):
     d, d_lo = fp.fast_two_sum(fp.c(1.0), e)
     inverse = fp.div(fp.c(1.0), d)
     q = fp.mul(numerator, inverse)
-    rem = fp.fma(fp.neg(q), d_lo, fp.fma(fp.neg(q), d, numerator))
-    return fp.fma(rem, inverse, q)
+    rem = fp.muladd(fp.neg(q), d_lo, fp.fma(fp.neg(q), d, numerator))
+    return fp.muladd(rem, inverse, q)
 
 
 def build_softplus(fp, x):

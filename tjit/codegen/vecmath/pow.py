@@ -31,7 +31,7 @@ def build_pow(fp, x, y):
     l_hi = fp.sel(fp.eq(a, fp.c(0.0)), fp.c(-INF), l_hi)
     l_hi = fp.sel(fp.isnan(a), a, l_hi)
     z_hi, z_err = fp.two_prod(y, l_hi)
-    z_lo = fp.fma(y, l_lo, z_err)
+    z_lo = fp.muladd(y, l_lo, z_err)
     # Out of range (or infinite) products saturate; their low part is then
     # meaningless (often NaN) and dropped. A NaN z_hi stays NaN.
     finite = fp.lt(fp.abs(z_hi), fp.c(EXP_CLAMP))

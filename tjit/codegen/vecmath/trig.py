@@ -38,7 +38,7 @@ def _sin_cos_dd(f, r_hi, r_lo):
     """(sin_hi, sin_lo, cos_hi, cos_lo) of r = r_hi + r_lo, |r| <= pi/4."""
     z = f.mul(r_hi, r_hi)
     # sin(r_hi + r_lo) ~ r_hi + r_hi*z*P(z) + r_lo*(1 - z/2)
-    tail = f.fma(f.mul(r_hi, z), f.horner(z, SIN64), f.fma(r_lo, f.mul(z, f.c(-0.5)), r_lo))
+    tail = f.muladd(f.mul(r_hi, z), f.horner(z, SIN64), f.muladd(r_lo, f.mul(z, f.c(-0.5)), r_lo))
     sin_hi, sin_lo = f.fast_two_sum(r_hi, tail, b_minus_delta=True)
     # cos = 1 - (r_hi + r_lo)**2/2 + z**2*Q(z); r_hi**2 = z + dz exactly.
     dz = f.fma(r_hi, r_hi, f.neg(z))
@@ -46,7 +46,7 @@ def _sin_cos_dd(f, r_hi, r_lo):
     w = f.sub(f.c(1.0), half_z)                            # >= 0.69: 1 - w is exact
     tail = f.add(f.sub(f.sub(f.c(1.0), w), half_z),
                  f.sub(f.mul(f.mul(z, z), f.horner(z, COS64)),
-                       f.fma(dz, f.c(0.5), f.mul(r_hi, r_lo))))
+                       f.muladd(dz, f.c(0.5), f.mul(r_hi, r_lo))))
     cos_hi, cos_lo = f.fast_two_sum(w, tail, b_minus_delta=True)
     return sin_hi, sin_lo, cos_hi, cos_lo
 
@@ -54,8 +54,8 @@ def _sin_cos_dd(f, r_hi, r_lo):
 def _sin_cos_f32(f, r):
     """(sin r, cos r) in float64 to ~2**-36 relative, |r| <= pi/4."""
     z = f.mul(r, r)
-    sin = f.fma(f.mul(r, z), f.horner(z, SIN32), r)
-    cos = f.fma(f.mul(z, z), f.horner(z, COS32), f.fma(z, f.c(-0.5), f.c(1.0)))
+    sin = f.muladd(f.mul(r, z), f.horner(z, SIN32), r)
+    cos = f.muladd(f.mul(z, z), f.horner(z, COS32), f.muladd(z, f.c(-0.5), f.c(1.0)))
     return sin, cos
 
 
@@ -83,7 +83,7 @@ def _divide_dd(f, num_hi, num_lo, den_hi, den_lo):
     inv = f.div(f.c(1.0), den_hi)
     q = f.mul(num_hi, inv)
     rem = f.add(f.fma(f.neg(q), den_hi, num_hi), f.fma(f.neg(q), den_lo, num_lo))
-    return f.fma(rem, inv, q)
+    return f.muladd(rem, inv, q)
 
 
 # ---- float64 ---------------------------------------------------------------------

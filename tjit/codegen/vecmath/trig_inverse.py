@@ -83,7 +83,7 @@ def _atan_core(f, num, den, x_negative, coeffs):
     k_hi, k_lo = pick(k_hi, f.c(PIO2[0])), pick(k_lo, f.c(PIO2[1]))
     z = f.mul(t, t)
     head, err = f.fast_two_sum(k_hi, t, b_minus_delta=True)   # |k_hi| >= |t| or k_hi == 0
-    tail = f.fma(f.mul(t, z), f.horner(z, coeffs), f.add(k_lo, t_lo))
+    tail = f.muladd(f.mul(t, z), f.horner(z, coeffs), f.add(k_lo, t_lo))
     return f.add(head, f.add(err, tail))
 
 
@@ -118,7 +118,7 @@ def _asin_parts(f, x, coeffs):
     ds = f.div(f.fma(f.neg(s), s, z_big), f.sel(f.eq(twice, f.c(0.0)), f.c(1.0), twice))
     z = f.sel(small, f.mul(ax, ax), z_big)
     v = f.sel(small, ax, s)
-    p = f.fma(f.mul(v, z), f.horner(z, coeffs), f.sel(small, f.c(0.0), ds))
+    p = f.muladd(f.mul(v, z), f.horner(z, coeffs), f.sel(small, f.c(0.0), ds))
     return ax, small, v, p
 
 
@@ -126,7 +126,7 @@ def _asin(f, x, coeffs):
     ax, small, v, p = _asin_parts(f, x, coeffs)
     # |x| >= 1/2: pi/2 - 2*(v + p), with pi/2 - 2v split exactly (2v <= 1 < pi/2).
     head, err = f.fast_two_sum(f.c(PIO2[0]), f.mul(v, f.c(-2.0)), b_minus_delta=True)
-    big = f.add(head, f.add(err, f.fma(p, f.c(-2.0), f.c(PIO2[1]))))
+    big = f.add(head, f.add(err, f.muladd(p, f.c(-2.0), f.c(PIO2[1]))))
     return f.copysign(f.sel(small, f.add(v, p), big), x)
 
 
@@ -140,7 +140,7 @@ def _acos(f, x, coeffs):
     lo = f.pick([(small, f.c(PIO2[1])), (negative, f.c(PI[1]))], f.c(0.0))
     scale = f.pick([(small, minus_sign), (negative, f.c(-2.0))], f.c(2.0))
     head, err = f.fast_two_sum(a, f.mul(v, scale), b_minus_delta=True)
-    return f.add(head, f.add(err, f.fma(p, scale, lo)))
+    return f.add(head, f.add(err, f.muladd(p, scale, lo)))
 
 
 def _with(name, coeffs64, coeffs32, build):
