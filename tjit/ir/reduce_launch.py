@@ -25,6 +25,12 @@ CHUNK_ELEMENTS = 1 << 15   # partials: about this many elements per chunk ...
 MAX_PARTIALS = 256         # ... and at most this many chunks
 ROW_CHUNKS = 6             # outer_partials: at most this many chunks (divides 2, 3, 6) ...
 MIN_CHUNK_ROWS = 64        # ... of at least this many rows of the first reduced dim
+# A reduction streams its input at a few elements per cycle, several times the
+# elementwise rate the runtime's MIN_PARALLEL_ELEMENTS (2**16) is tuned for: its
+# work is reported as elements / WORK_DIVISOR, so it splits from 2**18 elements
+# (below, one thread is done in ~100 us, before a second thread on a busy core is
+# reliably awake; 10**5-element sums on 2 busy cores ran 10-100x slower split).
+WORK_DIVISOR = 4
 _COMBINE = {"sum": np.add, "prod": np.multiply, "max": np.maximum, "min": np.minimum,
             "all": np.logical_and, "any": np.logical_or}
 
@@ -71,9 +77,10 @@ class ReduceLaunch(Launch):
                                  f"identity")
             if self.m2:
                 return None, 0, np.zeros(out_shape, self.out_dtype)  # no first point
+        work = total // WORK_DIVISOR
         if not self.partial:
             out = alloc(0, out_shape, self.out_dtype)
-            return (*inputs, out), total, out
+            return (*inputs, out), work, out
         if self.schedule == "partials":     # P from the shape only
             part_shape = (max(1, min(MAX_PARTIALS, total // CHUNK_ELEMENTS)),)
         else:
@@ -81,7 +88,7 @@ class ReduceLaunch(Launch):
                                total // CHUNK_ELEMENTS))
             part_shape = (parts,) + out_shape
         parts = [np.empty(part_shape, dt) for dt in self.part_dtypes]
-        return (*inputs, *parts), total, (parts, shape, out_shape)
+        return (*inputs, *parts), work, (parts, shape, out_shape)
 
     def extent(self, args):
         if self.schedule == "outer_partials":    # tasks: chunk x column tile
