@@ -1,5 +1,6 @@
 """When a reduction's launch lets the runtime split it (tjit.ir.reduce_launch:
-elements / WORK_DIVISOR against MIN_PARALLEL_ELEMENTS), and that the result is
+elements / WORK_DIVISOR against MIN_PARALLEL_ELEMENTS when the value is cheap,
+elements when it has a math function), and that the result is
 the same bits either way."""
 import numpy as np
 
@@ -37,6 +38,15 @@ def test_a_small_sum_runs_on_one_thread_a_large_one_splits():
     calls, out = _recorded_ranges(f, large, 2)
     assert len(calls) == 2
     np.testing.assert_allclose(out[0], (large * large).sum(), rtol=1e-12)
+
+
+def test_a_costly_value_splits_at_the_elementwise_threshold():
+    v = T.dvector("v")
+    f = tjit.function([v], [T.exp(v).sum()])
+    x = np.random.default_rng(2).standard_normal(MIN_PARALLEL_ELEMENTS * 2)
+    calls, out = _recorded_ranges(f, x, 2)
+    assert len(calls) == 2
+    np.testing.assert_allclose(out[0], np.exp(x).sum(), rtol=1e-12)
 
 
 def test_row_reductions_split_by_size_with_the_same_bits():

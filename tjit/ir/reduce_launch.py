@@ -31,6 +31,18 @@ MIN_CHUNK_ROWS = 64        # ... of at least this many rows of the first reduced
 # (below, one thread is done in ~100 us, before a second thread on a busy core is
 # reliably awake; 10**5-element sums on 2 busy cores ran 10-100x slower split).
 WORK_DIVISOR = 4
+# ... when the reduced value is this cheap: a value with a division or a math
+# function (W5's cross-entropy, two softplus per element) costs more than its
+# read, and splits from MIN_PARALLEL_ELEMENTS as elementwise work does
+CHEAP_OPS = frozenset(("add", "sub", "mul", "neg", "sqr", "abs", "maximum", "minimum",
+                       "second", "identity", "switch", "eq", "neq", "lt", "gt", "le", "ge",
+                       "and", "or", "xor", "invert", "isnan", "isinf"))
+
+
+def _work_divisor(program):
+    names = program.op_names
+    cheap = all(n in CHEAP_OPS or n.startswith("convert") for n in names)
+    return WORK_DIVISOR if cheap else 1
 _COMBINE = {"sum": np.add, "prod": np.multiply, "max": np.maximum, "min": np.minimum,
             "all": np.logical_and, "any": np.logical_or}
 
@@ -63,6 +75,7 @@ class ReduceLaunch(Launch):
         self.out_dtype = np.dtype(node.outputs[0].dtype)
         self.part_dtypes = [np.dtype(b.dtype) for b in kernel.buffers[kernel.n_inputs:]]
         self.plan = shape_plan(node)
+        self.divisor = _work_divisor(op.program)
 
     def prepare(self, inputs, alloc):
         """carry: the output, or (partials, loop shape, output shape) to combine."""
@@ -77,7 +90,7 @@ class ReduceLaunch(Launch):
                                  f"identity")
             if self.m2:
                 return None, 0, np.zeros(out_shape, self.out_dtype)  # no first point
-        work = total // WORK_DIVISOR
+        work = total // self.divisor
         if not self.partial:
             out = alloc(0, out_shape, self.out_dtype)
             return (*inputs, out), work, out
