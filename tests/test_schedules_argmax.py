@@ -88,3 +88,14 @@ def test_same_result_for_any_thread_count():
             got = f(x)
         np.testing.assert_array_equal(got[0], want[0])
         assert got[1] == want[1]
+
+
+def test_argmax_inside_a_native_scan_step():
+    m = T.dmatrix("m")
+    out, _ = tjit.scan(lambda r: [T.argmax(r), T.argmin(r * 2.0)], sequences=m)
+    f = tjit.function([m], out)
+    x = np.random.default_rng(5).standard_normal((4, 2 * ARG_BLOCK + 9))
+    x[2, ARG_BLOCK + 1] = np.nan
+    got = f(x)
+    np.testing.assert_array_equal(got[0], x.argmax(1))
+    np.testing.assert_array_equal(got[1], (x * 2.0).argmin(1))
