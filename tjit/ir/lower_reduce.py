@@ -7,8 +7,8 @@ dims are reduced (`kernel.meta['schedule']`):
   accumulator over the reduced dims. A float sum or product is blocked: blocks of
   `BLOCK` elements are accumulated with reassociation allowed (LLVM keeps vector
   partial sums), and the block results are added in order. argmax/argmin take a
-  vectorized max/min of each block of `ARG_BLOCK` and rescan only the blocks that
-  hold a new extremum. The split (`begin`/`end`) is over the outermost kept loop.
+  vectorized max/min of each block of `ARG_BLOCK`, then rescan one block: the
+  first holding the final extremum. The split (`begin`/`end`) is over the outermost kept loop.
 - `reduce_outer` (the innermost dim is kept with other kept dims outside it, e.g.
   a sum over axis 1 of a 3-d array): the innermost kept dim J runs in blocks of
   `BLOCK` columns, each with a local accumulator row; for each block, the reduced
@@ -190,8 +190,8 @@ class _Schedule:
         self.count = _product([extent[d] for d in reduced] or [IntConst(1)])
         self.blocked = (not self.rowwise and kind in ("sum", "prod", "m2")
                         and np.dtype(acc_dtype).kind == "f")
-        # argmax/argmin: a vectorized max/min of each block, then a scalar rescan
-        # of the (rare) blocks that hold a new extremum
+        # argmax/argmin: a vectorized max/min of each block, then a rescan of the
+        # first block holding the final extremum
         self.arg_blocked = self.arg and not self.rowwise
         if self.arg_blocked:
             self.blocked = True
