@@ -1,6 +1,6 @@
 """Reduction benchmark: tjit against NumPy (and JAX, PyTensor, Numba when installed).
 
-    python bench/reductions.py [--repeats 7] [--scale 1.0]
+    python bench/reductions.py [--repeats 7] [--scale 1.0] [--cpus host,x86-64-v3]
 
 Prints one table of medians (after a warm-up call), in ms:
   W3  x float64 (4000, 2500) (80 MB): sum over axis 0, axis 1, all; max and argmax
@@ -17,12 +17,15 @@ Prints one table of medians (after a warm-up call), in ms:
       the two timed in alternation, call after call, so a spell of low memory
       bandwidth (the machine's is shared) slows both alike: the median of the
       per-pair ratios. A steadier view of the same ratio when the bound moves.
+The tjit columns (and their ratio columns) are repeated for each of --cpus
+(tjit.config.cpu; default: the host and x86-64-v3, the AVX2+FMA code).
 Every result is checked against NumPy before it is timed (WRONG otherwise); a
 peer that fails shows 'err' (reason on stderr). --scale shrinks the arrays.
 """
 from __future__ import annotations
 
 import argparse
+import contextlib
 import math
 import os
 import statistics
@@ -150,8 +153,11 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--repeats", type=int, default=7)
     ap.add_argument("--scale", type=float, default=1.0)
+    H.add_cpus_argument(ap)
     opts = ap.parse_args(argv)
-    impls = ["tjit", "numpy"] + H.installed_peers()
+    theano, _ = H.import_tjit()
+    mine = ["tjit"] + [f"tjit @{cpu}" for cpu in H.other_cpus(theano, opts.cpus)]
+    impls = mine + ["numpy"] + H.installed_peers()
     skips = H.Skips()
     rng = np.random.default_rng(0)
     s = math.sqrt(opts.scale)
@@ -162,32 +168,41 @@ def main(argv=None):
     rows = []
     for kind, x in [(k, x3) for k in W3] + [("softmax", x4)]:
         expected = make_numpy(kind, x)()
-        cells = {}
+        cells, paired = {}, {}
         for impl in impls:
+            name, cpu = H.split_cpu(impl)
             try:
-                fn = MAKERS[impl](kind, x)
+                with H.on_cpu(theano, cpu) if cpu else contextlib.nullcontext():
+                    fn = MAKERS[name](kind, x)
                 if not H.same(fn(), expected, x.dtype):
                     cells[impl] = H.WRONG
                     continue
                 cells[impl] = H.median_time(fn, repeats=opts.repeats)
-                if impl == "tjit" and kind != "softmax":
-                    cells["paired"] = paired_ratio(fn, read_all, 2 * opts.repeats + 1)
+                if name == "tjit" and kind != "softmax":
+                    paired[impl] = paired_ratio(fn, read_all, 2 * opts.repeats + 1)
             except Exception as exc:  # a peer missing a feature: note it, go on
                 skips.note(impl, exc, kind)
                 cells[impl] = "err"
         label = ("W3 " if kind != "softmax" else "W4 ") + kind
-        ratio = cells["tjit"] / bound if kind != "softmax" and isinstance(cells["tjit"], float) \
-            else None
-        jax_ratio = (cells["jax"] / cells["tjit"]) if kind == "softmax" and isinstance(
-            cells.get("jax"), float) and isinstance(cells["tjit"], float) else None
-        rows.append([label, str(x.dtype), "ms"] + [H.fmt(cells[i], 1e3) for i in impls] +
-                    [f"{ratio:.2f}" if ratio else "-",
-                     f"{cells['paired']:.2f}" if "paired" in cells else "-",
-                     f"{jax_ratio:.2f}" if jax_ratio else "-"])
-    rows.append(["read bound (2 threads)", "float64", "ms", "-", H.fmt(bound, 1e3)] +
-                ["-"] * (len(impls) - 2) + ["1.00", "-", "-"])
-    H.print_table(["workload", "dtype", "unit"] + impls + ["tjit/bound", "paired", "jax/tjit"],
-                  rows)
+        ratios = []
+        for impl in mine:
+            t, j = cells[impl], cells.get("jax")
+            ok = isinstance(t, float)
+            ratios.append(f"{t / bound:.2f}" if ok and kind != "softmax" else "-")
+            ratios.append(f"{paired[impl]:.2f}" if impl in paired else "-")
+            ratios.append(f"{j / t:.2f}" if ok and kind == "softmax" and isinstance(j, float)
+                          else "-")
+        rows.append([label, str(x.dtype), "ms"] + [H.fmt(cells[i], 1e3) for i in impls] + ratios)
+    rows.append(["read bound (2 threads)", "float64", "ms"] +
+                ["-" if i != "numpy" else H.fmt(bound, 1e3) for i in impls] +
+                ["1.00", "-", "-"] * len(mine))
+    ratio_names = []
+    for impl in mine:
+        at = impl[len("tjit"):]
+        ratio_names += [f"tjit{at}/bound", f"paired{at}", f"jax/tjit{at}"]
+    print(f"W3/W4, median of {opts.repeats} (ms; tjit threads={theano.config.threads}; "
+          f"targets: W3 tjit/bound <= 1.3, W4 jax/tjit > 1)")
+    H.print_table(["workload", "dtype", "unit"] + impls + ratio_names, rows)
 
 
 if __name__ == "__main__":

@@ -1,7 +1,7 @@
 """Scan benchmark: tjit against a NumPy Python loop, JAX lax.scan, a hand-written
 Numba loop and PyTensor's scan (Numba backend) when installed.
 
-    python bench/scan.py [--repeats 7] [--scale 1.0] [--pytensor]
+    python bench/scan.py [--repeats 7] [--scale 1.0] [--pytensor] [--cpus host,x86-64-v3]
 
   W6a  RNN h_t = tanh(W h_{t-1} + x_t), 1000 steps, hidden 64, float64; the whole
        sequence of states is returned
@@ -11,12 +11,15 @@ Numba loop and PyTensor's scan (Numba backend) when installed.
        partial sums is returned (and, as "W6b last", only the final sum)
 Every implementation's result is checked against the NumPy loop before it is
 timed; a wrong result shows WRONG, a peer that fails shows 'err' (reason on
-stderr). Times are medians in milliseconds; ratios are against NumPy.
+stderr). Times are medians in milliseconds; ratios are against NumPy, and
+jax/tjit is JAX's time over tjit's (> 1: tjit faster). The tjit column is repeated
+for each of --cpus (tjit.config.cpu; default: the host and x86-64-v3).
 PyTensor (--pytensor) compiles slowly; it is off by default.
 """
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
 
@@ -213,7 +216,9 @@ def main(argv=None):
     ap.add_argument("--repeats", type=int, default=7)
     ap.add_argument("--scale", type=float, default=1.0)
     ap.add_argument("--pytensor", action="store_true")
+    H.add_cpus_argument(ap)
     args = ap.parse_args(argv)
+    theano, _ = H.import_tjit()
     rng = np.random.default_rng(0)
     steps_a = max(2, int(1000 * args.scale))
     W = rng.normal(size=(64, 64)) * (0.9 / 8)
@@ -231,9 +236,11 @@ def main(argv=None):
     peers = [p for p in ("jax", "numba") if p in H.installed_peers()]
     if args.pytensor and "pytensor" in H.installed_peers():
         peers.append("pytensor")
-    impls = ["tjit"] + peers
+    mine = ["tjit"] + [f"tjit @{cpu}" for cpu in H.other_cpus(theano, args.cpus)]
+    impls = mine + peers
     skips = H.Skips()
-    header = ["case", "what", "unit", "numpy"] + impls + [f"{i}/np" for i in impls]
+    vs_jax = [f"jax/{i}" for i in mine] if "jax" in peers else []
+    header = ["case", "what", "unit", "numpy"] + impls + [f"{i}/np" for i in impls] + vs_jax
     rows = []
     module = sys.modules[__name__]
     for label, what, data, kw, expected, prefix in cases:
@@ -245,12 +252,14 @@ def main(argv=None):
             times["numpy"] = H.median_time(lambda: np.cumsum(*data)[-1 if kw else slice(None)],
                                            args.repeats)
         for impl in impls:
-            maker = getattr(module, f"{prefix}_{impl}", None)
+            name, cpu = H.split_cpu(impl)
+            maker = getattr(module, f"{prefix}_{name}", None)
             if maker is None:
                 times[impl] = None
                 continue
             try:
-                fn = maker(*data, **kw)
+                with H.on_cpu(theano, cpu) if cpu else contextlib.nullcontext():
+                    fn = maker(*data, **kw)
                 if not H.same(np.asarray(fn()), expected):
                     times[impl] = H.WRONG
                     continue
@@ -263,10 +272,16 @@ def main(argv=None):
         for impl in impls:
             t = times[impl]
             row.append(f"{times['numpy'] / t:.2f}x" if isinstance(t, float) else "-")
+        for impl in mine if vs_jax else ():
+            t, j = times[impl], times["jax"]
+            ok = isinstance(t, float) and isinstance(j, float)
+            row.append(f"{j / t:.2f}" if ok else "-")
         rows.append(row)
     H.print_table(header, rows)
     print("\nnumpy: W6a a Python loop of NumPy calls; W6b np.cumsum (a C loop, no scan). "
-          "Ratios > 1: faster than NumPy.")
+          "Ratios > 1: faster than NumPy;\n"
+          "jax/tjit > 1: tjit faster than JAX (the W6a target). "
+          f"tjit threads {theano.config.threads}; median of {args.repeats}.")
 
 
 if __name__ == "__main__":

@@ -7,8 +7,8 @@ dims are reduced (`kernel.meta['schedule']`):
   accumulator over the reduced dims. A float sum or product is blocked: blocks of
   `BLOCK` elements are accumulated with reassociation allowed (LLVM keeps vector
   partial sums), and the block results are added in order. argmax/argmin take a
-  vectorized max/min of each block of `ARG_BLOCK` and rescan only the blocks that
-  hold a new extremum. The split (`begin`/`end`) is over the outermost kept loop.
+  vectorized max/min of each block of `ARG_BLOCK`, then rescan one block: the
+  first holding the final extremum. The split (`begin`/`end`) is over the outermost kept loop.
 - `reduce_outer` (the innermost dim is kept with other kept dims outside it, e.g.
   a sum over axis 1 of a 3-d array): the innermost kept dim J runs in blocks of
   `BLOCK` columns, each with a local accumulator row; for each block, the reduced
@@ -190,8 +190,8 @@ class _Schedule:
         self.count = _product([extent[d] for d in reduced] or [IntConst(1)])
         self.blocked = (not self.rowwise and kind in ("sum", "prod", "m2")
                         and np.dtype(acc_dtype).kind == "f")
-        # argmax/argmin: a vectorized max/min of each block, then a scalar rescan
-        # of the (rare) blocks that hold a new extremum
+        # argmax/argmin: a vectorized max/min of each block, then a rescan of the
+        # first block holding the final extremum
         self.arg_blocked = self.arg and not self.rowwise
         if self.arg_blocked:
             self.blocked = True
@@ -199,6 +199,7 @@ class _Schedule:
         self.block2 = Buffer(prefix + "block_sq", acc_dtype, ()) if self.blocked and self.m2 \
             else None
         self.first = Buffer(prefix + "first", "int64", ()) if self.arg_blocked else None
+        self.best = Buffer(prefix + "best_block", "int64", ()) if self.arg_blocked else None
         # Float max/min (and argmax/argmin's block scans): a plain vector max
         # (`reassoc` Accumulate: NaNs dropped, zero signs either way) beside a
         # vector sum of the same values, which is NaN when a value is NaN (or
@@ -206,25 +207,22 @@ class _Schedule:
         # NaN-propagating maximum: the same value, at a third of the work.
         self.fast_extremum = (kind in ("max", "min", "argmax", "argmin") and not self.rowwise
                               and acc_dtype in ("float32", "float64"))
-        # argmax/argmin's short block scans: a NaN flag instead (no second
-        # horizontal reduction and branch per block), NaN put in after the scan
-        self.nan = None if not self.fast_extremum else Buffer(prefix + "nan", "bool", ()) \
-            if self.arg else Buffer(prefix + "nansum", acc_dtype, ())
+        # (argmax/argmin's block scans use the same NaN sum: a bool flag costs a
+        # pack and an or per vector on AVX2, the sum one add)
+        self.nan = None if not self.fast_extremum else Buffer(prefix + "nansum", acc_dtype, ())
         self._exact = False
 
     def locals(self):
         size = {"reduce_outer": BLOCK, "outer_partials": TILE}.get(self.schedule, 1)
         out = [Local(b, size) for b in (self.acc, self.pos, self.acc2, self.shift) if b]
-        out += [Local(b, 1) for b in (self.block, self.block2, self.first, self.nan) if b]
+        out += [Local(b, 1) for b in (self.block, self.block2, self.first, self.best, self.nan)
+                if b]
         return tuple(out)
 
     def _extremum_update(self, into, op, value):
         """Accumulate max/min `value` into `into` (fast) and into the NaN sum."""
         if self._exact or not self.fast_extremum:
             return [Accumulate(into, (), op, value)]
-        if self.arg:
-            return [Accumulate(into, (), op, value, True),
-                    Accumulate(self.nan, (), "or", Op("isnan", (value,), "bool"))]
         return [Accumulate(into, (), op, value, True),
                 Accumulate(self.nan, (), "add", value, True)]
 
@@ -376,27 +374,42 @@ class _Schedule:
             scan = (Range(var, bvar, stop_b, 1,
                           tuple(self._extremum_update(self.block, extremum, value))),)
             if self.fast_extremum:
-                dt = self.acc_dtype
-                scan = ((Store(self.nan, (), Const(False, "bool")),) + scan
-                        + (Store(self.block, (), Op("switch", (Load(self.nan, ()),
-                                                                Const(float("nan"), dt),
-                                                                Load(self.block, ())), dt)),))
-            # the first position in the block holding its extremum m (its first NaN
-            # when m is NaN): a vectorizable min of (hit ? position : big)
+                # a NaN sum (a NaN in the block, or +inf meeting -inf): the block's
+                # extremum again with the NaN-propagating maximum/minimum
+                exact = (Store(self.block, (), init),
+                         Range(var, bvar, stop_b, 1,
+                               (Accumulate(self.block, (), extremum, value),)))
+                saw_nan = Op("isnan", (Load(self.nan, ()),), "bool")
+                scan = ((Store(self.nan, (), Const(0, self.acc_dtype)),) + scan
+                        + (Guarded(saw_nan, exact, ()),))
+            # A block improving on (acc, pos) takes its extremum m and is noted
+            # (pos = 0: something seen); after the loop only the last block noted
+            # (the first to hold the final extremum) is rescanned for the first
+            # position holding it (its first NaN when it is NaN): a vectorizable
+            # min of (hit ? position : big). One rescan per loop, not one per
+            # block with a new extremum.
             m = Load(self.block, ())
-            hit = Op("eq", (value, m), "bool")
+            improves = Improves(self.acc, self.pos, (), self.kind, m)
+            take = (Store(self.acc, (), m), Store(self.pos, (), Const(0, "int64")),
+                    Store(self.best, (), Index(bvar)))
+            body = (Store(self.block, (), init),) + scan + (Guarded(improves, take, ()),)
+            found = Load(self.acc, ())
+            hit = Op("eq", (value, found), "bool")
             if np.dtype(self.acc_dtype).kind == "f":
-                both_nan = Op("and", (Op("isnan", (value,), "bool"), Op("isnan", (m,), "bool")),
-                              "bool")
+                both_nan = Op("and", (Op("isnan", (value,), "bool"),
+                                      Op("isnan", (found,), "bool")), "bool")
                 hit = Op("or", (hit, both_nan), "bool")
             where = Op("switch", (hit, self._position(rvars, red_groups),
                                   Const(2 ** 62, "int64")), "int64")
             rescan = (Store(self.first, (), Const(2 ** 62, "int64")),
                       Range(var, bvar, stop_b, 1, (Accumulate(self.first, (), "minimum", where),)),
-                      Store(self.acc, (), m), Store(self.pos, (), Load(self.first, ())))
-            improves = Improves(self.acc, self.pos, (), self.kind, m)
-            body = (Store(self.block, (), init),) + scan + (Guarded(improves, rescan, ()),)
-            return (Range(bvar, start, stop, ARG_BLOCK, body),)
+                      Store(self.pos, (), Load(self.first, ())))
+            # (loop bounds are index expressions, not loads: find the noted block
+            # by walking the block starts again)
+            noted = Op("eq", (Index(bvar), Load(self.best, ())), "bool")
+            return (Store(self.best, (), Const(-1, "int64")),
+                    Range(bvar, start, stop, ARG_BLOCK, body),
+                    Range(bvar, start, stop, ARG_BLOCK, (Guarded(noted, rescan, ()),)))
         blocks = (self.block, self.block2)
         block_loop = Range(var, bvar, IntOp("min", IntOp("add", bvar, IntConst(BLOCK)), stop), 1,
                            # products keep their order: reassociating moves where

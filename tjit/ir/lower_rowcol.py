@@ -3,7 +3,7 @@
     for each chunk c of CHUNK rows (the unit the threads split):
         part[c, :] = 0
         for each block of rows (small enough to stay in L1/L2):
-            z[i] = X[i, :] . v                 for the block's rows
+            z[i] = X[i, :] . v                 for the block's rows, one by one
             g[i] = program(z[i], extras[i])    for the block's rows (vectorizes)
             part[c, :] += X[i, :] * g[i]       row by row, X[i, :] still in cache
     col = part[0] + part[1] + ...  (here, in chunk order)
@@ -26,7 +26,7 @@ from .nodes import (Accumulate, Buffer, Cast, Check, Const, Dim, IntConst, IntOp
                     Kernel, Load, Local, Op, Param, Range, Store, Var, let, split_range)
 
 CHUNK = 1024            # rows per partial column sum (fixed: results do not depend on threads)
-ROWS = 4                # rows per pass over v (z) and over part[c, :] (the column sums)
+ROWS = 4                # rows per pass over part[c, :] (the column sums)
 BLOCK_BYTES = 1 << 18   # a block of rows this large stays in L1/L2 between its passes
 
 
@@ -99,7 +99,11 @@ def rowcol_kernel(node):
     rows_g = Range(i, i0, i1, 1, (Store(g, ((i, 0),), gexpr),))
     whole = IntOp("add", i0, IntOp("mul", IntOp("div", IntOp("sub", i1, i0), IntConst(ROWS)),
                                     IntConst(ROWS)))
-    block_body = let(i4, whole, by_rows(dot_rows) + (rows_g,) + by_rows(col_rows))
+    # z row by row: X is read from memory here, and one sequential stream keeps the
+    # hardware prefetcher ahead (four interleaved row streams ran the whole step
+    # 15-25% slower); the column pass re-reads the block from L1/L2, ROWS at a time
+    dots = (Range(i, i0, i1, 1, dot_rows([i])),)
+    block_body = let(i4, whole, dots + (rows_g,) + by_rows(col_rows))
     nblocks = IntOp("div", IntOp("add", IntOp("sub", r1, r0), IntOp("sub", bl, IntConst(1))), bl)
     blocks = Range(kb, IntConst(0), nblocks, 1,
                    let(i0, IntOp("add", r0, IntOp("mul", kb, bl)),

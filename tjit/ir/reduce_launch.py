@@ -25,6 +25,24 @@ CHUNK_ELEMENTS = 1 << 15   # partials: about this many elements per chunk ...
 MAX_PARTIALS = 256         # ... and at most this many chunks
 ROW_CHUNKS = 6             # outer_partials: at most this many chunks (divides 2, 3, 6) ...
 MIN_CHUNK_ROWS = 64        # ... of at least this many rows of the first reduced dim
+# A reduction streams its input at a few elements per cycle, several times the
+# elementwise rate the runtime's MIN_PARALLEL_ELEMENTS (2**16) is tuned for: its
+# work is reported as elements / WORK_DIVISOR, so it splits from 2**18 elements
+# (below, one thread is done in ~100 us, before a second thread on a busy core is
+# reliably awake; 10**5-element sums on 2 busy cores ran 10-100x slower split).
+WORK_DIVISOR = 4
+# ... when the reduced value is this cheap: a value with a division or a math
+# function (W5's cross-entropy, two softplus per element) costs more than its
+# read, and splits from MIN_PARALLEL_ELEMENTS as elementwise work does
+CHEAP_OPS = frozenset(("add", "sub", "mul", "neg", "sqr", "abs", "maximum", "minimum",
+                       "second", "identity", "switch", "eq", "neq", "lt", "gt", "le", "ge",
+                       "and", "or", "xor", "invert", "isnan", "isinf"))
+
+
+def _work_divisor(program):
+    names = program.op_names
+    cheap = all(n in CHEAP_OPS or n.startswith("convert") for n in names)
+    return WORK_DIVISOR if cheap else 1
 _COMBINE = {"sum": np.add, "prod": np.multiply, "max": np.maximum, "min": np.minimum,
             "all": np.logical_and, "any": np.logical_or}
 
@@ -57,6 +75,7 @@ class ReduceLaunch(Launch):
         self.out_dtype = np.dtype(node.outputs[0].dtype)
         self.part_dtypes = [np.dtype(b.dtype) for b in kernel.buffers[kernel.n_inputs:]]
         self.plan = shape_plan(node)
+        self.divisor = _work_divisor(op.program)
 
     def prepare(self, inputs, alloc):
         """carry: the output, or (partials, loop shape, output shape) to combine."""
@@ -71,9 +90,10 @@ class ReduceLaunch(Launch):
                                  f"identity")
             if self.m2:
                 return None, 0, np.zeros(out_shape, self.out_dtype)  # no first point
+        work = total // self.divisor
         if not self.partial:
             out = alloc(0, out_shape, self.out_dtype)
-            return (*inputs, out), total, out
+            return (*inputs, out), work, out
         if self.schedule == "partials":     # P from the shape only
             part_shape = (max(1, min(MAX_PARTIALS, total // CHUNK_ELEMENTS)),)
         else:
@@ -81,7 +101,7 @@ class ReduceLaunch(Launch):
                                total // CHUNK_ELEMENTS))
             part_shape = (parts,) + out_shape
         parts = [np.empty(part_shape, dt) for dt in self.part_dtypes]
-        return (*inputs, *parts), total, (parts, shape, out_shape)
+        return (*inputs, *parts), work, (parts, shape, out_shape)
 
     def extent(self, args):
         if self.schedule == "outer_partials":    # tasks: chunk x column tile
