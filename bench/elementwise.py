@@ -337,7 +337,7 @@ def main(argv=None):
         theano, _ = _tjit()
         with theano.config.change_flags(threads=1):
             one, _ = run_one("tjit", "w1", (x, a), w1_numpy(x, a), dtype, skips, opts.repeats)
-        rows.append((f"  tjit on 1 thread", dtype, "ms", {"tjit": one}))
+        rows.append(("  tjit on 1 thread", dtype, "ms", {"tjit": one}))
         if isinstance(one, float) and isinstance(cells.get("tjit"), float):
             scaling[dtype] = one / cells["tjit"]
         del x, a

@@ -77,7 +77,6 @@ def make_numpy(kind, x):
 def make_jax(kind, x):
     import jax
     jax.config.update("jax_enable_x64", True)
-    import jax.numpy as jnp
     if kind == "softmax":
         f = jax.jit(lambda v: jax.nn.softmax(v, axis=1))
     else:

@@ -354,7 +354,7 @@ def assert_close(got, want, name, dtype, what):
 _MULTI_CACHE = {}
 
 
-@settings(max_examples=400, deadline=None,
+@settings(max_examples=250, deadline=None,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(graph=graphs(), base=st.tuples(st.sampled_from([0, 1, 2, 3]),
                                       st.sampled_from([1, 2, 3, 5]),

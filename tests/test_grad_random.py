@@ -308,7 +308,7 @@ def compile_with_grads(builder):
     return f, grads
 
 
-@settings(max_examples=40, deadline=None,
+@settings(max_examples=25, deadline=None,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
 @given(recipes())
 def test_random_graph_gradients_match_finite_differences(recipe):
@@ -327,7 +327,7 @@ def test_random_graph_gradients_match_finite_differences(recipe):
                                    err_msg=f"d cost/d {name}; steps {b.trace}")
 
 
-@settings(max_examples=20, deadline=None,
+@settings(max_examples=12, deadline=None,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
 @given(recipes())
 def test_float32_gradients_match_their_float64_twin(recipe):
@@ -368,7 +368,7 @@ def test_every_step_kind_builds_and_differentiates(step):
                                        err_msg=f"{name}; {b.trace}")
 
 
-@settings(max_examples=20, deadline=None,
+@settings(max_examples=12, deadline=None,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
 @given(recipes())
 def test_random_graph_hessians_match_finite_differences_of_the_gradient(recipe):

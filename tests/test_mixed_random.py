@@ -597,7 +597,7 @@ def check_all(leaves, nodes, vals, outs, what):
                    f"node {i} {n.name} in {what}")
 
 
-@settings(max_examples=500, deadline=None,
+@settings(max_examples=300, deadline=None,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
                                  HealthCheck.filter_too_much])
 @given(graph=graphs(), seed=st.integers(0, 2 ** 32 - 1), debug=st.integers(0, 5))
