@@ -263,3 +263,25 @@ def test_a_function_with_a_stub_is_freed_by_reference_counting():
         assert ref() is None
     finally:
         gc.enable()
+
+
+def test_a_driver_entry_signed_for_another_key_is_rebuilt_not_linked(monkeypatch, tmp_path):
+    import ctypes
+    import hashlib
+    from tjit.codegen import sequence
+    with theano.config.change_flags(cache_dir=str(tmp_path)):
+        monkeypatch.setattr(sequence, "_STATE", {})
+        sequence.sequence_driver()
+        [entry] = tmp_path.glob("sequence-driver-*.bin")
+        key = sequence._key()
+        assert sequence._load(str(entry), key) is not None
+        # a valid envelope (checksum right) whose content belongs to another key
+        other = hashlib.sha256(b"another triple").digest()
+        junk = b"\x7fELF not this driver"
+        entry.write_bytes(hashlib.sha256(other + junk).digest() + other + junk)
+        assert sequence._load(str(entry), key) is None
+        monkeypatch.setattr(sequence, "_STATE", {})
+        driver = sequence.sequence_driver()
+        assert sequence._load(str(entry), key) is not None      # rebuilt and stored
+        empty_table = (ctypes.c_int64 * 1)(0)
+        assert driver(ctypes.addressof(empty_table)) == 0

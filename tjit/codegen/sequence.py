@@ -102,17 +102,14 @@ def sequence_driver(release_gil=True):
             llvm.initialize_native_asmprinter()
             tm = llvm.Target.from_triple(llvm.get_process_triple()).create_target_machine(
                 opt=0, jit=True)
-            text = _driver_ir()
-            h = hashlib.sha256()
-            for part in (text, llvm.get_process_triple(), llvmlite.__version__):
-                h.update(part.encode() + b"\0")
-            path = os.path.join(config.cache_dir, f"sequence-driver-{h.hexdigest()[:32]}.bin")
-            object_code = _load(path)
+            key = _key()
+            path = os.path.join(config.cache_dir, f"sequence-driver-{key.hex()[:32]}.bin")
+            object_code = _load(path, key)
             if object_code is None:
-                module = llvm.parse_assembly(text)
+                module = llvm.parse_assembly(_driver_ir())
                 module.verify()
                 object_code = tm.emit_object(module)
-                _store(path, object_code)
+                _store(path, key, object_code)
             engine = llvm.create_mcjit_compiler(llvm.parse_assembly(""), tm)
             engine.add_object_file(llvm.ObjectFileRef.from_data(object_code))
             engine.finalize_object()
@@ -128,25 +125,39 @@ def sequence_driver(release_gil=True):
     return fn if release_gil else _STATE["driver holding the GIL"]
 
 
-def _load(path):
-    """The object code stored at `path` (checked against its checksum), or None."""
+def _key():
+    """What the driver's object code depends on: this module's source (which
+    writes the IR; hashing it is cheaper than building the IR on every start),
+    the process's triple and llvmlite's version. 32 bytes."""
+    h = hashlib.sha256()
+    with open(__file__, "rb") as f:
+        h.update(f.read())
+    for part in (llvm.get_process_triple(), llvmlite.__version__):
+        h.update(b"\0" + part.encode())
+    return h.digest()
+
+
+def _load(path, key):
+    """The object code stored at `path`, or None unless the entry checks out and
+    carries `key` (an entry copied from another key is rebuilt, never linked)."""
     try:
         with open(path, "rb") as f:
             data = f.read()
     except OSError:
         return None
-    if hashlib.sha256(data[32:]).digest() != data[:32]:
+    digest, stored_key, object_code = data[:32], data[32:64], data[64:]
+    if stored_key != key or hashlib.sha256(stored_key + object_code).digest() != digest:
         return None
-    return data[32:]
+    return object_code
 
 
-def _store(path, object_code):
+def _store(path, key, object_code):
     """Keep the driver beside the kernel cache (a failure only costs a rebuild)."""
     try:
         os.makedirs(os.path.dirname(path), exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path), prefix=".tmp-")
         with os.fdopen(fd, "wb") as f:
-            f.write(hashlib.sha256(object_code).digest() + object_code)
+            f.write(hashlib.sha256(key + object_code).digest() + key + object_code)
         os.replace(tmp, path)
     except OSError:
         pass
