@@ -134,3 +134,13 @@ def test_summary_sorted_by_time_with_bandwidth_share():
 def test_measured_bandwidth_is_plausible():
     gbs = measure_bandwidth(megabytes=8, repeats=2)
     assert 0.1 < gbs < 10000
+
+
+def test_a_range_draw_is_profiled_and_drawn_as_a_random_kernel():
+    from tjit.printing_dot import _KIND
+    from tjit.profiling import kernel_kind
+    from tjit.random.ops import RandomDrawRange
+    s = T.vector("s", dtype="uint32")
+    node = RandomDrawRange("philox", "normal", "float64")(s, 10, 5, 0.0, 1.0).owner
+    assert kernel_kind(node) == "random"
+    assert _KIND[type(node.op).__name__] == "random draws"

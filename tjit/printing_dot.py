@@ -21,7 +21,8 @@ from .shared import SharedVariable
 FORMATS = ("png", "svg", "pdf", "jpg", "gif", "ps", "dot")
 _KIND = {"FusedElemwise": "fused elementwise", "FusedReduce": "reduction",
          "FusedRows": "row kernel", "FusedRowCol": "row + column pass",
-         "MatVec": "matrix-vector", "RandomDraw": "random draws"}
+         "MatVec": "matrix-vector", "RandomDraw": "random draws",
+         "RandomDrawRange": "random draws"}
 # Theano's colours: explicit inputs green, constants spring green, shared
 # variables yellow green, outputs blue; updates are tjit's (orange).
 _COLOURS = {"input": "green", "constant": "SpringGreen", "shared": "YellowGreen",

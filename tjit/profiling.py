@@ -29,6 +29,7 @@ from .config import config
 MEMORY_BOUND_INTENSITY = 1.0
 _KINDS = {"FusedElemwise": "elementwise", "FusedRows": "rows", "FusedReduce": "reduce",
           "MatVec": "matvec", "FusedRowCol": "rowcol", "RandomDraw": "random",
+          "RandomDrawRange": "random",
           "Dot": "BLAS", "Gemm": "BLAS", "TensorDot": "BLAS"}
 _SHAPE_ONLY = ("Shape", "Shape_i")
 _AT_EXIT = []   # profiles printed when the program exits (config.profile)
