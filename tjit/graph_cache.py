@@ -33,12 +33,12 @@ import logging
 import os
 import pickle
 import sys
-import tempfile
 import threading
 
 import llvmlite
 import numpy as np
 
+from .codegen import cache as disk
 from .codegen import target as targets
 from .config import config
 from .graph import Constant, Op, Variable, toposort
@@ -368,7 +368,7 @@ def clear():
     """Delete every entry, in memory and on disk; returns how many files were deleted."""
     _memory.clear()
     count = 0
-    for _, _, path in _entries():
+    for _, _, path in disk.entries(cache_dir(), ".g"):
         try:
             os.unlink(path)
             count += 1
@@ -424,15 +424,7 @@ def _write(key, payload):
     data = MAGIC + hashlib.sha256(body).digest() + body
     path = _path(key)
     try:
-        os.makedirs(os.path.dirname(path), exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path), prefix=".tmp-")
-        try:
-            with os.fdopen(fd, "wb") as f:
-                f.write(data)
-            os.replace(tmp, path)
-        except BaseException:
-            os.unlink(tmp)
-            raise
+        disk.write_atomic(path, data)
     except OSError as e:    # only costs the rewrites next time
         log.debug("graph cache: cannot write %s: %s", path, e)
         return
@@ -443,31 +435,9 @@ def _grew(nbytes):
     """Past DISK_LIMIT of the cache size, delete the least recently used entries
     (walking the directory once per process and after each eviction)."""
     if _state.get("size") is None or _state.get("size dir") != cache_dir():
-        _state["size"], _state["size dir"] = sum(e[1] for e in _entries()), cache_dir()
+        _state["size"] = sum(e[1] for e in disk.entries(cache_dir(), ".g"))
+        _state["size dir"] = cache_dir()
     _state["size"] += nbytes
     limit = config.cache_size_mb * 1e6 * DISK_LIMIT
     if _state["size"] > limit:
-        size = _state["size"]
-        for _, n, path in sorted(_entries()):
-            if size <= 0.75 * limit:
-                break
-            try:
-                os.unlink(path)
-                size -= n
-            except OSError:
-                pass
-        _state["size"] = size
-
-
-def _entries():
-    found = []
-    for folder, _, files in os.walk(cache_dir()):
-        for name in files:
-            if name.endswith(".g"):
-                path = os.path.join(folder, name)
-                try:
-                    st = os.stat(path)
-                except OSError:
-                    continue
-                found.append((st.st_mtime_ns, st.st_size, path))
-    return found
+        _state["size"] = disk.remove_oldest(disk.entries(cache_dir(), ".g"), 0.75 * limit)[0]

@@ -110,23 +110,59 @@ def store(key, object_code, llvm_ir):
     payload = key.encode() + struct.pack("<Q", len(object_code)) + object_code + \
         llvm_ir.encode()
     data = MAGIC + hashlib.sha256(payload).digest() + payload
-    path = _path(key)
     try:
-        os.makedirs(os.path.dirname(path), exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path), prefix=".tmp-")
-        try:
-            with os.fdopen(fd, "wb") as f:
-                f.write(data)
-            os.replace(tmp, path)
-        except BaseException:
-            os.unlink(tmp)
-            raise
+        write_atomic(_path(key), data)
         _grew(len(data))
     except OSError as e:
         if not _state.get("warned"):
             _state["warned"] = True
             warnings.warn(f"tjit: cannot write the compile cache in {cache_dir()}: {e}; "
                           "compiled code is not cached on disk", stacklevel=3)
+
+
+def write_atomic(path, data):
+    """Write `data` to `path` through a temporary file and a rename, so readers in
+    other processes see the old entry or the whole new one; raises OSError."""
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path), prefix=".tmp-")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        os.unlink(tmp)
+        raise
+
+
+def entries(root, suffix):
+    """(mtime_ns, bytes, path) of every file named *`suffix` under `root`, oldest first."""
+    found = []
+    for folder, _, files in os.walk(root):
+        for name in files:
+            if name.endswith(suffix):
+                path = os.path.join(folder, name)
+                try:
+                    st = os.stat(path)
+                except OSError:
+                    continue
+                found.append((st.st_mtime_ns, st.st_size, path))
+    return sorted(found)
+
+
+def remove_oldest(found, target_bytes):
+    """Delete entries of `found` (oldest first) until the rest hold at most
+    `target_bytes`; returns (bytes left, entries removed)."""
+    size, removed = sum(e[1] for e in found), 0
+    for _, nbytes, path in found:
+        if size <= target_bytes:
+            break
+        try:
+            os.unlink(path)
+        except OSError:
+            continue
+        size -= nbytes
+        removed += 1
+    return size, removed
 
 
 def _grew(nbytes):
@@ -143,27 +179,7 @@ def evict(target_bytes):
     """Delete the least recently used entries until the cache holds at most
     `target_bytes`; returns how many were deleted. Entries another process is
     writing or reading at the time are only files: it rebuilds or keeps its copy."""
-    entries = []
-    for folder, _, files in os.walk(cache_dir()):
-        for name in files:
-            if name.endswith(".o"):
-                path = os.path.join(folder, name)
-                try:
-                    st = os.stat(path)
-                except OSError:
-                    continue
-                entries.append((st.st_mtime_ns, st.st_size, path))
-    entries.sort()
-    size, removed = sum(e[1] for e in entries), 0
-    for _, nbytes, path in entries:
-        if size <= target_bytes:
-            break
-        try:
-            os.unlink(path)
-        except OSError:
-            continue
-        size -= nbytes
-        removed += 1
+    size, removed = remove_oldest(entries(cache_dir(), ".o"), target_bytes)
     _state["size"], _state["size dir"] = size, cache_dir()
     if removed:
         log.info("compile cache over %.0f MB: removed %d least recently used entries",

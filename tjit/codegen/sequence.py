@@ -18,7 +18,6 @@ from __future__ import annotations
 import ctypes
 import hashlib
 import os
-import tempfile
 import threading
 
 import llvmlite.binding as llvm
@@ -26,6 +25,7 @@ import llvmlite.binding as llvm
 import llvmlite
 
 from tjit.codegen import target as targets
+from tjit.codegen.cache import write_atomic
 from tjit.config import config
 
 MAX_ARGS = 32       # kernels with more arguments run through their own ctypes call
@@ -154,10 +154,6 @@ def _load(path, key):
 def _store(path, key, object_code):
     """Keep the driver beside the kernel cache (a failure only costs a rebuild)."""
     try:
-        os.makedirs(os.path.dirname(path), exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path), prefix=".tmp-")
-        with os.fdopen(fd, "wb") as f:
-            f.write(hashlib.sha256(key + object_code).digest() + key + object_code)
-        os.replace(tmp, path)
+        write_atomic(path, hashlib.sha256(key + object_code).digest() + key + object_code)
     except OSError:
         pass
