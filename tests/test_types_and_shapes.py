@@ -12,9 +12,10 @@ import tjit.tensor as T
 PREFIXES = {"": "float64", "b": "int8", "w": "int16", "i": "int32", "l": "int64",
             "f": "float32", "d": "float64", "c": "complex64", "z": "complex128"}
 KINDS = {"scalar": (), "vector": (False,), "row": (True, False), "col": (False, True),
-         "matrix": (False, False), "tensor3": (False,) * 3, "tensor4": (False,) * 4}
+         "matrix": (False, False), "tensor3": (False,) * 3, "tensor4": (False,) * 4,
+         "tensor5": (False,) * 5, "tensor6": (False,) * 6, "tensor7": (False,) * 7}
 PLURALS = {"scalar": "scalars", "vector": "vectors", "row": "rows", "col": "cols",
-           "matrix": "matrices"}
+           "matrix": "matrices", "tensor5": "tensor5s", "tensor7": "tensor7s"}
 
 
 # ---- constructors ----------------------------------------------------------------------
@@ -471,3 +472,10 @@ def test_floatx_float32():
         np.testing.assert_array_equal(got, np.array([1.0, 2.0], "float32") * np.float32(0.1))
     assert T.vector().dtype == "float64"
     assert (T.ivector() / T.ivector()).dtype == "float64"
+
+
+def test_tensor5_graph_matches_numpy():
+    x = T.dtensor5("x")
+    f = theano.function([x], (x * 2).sum(axis=(1, 3)) * x.max(axis=(1, 3, 4))[:, :, None])
+    a = np.random.default_rng(0).random((2, 3, 4, 5, 6))
+    np.testing.assert_allclose(f(a), (a * 2).sum(axis=(1, 3)) * a.max(axis=(1, 3, 4))[:, :, None])

@@ -199,11 +199,13 @@ def tensor(dtype=None, broadcastable=(), name=None):
 
 
 _KINDS = {"scalar": (), "vector": (False,), "row": (True, False), "col": (False, True),
-          "matrix": (False, False), "tensor3": (False,) * 3, "tensor4": (False,) * 4}
+          "matrix": (False, False), "tensor3": (False,) * 3, "tensor4": (False,) * 4,
+          "tensor5": (False,) * 5, "tensor6": (False,) * 6, "tensor7": (False,) * 7}
 _PREFIX = {"": None, "b": "int8", "w": "int16", "i": "int32", "l": "int64",
            "f": "float32", "d": "float64", "c": "complex64", "z": "complex128"}
 _PLURALS = {"scalar": "scalars", "vector": "vectors", "row": "rows", "col": "cols",
-            "matrix": "matrices", "tensor3": "tensor3s", "tensor4": "tensor4s"}
+            "matrix": "matrices", "tensor3": "tensor3s", "tensor4": "tensor4s",
+            "tensor5": "tensor5s", "tensor6": "tensor6s", "tensor7": "tensor7s"}
 
 
 def _floatx_constructor(bc, kind):
