@@ -298,13 +298,21 @@ def _scipy_impl(name):
 
 
 # jv and iv of real order have no native form: their loop-IR name is not a
-# SCALAR_OPS key, so Elemwise runs them through perform (SciPy). The gradient
-# with respect to the order is not defined (None: the order is not connected).
+# SCALAR_OPS key, so Elemwise runs them through perform (SciPy). Their gradient
+# with respect to the order is not implemented (as Theano: grad raises
+# NullTypeGradError if asked for it).
+def _order_grad_not_implemented(name, i):
+    from .gradient_ops import grad_not_implemented
+    return grad_not_implemented(name, 0, i[0])
+
+
 jv = _def("jv", 2, "float", _scipy_impl("jv"),
-          lambda T, i, o, g: [None, g * (T.jv(i[0] - 1, i[1]) - T.jv(i[0] + 1, i[1])) / 2],
+          lambda T, i, o, g: [_order_grad_not_implemented("jv", i),
+                              g * (T.jv(i[0] - 1, i[1]) - T.jv(i[0] + 1, i[1])) / 2],
           complex_ok=False, ir_name="scipy.special.jv")
 iv = _def("iv", 2, "float", _scipy_impl("iv"),
-          lambda T, i, o, g: [None, g * (T.iv(i[0] - 1, i[1]) + T.iv(i[0] + 1, i[1])) / 2],
+          lambda T, i, o, g: [_order_grad_not_implemented("iv", i),
+                              g * (T.iv(i[0] - 1, i[1]) + T.iv(i[0] + 1, i[1])) / 2],
           complex_ok=False, ir_name="scipy.special.iv")
 sigmoid = _def("sigmoid", 1, "float", _sigmoid, lambda T, i, o, g: [g * o * (1 - o)],
                complex_ok=False)

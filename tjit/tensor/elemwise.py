@@ -110,14 +110,15 @@ class Elemwise(Op):
         return [out]
 
     def grad(self, inputs, output_grads):
+        from ..gradient_ops import is_null  # it builds on tensor.basic
         T = _tensor.basic
         node = self.make_node(*inputs)
         gz = output_grads[0]
         grads = self.scalar_op.grad(node.inputs, node.outputs[0], gz, T)
         result = []
         for x, g in zip(inputs, grads):
-            if g is None:
-                result.append(None)
+            if g is None or is_null(g):
+                result.append(g)
                 continue
             g = as_tensor_variable(g)
             if x.dtype in ts.DISCRETE:
