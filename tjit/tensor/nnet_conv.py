@@ -40,28 +40,10 @@ class Corr2d(Op):
         self.dilation = tuple(int(d) for d in dilation)
 
     def make_node(self, img, kern, geom):
-        img, kern, geom = (as_tensor_variable(v) for v in (img, kern, geom))
-        if img.ndim != 4 or kern.ndim != 4:
-            raise TypeError(f"{self}: img and kern must be 4-d, got {img.type} and {kern.type}")
-        if img.dtype not in ("float32", "float64") or kern.dtype != img.dtype:
-            raise TypeError(f"{self}: img and kern must share a float dtype, got {img.type} "
-                            f"and {kern.type}")
-        if geom.ndim != 1 or geom.dtype not in ts.INTS:
-            raise TypeError(f"{self}: geom must be an integer vector, got {geom.type}")
-        out = TensorType(img.dtype, (img.broadcastable[0], kern.broadcastable[0], False, False))
-        return Apply(self, [img, kern, cast(geom, "int64")], [out()])
+        return corr_node(self, img, kern, geom, 2)
 
     def check_shapes(self, node, inputs):
-        img, kern, geom = inputs
-        if img.shape[1] != kern.shape[1]:
-            raise ValueError(f"conv2d: the input {node.inputs[0]} has {img.shape[1]} channels "
-                             f"but the filters {node.inputs[1]} expect {kern.shape[1]} "
-                             f"(shapes {img.shape} and {kern.shape})")
-        if len(geom) != 4 or geom[0] <= 0 or geom[1] <= 0:
-            # only a filter larger than the padded image gives no output rows
-            raise ValueError(f"conv2d: the filters do not fit: the output would be empty or negative, "
-                             f"{tuple(geom[:2])}, for input shape {img.shape} and filter "
-                             f"shape {kern.shape}")
+        check_corr_shapes("conv2d", node, inputs, 2)
 
     def perform(self, node, inputs):
         self.check_shapes(node, inputs)
@@ -73,6 +55,37 @@ class Corr2d(Op):
         return [corr2d_grad_img(img, kern, gz, geom, self.subsample, self.dilation),
                 corr2d_grad_kern(img, kern, gz, geom, self.subsample, self.dilation),
                 None]
+
+
+def corr_node(op, img, kern, geom, spatial):
+    """The Apply of an n-d correlation `op` (Corr2d, Corr3d): img and kern of
+    2 + `spatial` dims and one float dtype, geom an integer vector."""
+    img, kern, geom = (as_tensor_variable(v) for v in (img, kern, geom))
+    nd = 2 + spatial
+    if img.ndim != nd or kern.ndim != nd:
+        raise TypeError(f"{op}: img and kern must be {nd}-d, got {img.type} and {kern.type}")
+    if img.dtype not in ("float32", "float64") or kern.dtype != img.dtype:
+        raise TypeError(f"{op}: img and kern must share a float dtype, got {img.type} "
+                        f"and {kern.type}")
+    if geom.ndim != 1 or geom.dtype not in ts.INTS:
+        raise TypeError(f"{op}: geom must be an integer vector, got {geom.type}")
+    out = TensorType(img.dtype, (img.broadcastable[0], kern.broadcastable[0]) + (False,) * spatial)
+    return Apply(op, [img, kern, cast(geom, "int64")], [out()])
+
+
+def check_corr_shapes(name, node, inputs, spatial):
+    """Run-time checks of an n-d correlation's inputs (channels agree; geom, the
+    output sizes then the pads, gives a non-empty output)."""
+    img, kern, geom = inputs
+    if img.shape[1] != kern.shape[1]:
+        raise ValueError(f"{name}: the input {node.inputs[0]} has {img.shape[1]} channels "
+                         f"but the filters {node.inputs[1]} expect {kern.shape[1]} "
+                         f"(shapes {img.shape} and {kern.shape})")
+    if len(geom) != 2 * spatial or min(geom[:spatial]) <= 0:
+        # only a filter larger than the padded image gives no output
+        raise ValueError(f"{name}: the filters do not fit: the output would be empty or "
+                         f"negative, {tuple(geom[:spatial])}, for input shape {img.shape} and "
+                         f"filter shape {kern.shape}")
 
 
 def corr2d_reference(img, kern, geom, subsample, dilation):

@@ -16,14 +16,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..graph import Apply, Op
-from .. import scalar as ts
-from .nnet_conv import _float_and_pads
+from ..graph import Op
+from .nnet_conv import _float_and_pads, check_corr_shapes, corr_node
 from .shape_ops import make_vector, zeros
 from .subtensor import set_subtensor
-from .type import TensorType
 from .var import as_tensor_variable
-from .basic import cast
 
 
 class Corr3d(Op):
@@ -39,27 +36,10 @@ class Corr3d(Op):
         self.dilation = tuple(int(d) for d in dilation)
 
     def make_node(self, img, kern, geom):
-        img, kern, geom = (as_tensor_variable(v) for v in (img, kern, geom))
-        if img.ndim != 5 or kern.ndim != 5:
-            raise TypeError(f"{self}: img and kern must be 5-d, got {img.type} and {kern.type}")
-        if img.dtype not in ("float32", "float64") or kern.dtype != img.dtype:
-            raise TypeError(f"{self}: img and kern must share a float dtype, got {img.type} "
-                            f"and {kern.type}")
-        if geom.ndim != 1 or geom.dtype not in ts.INTS:
-            raise TypeError(f"{self}: geom must be an integer vector, got {geom.type}")
-        out = TensorType(img.dtype, (img.broadcastable[0], kern.broadcastable[0]) + (False,) * 3)
-        return Apply(self, [img, kern, cast(geom, "int64")], [out()])
+        return corr_node(self, img, kern, geom, 3)
 
     def check_shapes(self, node, inputs):
-        img, kern, geom = inputs
-        if img.shape[1] != kern.shape[1]:
-            raise ValueError(f"conv3d: the input {node.inputs[0]} has {img.shape[1]} channels "
-                             f"but the filters {node.inputs[1]} expect {kern.shape[1]} "
-                             f"(shapes {img.shape} and {kern.shape})")
-        if len(geom) != 6 or min(geom[:3]) <= 0:
-            raise ValueError(f"conv3d: the filters do not fit: the output would be empty or "
-                             f"negative, {tuple(geom[:3])}, for input shape {img.shape} and "
-                             f"filter shape {kern.shape}")
+        check_corr_shapes("conv3d", node, inputs, 3)
 
     def perform(self, node, inputs):
         self.check_shapes(node, inputs)
