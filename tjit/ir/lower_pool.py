@@ -46,36 +46,66 @@ def _count(op, r0, r1, c0, c1, fr, er, fc, ec, H, W):
     return IntOp("mul", rows, cols)
 
 
+class _Windows:
+    """The loop nest both pool kernels share: per (b, k) plane of x (the split),
+    per output (r, c) of `grid`'s last two dims, the window's rows [r0, r1) and
+    columns [c0, c1) clipped to the image; `prefix` names the loop variables."""
+
+    def __init__(self, prefix, op, x, grid):
+        self.x, self.grid = x, grid
+        self.bk, self.b, self.k, self.r, self.c, self.i, self.j = (
+            Var(prefix + s) for s in ("bk", "b", "k", "r", "c", "i", "j"))
+        self.r0, self.r1, self.c0, self.c1 = (Var(prefix + s) for s in ("r0", "r1", "c0", "c1"))
+        self.n_k, self.H, self.W = Dim(x, 1), Dim(x, 2), Dim(x, 3)
+        (sr, sc), (pr, pc), (wr, wc) = op.stride, op.pad, op.ws
+        self.fr, self.er = _window(self.r, sr, pr, wr, self.H)
+        self.fc, self.ec = _window(self.c, sc, pc, wc, self.W)
+        self.at_out = ((self.b, 0), (self.k, 1), (self.r, 2), (self.c, 3))
+        self.at_x = ((self.b, 0), (self.k, 1), (self.i, 2), (self.j, 3))
+
+    def count(self, op):
+        return _count(op, self.r0, self.r1, self.c0, self.c1, self.fr, self.er, self.fc,
+                      self.ec, self.H, self.W)
+
+    def over_window(self, body):
+        """`body` for each (i, j) of the clipped window."""
+        return Range(self.i, self.r0, self.r1, 1, (Range(self.j, self.c0, self.c1, 1, body),))
+
+    def nest(self, per_out, plane_first=()):
+        """The split loop over planes running `per_out` (statements) per output,
+        after `plane_first` (statements) per plane."""
+        zero = IntConst(0)
+        per_out = let(self.c0, IntOp("max", self.fc, zero),
+                      let(self.c1, IntOp("min", self.ec, self.W), per_out))
+        per_row = let(self.r0, IntOp("max", self.fr, zero), let(self.r1, IntOp(
+            "min", self.er, self.H), (Range(self.c, zero, Dim(self.grid, 3), 1, per_out),)))
+        bk, n_k = self.bk, self.n_k
+        plane = let(self.b, IntOp("div", bk, n_k), let(
+            self.k, IntOp("sub", bk, IntOp("mul", IntOp("div", bk, n_k), n_k)), (
+                *plane_first, Range(self.r, zero, Dim(self.grid, 2), 1, per_row))))
+        return split_range(bk, IntOp("mul", Dim(self.x, 0), n_k), plane)
+
+
+def _kernel_name(kind, dtype, op):
+    (sr, sc), (pr, pc), (wr, wc) = op.stride, op.pad, op.ws
+    return f"{kind}_{op.mode}_{dtype}_w{wr}x{wc}_s{sr}x{sc}_p{pr}x{pc}"
+
+
 def pool_kernel(dtype, op):
     x = Buffer("x", dtype, (False,) * 4)
     out = Buffer("out", dtype, (False,) * 4)
     acc = Buffer("pl_acc", dtype, ())
-    bk, b, k, r, c, i, j = (Var("pl_" + s) for s in ("bk", "b", "k", "r", "c", "i", "j"))
-    r0, r1, c0, c1 = (Var("pl_" + s) for s in ("r0", "r1", "c0", "c1"))
-    n_k, H, W = Dim(x, 1), Dim(x, 2), Dim(x, 3)
-    (sr, sc), (pr, pc), (wr, wc) = op.stride, op.pad, op.ws
-    fr, er = _window(r, sr, pr, wr, H)
-    fc, ec = _window(c, sc, pc, wc, W)
-    zero = IntConst(0)
+    w = _Windows("pl_", op, x, out)
     is_max = op.mode == "max"
     init = Const(-np.inf if is_max else 0.0, dtype)
-    reduce_ = Range(i, r0, r1, 1, (Range(j, c0, c1, 1, (
-        Accumulate(acc, (), "maximum" if is_max else "add",
-                   Load(x, ((b, 0), (k, 1), (i, 2), (j, 3)))),)),))
+    reduce_ = w.over_window((Accumulate(acc, (), "maximum" if is_max else "add",
+                                        Load(x, w.at_x)),))
     value = Load(acc, ())
     if op.mode.startswith("average"):
-        count = _count(op, r0, r1, c0, c1, fr, er, fc, ec, H, W)
-        value = Op("true_div", (value, Cast(Index(count), dtype)), dtype)
-    per_out = let(c0, IntOp("max", fc, zero), let(c1, IntOp("min", ec, W), (
-        Store(acc, (), init), reduce_, Store(out, ((b, 0), (k, 1), (r, 2), (c, 3)), value))))
-    per_row = let(r0, IntOp("max", fr, zero), let(r1, IntOp("min", er, H), (
-        Range(c, IntConst(0), Dim(out, 3), 1, per_out),)))
-    plane = let(b, IntOp("div", bk, n_k), let(
-        k, IntOp("sub", bk, IntOp("mul", IntOp("div", bk, n_k), n_k)), (
-            Range(r, IntConst(0), Dim(out, 2), 1, per_row),)))
-    body = (Local(acc), split_range(bk, IntOp("mul", Dim(x, 0), n_k), plane))
-    name = f"pool_{op.mode}_{dtype}_w{wr}x{wc}_s{sr}x{sc}_p{pr}x{pc}"
-    return Kernel(name, (x, out), body, n_inputs=1, meta={"schedule": "pool"})
+        value = Op("true_div", (value, Cast(Index(w.count(op)), dtype)), dtype)
+    body = (Local(acc), w.nest((Store(acc, (), init), reduce_, Store(out, w.at_out, value))))
+    return Kernel(_kernel_name("pool", dtype, op), (x, out), body, n_inputs=1,
+                  meta={"schedule": "pool"})
 
 
 class PoolLaunch(Launch):
@@ -105,35 +135,22 @@ def pool_grad_kernel(dtype, op):
     gz = Buffer("gz", dtype, (False,) * 4)
     out = Buffer("out", dtype, (False,) * 4)
     g = Buffer("pg_g", dtype, ())
-    bk, b, k, r, c, i, j = (Var("pg_" + s) for s in ("bk", "b", "k", "r", "c", "i", "j"))
-    r0, r1, c0, c1 = (Var("pg_" + s) for s in ("r0", "r1", "c0", "c1"))
-    n_k, H, W = Dim(x, 1), Dim(x, 2), Dim(x, 3)
-    (sr, sc), (pr, pc), (wr, wc) = op.stride, op.pad, op.ws
-    fr, er = _window(r, sr, pr, wr, H)
-    fc, ec = _window(c, sc, pc, wc, W)
-    zero = IntConst(0)
-    at_out, at_x = ((b, 0), (k, 1), (r, 2), (c, 3)), ((b, 0), (k, 1), (i, 2), (j, 3))
-    value = Load(gz, at_out)
+    w = _Windows("pg_", op, x, gz)
+    value = Load(gz, w.at_out)
     if op.mode.startswith("average"):
-        count = _count(op, r0, r1, c0, c1, fr, er, fc, ec, H, W)
-        value = Op("true_div", (value, Cast(Index(count), dtype)), dtype)
+        value = Op("true_div", (value, Cast(Index(w.count(op)), dtype)), dtype)
     share = Load(g, ())
     if is_max:
-        share = Op("switch", (Op("eq", (Load(x, at_x), Load(maxout, at_out)), "bool"), share,
-                              Const(0.0, dtype)), dtype)
-    scatter = Range(i, r0, r1, 1, (Range(j, c0, c1, 1, (Accumulate(out, at_x, "add", share),)),))
-    per_out = let(c0, IntOp("max", fc, zero), let(c1, IntOp("min", ec, W), (
-        Store(g, (), value), scatter)))
-    per_row = let(r0, IntOp("max", fr, zero), let(r1, IntOp("min", er, H), (
-        Range(c, IntConst(0), Dim(gz, 3), 1, per_out),)))
-    clear = Range(i, zero, H, 1, (Range(j, zero, W, 1, (Store(out, at_x, Const(0.0, dtype)),)),))
-    plane = let(b, IntOp("div", bk, n_k), let(
-        k, IntOp("sub", bk, IntOp("mul", IntOp("div", bk, n_k), n_k)), (
-            clear, Range(r, IntConst(0), Dim(gz, 2), 1, per_row))))
-    body = (Local(g), split_range(bk, IntOp("mul", Dim(x, 0), n_k), plane))
-    name = f"poolgrad_{op.mode}_{dtype}_w{wr}x{wc}_s{sr}x{sc}_p{pr}x{pc}"
+        share = Op("switch", (Op("eq", (Load(x, w.at_x), Load(maxout, w.at_out)), "bool"),
+                              share, Const(0.0, dtype)), dtype)
+    scatter = w.over_window((Accumulate(out, w.at_x, "add", share),))
+    zero = IntConst(0)
+    clear = Range(w.i, zero, w.H, 1, (Range(w.j, zero, w.W, 1, (
+        Store(out, w.at_x, Const(0.0, dtype)),)),))
+    body = (Local(g), w.nest((Store(g, (), value), scatter), plane_first=(clear,)))
     buffers = (x, maxout, gz, out) if is_max else (x, gz, out)
-    return Kernel(name, buffers, body, n_inputs=len(buffers) - 1, meta={"schedule": "pool"})
+    return Kernel(_kernel_name("poolgrad", dtype, op), buffers, body,
+                  n_inputs=len(buffers) - 1, meta={"schedule": "pool"})
 
 
 class PoolGradLaunch(Launch):
