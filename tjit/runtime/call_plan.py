@@ -27,6 +27,9 @@ import ctypes
 import numpy as np
 
 from ..codegen.sequence import MAX_ARGS, sequence_driver
+from ..tensor.elemwise import DimShuffle, Elemwise
+from ..tensor.shape_ops import MakeVector, Shape
+from ..tensor.subtensor import Subtensor
 from ..ir.lower_elemwise import ElemwiseLaunch
 from ..ir.reduce_launch import _COMBINE, ReduceLaunch
 from . import call_stub, native_thunk
@@ -105,6 +108,7 @@ class CallPlan:
         if len(self.segments) == 1:
             self.pre.extend(self.segments[0].updates)
             self.single = self.segments[0].address
+            self.owned_read = []    # no Python step reads storage
 
     def run(self, storage):
         """Run the planned steps over `storage` (bound arguments and shared values);
@@ -155,9 +159,23 @@ def build(fn, storage, key):
     owned_elements = 0
     words = []
     fresh_positions = {}        # id(fresh buffer) -> its table positions
+    # slots whose shape (sized) or value (fixed) is the same on every call of this
+    # plan: the inputs' and shared values' shapes are its key
+    sized = set(fn.input_slots) | {s for s, _ in fn.shared_slots}
+    fixed = {s for s, v in enumerate(fn.storage_template) if v is not None}
     seg = None
     for (thunk, ins, outs), node in zip(fn.steps, fn.nodes):
         inputs = [storage[i] for i in ins]
+        if _shape_only(node, ins, outs, sized, fixed, fresh_slots):
+            # x.shape[0] and the like: computed once, here (mean's divisor)
+            for s, r in zip(outs, thunk(inputs)):
+                storage[s] = r
+                fixed.add(s)
+                sized.add(s)
+                plan.owned.append(r)
+                owned_ids.add(id(r))
+                plan.owned_read.append((s, r))
+            continue
         step = _native_step(thunk, inputs) if type(thunk) is NativeThunk else None
         if step is None or len(step[0]) > MAX_ARGS:
             if getattr(node.op, "view_map", None) and any(
@@ -218,6 +236,7 @@ def build(fn, storage, key):
             return None, False
         for s, r in zip(outs, results):
             storage[s] = r
+            sized.add(s)
     if not any(type(g) is _Native for g in plan.segments):
         return None, True       # every step ran as on the general path
     # the shapes Python steps hand to native steps are part of the plan
@@ -232,6 +251,23 @@ def build(fn, storage, key):
     if call_stub.eligible(fn, plan):
         plan.stub = call_stub.make_stub(fn, plan, plan.driver)
     return plan, True
+
+
+# Python steps whose value depends only on their inputs' shapes (Shape) or values
+# (the rest), and which have no side effects
+_PURE_OPS = (Subtensor, Elemwise, DimShuffle, MakeVector)
+
+
+def _shape_only(node, ins, outs, sized, fixed, fresh_slots):
+    """Whether `node` computes the same value on every call of a plan: the shape
+    of a value whose shape is the plan's, or a pure op over such values and
+    constants. Never a function output (the caller owns those)."""
+    op = node.op
+    if any(s in fresh_slots for s in outs):
+        return False
+    if type(op) is Shape:
+        return ins[0] in sized
+    return isinstance(op, _PURE_OPS) and all(s in fixed for s in ins)
 
 
 def _native_step(thunk, inputs):

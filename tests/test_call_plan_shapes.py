@@ -1,0 +1,67 @@
+"""Call plans compute shape-only steps (`x.shape[0]`, mean's divisor) once per
+plan: a plan is for one tuple of input shapes, so those values are its
+constants. Results must stay those of the general path, shape by shape."""
+from __future__ import annotations
+
+import numpy as np
+
+import tjit as theano
+import tjit.tensor as T
+from tjit.runtime import call_plan
+
+
+def _plan(f, *args):
+    key = tuple(np.shape(a) for a in args if np.ndim(a))
+    return f._plans[key]
+
+
+def test_mean_is_one_native_run_per_shape():
+    x = T.dmatrix("x")
+    f = theano.function([x], [x.mean(), x.mean(axis=1) * x.shape[1]])
+    rng = np.random.default_rng(0)
+    for shape in [(8, 8), (3, 5), (8, 8), (1, 7), (3, 5)]:
+        a = rng.random(shape)
+        for _ in range(2):      # the plan's first call, then a planned one
+            m, r = f(a)
+            np.testing.assert_allclose(m, a.mean(), rtol=1e-14)
+            np.testing.assert_allclose(r, a.mean(axis=1) * shape[1], rtol=1e-14)
+        plan = _plan(f, a)
+        assert type(plan) is call_plan.CallPlan
+        # Shape, the Subtensors and their casts ran at planning: no Python step left
+        assert [type(g).__name__ for g in plan.segments] == ["_Native"]
+        assert plan.stub is not None
+
+
+def test_a_returned_shape_is_fresh_every_call():
+    x = T.dmatrix("x")
+    f = theano.function([x], [x.shape, x.sum() / x.shape[0]])
+    a = np.ones((4, 3))
+    s1, m1 = f(a)
+    s1[0] = 99                          # the caller owns what it was given
+    s2, m2 = f(a)
+    assert s2.tolist() == [4, 3] and s1 is not s2
+    assert m1 == m2 == 3.0
+
+
+def test_shape_of_a_python_steps_result_is_not_fixed():
+    # nonzero's length depends on the values, not on the input's shape
+    x = T.dvector("x")
+    nz = T.nonzero(x)[0]
+    f = theano.function([x], (x[nz] * 2).sum() / nz.shape[0])
+    for a in ([1.0, 0.0, 3.0, 0.0], [1.0, 2.0, 3.0, 0.0], [0.0, 0.0, 5.0, 0.0]):
+        a = np.array(a)
+        for _ in range(2):
+            want = (a[a != 0] * 2).sum() / np.count_nonzero(a)
+            np.testing.assert_allclose(f(a), want, rtol=1e-14)
+
+
+def test_shared_values_shape_changes_with_set_value():
+    w = theano.shared(np.ones((2, 3)), name="w")
+    x = T.dvector("x")
+    f = theano.function([x], (w * x).sum() / w.shape[0])
+    x3 = np.arange(3.0)
+    assert f(x3) == f(x3) == 3.0
+    w.set_value(np.ones((5, 3)))
+    assert f(x3) == f(x3) == 3.0
+    w.set_value(np.full((4, 3), 2.0))
+    np.testing.assert_allclose([f(x3), f(x3)], [6.0, 6.0])
