@@ -1,9 +1,11 @@
 """Call plans compute shape-only steps (`x.shape[0]`, mean's divisor) once per
 plan: a plan is for one tuple of input shapes, so those values are its
-constants. Results must stay those of the general path, shape by shape."""
+constants. Results must stay those of the general path, shape by shape. Also
+Theano's `output_subset` call argument."""
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 import tjit as theano
 import tjit.tensor as T
@@ -65,3 +67,25 @@ def test_shared_values_shape_changes_with_set_value():
     assert f(x3) == f(x3) == 3.0
     w.set_value(np.full((4, 3), 2.0))
     np.testing.assert_allclose([f(x3), f(x3)], [6.0, 6.0])
+
+
+def test_output_subset_as_theano():
+    x = T.dvector("x")
+    acc = theano.shared(0.0, name="acc")
+    f = theano.function([x], [x * 2, x.sum(), x.max()], updates=[(acc, acc + x.sum())])
+    a = np.array([1.0, 5.0, 2.0])
+    got = f(a, output_subset=[2, 0])
+    assert isinstance(got, list) and len(got) == 2
+    assert got[0] == 5.0 and got[1].tolist() == [2.0, 10.0, 4.0]
+    assert acc.get_value() == 8.0                       # updates run regardless
+    assert [v.tolist() for v in f(x=a, output_subset=[1])] == [8.0]
+    assert f(a, output_subset=None)[1] == 8.0
+    with pytest.raises(IndexError, match="3 output"):
+        f(a, output_subset=[3])
+    assert acc.get_value() == 24.0                      # the refused call changed nothing
+    g = theano.function([x], {"total": x.sum(), "twice": x * 2})
+    assert g(a, output_subset=["total"]) == {"total": 8.0}
+    with pytest.raises(KeyError, match="'nope'"):
+        g(a, output_subset=["nope"])
+    h = theano.function([x], x.sum())                   # one output: still a list
+    assert h(a, output_subset=[0]) == [8.0]

@@ -149,9 +149,38 @@ class CompiledFunction:
         stub = self._stub
         if stub is not None and not kwargs:
             return stub(args)       # a plan's call written out (call_stub)
+        if "output_subset" in kwargs:
+            return self._subset_call(args, kwargs)
         if not self.locks:
             return self._call(args, kwargs)
         return self._locked_call(args, kwargs)
+
+    def _subset_call(self, args, kwargs):
+        """Theano's `f(..., output_subset=[...])`: only the outputs at those indices
+        (or keys, for outputs given as a dict), as a list (a dict); updates run."""
+        kwargs = dict(kwargs)
+        subset = kwargs.pop("output_subset")
+        if subset is None:
+            return self(*args, **kwargs)
+        keys, n = self.output_keys, len(self.output_slots)
+        picks = []
+        for item in subset:
+            if keys is not None:
+                if item not in keys:
+                    raise KeyError(f"output_subset: {item!r} is not one of the function's "
+                                   f"output keys {keys}")
+                picks.append(keys.index(item))
+            elif isinstance(item, (int, np.integer)) and not isinstance(item, bool) \
+                    and 0 <= item < n:
+                picks.append(int(item))
+            else:
+                raise IndexError(f"output_subset: {item!r} is not an output index of a "
+                                 f"function with {n} output(s)")
+        out = self(*args, **kwargs)
+        if keys is not None:
+            return {keys[i]: out[keys[i]] for i in picks}
+        outs = [out] if self.unpack_single else out
+        return [outs[i] for i in picks]
 
     def _locked_call(self, args, kwargs):
         # A function that updates shared state runs under the locks of every
