@@ -54,7 +54,8 @@ def erf_small(fp, x):
     """erf(x) for |x| <= 1 (sign of zero kept, subnormals rounded once)."""
     u = fp.mul(x, x)
     inner = fp.muladd(u, fp.horner(u, ERF_E), fp.c(ERF_C0[1]))
-    return fp.fma(x, fp.c(ERF_C0[0]), fp.mul(x, inner))
+    # copysign: erf(-0) = -0 (the tail x * inner is +0 there)
+    return fp.copysign(fp.fma(x, fp.c(ERF_C0[0]), fp.mul(x, inner)), x)
 
 
 def _pair(fp, cond, c1, c2):
