@@ -190,14 +190,15 @@ def add_numba():
 
 # --------------------------------------------------------------------------- math
 MATH = ("exp", "log", "tanh", "sin", "cos", "sigmoid", "log1p", "expm1", "erf", "erfc",
-        "pow")
+        "pow", "arcsin", "arctan")
 
 
 def math_input(name, n, dtype, rng):
-    """Inputs in each function's useful range (log: positive, log1p: above -1);
-    pow: a pair (x in [0.1, 10], y in [-8, 8])."""
-    low = {"log": 0.05, "log1p": -0.9, "pow": 0.1}.get(name, -6.0)
-    x = rng.uniform(low, 10.0 if name == "pow" else 6.0, n).astype(dtype)
+    """Inputs in each function's useful range (log: positive, log1p: above -1,
+    arcsin: [-1, 1]); pow: a pair (x in [0.1, 10], y in [-8, 8])."""
+    low = {"log": 0.05, "log1p": -0.9, "pow": 0.1, "arcsin": -1.0}.get(name, -6.0)
+    high = {"pow": 10.0, "arcsin": 1.0}.get(name, 6.0)
+    x = rng.uniform(low, high, n).astype(dtype)
     if name == "pow":
         return x, rng.uniform(-8.0, 8.0, n).astype(dtype)
     return x

@@ -14,7 +14,9 @@ measured in ulps of the float64 value, as real numbers):
 - special values exactly as SciPy / np.power (C99): signed zeros, +-inf, NaN,
   erfc's underflow, the pow grid of zeros, ones, infinities, NaN, subnormals.
 The library code: float32 arithmetic only (no pd/sd: no float64 detour), no
-calls, no gathers; on AVX2 full ymm registers with fused multiply-adds.
+calls, no gathers; on AVX2 full ymm registers with fused multiply-adds. Also for
+arcsin and arctan2 (the two builders of the inverse trig family, native float32
+too; their accuracy is test_vecmath_trig's and test_vecmath_targets').
 """
 from __future__ import annotations
 
@@ -141,7 +143,7 @@ def test_float32_code_is_float32_on_full_registers(cpu):
     else:
         register, lanes, arithmetic = CODE[cpu]
     with target.LLVM_LOCK, target.pinned(target.resolve(cpu)):
-        for name in ("erf", "erfc", "pow"):
+        for name in ("erf", "erfc", "pow", "arcsin", "arctan2"):
             asm = mathlib.library_asm(name, "float32")
             start = asm.index("tjit_m_%s_float32_v%d:" % (name, lanes))
             body = asm[start:asm.index(".Lfunc_end", start)]
