@@ -189,33 +189,41 @@ def add_numba():
 
 
 # --------------------------------------------------------------------------- math
-MATH = ("exp", "log", "tanh", "sin", "cos", "sigmoid", "log1p", "expm1", "erf")
+MATH = ("exp", "log", "tanh", "sin", "cos", "sigmoid", "log1p", "expm1", "erf", "erfc",
+        "pow", "arcsin", "arctan")
 
 
 def math_input(name, n, dtype, rng):
-    """Inputs in each function's useful range (log: positive, log1p: above -1)."""
-    low = {"log": 0.05, "log1p": -0.9}.get(name, -6.0)
-    x = rng.uniform(low, 6.0, n)
-    return x.astype(dtype)
+    """Inputs in each function's useful range (log: positive, log1p: above -1,
+    arcsin: [-1, 1]); pow: a pair (x in [0.1, 10], y in [-8, 8])."""
+    low = {"log": 0.05, "log1p": -0.9, "pow": 0.1, "arcsin": -1.0}.get(name, -6.0)
+    high = {"pow": 10.0, "arcsin": 1.0}.get(name, 6.0)
+    x = rng.uniform(low, high, n).astype(dtype)
+    if name == "pow":
+        return x, rng.uniform(-8.0, 8.0, n).astype(dtype)
+    return x
 
 
 def math_numpy(name, x):
     if name == "sigmoid":
         return 1 / (1 + np.exp(-x))
-    if name == "erf":
+    if name == "pow":
+        return np.power(*x)
+    if name in ("erf", "erfc"):
         import scipy.special
 
-        return scipy.special.erf(x)
+        return getattr(scipy.special, name)(x)
     return getattr(np, name)(x)
 
 
 def math_tjit(name, x):
     theano, T = _tjit()
-    v = T.vector("x", dtype=x.dtype.name)
+    args = x if isinstance(x, tuple) else (x,)
+    vs = [T.vector(v, dtype=a.dtype.name) for v, a in zip("xy", args)]
     fn = T.nnet.sigmoid if name == "sigmoid" else getattr(T, name)
     with theano.config.change_flags(threads=1):
-        f = theano.function([v], fn(v))
-    return lambda: f(x)
+        f = theano.function(vs, fn(*vs))
+    return lambda: f(*args)
 
 
 def paired_medians(fns, repeats):

@@ -1,4 +1,4 @@
-"""erf and erfc as branch-free float64 IR (float32: computed in float64).
+"""erf and erfc as branch-free float64 IR (float32: natively, erf32.py).
 
 |x| < 1 (erf) or < 1/4 (erfc): erf(x) = x E(x**2), E a degree-13 fit whose
 constant term 2/sqrt(pi) is a double-double, so x * E is rounded once.
@@ -20,6 +20,7 @@ x <= -1/4 (both without harmful cancellation: erfc(1) < 0.16, erfc(1/4) < 0.73).
 from __future__ import annotations
 
 from .common import float_rule
+from .erf32 import build_erf32, build_erfc32
 from .explog import EXP_CLAMP, exp_reduce, exp_reduced
 
 TWO_OVER_SQRTPI = (1.1283791670955126, 1.533545961316588e-17)
@@ -93,4 +94,5 @@ def build_erfc(fp, x):
     return fp.sel(fp.lt(a, fp.c(ERFC_LO)), fp.sub(fp.c(1.0), erf_small(fp, x)), result)
 
 
-RULES = {"erf": float_rule(build_erf, "erf"), "erfc": float_rule(build_erfc, "erfc")}
+RULES = {"erf": float_rule(build_erf, "erf", build_erf32),
+         "erfc": float_rule(build_erfc, "erfc", build_erfc32)}

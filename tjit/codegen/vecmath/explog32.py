@@ -69,15 +69,19 @@ TINY = 2.0 ** -126           # smallest normal float32
 
 
 # ---- exp core ---------------------------------------------------------------------
-def exp_parts(fp, x, keep_tail=False):
+def exp_parts(fp, x, keep_tail=False, x_lo=None):
     """(k, e) with exp(x) = e * 2**k, e in [0.7, 1.42] rounded, k an i32, for x in
     [-150, 129] (or NaN: e is NaN). keep_tail: e is a pair (e_hi, e_lo) instead,
-    e_lo the rounding error of e_hi = fl(1 + q)."""
+    e_lo the rounding error of e_hi = fl(1 + q). x_lo: exp(x + x_lo) instead, x_lo
+    a tail below x's ulp (it joins the reduced argument's low part)."""
     shifted = fp.muladd(x, fp.c(INV_LN2), fp.c(SHIFT))
     k = fp.isub(fp.bits(shifted), fp.bits(fp.c(SHIFT)))
     kd = fp.sub(shifted, fp.c(SHIFT))
     r1 = fp.fma(fp.neg(kd), fp.c(LN2_HI), x)           # exact: |r1| < 1/2 on x's grid
-    r_lo = fp.mul(fp.neg(kd), fp.c(LN2_LO))
+    if x_lo is None:
+        r_lo = fp.mul(fp.neg(kd), fp.c(LN2_LO))
+    else:
+        r_lo = fp.muladd(fp.neg(kd), fp.c(LN2_LO), x_lo)
     q = expm1_small(fp, r1, r_lo)
     if keep_tail:
         return k, fp.fast_two_sum(fp.c(1.0), q)
@@ -159,6 +163,41 @@ def log_finish(fp, e, f, corr=None):
     if corr is not None:
         small = fp.add(small, corr)
     return fp.add(hi, fp.muladd(fp.mul(f, f), fp.horner(f, LOG_Q), small))
+
+
+# log1p(f) = 2 atanh(s), s = f/(2 + f): 2s + s**3 (2/3 + s**2 R(s**2)), |s| <= 0.1716;
+# R is atanh's Taylor series 2/5 + 2/7 t + ... (truncated at 2/13 t**4: 3e-9 off)
+TWO_THIRDS_HI, TWO_THIRDS_LO = _split(2 / 3)
+ATANH_R = [2 / 5, 2 / 7, 2 / 9, 2 / 11, 2 / 13]
+
+
+def log_pair(fp, x):
+    """log(x) as a float32 pair (hi, lo), relative error ~2**-36, for finite x > 0
+    (subnormals too); other inputs give garbage. For pow, whose y log(x) (up to
+    ~100) must be right to ~2**-25 absolute.
+
+    x = 2**e (1 + f); s = f/(2 + f) as an exact-ish pair (one division, then the
+    remainder); 2s, s**3 and the leading 2/3 as exact products, so only terms
+    ~2**-6 of the result and below are rounded in float32."""
+    e, f = log_reduce(fp, x)
+    d_hi, d_lo = fp.fast_two_sum(fp.c(2.0), f)           # 2 + f exactly
+    inverse = fp.div(fp.c(1.0), d_hi)
+    s = fp.mul(f, inverse)
+    rem = fp.sub(fp.fma(fp.neg(s), d_hi, f), fp.mul(s, d_lo))
+    s_lo = fp.mul(rem, inverse)
+    s2, s2_err = fp.two_prod(s, s)
+    s3, s3_err = fp.two_prod(s2, s)
+    s3_lo = fp.muladd(s2_err, s, s3_err)
+    p_lo = fp.muladd(s2, fp.horner(s2, ATANH_R), fp.c(TWO_THIRDS_LO))
+    t_hi, t_err = fp.two_prod(s3, fp.c(TWO_THIRDS_HI))
+    t_lo = fp.muladd(s3, p_lo, fp.muladd(s3_lo, fp.c(TWO_THIRDS_HI), t_err))
+    a_hi, a_err = fp.fast_two_sum(fp.add(s, s), t_hi)    # |2s| >= |t|
+    hi, b_err = fp.fast_two_sum(fp.mul(e, fp.c(LN2_HI16)), a_hi)   # e = 0 or |e ln2| > |a|
+    # s_lo's share of the s**3 term: its derivative 2 s**2 (1 + s**2 + ...) times s_lo
+    two_s_lo = fp.add(s_lo, s_lo)
+    t_lo = fp.muladd(two_s_lo, fp.muladd(s2, s2, s2), t_lo)
+    lo = fp.add(fp.add(b_err, a_err), fp.add(two_s_lo, t_lo))
+    return hi, fp.muladd(e, fp.c(LN2_LO16), lo)
 
 
 def build_log(fp, x):

@@ -1,4 +1,4 @@
-"""arcsin, arccos, arctan, arctan2 as branch-free inline IR (float32 via float64).
+"""arcsin, arccos, arctan, arctan2 as branch-free inline IR (float64, and natively float32).
 
 arctan/arctan2 (fdlibm's reduction, with selects instead of branches): for
 u = |y|/|x| pick c in {0, 1/2, 1, 3/2} by comparing |y| with k*|x| (no division
@@ -17,12 +17,18 @@ R on z in [0, 1/4] serves both halves (z and the base value are selected).
 Coefficients: near-minimax fits (weighted least squares + Lawson, mpmath) of
 A(z) = (atan(t)/t - 1)/z on [0, (7/16)**2] and R(z) = (asin(s)/s - 1)/z on
 [0, 1/4]; weighted errors 2**-59.7 / 2**-58.6 (float64), 2**-39 (float32).
+
+float32 runs the same code on float32 values (8 lanes per ymm), with the float32
+coefficients, the pair constants re-split for float32 (`_pair`) and the scaling
+thresholds moved into float32's range (`_SCALES`).
 """
 from __future__ import annotations
 
 import math
 
-from .common import I1, float_rule, in_float64
+import struct
+
+from .common import F32, I1, float_rule
 
 ATAN64 = [-0.33333333333333315, 0.19999999999993123, -0.14285714284849133,
           0.11111111056454635, -0.09090907063293742, 0.0769225965469622,
@@ -54,14 +60,36 @@ _ATAN_STEPS = [
 ]
 
 
+# (huge, its scale, tiny, its scale, den_tiny) of _atan_core per float type: den >=
+# huge is scaled down; num < tiny is scaled up if den < den_tiny. float32 scales a
+# tiny num up below any den that stays finite: else the remainder giving t_lo
+# (~ulp(t) den) falls on the subnormal grid, and, without FMA, so do the emulated
+# product's pieces.
+_SCALES = {"double": (2.0 ** 1019, 1 / 16, 2.0 ** -900, 2.0 ** 200, 2.0 ** -900),
+           "float": (2.0 ** 125, 1 / 16, 2.0 ** -100, 2.0 ** 50, 2.0 ** 75)}
+
+
+def _f32(value):
+    return struct.unpack("f", struct.pack("f", value))[0]
+
+
+def _pair(f, pair):
+    """A (hi, lo) constant of f's type: float64 pairs as given, float32 re-split
+    (hi the float32 nearest, lo the float32 nearest the rest)."""
+    if f.ty != F32:
+        return pair
+    hi = _f32(pair[0] + pair[1])
+    return hi, _f32((pair[0] - hi) + pair[1])
+
+
 def _atan_core(f, num, den, x_negative, coeffs):
     """atan(num/den) for num, den >= 0, or pi - that where x_negative (an i1).
     Results for num = den = 0 or num = den = inf are garbage (callers select)."""
     # The quotient is scale free: above 2**1019 den + 1.5*num could overflow, and when
     # both are tiny c*den and num - c*den would round on the denormal grid.
-    tiny = f.and_(f.lt(num, f.c(2.0 ** -900)), f.lt(den, f.c(2.0 ** -900)))
-    scale = f.pick([(f.le(f.c(2.0 ** 1019), den), f.c(1 / 16)), (tiny, f.c(2.0 ** 200))],
-                   f.c(1.0))
+    huge, down, small, up, den_small = _SCALES[str(f.ty)]
+    tiny = f.and_(f.lt(num, f.c(small)), f.lt(den, f.c(den_small)))
+    scale = f.pick([(f.le(f.c(huge), den), f.c(down)), (tiny, f.c(up))], f.c(1.0))
     num, den = f.mul(num, scale), f.mul(den, scale)
     below = [f.lt(num, f.mul(den, f.c(bound))) for _, bound, _, _ in _ATAN_STEPS]
     pick = lambda values, default: f.pick(list(zip(below, values)), default)   # noqa: E731
@@ -78,9 +106,11 @@ def _atan_core(f, num, den, x_negative, coeffs):
     t, t_lo = f.sel(x_negative, f.neg(t), t), f.sel(x_negative, f.neg(t_lo), t_lo)
     k_hi, k_lo = [], []
     for _, _, positive, negative in _ATAN_STEPS:
+        positive, negative = _pair(f, positive), _pair(f, negative)
         k_hi.append(f.sel(x_negative, f.c(negative[0]), f.c(positive[0])))
         k_lo.append(f.sel(x_negative, f.c(negative[1]), f.c(positive[1])))
-    k_hi, k_lo = pick(k_hi, f.c(PIO2[0])), pick(k_lo, f.c(PIO2[1]))
+    pio2 = _pair(f, PIO2)
+    k_hi, k_lo = pick(k_hi, f.c(pio2[0])), pick(k_lo, f.c(pio2[1]))
     z = f.mul(t, t)
     head, err = f.fast_two_sum(k_hi, t, b_minus_delta=True)   # |k_hi| >= |t| or k_hi == 0
     tail = f.muladd(f.mul(t, z), f.horner(z, coeffs), f.add(k_lo, t_lo))
@@ -94,7 +124,7 @@ def _atan2(f, y, x, coeffs):
     inf = f.c(math.inf)
     # |y| = 0 or |x| = inf (where the core computes inf*0): 0 or pi; both infinite: pi/4, 3pi/4
     flat = f.or_(f.eq(num, f.c(0.0)), f.eq(den, inf))
-    value = f.sel(flat, f.sel(x_negative, f.c(PI[0]), f.c(0.0)), value)
+    value = f.sel(flat, f.sel(x_negative, f.c(_pair(f, PI)[0]), f.c(0.0)), value)
     both_inf = f.and_(f.eq(num, inf), f.eq(den, inf))
     value = f.sel(both_inf, f.sel(x_negative, f.c(3 * math.pi / 4), f.c(math.pi / 4)), value)
     value = f.copysign(value, y)
@@ -125,8 +155,9 @@ def _asin_parts(f, x, coeffs):
 def _asin(f, x, coeffs):
     ax, small, v, p = _asin_parts(f, x, coeffs)
     # |x| >= 1/2: pi/2 - 2*(v + p), with pi/2 - 2v split exactly (2v <= 1 < pi/2).
-    head, err = f.fast_two_sum(f.c(PIO2[0]), f.mul(v, f.c(-2.0)), b_minus_delta=True)
-    big = f.add(head, f.add(err, f.muladd(p, f.c(-2.0), f.c(PIO2[1]))))
+    pio2 = _pair(f, PIO2)
+    head, err = f.fast_two_sum(f.c(pio2[0]), f.mul(v, f.c(-2.0)), b_minus_delta=True)
+    big = f.add(head, f.add(err, f.muladd(p, f.c(-2.0), f.c(pio2[1]))))
     return f.copysign(f.sel(small, f.add(v, p), big), x)
 
 
@@ -136,18 +167,19 @@ def _acos(f, x, coeffs):
     # acos = A + B*v + L - B*p per case (see module docstring):
     #   |x| < 1/2: pi/2 - asin(x); x >= 1/2: 2*asin(s); x <= -1/2: pi - 2*asin(s)
     minus_sign = f.sel(negative, f.c(1.0), f.c(-1.0))
-    a = f.pick([(small, f.c(PIO2[0])), (negative, f.c(PI[0]))], f.c(0.0))
-    lo = f.pick([(small, f.c(PIO2[1])), (negative, f.c(PI[1]))], f.c(0.0))
+    pio2, pi = _pair(f, PIO2), _pair(f, PI)
+    a = f.pick([(small, f.c(pio2[0])), (negative, f.c(pi[0]))], f.c(0.0))
+    lo = f.pick([(small, f.c(pio2[1])), (negative, f.c(pi[1]))], f.c(0.0))
     scale = f.pick([(small, minus_sign), (negative, f.c(-2.0))], f.c(2.0))
     head, err = f.fast_two_sum(a, f.mul(v, scale), b_minus_delta=True)
     return f.add(head, f.add(err, f.muladd(p, scale, lo)))
 
 
 def _with(name, coeffs64, coeffs32, build):
-    """float_rule for `build(fp, *args, coeffs)`; float32 runs it in float64 with
+    """float_rule for `build(fp, *args, coeffs)`; float32 runs it natively with
     the shorter float32 coefficients."""
     return float_rule(lambda f, *args: build(f, *args, coeffs64), name,
-                      in_float64(lambda f, *args: build(f, *args, coeffs32)))
+                      lambda f, *args: build(f, *args, coeffs32))
 
 
 RULES = {
