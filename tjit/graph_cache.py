@@ -39,6 +39,7 @@ import llvmlite
 import numpy as np
 
 from .codegen import cache as disk
+from . import sources
 from .codegen import target as targets
 from .config import config
 from .graph import Constant, Op, Variable, toposort
@@ -119,17 +120,28 @@ def _memo_key(obj):
     what it is (an op by its __props__, as the merge rewrite takes it; a type by
     its __eq__), else its identity."""
     cls = type(obj)
-    if isinstance(obj, Op):
-        if cls.__eq__ is Op.__eq__ and cls.__hash__ is Op.__hash__ and (
-                obj.__props__ or set(vars(obj)) <= {"_props_hash"}):
-            return obj
-    elif cls.__eq__ is not object.__eq__ and cls.__hash__ is not None:
+    kind = _memo_kinds.get(cls)
+    if kind is None:
+        if issubclass(cls, Op):
+            kind = "op" if cls.__eq__ is Op.__eq__ and cls.__hash__ is Op.__hash__ else "id"
+        else:
+            kind = "eq" if cls.__eq__ is not object.__eq__ and cls.__hash__ is not None \
+                else "id"
+        _memo_kinds[cls] = kind
+    if kind == "eq" or kind == "op" and (obj.__props__ or set(vars(obj)) <= {"_props_hash"}):
         return obj
     return ("id", id(obj))
 
 
+_memo_kinds = {}    # class -> how its objects' fragments are memoized (_memo_key)
+_by_id = {}         # id(op or type) -> (the object, its key bytes): the same object again
+
+
 def _fragment(obj):
     """Key bytes of an op or type, memoized."""
+    hit = _by_id.get(id(obj))
+    if hit is not None and hit[0] is obj:
+        return hit[1]
     memo = _memo_key(obj)
     try:
         hit = _fragments.get(memo)
@@ -137,6 +149,7 @@ def _fragment(obj):
         memo = ("id", id(obj))
         hit = _fragments.get(memo)
     if hit is not None and (hit[0] is obj or memo is obj):
+        _remember_fragment(obj, hit[1])
         return hit[1]
     try:
         data = _dumps(obj)
@@ -146,7 +159,14 @@ def _fragment(obj):
     if len(_fragments) > 4096:
         _fragments.clear()
     _fragments[memo] = (obj, frag)
+    _remember_fragment(obj, frag)
     return frag
+
+
+def _remember_fragment(obj, frag):
+    if len(_by_id) > 4096:
+        _by_id.clear()
+    _by_id[id(obj)] = (obj, frag)
 
 
 def _constant_fragment(c):
@@ -181,23 +201,13 @@ def _tag(v, ref):
 
 
 def source_version():
-    """A hash of tjit's sources and the libraries' versions (once per process)."""
-    if "version" not in _state:
-        h = hashlib.sha256()
-        stack = [(os.path.dirname(os.path.abspath(__file__)), "")]
-        while stack:
-            folder, rel = stack.pop()
-            with os.scandir(folder) as it:
-                entries = sorted(it, key=lambda e: e.name)
-            for e in entries:
-                if e.name.endswith(".py"):
-                    st = e.stat()
-                    h.update(f"{rel}{e.name}\0{st.st_size}\0{st.st_mtime_ns}\0".encode())
-                elif not e.name.startswith((".", "__")) and e.is_dir():
-                    stack.append((e.path, f"{rel}{e.name}/"))
-        h.update(f"{llvmlite.__version__}\0{np.__version__}\0{sys.version}".encode())
-        _state["version"] = h.hexdigest()
-    return _state["version"]
+    """A hash of tjit's sources (tjit.sources) and the libraries' versions."""
+    digest = sources.digest()
+    found = _state.get("version")
+    if found is None or found[0] != digest:
+        versions = f"{digest}\0{llvmlite.__version__}\0{np.__version__}\0{sys.version}"
+        found = _state["version"] = (digest, hashlib.sha256(versions.encode()).hexdigest())
+    return found[1]
 
 
 def _setting_key(tags, excluding, linker):
@@ -233,19 +243,25 @@ def structure_key(outputs, inputs, tags, excluding, linker):
         if id(v) not in ref:
             leaf(v, b"i")
     ops = []
+    fragment, get = _fragment, ref.get
     for node in toposort(outputs):
         ops.append(node.op)
-        parts = [b"n", _fragment(node.op)]
+        parts = [b"n", fragment(node.op)]
         for v in node.inputs:
-            if id(v) not in ref:
+            r = get(id(v))
+            if r is None:
                 if v.owner is not None:
                     raise Uncacheable("a node's input is computed after it")
                 leaf(v, b"l")
-            parts.append(ref[id(v)])
+                r = ref[id(v)]
+            parts.append(r)
         for v in node.outputs:
             ref[id(v)] = b"v%d" % len(ref)
-            parts += [b"o", _fragment(v.type), repr(v.name).encode(), _tag(v, ref)]
-        h.update(b"|".join(parts) + b"\0")
+            name = v.name
+            parts += [b"o", fragment(v.type), b"None" if name is None else repr(name).encode(),
+                      _tag(v, ref) if v.tag else b""]
+        parts.append(b"\0")
+        h.update(b"|".join(parts))
     for v in outputs:
         if id(v) not in ref:
             leaf(v, b"l")
