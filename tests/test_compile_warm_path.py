@@ -31,7 +31,7 @@ def fake_package(tmp_path, monkeypatch):
     (root / "codegen" / "emit.py").write_text("def emit(): pass\n")
     (root / "passes" / "fuse.py").write_text("def fuse(): pass\n")
     monkeypatch.setattr(sources, "ROOT", str(root))
-    sources.forget()
+    _fresh()
     with tjit.config.change_flags(cache_dir=str(tmp_path / "cache")):
         yield root
     sources.forget()
@@ -205,6 +205,7 @@ def test_a_single_kernel_with_updates_or_a_reduction_matches_the_general_path():
 def test_stub_code_is_kept_by_text_in_memory_and_on_disk(tmp_path):
     x, y = T.dvectors("x", "y")
     with tjit.config.change_flags(cache_dir=str(tmp_path)):
+        stub_code.clear_memory()
         before = dict(stub_code.COUNTS)
         f = tjit.function([x, y], x * y + 1.5, mode="FAST_COMPILE")
         f(np.ones(3), np.ones(3))
@@ -261,3 +262,52 @@ def test_a_warm_process_lists_hashes_and_compiles_nothing(tmp_path):
     v = np.linspace(-1, 1, 11)
     assert warm["out"] == cold["out"]
     np.testing.assert_allclose(warm["out"], np.tanh(v * v) + abs(v - 0.5), rtol=1e-14)
+
+
+# ---- a stored kernel's body, read on first use -------------------------------------
+def _buffers_in(node, found):
+    """Every Buffer reachable from loop-IR `node`."""
+    import dataclasses
+    from tjit.ir.nodes import Buffer
+    if isinstance(node, Buffer):
+        found.append(node)
+    elif isinstance(node, (tuple, list)):
+        for n in node:
+            _buffers_in(n, found)
+    elif dataclasses.is_dataclass(node):
+        for f in dataclasses.fields(node):
+            _buffers_in(getattr(node, f.name), found)
+    return found
+
+
+def test_a_stored_kernel_body_is_read_on_first_use(tmp_path):
+    import pickle
+    import shutil
+    from tjit.codegen import jit
+    from tjit.ir.nodes import Kernel
+
+    def build():
+        x, y = T.dvectors("x", "y")
+        return tjit.function([x, y], T.exp(x) * y - 1.0, mode="FAST_COMPILE")
+
+    v, w = np.linspace(-1, 1, 9), np.linspace(2, 3, 9)
+    with tjit.config.change_flags(cache_dir=str(tmp_path / "a")):
+        graph_cache.clear_memory()
+        original = build().thunks[0].launch.kernel
+        hit = build().thunks[0].launch.kernel       # a memory hit, its code in memory too
+        assert type(hit) is graph_cache._LazyKernel and "body" not in vars(hit)
+        again = pickle.loads(pickle.dumps(build().thunks[0].launch.kernel))
+        assert type(again) is Kernel and again == original
+        assert hit == original and type(hit) is Kernel      # read on use, then plain
+        inner = _buffers_in(hit.body, [])
+        assert inner and all(any(b is k for k in hit.buffers) for b in inner)
+    # another cache holding the graph but not the object code: built from the body
+    shutil.copytree(tmp_path / "a" / "graphs", tmp_path / "b" / "graphs")
+    with tjit.config.change_flags(cache_dir=str(tmp_path / "b")):
+        graph_cache.clear_memory()
+        jit._cache.clear()
+        built = jit.CACHE_COUNTS["built"]
+        f = build()
+        assert jit.CACHE_COUNTS["built"] == built + 1 and graph_cache.COUNTS["disk"] >= 1
+        np.testing.assert_allclose(f(v, w), np.exp(v) * w - 1.0, rtol=1e-14)
+    graph_cache.clear_memory()

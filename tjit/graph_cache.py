@@ -43,7 +43,9 @@ from . import sources
 from .codegen import target as targets
 from .config import config
 from .graph import Constant, Op, Variable, toposort
+from .ir.nodes import Kernel
 from .shared import Container, SharedVariable
+from .tensor.type import TensorType
 
 log = logging.getLogger("tjit.graph_cache")
 MAGIC = b"TJITGRF1"
@@ -142,6 +144,23 @@ def _fragment(obj):
     hit = _by_id.get(id(obj))
     if hit is not None and hit[0] is obj:
         return hit[1]
+    if type(obj) is TensorType and len(obj.__dict__) == 3:
+        # most types of a graph: one instance per variable, told apart by value
+        # (these three attributes are all that pickles) more cheaply than by __eq__
+        k = (obj.dtype, obj.broadcastable, obj.name)
+        frag = _tensor_types.get(k)
+        if frag is None:
+            if len(_tensor_types) > 4096:
+                _tensor_types.clear()
+            frag = _tensor_types[k] = _pickled_fragment(obj)
+        return frag
+    return _pickled_fragment(obj)
+
+
+_tensor_types = {}  # (dtype, broadcastable, name) -> key bytes of such a TensorType
+
+
+def _pickled_fragment(obj):
     memo = _memo_key(obj)
     try:
         hit = _fragments.get(memo)
@@ -280,6 +299,73 @@ class _LeafPickler(_StatePickler):
         self.positions = {}
         for k, v in enumerate(leaves):
             self.positions.setdefault(id(v), k)
+
+    def reducer_override(self, obj):
+        if type(obj) is Kernel:     # its loop body as bytes, unpickled on first use
+            return _lazy_kernel, (obj.name, obj.buffers, obj.n_inputs, obj.meta, obj.params,
+                                  _body_bytes(obj))
+        return super().reducer_override(obj)
+
+
+class _LazyKernel(Kernel):
+    """A stored launch's kernel, its `body` unpickled on first use (a process that
+    finds the kernel's object code on disk never needs it); then a plain Kernel."""
+
+    def __getattr__(self, name):
+        if name != "body":
+            raise AttributeError(name)
+        stored = self.__dict__.get("_body")
+        if stored is None:      # another thread loaded it meanwhile
+            return self.__dict__["body"]
+        body = _BodyUnpickler(io.BytesIO(stored), tuple(self.buffers) + tuple(self.params)).load()
+        self.__dict__["body"] = body
+        self.__dict__.pop("_body", None)
+        object.__setattr__(self, "__class__", Kernel)
+        return body
+
+    def __eq__(self, other):
+        return self.body is not None and self == other     # (now a Kernel)
+
+    def __hash__(self):
+        return self.body is not None and hash(self)
+
+    def __reduce__(self):
+        self.body
+        return self.__reduce_ex__(pickle.HIGHEST_PROTOCOL)
+
+
+def _lazy_kernel(name, buffers, n_inputs, meta, params, body):
+    kernel = object.__new__(_LazyKernel)
+    kernel.__dict__.update(name=name, buffers=buffers, n_inputs=n_inputs, meta=meta,
+                           params=params, _body=body)
+    return kernel
+
+
+class _BodyPickler(pickle.Pickler):
+    """A kernel's body, naming the kernel's own buffers and params by position
+    (the loaded body holds the loaded kernel's objects, as the stored one did)."""
+
+    def __init__(self, f, refs):
+        super().__init__(f, protocol=pickle.HIGHEST_PROTOCOL)
+        self.refs = {id(r): k for k, r in enumerate(refs)}
+
+    def persistent_id(self, obj):
+        return self.refs.get(id(obj))
+
+
+class _BodyUnpickler(pickle.Unpickler):
+    def __init__(self, f, refs):
+        super().__init__(f)
+        self.refs = refs
+
+    def persistent_load(self, pid):
+        return self.refs[pid]
+
+
+def _body_bytes(kernel):
+    buf = io.BytesIO()
+    _BodyPickler(buf, tuple(kernel.buffers) + tuple(kernel.params)).dump(kernel.body)
+    return buf.getvalue()
 
 
 def _loads(payload, leaves):
