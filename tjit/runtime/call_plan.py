@@ -99,21 +99,23 @@ class CallPlan:
     def finalize(self, words):
         """Build the table (or, for one kernel, its direct call); sort fresh
         arrays into plain ones and views."""
-        self.table = (ctypes.c_int64 * len(words))(*words)
-        address = ctypes.addressof(self.table)
-        for g in self.segments:
-            if type(g) is _Native:
-                g.address = address + 8 * g.count_pos
+        segments = self.segments
+        if not (len(segments) == 1 and len(segments[0].records) == 1):
+            self.table = (ctypes.c_int64 * len(words))(*words)
+            address = ctypes.addressof(self.table)
+            for g in segments:
+                if type(g) is _Native:
+                    g.address = address + 8 * g.count_pos
         for slot, shape, dtype, view_shape, positions in self.fresh:
             if view_shape is None:
                 self.allocs.append((slot, shape, dtype))
                 self.pre.extend((pos, slot) for pos in positions)
             else:
                 self.views.append((slot, shape, dtype, view_shape, positions))
-        if len(self.segments) == 1:
-            self.pre.extend(self.segments[0].updates)
-            self.single = self.segments[0].address
-            if len(self.segments[0].records) == 1:
+        if len(segments) == 1:
+            self.pre.extend(segments[0].updates)
+            self.single = segments[0].address
+            if self.table is None:
                 native, args, base = self.segments[0].records[0]
                 self.direct = (native, [a if type(a) is np.ndarray else int(a) for a in args])
                 self.pre = [(pos - base, slot) for pos, slot in self.pre]

@@ -31,7 +31,7 @@ def eligible(fn, plan):
     known = set(fn.input_slots) | {s for s, _ in fn.shared_slots} | \
         {s for s, *_ in plan.allocs} | {s for s, *_ in plan.views}
     return (fn._positional is not None and not fn.refeed_specs and fn.output_keys is None
-            and plan.single is not None and not plan.owned_read
+            and (plan.single is not None or plan.direct is not None) and not plan.owned_read
             and all(s in known for s in fn.output_slots + fn.update_slots))
 
 
