@@ -124,11 +124,13 @@ def function(inputs, outputs=None, mode=None, updates=None, givens=None,
         outs, rest = replaced[:len(outs)], replaced[len(outs):]
         update_pairs = [(s, v) for (s, _), v in zip(update_pairs, rest)]
 
-    _add_default_updates(outs, update_pairs, no_default_updates, given_pairs, rebuild_strict)
+    used = _add_default_updates(outs, update_pairs, no_default_updates, given_pairs,
+                                rebuild_strict)
     outs, update_pairs = outs[:n_outs], list(zip(stateful, outs[n_outs:])) + update_pairs
 
     all_outputs = outs + [v for _, v in update_pairs]
-    used = graph_inputs(all_outputs)
+    if used is None:
+        used = graph_inputs(all_outputs)
     explicit = {id(s.variable) for s in specs}
     for v in used:
         if id(v) not in explicit and not isinstance(v, (Constant, SharedVariable)):
@@ -362,16 +364,22 @@ def _add_default_updates(outs, update_pairs, no_default_updates, given_pairs=(),
     has a default update and no explicit one (as Theano's pfunc): those the outputs
     and updates read, then, in turn, those the added default updates read (a random
     draw's state update reads the draw's size). The givens apply to the default
-    updates as to the outputs."""
+    updates as to the outputs. Returns graph_inputs(outs + the update values) when
+    no update was added (the caller needs it next), else None."""
     if no_default_updates is True:
-        return
+        return None
     skip = {id(v) for v in (no_default_updates or [])}
     have = {id(s) for s, _ in update_pairs}
     frontier = outs + [u for _, u in update_pairs]
+    first = True
     while frontier:
-        found = [v for v in graph_inputs(frontier)
+        inputs = graph_inputs(frontier)
+        found = [v for v in inputs
                  if isinstance(v, SharedVariable) and v.default_update is not None
                  and id(v) not in have and id(v) not in skip]
+        if first and not found:
+            return inputs
+        first = False
         found = list({id(v): v for v in found}.values())
         news = [v.default_update for v in found]
         if given_pairs and news:

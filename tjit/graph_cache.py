@@ -39,10 +39,13 @@ import llvmlite
 import numpy as np
 
 from .codegen import cache as disk
+from . import sources
 from .codegen import target as targets
 from .config import config
 from .graph import Constant, Op, Variable, toposort
+from .ir.nodes import Kernel
 from .shared import Container, SharedVariable
+from .tensor.type import TensorType
 
 log = logging.getLogger("tjit.graph_cache")
 MAGIC = b"TJITGRF1"
@@ -119,17 +122,45 @@ def _memo_key(obj):
     what it is (an op by its __props__, as the merge rewrite takes it; a type by
     its __eq__), else its identity."""
     cls = type(obj)
-    if isinstance(obj, Op):
-        if cls.__eq__ is Op.__eq__ and cls.__hash__ is Op.__hash__ and (
-                obj.__props__ or set(vars(obj)) <= {"_props_hash"}):
-            return obj
-    elif cls.__eq__ is not object.__eq__ and cls.__hash__ is not None:
+    kind = _memo_kinds.get(cls)
+    if kind is None:
+        if issubclass(cls, Op):
+            kind = "op" if cls.__eq__ is Op.__eq__ and cls.__hash__ is Op.__hash__ else "id"
+        else:
+            kind = "eq" if cls.__eq__ is not object.__eq__ and cls.__hash__ is not None \
+                else "id"
+        _memo_kinds[cls] = kind
+    if kind == "eq" or kind == "op" and (obj.__props__ or set(vars(obj)) <= {"_props_hash"}):
         return obj
     return ("id", id(obj))
 
 
+_memo_kinds = {}    # class -> how its objects' fragments are memoized (_memo_key)
+_by_id = {}         # id(op or type) -> (the object, its key bytes): the same object again
+
+
 def _fragment(obj):
     """Key bytes of an op or type, memoized."""
+    hit = _by_id.get(id(obj))
+    if hit is not None and hit[0] is obj:
+        return hit[1]
+    if type(obj) is TensorType and len(obj.__dict__) == 3:
+        # most types of a graph: one instance per variable, told apart by value
+        # (these three attributes are all that pickles) more cheaply than by __eq__
+        k = (obj.dtype, obj.broadcastable, obj.name)
+        frag = _tensor_types.get(k)
+        if frag is None:
+            if len(_tensor_types) > 4096:
+                _tensor_types.clear()
+            frag = _tensor_types[k] = _pickled_fragment(obj)
+        return frag
+    return _pickled_fragment(obj)
+
+
+_tensor_types = {}  # (dtype, broadcastable, name) -> key bytes of such a TensorType
+
+
+def _pickled_fragment(obj):
     memo = _memo_key(obj)
     try:
         hit = _fragments.get(memo)
@@ -137,6 +168,7 @@ def _fragment(obj):
         memo = ("id", id(obj))
         hit = _fragments.get(memo)
     if hit is not None and (hit[0] is obj or memo is obj):
+        _remember_fragment(obj, hit[1])
         return hit[1]
     try:
         data = _dumps(obj)
@@ -146,7 +178,14 @@ def _fragment(obj):
     if len(_fragments) > 4096:
         _fragments.clear()
     _fragments[memo] = (obj, frag)
+    _remember_fragment(obj, frag)
     return frag
+
+
+def _remember_fragment(obj, frag):
+    if len(_by_id) > 4096:
+        _by_id.clear()
+    _by_id[id(obj)] = (obj, frag)
 
 
 def _constant_fragment(c):
@@ -181,23 +220,13 @@ def _tag(v, ref):
 
 
 def source_version():
-    """A hash of tjit's sources and the libraries' versions (once per process)."""
-    if "version" not in _state:
-        h = hashlib.sha256()
-        stack = [(os.path.dirname(os.path.abspath(__file__)), "")]
-        while stack:
-            folder, rel = stack.pop()
-            with os.scandir(folder) as it:
-                entries = sorted(it, key=lambda e: e.name)
-            for e in entries:
-                if e.name.endswith(".py"):
-                    st = e.stat()
-                    h.update(f"{rel}{e.name}\0{st.st_size}\0{st.st_mtime_ns}\0".encode())
-                elif not e.name.startswith((".", "__")) and e.is_dir():
-                    stack.append((e.path, f"{rel}{e.name}/"))
-        h.update(f"{llvmlite.__version__}\0{np.__version__}\0{sys.version}".encode())
-        _state["version"] = h.hexdigest()
-    return _state["version"]
+    """A hash of tjit's sources (tjit.sources) and the libraries' versions."""
+    digest = sources.digest()
+    found = _state.get("version")
+    if found is None or found[0] != digest:
+        versions = f"{digest}\0{llvmlite.__version__}\0{np.__version__}\0{sys.version}"
+        found = _state["version"] = (digest, hashlib.sha256(versions.encode()).hexdigest())
+    return found[1]
 
 
 def _setting_key(tags, excluding, linker):
@@ -233,19 +262,25 @@ def structure_key(outputs, inputs, tags, excluding, linker):
         if id(v) not in ref:
             leaf(v, b"i")
     ops = []
+    fragment, get = _fragment, ref.get
     for node in toposort(outputs):
         ops.append(node.op)
-        parts = [b"n", _fragment(node.op)]
+        parts = [b"n", fragment(node.op)]
         for v in node.inputs:
-            if id(v) not in ref:
+            r = get(id(v))
+            if r is None:
                 if v.owner is not None:
                     raise Uncacheable("a node's input is computed after it")
                 leaf(v, b"l")
-            parts.append(ref[id(v)])
+                r = ref[id(v)]
+            parts.append(r)
         for v in node.outputs:
             ref[id(v)] = b"v%d" % len(ref)
-            parts += [b"o", _fragment(v.type), repr(v.name).encode(), _tag(v, ref)]
-        h.update(b"|".join(parts) + b"\0")
+            name = v.name
+            parts += [b"o", fragment(v.type), b"None" if name is None else repr(name).encode(),
+                      _tag(v, ref) if v.tag else b""]
+        parts.append(b"\0")
+        h.update(b"|".join(parts))
     for v in outputs:
         if id(v) not in ref:
             leaf(v, b"l")
@@ -264,6 +299,73 @@ class _LeafPickler(_StatePickler):
         self.positions = {}
         for k, v in enumerate(leaves):
             self.positions.setdefault(id(v), k)
+
+    def reducer_override(self, obj):
+        if type(obj) is Kernel:     # its loop body as bytes, unpickled on first use
+            return _lazy_kernel, (obj.name, obj.buffers, obj.n_inputs, obj.meta, obj.params,
+                                  _body_bytes(obj))
+        return super().reducer_override(obj)
+
+
+class _LazyKernel(Kernel):
+    """A stored launch's kernel, its `body` unpickled on first use (a process that
+    finds the kernel's object code on disk never needs it); then a plain Kernel."""
+
+    def __getattr__(self, name):
+        if name != "body":
+            raise AttributeError(name)
+        stored = self.__dict__.get("_body")
+        if stored is None:      # another thread loaded it meanwhile
+            return self.__dict__["body"]
+        body = _BodyUnpickler(io.BytesIO(stored), tuple(self.buffers) + tuple(self.params)).load()
+        self.__dict__["body"] = body
+        self.__dict__.pop("_body", None)
+        object.__setattr__(self, "__class__", Kernel)
+        return body
+
+    def __eq__(self, other):
+        return self.body is not None and self == other     # (now a Kernel)
+
+    def __hash__(self):
+        return self.body is not None and hash(self)
+
+    def __reduce__(self):
+        self.body
+        return self.__reduce_ex__(pickle.HIGHEST_PROTOCOL)
+
+
+def _lazy_kernel(name, buffers, n_inputs, meta, params, body):
+    kernel = object.__new__(_LazyKernel)
+    kernel.__dict__.update(name=name, buffers=buffers, n_inputs=n_inputs, meta=meta,
+                           params=params, _body=body)
+    return kernel
+
+
+class _BodyPickler(pickle.Pickler):
+    """A kernel's body, naming the kernel's own buffers and params by position
+    (the loaded body holds the loaded kernel's objects, as the stored one did)."""
+
+    def __init__(self, f, refs):
+        super().__init__(f, protocol=pickle.HIGHEST_PROTOCOL)
+        self.refs = {id(r): k for k, r in enumerate(refs)}
+
+    def persistent_id(self, obj):
+        return self.refs.get(id(obj))
+
+
+class _BodyUnpickler(pickle.Unpickler):
+    def __init__(self, f, refs):
+        super().__init__(f)
+        self.refs = refs
+
+    def persistent_load(self, pid):
+        return self.refs[pid]
+
+
+def _body_bytes(kernel):
+    buf = io.BytesIO()
+    _BodyPickler(buf, tuple(kernel.buffers) + tuple(kernel.params)).dump(kernel.body)
+    return buf.getvalue()
 
 
 def _loads(payload, leaves):

@@ -25,6 +25,7 @@ import warnings
 
 import llvmlite
 
+from .. import sources
 from ..config import config
 from .target import host_description
 
@@ -37,18 +38,7 @@ def _codegen_version():
     """A hash naming this package's and the loop IR's sources (file names, sizes
     and modification times, as Python's own bytecode cache does): editing the
     code generator invalidates the cache."""
-    if "version" not in _state:
-        h = hashlib.sha256()
-        here = os.path.dirname(os.path.abspath(__file__))
-        for folder in (here, os.path.join(here, "vecmath"), os.path.join(here, "..", "ir")):
-            if not os.path.isdir(folder):
-                continue
-            for name in sorted(os.listdir(folder)):
-                if name.endswith(".py"):
-                    st = os.stat(os.path.join(folder, name))
-                    h.update(f"{name}\0{st.st_size}\0{st.st_mtime_ns}\0".encode())
-        _state["version"] = h.hexdigest()
-    return _state["version"]
+    return sources.digest(("codegen", "codegen/vecmath", "ir"))
 
 
 def cache_dir():

@@ -8,8 +8,11 @@ into a table the driver reads. Later calls with the same shapes only allocate
 the function's outputs and update values (fresh arrays every call, as on the
 general path), write the arguments that change per call (inputs, shared values,
 fresh outputs, results of Python steps) into the table, and call the driver,
-once per run of native steps between Python steps. Intermediate arrays belong to
-the plan and never leave it; a plan is used by one call at a time.
+once per run of native steps between Python steps. A plan of one native step
+(one kernel) calls that kernel directly instead (`CallPlan.direct`: the same
+arguments, without the driver, which then need not be loaded at all).
+Intermediate arrays belong to the plan and never leave it; a plan is used by one
+call at a time.
 
 What stays the same: every input is checked and converted before (`_bind`); the
 kernels check their shapes in native code. A nonzero status, a Python step's
@@ -56,12 +59,13 @@ def check_plannable(fn):
 
 class _Native:
     """A run of native steps: one driver call over table[offset:]."""
-    __slots__ = ("address", "updates", "count_pos")
+    __slots__ = ("address", "updates", "count_pos", "records")
 
     def __init__(self, count_pos):
         self.count_pos = count_pos
         self.updates = []       # (table position, storage slot): id(value) per call
         self.address = None
+        self.records = []       # (native kernel, its arguments, their first table position)
 
 
 class _Python:
@@ -91,24 +95,38 @@ class CallPlan:
         self.key = None         # the input shapes it is for
         self.stub = None        # the whole call as one Python function (call_stub), or None
         self.driver = None      # sequence_driver(): releasing the GIL unless the work is tiny
+        # one kernel: (its function, its arguments as the table's words would name
+        # them); `pre` and the views' positions are then indices into those arguments
+        self.direct = None
 
     def finalize(self, words):
-        """Build the table; sort fresh arrays into plain ones and views."""
-        self.table = (ctypes.c_int64 * len(words))(*words)
-        address = ctypes.addressof(self.table)
-        for g in self.segments:
-            if type(g) is _Native:
-                g.address = address + 8 * g.count_pos
+        """Build the table (or, for one kernel, its direct call); sort fresh
+        arrays into plain ones and views."""
+        segments = self.segments
+        if not (len(segments) == 1 and len(segments[0].records) == 1):
+            self.table = (ctypes.c_int64 * len(words))(*words)
+            address = ctypes.addressof(self.table)
+            for g in segments:
+                if type(g) is _Native:
+                    g.address = address + 8 * g.count_pos
         for slot, shape, dtype, view_shape, positions in self.fresh:
             if view_shape is None:
                 self.allocs.append((slot, shape, dtype))
                 self.pre.extend((pos, slot) for pos in positions)
             else:
                 self.views.append((slot, shape, dtype, view_shape, positions))
-        if len(self.segments) == 1:
-            self.pre.extend(self.segments[0].updates)
-            self.single = self.segments[0].address
+        if len(segments) == 1:
+            self.pre.extend(segments[0].updates)
+            self.single = segments[0].address
             self.owned_read = []    # no Python step reads storage
+            if self.table is None:
+                native, args, base = self.segments[0].records[0]
+                self.direct = (native, [a if type(a) is np.ndarray else int(a) for a in args])
+                self.pre = [(pos - base, slot) for pos, slot in self.pre]
+                self.views = [(slot, shape, dtype, view_shape, [pos - base for pos in positions])
+                              for slot, shape, dtype, view_shape, positions in self.views]
+                for pos in [p for p, _ in self.pre] + [p for v in self.views for p in v[4]]:
+                    self.direct[1][pos] = None      # set per call (keep no caller's array)
 
     def run(self, storage):
         """Run the planned steps over `storage` (bound arguments and shared values);
@@ -116,14 +134,19 @@ class CallPlan:
         if self.max_work >= native_thunk.MIN_PARALLEL_ELEMENTS:
             return False
         empty = np.empty
-        table = self.table
+        # one kernel: its arguments take the table's place
+        table = self.table if self.direct is None else self.direct[1][:]
         for slot, shape, dtype in self.allocs:
             storage[slot] = empty(shape, dtype)
         for slot, shape, dtype, view_shape, positions in self.views:
             a = empty(shape, dtype)
             storage[slot] = a.reshape(view_shape)
             for pos in positions:
-                table[pos] = id(a)
+                table[pos] = a if self.direct is not None else id(a)
+        if self.direct is not None:
+            for pos, slot in self.pre:
+                table[pos] = storage[slot]
+            return not self.driver(*table, 0, END)
         for pos, slot in self.pre:
             table[pos] = id(storage[slot])
         driver = self.driver
@@ -202,6 +225,7 @@ def build(fn, storage, key):
         words[seg.count_pos] += 1
         words.extend([thunk.native.address, len(args)])
         base = len(words)
+        seg.records.append((thunk.native, args, base))
         # a buffer the launch allocated is fresh per call when it backs an output
         # or update value of the function, else the plan's own
         backing = {id(r if r.base is None else r.base): (s, r) for s, r in zip(outs, results)}
@@ -247,7 +271,11 @@ def build(fn, storage, key):
                          if s in native_reads]
     plan.finalize(words)
     plan.key = key
-    plan.driver = sequence_driver(release_gil=plan.max_work >= HOLD_GIL_WORK)
+    release_gil = plan.max_work >= HOLD_GIL_WORK
+    if plan.direct is not None:
+        plan.driver = kernel_function(plan.direct[0], release_gil)
+    else:
+        plan.driver = sequence_driver(release_gil=release_gil)
     if call_stub.eligible(fn, plan):
         plan.stub = call_stub.make_stub(fn, plan, plan.driver)
     return plan, True
@@ -300,6 +328,24 @@ def _native_step(thunk, inputs):
     else:
         results = [carry]
     return args, work, results, buffers
+
+
+_PROTOTYPES = {}    # (arrays, params) -> the ctypes type of a kernel called holding the GIL
+
+
+def kernel_function(native, release_gil):
+    """`native`'s kernel as a ctypes function (`native.cfunc`, or, holding the GIL:
+    cheaper for tiny work, as the driver's variant), keeping its code loaded."""
+    if release_gil:
+        return native.cfunc
+    shape = (len(native.kernel.buffers), len(native.kernel.params))
+    prototype = _PROTOTYPES.get(shape)
+    if prototype is None:
+        prototype = _PROTOTYPES[shape] = ctypes.PYFUNCTYPE(
+            ctypes.c_int32, *([ctypes.py_object] * shape[0]), *([ctypes.c_int64] * (shape[1] + 2)))
+    fn = prototype(native.address)
+    fn.native = native          # whoever holds the function holds the code
+    return fn
 
 
 def _alloc(k, shape, dtype):

@@ -10,8 +10,11 @@ committed (copied where the general path copies); the locks released. Anything
 else (other arity, other shapes, a plan in use by another thread, a kernel's
 nonzero status) hands the already converted arguments to the function's own
 call path (under the locks when they are held), which runs the general checks
-and path and raises what they raise. Stubs hold no state of their own: the
-function makes them again with its plans.
+and path and raises what they raise. A plan of one kernel is called directly
+(no driver; its constant arguments in the stub's environment). Stubs hold no
+state of their own: the function makes them again with its plans. Their text
+names no shape, dtype or address (those are in their environment): the compiled
+code is kept by text (`stub_code`) for the next function of the same structure.
 """
 from __future__ import annotations
 
@@ -20,6 +23,7 @@ import weakref
 import numpy as np
 
 from . import native_thunk
+from .stub_code import code as _code
 
 
 def eligible(fn, plan):
@@ -27,7 +31,7 @@ def eligible(fn, plan):
     known = set(fn.input_slots) | {s for s, _ in fn.shared_slots} | \
         {s for s, *_ in plan.allocs} | {s for s, *_ in plan.views}
     return (fn._positional is not None and not fn.refeed_specs and fn.output_keys is None
-            and plan.single is not None and not plan.owned_read
+            and (plan.single is not None or plan.direct is not None) and not plan.owned_read
             and all(s in known for s in fn.output_slots + fn.update_slots))
 
 
@@ -83,14 +87,30 @@ def make_stub(fn, plan, driver):
         env[f"OS{k}"], env[f"OD{k}"] = shape, dtype
         local[slot] = f"o{k}"
         body.append(f"    o{k} = empty(OS{k}, OD{k})")
+    direct = None if plan.direct is None else [f"A{j}" for j in range(len(plan.direct[1]))]
     for k, (slot, shape, dtype, view_shape, positions) in enumerate(plan.views):
         env[f"VS{k}"], env[f"VD{k}"], env[f"VV{k}"] = shape, dtype, view_shape
         local[slot] = f"v{k}"
         body.append(f"    b{k} = empty(VS{k}, VD{k})")
         body.append(f"    v{k} = b{k}.reshape(VV{k})")
-        body.extend(f"    table[{pos}] = id(b{k})" for pos in positions)
-    body.extend(f"    table[{pos}] = id({local[slot]})" for pos, slot in plan.pre)
-    body.append(f"    failed = driver({plan.single})")
+        for pos in positions:
+            if direct is None:
+                body.append(f"    table[{pos}] = id(b{k})")
+            else:
+                direct[pos] = f"b{k}"
+    if direct is None:
+        body.extend(f"    table[{pos}] = id({local[slot]})" for pos, slot in plan.pre)
+        env["SEQUENCE"] = plan.single
+        body.append("    failed = driver(SEQUENCE)")
+    else:
+        # one kernel, called directly: its constant arguments from the environment
+        for pos, slot in plan.pre:
+            direct[pos] = local[slot]
+        for j, a in enumerate(plan.direct[1]):
+            if direct[j] == f"A{j}":
+                env[f"A{j}"] = a
+        body.append(f"    failed = driver({', '.join(direct)}, 0, END)")
+        env["END"] = native_thunk.END
     body.append("finally:")
     body.append("    plan_lock.release()")
     body.append("if failed:")
@@ -116,5 +136,5 @@ def make_stub(fn, plan, driver):
         lines.extend(f"        L{k}.release()" for k in reversed(range(len(fn.locks))))
     else:
         lines.extend("    " + b for b in body)
-    exec(compile("\n".join(lines), f"<tjit call stub {fn.name or ''}>", "exec"), env)
+    exec(_code("\n".join(lines)), env)
     return env["stub"]
