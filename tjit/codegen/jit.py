@@ -233,10 +233,12 @@ def compile_kernel(kernel, level=3) -> NativeKernel:
             else:
                 CACHE_COUNTS["disk"] += 1
                 object_code, llvm_ir = entry
-            library = mathlib_scalar if level == 0 else mathlib
-            used = kernel.meta.get("library functions")     # set by emit_kernel
-            library.ensure_loaded(engine, mathlib.functions_used(kernel) if used is None
-                                  else used)
+            if level == 0:
+                used = kernel.meta.get("library functions")     # set by emit_kernel
+                mathlib_scalar.ensure_loaded(engine, mathlib.functions_used(kernel)
+                                             if used is None else used)
+            else:       # only the variants the optimized code calls
+                mathlib.ensure_loaded(engine, mathlib.variants_called(llvm_ir))
             engine.add_object(object_code)
             address = engine.ee.get_function_address(symbol)
         if not address:
