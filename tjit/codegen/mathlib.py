@@ -17,9 +17,9 @@ attribute, so LLVM's loop vectorizer calls the variant of the width it picks.
 Only the variants a kernel's optimized code calls are built and loaded
 (`variants_called`): the vectorizer picks one width per loop, and each variant
 costs as much compile time as the scalar function (typically the scalar one,
-for loop remainders, and one width). A function's variants are built together
-as one object; a later kernel calling a variant not loaded yet gets an object
-of just the missing ones, so no symbol is defined twice in an engine.
+for loop remainders, and one width). What a kernel needs and its engine lacks
+is built as one object; a later kernel calling a variant not loaded yet gets
+an object of just the missing ones, so no symbol is defined twice in an engine.
 """
 from __future__ import annotations
 
@@ -89,32 +89,39 @@ def library_ir(name, dtype, variants=None):
     """LLVM IR text of an object holding `name` for `dtype`: the `variants`
     given (0: the scalar function, N: the N-lane one; default: the scalar one
     and every width of `widths`)."""
-    variants = (0,) + widths(dtype) if variants is None else tuple(sorted(variants))
-    rule = library_functions()[name]
-    arity = SCALAR_OPS[name]
-    tname, ty = FLOATS[dtype]
-    sym = symbol(name, dtype)
-    module = ir.Module(name=sym)
+    return library_module_ir({(name, dtype): variants})
+
+
+def library_module_ir(functions):
+    """LLVM IR text of one object holding several functions: {(name, dtype):
+    variants} as in `library_ir` (declarations and tables they share once)."""
+    module = ir.Module(name="tjit_m")
     tm = target_machine()
     with LLVM_LOCK:
         module.triple = tm.triple
         module.data_layout = str(tm.target_data)
-    fnty = ir.FunctionType(ty, [ty] * arity)
-    body = ir.Function(module, fnty, sym + "_body")
-    body.linkage = "internal"
-    body.attributes.add("alwaysinline")
-    body.attributes.add("nounwind")
-    em = ScalarEmitter(ir.IRBuilder(body.append_basic_block("entry")))
-    em.builder.ret(rule(em, "f", dtype, *body.args))
-    if 0 in variants:
-        scalar = ir.Function(module, fnty, sym)
-        scalar.attributes.add("nounwind")
-        b = ir.IRBuilder(scalar.append_basic_block("entry"))
-        b.ret(b.call(body, scalar.args))
-    parts = [str(module)]
-    for k, n in enumerate(v for v in variants if v):
-        parts.append(_vector_wrapper(sym, tname, arity, n, 9000 + 5 * k))
-    return "\n".join(parts)
+    wrappers = []
+    for (name, dtype), variants in sorted(functions.items()):
+        variants = (0,) + widths(dtype) if variants is None else tuple(sorted(variants))
+        arity = SCALAR_OPS[name]
+        tname, ty = FLOATS[dtype]
+        sym = symbol(name, dtype)
+        fnty = ir.FunctionType(ty, [ty] * arity)
+        body = ir.Function(module, fnty, sym + "_body")
+        body.linkage = "internal"
+        body.attributes.add("alwaysinline")
+        body.attributes.add("nounwind")
+        em = ScalarEmitter(ir.IRBuilder(body.append_basic_block("entry")))
+        em.builder.ret(library_functions()[name](em, "f", dtype, *body.args))
+        if 0 in variants:
+            scalar = ir.Function(module, fnty, sym)
+            scalar.attributes.add("nounwind")
+            b = ir.IRBuilder(scalar.append_basic_block("entry"))
+            b.ret(b.call(body, scalar.args))
+        for n in variants:
+            if n:       # each loop's metadata: five nodes of its own
+                wrappers.append(_vector_wrapper(sym, tname, arity, n, 9000 + 5 * len(wrappers)))
+    return "\n".join([str(module)] + wrappers)
 
 
 def _vector_wrapper(sym, t, arity, n, md):
@@ -183,36 +190,49 @@ def ensure_loaded(engine, functions):
     """Load (compiling if not cached) the library code for `functions` into
     `engine` (a `tjit.codegen.jit.Engine`), for the current target: a dict
     {(name, dtype): variants (0: scalar, N: N lanes)}, e.g. `variants_called`'s,
-    or a set of (name, dtype): every variant. Call with LLVM_LOCK held."""
+    or a set of (name, dtype): every variant. Call with LLVM_LOCK held.
+
+    The variants not loaded yet are built as one object (one parse, pipeline
+    and code generation instead of one per function: ~2 ms each), cached
+    under the key of that set; a process needing another set builds its own."""
     if not isinstance(functions, dict):
         functions = {f: (0,) + widths(f[1]) for f in functions}
-    for (name, dtype), variants in sorted(functions.items()):
-        missing = tuple(sorted(n for n in variants if ("m", name, dtype, n) not in engine.library))
-        if not missing:
-            continue
-        # The key names the function and variants; the cache's code version
-        # covers the sources (so a hit does not even build the IR).
-        spelled = " ".join(map(str, missing))
-        key = object_cache.entry_key(f"mathlib {name} {dtype} {spelled}", symbol(name, dtype))
-        obj = _objects.get(key)
-        if obj is None:
-            entry = object_cache.load(key)
-            if entry is None:
-                module = llvm.parse_assembly(library_ir(name, dtype, missing))
-                module.verify()
-                optimize(module)
-                obj = target_machine().emit_object(module)
-                object_cache.store(key, obj, str(module))
-            else:
-                obj = entry[0]
-            _objects[key] = obj
-        engine.add_object(obj)
-        engine.library.update(("m", name, dtype, n) for n in missing)
+    missing = {}
+    for (name, dtype), variants in functions.items():
+        todo = tuple(sorted(n for n in variants if ("m", name, dtype, n) not in engine.library))
+        if todo:
+            missing[name, dtype] = todo
+    if not missing:
+        return
+    # The key names the functions and variants; the cache's code version
+    # covers the sources (so a hit does not even build the IR).
+    spelled = ", ".join(f"{name} {dtype} {' '.join(map(str, todo))}"
+                        for (name, dtype), todo in sorted(missing.items()))
+    key = object_cache.entry_key(f"mathlib {spelled}", "tjit_m")
+    obj = _objects.get(key)
+    if obj is None:
+        entry = object_cache.load(key)
+        if entry is None:
+            module = llvm.parse_assembly(library_module_ir(missing))
+            module.verify()
+            optimize(module)
+            obj = target_machine().emit_object(module)
+            object_cache.store(key, obj, str(module))
+        else:
+            obj = entry[0]
+        if len(_objects) > 256:     # sets of functions: bounded, in case they vary a lot
+            _objects.clear()
+        _objects[key] = obj
+    engine.add_object(obj)
+    for (name, dtype), todo in missing.items():
+        engine.library.update(("m", name, dtype, n) for n in todo)
         _loaded.add((name, dtype))
-        _built.update((name, dtype, n) for n in missing)
+        _built.update((name, dtype, n) for n in todo)
 
 
-_CALL = re.compile(r"\bcall [^\n]*?@\"?tjit_m_(\w+?)_(float32|float64)(?:_v(\d+))?\"?\(")
+# A library symbol followed by an argument list with values: a call. (A
+# declaration lists bare types, "(double)" or "(<4 x double>, ...)".)
+_CALL = re.compile(r'@"?tjit_m_(\w+?)_(float32|float64)(?:_v(\d+))?"?\((?!(?:<\d+ x \w+>|\w+)[,)])')
 
 
 def variants_called(llvm_ir):
