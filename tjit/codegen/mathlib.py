@@ -92,15 +92,12 @@ def library_ir(name, dtype, variants=None):
     return library_module_ir({(name, dtype): variants})
 
 
-def library_module_ir(functions, scalar_wrappers=False):
+def library_module_ir(functions):
     """LLVM IR text of one object holding several functions: {(name, dtype):
     variants} as in `library_ir` (declarations and tables they share once).
-
-    With `scalar_wrappers`, a scalar function built beside a vector variant is
-    that variant called on a splat (the same bits: every lane runs the same
-    body): half the compile time of the pair. Kernels call the scalar one only
-    in loop remainders and loops that do not vectorize, and one vector call
-    costs about what the scalar body does."""
+    The scalar function is compiled in full even beside a vector variant: as
+    that variant on a splat it would cost half the compile time, but kernels
+    on strided arrays (their general loops call it per element) ran ~30% slower."""
     module = ir.Module(name="tjit_m")
     tm = target_machine()
     with LLVM_LOCK:
@@ -119,10 +116,7 @@ def library_module_ir(functions, scalar_wrappers=False):
         body.attributes.add("nounwind")
         em = ScalarEmitter(ir.IRBuilder(body.append_basic_block("entry")))
         em.builder.ret(library_functions()[name](em, "f", dtype, *body.args))
-        lanes = [n for n in variants if n]
-        if 0 in variants and scalar_wrappers and lanes:
-            wrappers.append(_scalar_wrapper(sym, tname, arity, min(lanes)))
-        elif 0 in variants:
+        if 0 in variants:
             scalar = ir.Function(module, fnty, sym)
             scalar.attributes.add("nounwind")
             b = ir.IRBuilder(scalar.append_basic_block("entry"))
@@ -130,24 +124,7 @@ def library_module_ir(functions, scalar_wrappers=False):
         for n in variants:
             if n:       # each loop's metadata: five nodes of its own
                 wrappers.append(_vector_wrapper(sym, tname, arity, n, 9000 + 5 * len(wrappers)))
-    if any(" #8999" in w for w in wrappers):
-        wrappers.append("attributes #8999 = { noinline }")
     return "\n".join([str(module)] + wrappers)
-
-
-def _scalar_wrapper(sym, t, arity, n):
-    """t sym(...): lane 0 of sym_v<n> on splats of the arguments (not inlined:
-    its code exists once, as the vector variant)."""
-    vt = f"<{n} x {t}>"
-    params = ", ".join(f"{t} %a{i}" for i in range(arity))
-    lines = [f"define {t} @{sym}({params}) nounwind {{", "entry:"]
-    for i in range(arity):
-        lines += [f"  %i{i} = insertelement {vt} poison, {t} %a{i}, i64 0",
-                  f"  %s{i} = shufflevector {vt} %i{i}, {vt} poison, <{n} x i32> zeroinitializer"]
-    args = ", ".join(f"{vt} %s{i}" for i in range(arity))
-    lines += [f"  %r = call {vt} @{sym}_v{n}({args}) #8999",
-              f"  %e = extractelement {vt} %r, i64 0", f"  ret {t} %e", "}"]
-    return "\n".join(lines)
 
 
 def _vector_wrapper(sym, t, arity, n, md):
@@ -239,7 +216,7 @@ def ensure_loaded(engine, functions):
     if obj is None:
         entry = object_cache.load(key)
         if entry is None:
-            module = llvm.parse_assembly(library_module_ir(missing, scalar_wrappers=True))
+            module = llvm.parse_assembly(library_module_ir(missing))
             module.verify()
             optimize(module)
             obj = target_machine().emit_object(module)
