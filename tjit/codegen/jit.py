@@ -120,7 +120,8 @@ class Engine:
         self.ee = llvm.create_mcjit_compiler(llvm.parse_assembly(""),
                                              targets.new_target_machine(target, 0))
         self.symbols = set()        # entry names loaded (one definition each)
-        self.library = set()        # math library functions loaded: (library, name, dtype)
+        self.library = set()        # math library code loaded: ("s", name, dtype) scalar
+                                    # library, ("m", name, dtype, variant) vector library
         self.kernels = 0
         # disposed by a later compile, under LLVM_LOCK (llvmlite is not thread safe)
         weakref.finalize(self, _released.append, self.ee)

@@ -97,7 +97,7 @@ def library_module_ir(functions):
     variants} as in `library_ir` (declarations and tables they share once).
     The scalar function is compiled in full even beside a vector variant: as
     that variant on a splat it would cost half the compile time, but kernels
-    on strided arrays (their general loops call it per element) ran ~30% slower."""
+    on strided arrays (their general loops call it per element) ran ~20% slower."""
     module = ir.Module(name="tjit_m")
     tm = target_machine()
     with LLVM_LOCK:
