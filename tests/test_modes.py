@@ -70,13 +70,15 @@ def test_fast_compile_emits_one_loop_version_and_calls_the_scalar_library():
 
 
 def _spy_text_renderer(monkeypatch):
-    """Record the kernels rendered as text (tjit.codegen.render_text)."""
+    """Record the FAST_COMPILE (level 0) kernels rendered as text
+    (tjit.codegen.render_text; FAST_RUN's are too)."""
     from tjit.codegen.render_text import TextRenderer
     taken = []
     original = TextRenderer.render
 
     def spy(self):
-        taken.append(self.kernel.name)
+        if self.level == 0:
+            taken.append(self.kernel.name)
         return original(self)
 
     monkeypatch.setattr(TextRenderer, "render", spy)

@@ -1,15 +1,18 @@
 """LLVM IR for a loop-IR `Kernel`: one walk (`tjit.codegen.walker`, which states
 the ABI and what the caller must guarantee), two renderers behind it.
 
-- level 3 (FAST_RUN): `render_ir.IRRenderer` builds llvmlite.ir objects; math
-  functions are the vector library's (`tjit.codegen.mathlib`).
-- level 0 (FAST_COMPILE): `render_text.TextRenderer` writes the text directly
-  (for compile time); one loop version, math functions from the scalar library
-  (`tjit.codegen.mathlib_scalar`).
+- `render_text.TextRenderer` (the default) writes the text directly (building
+  llvmlite.ir objects and printing them costs ~4x as much Python time);
+- `render_ir.IRRenderer` builds llvmlite.ir objects (kept to check that both
+  spell the same instructions).
+
+Level 3 (FAST_RUN): multiversioned loops, math functions from the vector
+library (`tjit.codegen.mathlib`), then LLVM's O3 pipeline. Level 0
+(FAST_COMPILE): one loop version, math functions from the scalar library
+(`tjit.codegen.mathlib_scalar`), no IR optimization.
 """
 from __future__ import annotations
 
-from tjit.codegen.render_ir import IRRenderer
 from tjit.codegen.render_text import TextRenderer
 
 
@@ -17,12 +20,12 @@ def emit_kernel(kernel, symbol=None, level=3, renderer=None) -> str:
     """LLVM IR text (unoptimized) of `kernel` at `level`, with the host triple and
     data layout; the entry function is named `symbol` (default: `kernel.name`).
 
-    `renderer` overrides the renderer class (default: TextRenderer at level 0,
-    else IRRenderer). Sets `kernel.meta["library functions"]`: the (name, dtype)
-    math library functions the code calls, which `compile_kernel` loads.
+    `renderer` overrides the renderer class (default: TextRenderer). Sets
+    `kernel.meta["library functions"]`: the (name, dtype) math library
+    functions the code calls.
     Raises TypeError on a node the walker does not know.
     """
-    cls = renderer or (TextRenderer if level == 0 else IRRenderer)
+    cls = renderer or TextRenderer
     walk = cls(kernel, symbol or kernel.name, level)
     text = walk.render()
     kernel.meta["library functions"] = walk.library_functions

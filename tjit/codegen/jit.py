@@ -113,11 +113,15 @@ class Engine:
 
     def __init__(self, target):
         self.target = target
-        # the engine takes ownership of its target machine: a fresh one each
+        # The engine takes ownership of its target machine: a fresh one each.
+        # Only object code is added, so the machine only compiles the empty
+        # module the engine starts with (on the first finalize): at level 0
+        # that costs a third of a level-3 pipeline (~0.3 ms a process).
         self.ee = llvm.create_mcjit_compiler(llvm.parse_assembly(""),
-                                             targets.new_target_machine(target, 3))
+                                             targets.new_target_machine(target, 0))
         self.symbols = set()        # entry names loaded (one definition each)
-        self.library = set()        # math library functions loaded: (library, name, dtype)
+        self.library = set()        # math library code loaded: ("s", name, dtype) scalar
+                                    # library, ("m", name, dtype, variant) vector library
         self.kernels = 0
         # disposed by a later compile, under LLVM_LOCK (llvmlite is not thread safe)
         weakref.finalize(self, _released.append, self.ee)
@@ -233,10 +237,12 @@ def compile_kernel(kernel, level=3) -> NativeKernel:
             else:
                 CACHE_COUNTS["disk"] += 1
                 object_code, llvm_ir = entry
-            library = mathlib_scalar if level == 0 else mathlib
-            used = kernel.meta.get("library functions")     # set by emit_kernel
-            library.ensure_loaded(engine, mathlib.functions_used(kernel) if used is None
-                                  else used)
+            if level == 0:
+                used = kernel.meta.get("library functions")     # set by emit_kernel
+                mathlib_scalar.ensure_loaded(engine, mathlib.functions_used(kernel)
+                                             if used is None else used)
+            else:       # only the variants the optimized code calls
+                mathlib.ensure_loaded(engine, mathlib.variants_called(llvm_ir))
             engine.add_object(object_code)
             address = engine.ee.get_function_address(symbol)
         if not address:

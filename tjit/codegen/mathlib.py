@@ -2,7 +2,7 @@
 
 Inlining exp or sin (tens of instructions, a Payne-Hanek reduction...) at every
 use makes kernels slow to compile. Instead each function (name, dtype) is built
-once per machine into its own object (cached on disk, loaded once per process):
+once per machine (cached on disk, loaded once per process):
 
     tjit_m_<name>_<dtype>(x)           scalar
     tjit_m_<name>_<dtype>_v<N>(<N x>)  vector variants, N lanes
@@ -13,6 +13,13 @@ unrolled first: an 8-lane float32 loop was unrolled and then only partly
 SLP-vectorized, half scalar code on AVX2). Kernels call the scalar
 symbol; its declaration names the variants in the "vector-function-abi-variant"
 attribute, so LLVM's loop vectorizer calls the variant of the width it picks.
+
+Only the variants a kernel's optimized code calls are built and loaded
+(`variants_called`): the vectorizer picks one width per loop, and each variant
+costs as much compile time as the scalar function (typically the scalar one,
+for loop remainders, and one width). What a kernel needs and its engine lacks
+is built as one object; a later kernel calling a variant not loaded yet gets
+an object of just the missing ones, so no symbol is defined twice in an engine.
 """
 from __future__ import annotations
 
@@ -31,8 +38,9 @@ FLOATS = {"float64": ("double", ir.DoubleType()), "float32": ("float", ir.FloatT
 WIDTHS = {"float64": (2, 4, 8), "float32": (4, 8, 16)}
 _BITS = {"float64": 64, "float32": 32}
 _loaded = set()     # (name, dtype) loaded into some engine (for tests and dumps)
-_objects = {}       # cache key -> object code: one per function and target, reloaded
-                    # into each new engine without reading the disk again
+_built = set()      # (name, dtype, variant) loaded into some engine (for tests)
+_objects = {}       # cache key -> object code: one per function, variants and
+                    # target, reloaded into each new engine without reading the disk again
 
 
 def library_functions():
@@ -77,32 +85,46 @@ def vector_abi_variants(name, dtype):
     return ",".join(f"_ZGV_LLVM_N{n}{params}_{sym}({sym}_v{n})" for n in widths(dtype))
 
 
-def library_ir(name, dtype):
-    """LLVM IR text of the object holding `name` for `dtype` (scalar + variants)."""
-    rule = library_functions()[name]
-    arity = SCALAR_OPS[name]
-    tname, ty = FLOATS[dtype]
-    sym = symbol(name, dtype)
-    module = ir.Module(name=sym)
+def library_ir(name, dtype, variants=None):
+    """LLVM IR text of an object holding `name` for `dtype`: the `variants`
+    given (0: the scalar function, N: the N-lane one; default: the scalar one
+    and every width of `widths`)."""
+    return library_module_ir({(name, dtype): variants})
+
+
+def library_module_ir(functions):
+    """LLVM IR text of one object holding several functions: {(name, dtype):
+    variants} as in `library_ir` (declarations and tables they share once).
+    The scalar function is compiled in full even beside a vector variant: as
+    that variant on a splat it would cost half the compile time, but kernels
+    on strided arrays (their general loops call it per element) ran ~20% slower."""
+    module = ir.Module(name="tjit_m")
     tm = target_machine()
     with LLVM_LOCK:
         module.triple = tm.triple
         module.data_layout = str(tm.target_data)
-    fnty = ir.FunctionType(ty, [ty] * arity)
-    body = ir.Function(module, fnty, sym + "_body")
-    body.linkage = "internal"
-    body.attributes.add("alwaysinline")
-    body.attributes.add("nounwind")
-    em = ScalarEmitter(ir.IRBuilder(body.append_basic_block("entry")))
-    em.builder.ret(rule(em, "f", dtype, *body.args))
-    scalar = ir.Function(module, fnty, sym)
-    scalar.attributes.add("nounwind")
-    b = ir.IRBuilder(scalar.append_basic_block("entry"))
-    b.ret(b.call(body, scalar.args))
-    parts = [str(module)]
-    for k, n in enumerate(widths(dtype)):
-        parts.append(_vector_wrapper(sym, tname, arity, n, 9000 + 5 * k))
-    return "\n".join(parts)
+    wrappers = []
+    for (name, dtype), variants in sorted(functions.items()):
+        variants = (0,) + widths(dtype) if variants is None else tuple(sorted(variants))
+        arity = SCALAR_OPS[name]
+        tname, ty = FLOATS[dtype]
+        sym = symbol(name, dtype)
+        fnty = ir.FunctionType(ty, [ty] * arity)
+        body = ir.Function(module, fnty, sym + "_body")
+        body.linkage = "internal"
+        body.attributes.add("alwaysinline")
+        body.attributes.add("nounwind")
+        em = ScalarEmitter(ir.IRBuilder(body.append_basic_block("entry")))
+        em.builder.ret(library_functions()[name](em, "f", dtype, *body.args))
+        if 0 in variants:
+            scalar = ir.Function(module, fnty, sym)
+            scalar.attributes.add("nounwind")
+            b = ir.IRBuilder(scalar.append_basic_block("entry"))
+            b.ret(b.call(body, scalar.args))
+        for n in variants:
+            if n:       # each loop's metadata: five nodes of its own
+                wrappers.append(_vector_wrapper(sym, tname, arity, n, 9000 + 5 * len(wrappers)))
+    return "\n".join([str(module)] + wrappers)
 
 
 def _vector_wrapper(sym, t, arity, n, md):
@@ -168,30 +190,62 @@ def library_asm(name, dtype):
 
 
 def ensure_loaded(engine, functions):
-    """Load (compiling if not cached) the library objects for `functions`, a set of
-    (name, dtype), into `engine` (a `tjit.codegen.jit.Engine`), for the current
-    target. Call with LLVM_LOCK held."""
-    for name, dtype in sorted(functions):
-        if ("m", name, dtype) in engine.library:
-            continue
-        # The key names the function; the cache's code version covers the sources
-        # (so a hit does not even build the IR).
-        key = object_cache.entry_key(f"mathlib {name} {dtype}", symbol(name, dtype))
-        obj = _objects.get(key)
-        if obj is None:
-            entry = object_cache.load(key)
-            if entry is None:
-                module = llvm.parse_assembly(library_ir(name, dtype))
-                module.verify()
-                optimize(module)
-                obj = target_machine().emit_object(module)
-                object_cache.store(key, obj, str(module))
-            else:
-                obj = entry[0]
-            _objects[key] = obj
-        engine.add_object(obj)
-        engine.library.add(("m", name, dtype))
+    """Load (compiling if not cached) the library code for `functions` into
+    `engine` (a `tjit.codegen.jit.Engine`), for the current target: a dict
+    {(name, dtype): variants (0: scalar, N: N lanes)}, e.g. `variants_called`'s,
+    or a set of (name, dtype): every variant. Call with LLVM_LOCK held.
+
+    The variants not loaded yet are built as one object (one parse, pipeline
+    and code generation instead of one per function: ~2 ms each), cached
+    under the key of that set; a process needing another set builds its own."""
+    if not isinstance(functions, dict):
+        functions = {f: (0,) + widths(f[1]) for f in functions}
+    missing = {}
+    for (name, dtype), variants in functions.items():
+        todo = tuple(sorted(n for n in variants if ("m", name, dtype, n) not in engine.library))
+        if todo:
+            missing[name, dtype] = todo
+    if not missing:
+        return
+    # The key names the functions and variants; the cache's code version
+    # covers the sources (so a hit does not even build the IR).
+    spelled = ", ".join(f"{name} {dtype} {' '.join(map(str, todo))}"
+                        for (name, dtype), todo in sorted(missing.items()))
+    key = object_cache.entry_key(f"mathlib {spelled}", "tjit_m")
+    obj = _objects.get(key)
+    if obj is None:
+        entry = object_cache.load(key)
+        if entry is None:
+            module = llvm.parse_assembly(library_module_ir(missing))
+            module.verify()
+            optimize(module)
+            obj = target_machine().emit_object(module)
+            object_cache.store(key, obj, str(module))
+        else:
+            obj = entry[0]
+        if len(_objects) > 256:     # sets of functions: bounded, in case they vary a lot
+            _objects.clear()
+        _objects[key] = obj
+    engine.add_object(obj)
+    for (name, dtype), todo in missing.items():
+        engine.library.update(("m", name, dtype, n) for n in todo)
         _loaded.add((name, dtype))
+        _built.update((name, dtype, n) for n in todo)
+
+
+# A library symbol followed by an argument list with values: a call. (A
+# declaration lists bare types, "(double)" or "(<4 x double>, ...)".)
+_CALL = re.compile(r'@"?tjit_m_(\w+?)_(float32|float64)(?:_v(\d+))?"?\((?!(?:<\d+ x \w+>|\w+)[,)])')
+
+
+def variants_called(llvm_ir):
+    """{(name, dtype): variants} the optimized kernel IR text `llvm_ir` calls (0:
+    the scalar function, N: the N-lane variant); declarations nobody calls
+    (the variants the vectorizer did not pick) are left out."""
+    found = {}
+    for name, dtype, lanes in _CALL.findall(llvm_ir):
+        found.setdefault((name, dtype), set()).add(int(lanes or 0))
+    return found
 
 
 def functions_used(kernel):

@@ -15,6 +15,7 @@ from tjit.codegen.walker import I8P, I32, I64, Renderer
 
 class IRRenderer(Renderer):
     emitter = ScalarEmitter
+    _no_vectorize = None        # the loop metadata of loops not to vectorize
 
     def _open_entry(self, scalar_names):
         kernel = self.kernel
@@ -62,8 +63,18 @@ class IRRenderer(Renderer):
         pointer.align = 64
         return pointer
 
+    def _not_vectorized(self, latch):
+        if self._no_vectorize is None:
+            m = self.module
+            self._no_vectorize = m.add_metadata([m.add_metadata(
+                [ir.MetaDataString(m, "llvm.loop.vectorize.enable"), ir.Constant(ir.IntType(1), 0)])])
+        latch.set_metadata("llvm.loop", self._no_vectorize)
+
     def _finish(self):
         text = str(self.module)
         if self.level == 0:
             return text
+        if self._no_vectorize is not None:  # a loop ID names itself first (llvmlite cannot)
+            name = self._no_vectorize.name
+            text = text.replace(f"\n!{name} = !{{ ", f"\n!{name} = distinct !{{ !{name}, ", 1)
         return mathlib.link_declarations(text, self.library_functions)

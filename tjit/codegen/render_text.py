@@ -1,4 +1,4 @@
-"""The text renderer of the loop-IR walker (FAST_COMPILE: level 0).
+"""The text renderer of the loop-IR walker (both levels: 0, FAST_COMPILE, and 3, FAST_RUN).
 
 Building IR through llvmlite.ir objects and printing them costs several
 microseconds per instruction in Python, more than LLVM's own parse and fast
@@ -11,10 +11,13 @@ spelled as the other renderer spells them); types are llvmlite types. So both
 renderers emit the same instructions from the same walk and the same op
 rules: the same bits.
 
-External functions (the scalar math library, libm) are called through
-pointers loaded at the top of the calling function: with the JIT's large code
-model, fast instruction selection cannot lower a direct call to an external
-symbol and hands the rest of the block to the slow selector.
+At level 0, external functions (the scalar math library, libm) are called
+through pointers loaded at the top of the calling function: with the JIT's
+large code model, fast instruction selection cannot lower a direct call to an
+external symbol and hands the rest of the block to the slow selector. At level
+3 calls are direct (the loop vectorizer maps a direct call to the vector math
+library's variants), and the body is the noalias function the entry calls
+(see `tjit.codegen.walker`), as `render_ir` spells it.
 """
 from __future__ import annotations
 
@@ -22,7 +25,9 @@ import re
 
 from llvmlite import ir
 
-from tjit.codegen.scalar_ops import INSTRUCTIONS, ScalarEmitter, kind, value_type
+from tjit.codegen import mathlib
+from tjit.codegen.scalar_ops import (INSTRUCTIONS, ScalarEmitter, kind, storage_type,
+                                      value_type)
 from tjit.codegen.walker import I1, Renderer
 
 _IDENTIFIER = re.compile(r"[-a-zA-Z$._][-a-zA-Z$._0-9]*\Z")
@@ -79,9 +84,11 @@ class _Block:
 class _Function:
     """A function being written: its blocks, in order, hold instruction lines."""
 
-    def __init__(self, module, name, return_type, arg_types, arg_names, linkage=""):
+    def __init__(self, module, name, return_type, arg_types, arg_names, linkage="",
+                 noalias=0):
         self.module, self.name, self.return_type = module, name, return_type
         self.args = [_Value(ty, "%" + _name(n)) for ty, n in zip(arg_types, arg_names)]
+        self.noalias = noalias          # the first `noalias` arguments are noalias pointers
         self.linkage, self.defined = linkage, True
         self.blocks, self.used, self.count = [], set(), 0
         self.callees = {}                # external symbol -> its pointer, loaded at entry
@@ -101,7 +108,7 @@ class _Function:
         return "%%.%d" % self.count
 
     def callee(self, fn):
-        if fn.name.startswith("llvm.") or fn.defined:
+        if fn.name.startswith("llvm.") or fn.defined or self.module.direct_calls:
             return '@"%s"' % fn.name
         pointer = self.callees.get(fn.name)
         if pointer is None:
@@ -110,7 +117,8 @@ class _Function:
         return pointer
 
     def text(self):
-        params = ", ".join("%s %s" % (_type(a.type), a.ref) for a in self.args)
+        params = ", ".join("%s%s %s" % (_type(a.type), " noalias" if k < self.noalias else "",
+                                         a.ref) for k, a in enumerate(self.args))
         head = "define %s%s @\"%s\"(%s)%s {" % (
             self.linkage + " " if self.linkage else "", _type(self.return_type), self.name,
             params, " nounwind" if self.linkage else "")
@@ -136,8 +144,9 @@ class _Declaration:
 
 
 class _Module:
-    def __init__(self):
+    def __init__(self, direct_calls=False):
         self.globals, self.functions, self.external = {}, [], set()
+        self.direct_calls = direct_calls
 
     def declare(self, name, ret, args, attrs=()):
         fn = self.globals.get(name)
@@ -145,8 +154,9 @@ class _Module:
             fn = self.globals[name] = _Declaration(name, ret, args, attrs)
         return fn
 
-    def define(self, name, ret, arg_types, arg_names, linkage=""):
-        fn = self.globals[name] = _Function(self, name, ret, arg_types, arg_names, linkage)
+    def define(self, name, ret, arg_types, arg_names, linkage="", noalias=0):
+        fn = self.globals[name] = _Function(self, name, ret, arg_types, arg_names, linkage,
+                                            noalias)
         self.functions.append(fn)
         return fn
 
@@ -318,27 +328,54 @@ class TextScalarEmitter(ScalarEmitter):
 
 
 class TextRenderer(Renderer):
-    """Level 0 only: one function, the body inline."""
+    """Level 0: one function, the body inline. Level 3: the entry calls the
+    noalias body function; math library declarations get their vector variants."""
     emitter = TextScalarEmitter
+    _NO_VECTORIZE = 8000        # metadata number of the "do not vectorize" loop ID
 
     def _open_entry(self, scalar_names):
-        if self.level != 0:
-            raise ValueError("the text renderer writes level-0 (FAST_COMPILE) code only")
         kernel = self.kernel
-        self.module = _Module()
-        i8p, i64 = ir.IntType(8).as_pointer(), ir.IntType(64)
-        fn = self.module.define(self.symbol, ir.IntType(32),
+        self.module = _Module(direct_calls=self.level != 0)
+        self.no_vectorize = False
+        i8p, i64, i32 = ir.IntType(8).as_pointer(), ir.IntType(64), ir.IntType(32)
+        if self.level:        # defined first: it comes first in the module
+            axes = [(b.name, axis) for b in kernel.buffers for axis in range(b.ndim)]
+            self.body_fn = self.module.define(
+                self.symbol + ".body", i32,
+                [storage_type(b.dtype).as_pointer() for b in kernel.buffers]
+                + [i64] * (2 * len(axes) + len(scalar_names)),
+                [b.name for b in kernel.buffers] + ["%s.dim%d" % a for a in axes]
+                + ["%s.stride%d" % a for a in axes] + scalar_names,
+                "internal", noalias=len(kernel.buffers))
+        fn = self.module.define(self.symbol, i32,
                                 [i8p] * len(kernel.buffers) + [i64] * len(scalar_names),
                                 [b.name + ".obj" for b in kernel.buffers] + scalar_names)
         self.builder = TextBuilder(fn.append_basic_block("entry"))
         return fn.args[:len(kernel.buffers)], fn.args[len(kernel.buffers):]
 
     def _open_body(self, values):
-        return values
+        if not self.level:
+            return values
+        self.builder.ret(self.builder.call(self.body_fn, [v for part in values for v in part]))
+        args = iter(self.body_fn.args)
+        result = [[next(args) for _ in part] for part in values]
+        self.builder = TextBuilder(self.body_fn.append_basic_block("entry"))
+        return result
+
+    def _not_vectorized(self, latch):
+        self.builder.block.lines[-1] += ", !llvm.loop !%d" % self._NO_VECTORIZE
+        self.no_vectorize = True
 
     def _alloca(self, ty, count, name):
         return self.builder._emit(ty.as_pointer(), "alloca %s, i64 %d, align 64"
                                   % (_type(ty), count))
 
     def _finish(self):
-        return self.module.text(self.triple, self.data_layout)
+        text = self.module.text(self.triple, self.data_layout)
+        if self.level == 0:
+            return text
+        if self.no_vectorize:
+            n = self._NO_VECTORIZE
+            text += (f"!{n} = distinct !{{!{n}, !{n + 1}}}\n"
+                     f"!{n + 1} = !{{!\"llvm.loop.vectorize.enable\", i1 false}}\n")
+        return mathlib.link_declarations(text, self.library_functions)

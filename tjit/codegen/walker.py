@@ -118,6 +118,9 @@ class Renderer:
         internal function the entry calls); returns the same lists as seen there."""
         raise NotImplementedError
 
+    def _not_vectorized(self, latch):
+        """Keep LLVM from vectorizing the loop whose back edge is `latch`."""
+
     def _alloca(self, ty, count, name):
         """A 64-byte aligned stack array of `count` `ty` in the entry block."""
         raise NotImplementedError
@@ -263,9 +266,12 @@ class Renderer:
             self._counted_loop(stmt, start, stop, env)
             self.unit_strides = frozenset()
 
-        self._branch(unit, fast, lambda: self._counted_loop(stmt, start, stop, env))
+        # The general copy is not vectorized: LLVM would only version it again
+        # on the same unit strides (twice the code to optimize and compile).
+        self._branch(unit, fast,
+                     lambda: self._counted_loop(stmt, start, stop, env, vectorize=False))
 
-    def _counted_loop(self, stmt, start, stop, env):
+    def _counted_loop(self, stmt, start, stop, env, vectorize=True):
         b = self.builder
         preheader = b.block
         name = stmt.var.name
@@ -280,7 +286,9 @@ class Renderer:
         b.position_at_end(body)
         self._block(stmt.body, {**env, stmt.var: counter})
         counter.add_incoming(b.add(counter, _const(I64, stmt.step)), b.block)
-        b.branch(header)
+        latch = b.branch(header)
+        if not vectorize:
+            self._not_vectorized(latch)
         b.position_at_end(done)
         self.cache = {}                  # values of the loop body do not dominate its exit
 
