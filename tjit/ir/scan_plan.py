@@ -22,11 +22,12 @@ from ..tensor.subtensor import Subtensor
 from .lower import elementwise_kernel
 from .lower_scan import Binding, SpliceError, loop_kernel, view_binding
 from .lowering import lower
-from .nodes import (Buffer, Check, Const, Dim, IntConst, IntOp, Kernel, Load, Local, Op, Param,
-                    Range, Store, Var, let, range_to)
+from .nodes import (Accumulate, Buffer, Check, Const, Dim, IntConst, IntOp, Kernel, Load, Local,
+                    Op, Param, Range, Store, Var, let, range_to)
 
 MAX_REGISTER_LAG = 4   # scalar outputs with at most this many taps back stay in registers
 MATVEC_UNROLL = 8
+MATVEC_BLOCK_BYTES = 256    # outputs summed at once: 8 AVX2 registers of partial sums
 MAX_SPECIALIZED_MATVEC = 128 * 128   # elements of a matrix compiled for its exact shape
 
 
@@ -349,10 +350,13 @@ def matvec_kernel(dtype, shape=None):
     Rows of mt are taken MATVEC_UNROLL at a time (amortizing the inner loop's
     setup), each out[i] still summed over j in order, with fused multiply-adds.
     With `shape` (mt's), the sizes are compile-time constants (checked against
-    the arrays)."""
+    the arrays) and the partial sums stay in registers
+    (`_blocked_matvec_kernel`)."""
     mt = Buffer("mt", dtype, (False, False))
     v = Buffer("v", dtype, (False,))
     out = Buffer("out", dtype, (False,))
+    if shape is not None:
+        return _blocked_matvec_kernel(mt, v, out, shape)
     i, jb, j = Var("mv_i"), Var("mv_jb"), Var("mv_j")
     k, m = Dim(mt, 0), Dim(mt, 1)
     checks = (Check(Dim(v, 0), Dim(mt, 0), 1), Check(Dim(out, 0), Dim(mt, 1), 2))
@@ -377,6 +381,46 @@ def matvec_kernel(dtype, shape=None):
                                                       Load(v, ((j, 0),)),
                                                       Load(out, ((i, 0),))), dtype)),)),)))
     return Kernel("matvec", (mt, v, out), body, n_inputs=2)
+
+
+def _blocked_matvec_kernel(mt, v, out, shape):
+    """out = M v for mt (k, m) of a compile-time shape. The outputs are taken in
+    blocks of MATVEC_BLOCK_BYTES, each block's partial sums in a Local that LLVM
+    keeps in vector registers for the whole j loop: per row of mt one broadcast
+    of v[j] and one multiply-add per vector of outputs, with 8 independent
+    chains (enough to cover the FMA latency), and no partial sums stored and
+    reloaded per row as the general kernel does. Each out[i] is still summed
+    over j in order with fused multiply-adds (llvm.fmuladd: separate ones on
+    targets without FMA), so the results equal the general kernel's.
+
+    Blocks run as a loop over their start (not one unrolled copy each): with a
+    block at the constant start 0, LLVM's SLP vectorizer packed its lanes off by
+    one (three scalar FMAs per row)."""
+    dtype = mt.dtype
+    k, m = shape
+    block = MATVEC_BLOCK_BYTES // np.dtype(dtype).itemsize
+    j, c, base = Var("mv_j"), Var("mv_c"), Var("mv_base")
+    body = [Check(Dim(mt, 0), IntConst(k), 3), Check(Dim(mt, 1), IntConst(m), 4),
+            Check(Dim(v, 0), IntConst(k), 1), Check(Dim(out, 0), IntConst(m), 2)]
+
+    def blocks(start, stop, width):
+        acc = Buffer(f"mv_acc{start}", dtype, (False,))
+        body.append(Local(acc, width))
+        # acc += a * b: a fused multiply-add where the target has one (llvm.fmuladd)
+        product = Op("mul", (Load(mt, ((j, 0), (base, 1), (c, 1))), Load(v, ((j, 0),))), dtype)
+        width = IntConst(width)
+        body.append(Range(base, IntConst(start), IntConst(stop), block, (
+            range_to(c, width, (Store(acc, ((c, 0),), Const(0.0, dtype)),)),
+            range_to(j, IntConst(k), (range_to(c, width, (
+                Accumulate(acc, ((c, 0),), "add", product),)),)),
+            range_to(c, width, (Store(out, ((base, 0), (c, 0)), Load(acc, ((c, 0),))),)))))
+
+    whole = m - m % block
+    if whole:
+        blocks(0, whole, block)
+    if m % block:
+        blocks(whole, m, m % block)
+    return Kernel("matvec_blocked", (mt, v, out), tuple(body), n_inputs=2)
 
 
 def copy_kernel(dtype, ndim):
