@@ -127,3 +127,27 @@ def test_concurrent_calls_do_not_share_scratch():
         t.join()
     for k, (W, X, h0) in enumerate(cases):
         np.testing.assert_allclose(results[k], _rnn_numpy(W, X, h0), rtol=1e-11, atol=1e-13)
+
+
+def test_last_only_outputs_update_in_place_only_when_their_own_update_reads_them():
+    """acc_t = acc_{t-1} + outer(x_t, x_t) and c (their old values read by their
+    own elementwise update only) keep one buffer; b's old value is also read by
+    c's update, so b keeps its ring of two rows. All three only through [-1]."""
+    X, A0, B0 = T.dmatrix("X"), T.dmatrix("A0"), T.dvector("B0")
+
+    def step(x, acc, b, c):
+        return [acc + x.dimshuffle(0, "x") * x.dimshuffle("x", 0), b * 0.5 + x, c + b.sum()]
+
+    (acc, b, c), _ = tjit.scan(step, sequences=X, outputs_info=[A0, B0, T.constant(0.0)])
+    f = tjit.function([X, A0, B0], [acc[-1], b[-1], c[-1]])
+    rng = np.random.default_rng(2)
+    Xv, A0v, B0v = rng.normal(size=(9, 6)), rng.normal(size=(6, 6)), rng.normal(size=6)
+    got = f(Xv, A0v, B0v)
+    acc_ref, b_ref, c_ref = A0v.copy(), B0v.copy(), 0.0
+    for x in Xv:
+        acc_ref, b_ref, c_ref = acc_ref + np.outer(x, x), b_ref * 0.5 + x, c_ref + b_ref.sum()
+    for g, ref in zip(got, (acc_ref, b_ref, c_ref)):
+        np.testing.assert_allclose(g, ref, rtol=1e-12, atol=1e-12)
+    scan = next(t for t in f.thunks if isinstance(t, NativeScan))
+    assert scan.native is not None and scan.op.last_only == {0, 1, 2}
+    assert scan.plan.in_place == {0, 2}      # c too: read by its own update only

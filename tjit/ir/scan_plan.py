@@ -127,6 +127,7 @@ class ScanPlan:
             slot_role[slot] = ("rec", j) if j < s.n_rec else ("nit", j - s.n_rec)
 
         alias, views, partial, kernels = {}, {}, {}, []
+        elementwise = set()         # positions in `kernels` of elementwise nodes
         for n, (_, ins, outs) in zip(fn.nodes, fn.steps):
             if _is_constant_view(n):
                 view = (alias.get(ins[0], ins[0]), n.op.pattern, n.inputs[0].ndim)
@@ -163,6 +164,8 @@ class ScanPlan:
                 else:
                     partial[outs[0]] = pseudo
                 continue
+            if isinstance(n.op, FusedElemwise):
+                elementwise.add(len(kernels))
             kernels.append((kernel, slots))
         consts, scratch = [], []
         for kernel, slots in kernels:
@@ -185,6 +188,35 @@ class ScanPlan:
         self.views, self.partial = views, partial
         self.matvec_nonseqs = [k[1] for k, _ in kernels
                                if isinstance(k, tuple) and k[0] == "matvec"]
+        self.in_place = self._in_place_outputs(alias, elementwise)
+
+    def _in_place_outputs(self, alias, elementwise):
+        """Last-only outputs (ring buffers) whose new value can overwrite the old
+        one: lag 1, and the previous value is read by one elementwise node only,
+        the one writing the new value at the same indices (no broadcasting), so
+        every element is read before it is written. A gradient's accumulator
+        (g = g + outer(a, b) at every step) then stays in one buffer instead of
+        two, a third less memory traffic per step."""
+        s, found = self.spec, set()
+        for i in self.last_only:
+            if s.lags[i] != 1 or list(s.rec_taps[i]) != [-1]:
+                continue
+            tap = next((slot for slot, r in self.slot_role.items() if r == ("tap", i, -1)), None)
+            rec = next((slot for slot, r in self.slot_role.items() if r == ("rec", i)), None)
+            if tap is None or rec is None or tap in alias.values() \
+                    or any(v[0] == tap for v in self.views.values()):
+                continue
+            readers = [k for k, (_, slots) in enumerate(self.kernels) if tap in slots]
+            if len(readers) != 1 or readers[0] not in elementwise:
+                continue
+            kernel, slots = self.kernels[readers[0]]
+            if (slots[-1] != rec
+                    or slots.count(tap) != 1 or kernel.n_inputs != len(slots) - 1
+                    or len(kernel.buffers) != len(slots)):
+                continue
+            if kernel.buffers[slots.index(tap)].broadcastable == kernel.buffers[-1].broadcastable:
+                found.add(i)
+        return frozenset(found)
 
     def shapes(self, storage):
         """(scratch shapes and dtypes, per-step outputs' row shapes, matrix-vector
@@ -245,8 +277,8 @@ class ScanPlan:
                 var = Var(f"row{i}_{offset}")
                 tap_vars[i, offset] = var
                 row = IntOp("add", step, IntConst(offset))
-                if i in self.last_only:      # ring of lag + 1 rows: row mod (lag + 1)
-                    size = IntConst(s.lags[i] + 1)
+                if i in self.last_only:      # ring of lag + 1 rows (in place: lag)
+                    size = IntConst(s.lags[i] + (i not in self.in_place))
                     row = IntOp("sub", row, IntOp("mul", IntOp("div", row, size), size))
                 lets.append((var, row))
             return tap_vars[i, offset]

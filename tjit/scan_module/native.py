@@ -106,7 +106,8 @@ class NativeScan:
         last_only = self.op.last_only
         for i, (init, lag, out, pool) in enumerate(zip(inits, s.lags, self.node.outputs,
                                                        self.pools)):
-            rows = lag + 1 if i in last_only else lag + n     # a ring, or every step
+            # a ring (of lag rows when the step updates the value in place), or every step
+            rows = lag + (i not in self.plan.in_place) if i in last_only else lag + n
             buf = _reuse_or_aligned(pool, (rows,) + init.shape[1:], np.dtype(init.dtype))
             buf[:lag] = init[:lag]
             hists.append(buf)
@@ -136,7 +137,7 @@ class NativeScan:
         results = hists + nits
         for i in last_only:
             lag = s.lags[i]
-            results[i] = hists[i][(n - 1 + lag) % (lag + 1), ...].copy()
+            results[i] = hists[i][(n - 1 + lag) % hists[i].shape[0], ...].copy()
         return results
 
     def _probe(self, seqs, inits, nonseqs):
