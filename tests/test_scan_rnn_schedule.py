@@ -71,6 +71,8 @@ def test_rnn_and_its_gradient_match_numpy(cpu):
             if dtype == "float64":                  # forward and backward run natively
                 assert len(loops) == 2 and None not in loops
                 _assert_blocked_and_wide(loops, d, cpu == V3)
+                # the backward loop's dW accumulator is updated in place
+                assert any(t.plan.in_place for t in f.thunks if isinstance(t, NativeScan))
 
 
 def _assert_blocked_and_wide(loops, d, avx2):
@@ -151,3 +153,18 @@ def test_last_only_outputs_update_in_place_only_when_their_own_update_reads_them
     scan = next(t for t in f.thunks if isinstance(t, NativeScan))
     assert scan.native is not None and scan.op.last_only == {0, 1, 2}
     assert scan.plan.in_place == {0, 2}      # c too: read by its own update only
+
+
+def test_a_transposed_read_of_the_old_value_keeps_the_ring():
+    X, A0 = T.dmatrix("X"), T.dmatrix("A0")
+    acc, _ = tjit.scan(lambda x, acc: acc.T * 0.5 + x.dimshuffle(0, "x") * x.dimshuffle("x", 0),
+                       sequences=X, outputs_info=[A0])
+    f = tjit.function([X, A0], acc[-1])
+    rng = np.random.default_rng(4)
+    Xv, ref = rng.normal(size=(9, 6)), rng.normal(size=(6, 6))
+    got = f(Xv, ref)
+    for x in Xv:
+        ref = ref.T * 0.5 + np.outer(x, x)
+    np.testing.assert_allclose(got, ref, rtol=1e-12, atol=1e-12)
+    scan = next(t for t in f.thunks if isinstance(t, NativeScan))
+    assert scan.native is not None and scan.plan.in_place == frozenset()

@@ -22,8 +22,8 @@ from ..tensor.subtensor import Subtensor
 from .lower import elementwise_kernel
 from .lower_scan import Binding, SpliceError, loop_kernel, view_binding
 from .lowering import lower
-from .nodes import (Accumulate, Buffer, Check, Const, Dim, IntConst, IntOp, Kernel, Load, Local,
-                    Op, Param, Range, Store, Var, let, range_to)
+from .nodes import (Accumulate, Buffer, Cast, Check, Const, Contiguous, Dim, Guarded, IntConst,
+                    IntOp, Kernel, Load, Local, Op, Param, Range, Store, Var, let, range_to)
 
 MAX_REGISTER_LAG = 4   # scalar outputs with at most this many taps back stay in registers
 MATVEC_UNROLL = 8
@@ -73,6 +73,44 @@ def _node_kernel(n, level):
                 or kernel.buffers[-1].dtype != n.outputs[0].dtype):
             raise ScanUnsupported
     return kernel
+
+
+def _reads_only_where_it_writes(statements, source, target):
+    """Whether every load of `source` in `statements` is in the value of a store
+    to `target` at the same index (so writing target over source, element by
+    element, reads each element before it is overwritten: not so for a
+    transposed or broadcast read)."""
+    def loads(expr, found):
+        if isinstance(expr, Load):
+            if expr.buffer == source:
+                found.append(expr.index)
+        elif isinstance(expr, Op):
+            for arg in expr.args:
+                loads(arg, found)
+        elif isinstance(expr, Cast):
+            loads(expr.x, found)
+        return found
+
+    for stmt in statements:
+        if isinstance(stmt, Range):
+            if not _reads_only_where_it_writes(stmt.body, source, target):
+                return False
+        elif isinstance(stmt, Guarded):
+            if isinstance(stmt.cond, Contiguous) or not loads(stmt.cond, []):
+                if not (_reads_only_where_it_writes(stmt.then, source, target)
+                        and _reads_only_where_it_writes(stmt.otherwise, source, target)):
+                    return False
+            else:
+                return False
+        elif isinstance(stmt, Store):
+            found = loads(stmt.value, [])
+            if found and (stmt.buffer != target or any(ix != stmt.index for ix in found)):
+                return False
+        elif isinstance(stmt, Check):
+            continue
+        else:                           # accumulations, locals: not an elementwise kernel
+            return False
+    return True
 
 
 def _is_constant_view(n):
@@ -214,7 +252,8 @@ class ScanPlan:
                     or slots.count(tap) != 1 or kernel.n_inputs != len(slots) - 1
                     or len(kernel.buffers) != len(slots)):
                 continue
-            if kernel.buffers[slots.index(tap)].broadcastable == kernel.buffers[-1].broadcastable:
+            if _reads_only_where_it_writes(kernel.body, kernel.buffers[slots.index(tap)],
+                                           kernel.buffers[-1]):
                 found.add(i)
         return frozenset(found)
 
