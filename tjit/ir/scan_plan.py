@@ -419,10 +419,10 @@ def matvec_kernel(dtype, shape=None):
     """out = M v as axpys over a transposed copy `mt` of M (mt[j, i] = M[i, j]): the
     inner loop runs along rows of mt with unit stride and no horizontal sums.
     Rows of mt are taken MATVEC_UNROLL at a time (amortizing the inner loop's
-    setup), each out[i] still summed over j in order, with fused multiply-adds.
-    With `shape` (mt's), the sizes are compile-time constants (checked against
-    the arrays) and the partial sums stay in registers
-    (`_blocked_matvec_kernel`)."""
+    setup), each out[i] still summed over j in order, with fused multiply-adds
+    where the target has them. With `shape` (mt's), the sizes are compile-time
+    constants (checked against the arrays) and the partial sums stay in
+    registers (`_blocked_matvec_kernel`)."""
     mt = Buffer("mt", dtype, (False, False))
     v = Buffer("v", dtype, (False,))
     out = Buffer("out", dtype, (False,))
@@ -431,26 +431,20 @@ def matvec_kernel(dtype, shape=None):
     i, jb, j = Var("mv_i"), Var("mv_jb"), Var("mv_j")
     k, m = Dim(mt, 0), Dim(mt, 1)
     checks = (Check(Dim(v, 0), Dim(mt, 0), 1), Check(Dim(out, 0), Dim(mt, 1), 2))
-    if shape is not None:
-        k, m = IntConst(shape[0]), IntConst(shape[1])
-        checks += (Check(Dim(mt, 0), k, 3), Check(Dim(mt, 1), m, 4))
     unroll = MATVEC_UNROLL
     whole = IntOp("mul", IntOp("div", k, IntConst(unroll)), IntConst(unroll))
     rows = [Var(f"mv_j{c}") for c in range(unroll)]
-    total = Load(out, ((i, 0),))
-    for r in rows:
-        total = Op("fma", (Load(mt, ((r, 0), (i, 1))), Load(v, ((r, 0),)), total), dtype)
-    blocked = (range_to(i, m, (Store(out, ((i, 0),), total),)),)
+
+    def axpy(r):    # out[i] += mt[r, i] v[r]: llvm.fmuladd (no software fma without FMA)
+        return Accumulate(out, ((i, 0),), "add",
+                          Op("mul", (Load(mt, ((r, 0), (i, 1))), Load(v, ((r, 0),))), dtype))
+    blocked = (range_to(i, m, tuple(axpy(r) for r in rows)),)
     for c in reversed(range(unroll)):
         blocked = let(rows[c], IntOp("add", jb, IntConst(c)), blocked)
     body = checks + (
             range_to(i, m, (Store(out, ((i, 0),), Const(0.0, dtype)),)),
             Range(jb, IntConst(0), whole, unroll, blocked),
-            Range(j, whole, k, 1, (
-                range_to(i, m, (
-                    Store(out, ((i, 0),), Op("fma", (Load(mt, ((j, 0), (i, 1))),
-                                                      Load(v, ((j, 0),)),
-                                                      Load(out, ((i, 0),))), dtype)),)),)))
+            Range(j, whole, k, 1, (range_to(i, m, (axpy(j),)),)))
     return Kernel("matvec", (mt, v, out), body, n_inputs=2)
 
 
