@@ -168,3 +168,19 @@ def test_a_transposed_read_of_the_old_value_keeps_the_ring():
     np.testing.assert_allclose(got, ref, rtol=1e-12, atol=1e-12)
     scan = next(t for t in f.thunks if isinstance(t, NativeScan))
     assert scan.native is not None and scan.plan.in_place == frozenset()
+
+
+def test_a_result_kept_by_the_caller_is_not_overwritten_by_the_next_call():
+    """The histories are pooled (aligned views of a larger allocation): a result
+    the caller still holds, as the view the function returns, is never reused."""
+    with tjit.config.change_flags(cpu=V3):
+        f = _rnn_function("float64")
+        rng = np.random.default_rng(8)
+        W, X, h0 = _data(rng, 64, 300, "float64")    # a pooled (64 KB+) history
+        first = f(W, X, h0)[0]
+        kept = first.copy()
+        second = f(W, X * 2, h0)[0]
+        third = f(W, X * 3, h0)[0]
+    np.testing.assert_array_equal(first, kept)
+    np.testing.assert_allclose(second, _rnn_numpy(W, X * 2, h0), rtol=1e-11, atol=1e-13)
+    np.testing.assert_allclose(third, _rnn_numpy(W, X * 3, h0), rtol=1e-11, atol=1e-13)

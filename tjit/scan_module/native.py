@@ -38,8 +38,11 @@ def _reuse_or_aligned(pool, shape, dtype):
     """`tjit.runtime.buffers.reuse_or_empty`; the pooled (large) buffers cache-line
     aligned (allocated once, so their alignment costs once)."""
     for arr in pool:
-        # References: the pool, the loop variable and getrefcount's argument.
-        if sys.getrefcount(arr) == 3 and arr.shape == shape:
+        # References: the pool, the loop variable and getrefcount's argument; to
+        # its memory's owner (views of arr point there, not at arr): arr's and
+        # the argument.
+        if sys.getrefcount(arr) == 3 and sys.getrefcount(arr.base) == 2 \
+                and arr.shape == shape:
             return arr
     if math.prod(shape) * dtype.itemsize < MIN_POOLED_BYTES:
         return np.empty(shape, dtype)
