@@ -221,6 +221,8 @@ def interleaved_medians(fns, rounds, calls, skips, label):
     """{impl: median seconds per call}: every round times each impl in turn (the
     mean of `calls` calls), so that a load that comes and goes on a shared
     machine weighs on all of them alike; the median over `rounds` rounds."""
+    if not fns:
+        return {}
     times = {impl: [] for impl in fns}
     for impl, fn in list(fns.items()):
         try:
@@ -231,8 +233,11 @@ def interleaved_medians(fns, rounds, calls, skips, label):
     gc_was_enabled = gc.isenabled()
     gc.disable()
     try:
-        for _ in range(rounds):
-            for impl, fn in fns.items():
+        order = list(fns.items())
+        for r in range(rounds):
+            # rotated each round: no impl always runs right after one that leaves
+            # threads spinning (JAX's pool) on this 2-core machine
+            for impl, fn in order[r % len(order):] + order[:r % len(order)]:
                 t0 = time.perf_counter()
                 for _ in range(calls):
                     fn()
