@@ -221,8 +221,6 @@ def interleaved_medians(fns, rounds, calls, skips, label):
     """{impl: median seconds per call}: every round times each impl in turn (the
     mean of `calls` calls), so that a load that comes and goes on a shared
     machine weighs on all of them alike; the median over `rounds` rounds."""
-    if not fns:
-        return {}
     times = {impl: [] for impl in fns}
     for impl, fn in list(fns.items()):
         try:
@@ -234,7 +232,7 @@ def interleaved_medians(fns, rounds, calls, skips, label):
     gc.disable()
     try:
         order = list(fns.items())
-        for r in range(rounds):
+        for r in range(rounds if order else 0):
             # rotated each round: no impl always runs right after one that leaves
             # threads spinning (JAX's pool) on this 2-core machine
             for impl, fn in order[r % len(order):] + order[:r % len(order)]:
@@ -245,9 +243,7 @@ def interleaved_medians(fns, rounds, calls, skips, label):
     finally:
         if gc_was_enabled:
             gc.enable()
-    out = {impl: statistics.median(t) for impl, t in times.items()}
-    out.update({impl: "err" for impl in times if impl not in fns})
-    return out
+    return {impl: statistics.median(t) if impl in fns else "err" for impl, t in times.items()}
 
 
 def main(argv=None):
