@@ -1,7 +1,8 @@
 """Scan benchmark: tjit against a NumPy Python loop, JAX lax.scan, a hand-written
 Numba loop and PyTensor's scan (Numba backend) when installed.
 
-    python bench/scan.py [--repeats 7] [--scale 1.0] [--pytensor] [--cpus host,x86-64-v3]
+    python bench/scan.py [--repeats 15] [--calls 3] [--scale 1.0] [--pytensor]
+                         [--cpus host,x86-64-v3]
 
   W6a  RNN h_t = tanh(W h_{t-1} + x_t), 1000 steps, hidden 64, float64; the whole
        sequence of states is returned
@@ -11,7 +12,9 @@ Numba loop and PyTensor's scan (Numba backend) when installed.
        partial sums is returned (and, as "W6b last", only the final sum)
 Every implementation's result is checked against the NumPy loop before it is
 timed; a wrong result shows WRONG, a peer that fails shows 'err' (reason on
-stderr). Times are medians in milliseconds; ratios are against NumPy, and
+stderr). The implementations of a case are timed in turn, round after round
+(--repeats rounds of --calls calls each), so that a passing load on a shared
+machine slows them alike. Times are medians in milliseconds; ratios are against NumPy, and
 jax/tjit is JAX's time over tjit's (> 1: tjit faster). The tjit column is repeated
 for each of --cpus (tjit.config.cpu; default: the host and x86-64-v3).
 PyTensor (--pytensor) compiles slowly; it is off by default.
@@ -20,8 +23,11 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import gc
 import os
+import statistics
 import sys
+import time
 
 import numpy as np
 
@@ -211,9 +217,40 @@ def w6b_pytensor(x, last=False):
 
 
 # --------------------------------------------------------------------------- driver
+def interleaved_medians(fns, rounds, calls, skips, label):
+    """{impl: median seconds per call}: every round times each impl in turn (the
+    mean of `calls` calls), so that a load that comes and goes on a shared
+    machine weighs on all of them alike; the median over `rounds` rounds."""
+    times = {impl: [] for impl in fns}
+    for impl, fn in list(fns.items()):
+        try:
+            fn()                      # warm-up
+        except Exception as e:  # a peer that fails must not stop the table
+            skips.note(impl, e, label)
+            del fns[impl]
+    gc_was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        order = list(fns.items())
+        for r in range(rounds if order else 0):
+            # rotated each round: no impl always runs right after one that leaves
+            # threads spinning (JAX's pool) on this 2-core machine
+            for impl, fn in order[r % len(order):] + order[:r % len(order)]:
+                t0 = time.perf_counter()
+                for _ in range(calls):
+                    fn()
+                times[impl].append((time.perf_counter() - t0) / calls)
+    finally:
+        if gc_was_enabled:
+            gc.enable()
+    return {impl: statistics.median(t) if impl in fns else "err" for impl, t in times.items()}
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--repeats", type=int, default=7)
+    ap.add_argument("--repeats", type=int, default=15,
+                    help="rounds; each times every implementation in turn")
+    ap.add_argument("--calls", type=int, default=3, help="calls timed per round")
     ap.add_argument("--scale", type=float, default=1.0)
     ap.add_argument("--pytensor", action="store_true")
     H.add_cpus_argument(ap)
@@ -251,6 +288,7 @@ def main(argv=None):
         else:
             times["numpy"] = H.median_time(lambda: np.cumsum(*data)[-1 if kw else slice(None)],
                                            args.repeats)
+        fns = {}
         for impl in impls:
             name, cpu = H.split_cpu(impl)
             maker = getattr(module, f"{prefix}_{name}", None)
@@ -263,10 +301,11 @@ def main(argv=None):
                 if not H.same(np.asarray(fn()), expected):
                     times[impl] = H.WRONG
                     continue
-                times[impl] = H.median_time(fn, args.repeats)
+                fns[impl] = fn
             except Exception as e:  # a peer that fails must not stop the table
                 skips.note(impl, e, label)
                 times[impl] = "err"
+        times.update(interleaved_medians(fns, args.repeats, args.calls, skips, label))
         row = [label, what, "ms", H.fmt(times["numpy"], 1e3)]
         row += [H.fmt(times[i], 1e3) for i in impls]
         for impl in impls:
@@ -281,7 +320,8 @@ def main(argv=None):
     print("\nnumpy: W6a a Python loop of NumPy calls; W6b np.cumsum (a C loop, no scan). "
           "Ratios > 1: faster than NumPy;\n"
           "jax/tjit > 1: tjit faster than JAX (the W6a target). "
-          f"tjit threads {theano.config.threads}; median of {args.repeats}.")
+          f"tjit threads {theano.config.threads}; median of {args.repeats} rounds of "
+          f"{args.calls} calls, implementations in turn.")
 
 
 if __name__ == "__main__":

@@ -70,6 +70,16 @@ class IRRenderer(Renderer):
                 [ir.MetaDataString(m, "llvm.loop.vectorize.enable"), ir.Constant(ir.IntType(1), 0)])])
         latch.set_metadata("llvm.loop", self._no_vectorize)
 
+    def _vectorized_at(self, latch, width):
+        m = self.module
+        hints = [m.add_metadata([ir.MetaDataString(m, "llvm.loop.vectorize.width"),
+                                 ir.Constant(ir.IntType(32), width)]),
+                 m.add_metadata([ir.MetaDataString(m, "llvm.loop.vectorize.enable"),
+                                 ir.Constant(ir.IntType(1), 1)])]
+        loop = m.add_metadata(hints + [ir.MetaDataString(m, "loop %d" % width)])
+        loop.operands = (loop,) + tuple(hints)      # a loop ID refers to itself
+        latch.set_metadata("llvm.loop", loop)
+
     def _finish(self):
         text = str(self.module)
         if self.level == 0:

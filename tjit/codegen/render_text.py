@@ -337,6 +337,7 @@ class TextRenderer(Renderer):
         kernel = self.kernel
         self.module = _Module(direct_calls=self.level != 0)
         self.no_vectorize = False
+        self.width_loops = []       # (metadata number, lanes) of loops given a width
         i8p, i64, i32 = ir.IntType(8).as_pointer(), ir.IntType(64), ir.IntType(32)
         if self.level:        # defined first: it comes first in the module
             axes = [(b.name, axis) for b in kernel.buffers for axis in range(b.ndim)]
@@ -366,12 +367,21 @@ class TextRenderer(Renderer):
         self.builder.block.lines[-1] += ", !llvm.loop !%d" % self._NO_VECTORIZE
         self.no_vectorize = True
 
+    def _vectorized_at(self, latch, width):
+        n = self._NO_VECTORIZE + 2 + 3 * len(self.width_loops)   # a distinct loop ID each
+        self.builder.block.lines[-1] += ", !llvm.loop !%d" % n
+        self.width_loops.append((n, width))
+
     def _alloca(self, ty, count, name):
         return self.builder._emit(ty.as_pointer(), "alloca %s, i64 %d, align 64"
                                   % (_type(ty), count))
 
     def _finish(self):
         text = self.module.text(self.triple, self.data_layout)
+        for n, width in self.width_loops:
+            text += (f"!{n} = distinct !{{!{n}, !{n + 1}, !{n + 2}}}\n"
+                     f"!{n + 1} = !{{!\"llvm.loop.vectorize.width\", i32 {width}}}\n"
+                     f"!{n + 2} = !{{!\"llvm.loop.vectorize.enable\", i1 true}}\n")
         if self.level == 0:
             return text
         if self.no_vectorize:

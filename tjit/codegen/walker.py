@@ -43,7 +43,7 @@ import numpy as np
 from llvmlite import ir
 
 from tjit.codegen import array_abi, mathlib, mathlib_scalar
-from tjit.codegen.scalar_ops import storage_type
+from tjit.codegen.scalar_ops import LIBRARY_OPS, storage_type
 from tjit.codegen.target import LLVM_LOCK, current as current_target, target_machine
 from tjit.ir.nodes import (Accumulate, ArgAccumulate, Begin, Cast, Check, Const, Contiguous, Dim,
                            End, Guarded, Improves, Index, IntConst, IntOp, Load, Local, Op, Param,
@@ -120,6 +120,9 @@ class Renderer:
 
     def _not_vectorized(self, latch):
         """Keep LLVM from vectorizing the loop whose back edge is `latch`."""
+
+    def _vectorized_at(self, latch, width):
+        """Have LLVM vectorize the loop whose back edge is `latch` at `width` lanes."""
 
     def _alloca(self, ty, count, name):
         """A 64-byte aligned stack array of `count` `ty` in the entry block."""
@@ -263,7 +266,7 @@ class Renderer:
 
         def fast():
             self.unit_strides = frozenset(strided)
-            self._counted_loop(stmt, start, stop, env)
+            self._counted_loop(stmt, start, stop, env, self._math_loop_width(stmt))
             self.unit_strides = frozenset()
 
         # The general copy is not vectorized: LLVM would only version it again
@@ -271,7 +274,7 @@ class Renderer:
         self._branch(unit, fast,
                      lambda: self._counted_loop(stmt, start, stop, env, vectorize=False))
 
-    def _counted_loop(self, stmt, start, stop, env, vectorize=True):
+    def _counted_loop(self, stmt, start, stop, env, vector_width=None, vectorize=True):
         b = self.builder
         preheader = b.block
         name = stmt.var.name
@@ -289,8 +292,22 @@ class Renderer:
         latch = b.branch(header)
         if not vectorize:
             self._not_vectorized(latch)
+        elif vector_width:
+            self._vectorized_at(latch, vector_width)
         b.position_at_end(done)
         self.cache = {}                  # values of the loop body do not dominate its exit
+
+    def _math_loop_width(self, stmt):
+        """For kernels whose meta asks for "wide_math_loops" (a scan's step loop):
+        the vector width to force on innermost loop `stmt` when it calls the math
+        library, the widest variant built (two registers' worth of lanes). At
+        LLVM's own choice (one register) every variant call re-materializes the
+        function's ~30 constants; at twice the width the two halves share them,
+        and a call's ~130-cycle dependency chain covers twice the lanes."""
+        if not self.kernel.meta.get("wide_math_loops"):
+            return None
+        dtypes = _library_dtypes(stmt.body)
+        return max(mathlib.widths(min(dtypes))) if dtypes else None
 
     # ---- memory --------------------------------------------------------------------
     def _local(self, stmt):
@@ -480,5 +497,27 @@ def _strided_by(var, statements):
         elif isinstance(stmt, ArgAccumulate):
             found.update((b, axis) for b in (stmt.values, stmt.positions)
                          for v, axis in stmt.index if v == var)
+            visit(stmt.value)
+    return found
+
+
+def _library_dtypes(statements):
+    """The float dtypes of the math library calls in `statements` (innermost loop body)."""
+    found, seen = set(), set()
+
+    def visit(expr):
+        if id(expr) in seen:
+            return
+        seen.add(id(expr))
+        if isinstance(expr, Op):
+            if expr.name in LIBRARY_OPS and expr.dtype in FLOATS:
+                found.add(expr.dtype)
+            for arg in expr.args:
+                visit(arg)
+        elif isinstance(expr, Cast):
+            visit(expr.x)
+
+    for stmt in statements:
+        if isinstance(stmt, (Store, Accumulate)):
             visit(stmt.value)
     return found

@@ -22,11 +22,12 @@ from ..tensor.subtensor import Subtensor
 from .lower import elementwise_kernel
 from .lower_scan import Binding, SpliceError, loop_kernel, view_binding
 from .lowering import lower
-from .nodes import (Buffer, Check, Const, Dim, IntConst, IntOp, Kernel, Load, Local, Op, Param,
-                    Range, Store, Var, let, range_to)
+from .nodes import (Accumulate, Buffer, Cast, Check, Const, Contiguous, Dim, Guarded, IntConst,
+                    IntOp, Kernel, Load, Local, Op, Param, Range, Store, Var, let, range_to)
 
 MAX_REGISTER_LAG = 4   # scalar outputs with at most this many taps back stay in registers
 MATVEC_UNROLL = 8
+MATVEC_BLOCK_BYTES = 256    # outputs summed at once: 8 AVX2 registers of partial sums
 MAX_SPECIALIZED_MATVEC = 128 * 128   # elements of a matrix compiled for its exact shape
 
 
@@ -72,6 +73,44 @@ def _node_kernel(n, level):
                 or kernel.buffers[-1].dtype != n.outputs[0].dtype):
             raise ScanUnsupported
     return kernel
+
+
+def _reads_only_where_it_writes(statements, source, target):
+    """Whether every load of `source` in `statements` is in the value of a store
+    to `target` at the same index (so writing target over source, element by
+    element, reads each element before it is overwritten: not so for a
+    transposed or broadcast read)."""
+    def loads(expr, found):
+        if isinstance(expr, Load):
+            if expr.buffer == source:
+                found.append(expr.index)
+        elif isinstance(expr, Op):
+            for arg in expr.args:
+                loads(arg, found)
+        elif isinstance(expr, Cast):
+            loads(expr.x, found)
+        return found
+
+    for stmt in statements:
+        if isinstance(stmt, Range):
+            if not _reads_only_where_it_writes(stmt.body, source, target):
+                return False
+        elif isinstance(stmt, Guarded):
+            if isinstance(stmt.cond, Contiguous) or not loads(stmt.cond, []):
+                if not (_reads_only_where_it_writes(stmt.then, source, target)
+                        and _reads_only_where_it_writes(stmt.otherwise, source, target)):
+                    return False
+            else:
+                return False
+        elif isinstance(stmt, Store):
+            found = loads(stmt.value, [])
+            if found and (stmt.buffer != target or any(ix != stmt.index for ix in found)):
+                return False
+        elif isinstance(stmt, Check):
+            continue
+        else:                           # accumulations, locals: not an elementwise kernel
+            return False
+    return True
 
 
 def _is_constant_view(n):
@@ -126,6 +165,7 @@ class ScanPlan:
             slot_role[slot] = ("rec", j) if j < s.n_rec else ("nit", j - s.n_rec)
 
         alias, views, partial, kernels = {}, {}, {}, []
+        elementwise = set()         # positions in `kernels` of elementwise nodes
         for n, (_, ins, outs) in zip(fn.nodes, fn.steps):
             if _is_constant_view(n):
                 view = (alias.get(ins[0], ins[0]), n.op.pattern, n.inputs[0].ndim)
@@ -162,6 +202,8 @@ class ScanPlan:
                 else:
                     partial[outs[0]] = pseudo
                 continue
+            if isinstance(n.op, FusedElemwise):
+                elementwise.add(len(kernels))
             kernels.append((kernel, slots))
         consts, scratch = [], []
         for kernel, slots in kernels:
@@ -184,6 +226,36 @@ class ScanPlan:
         self.views, self.partial = views, partial
         self.matvec_nonseqs = [k[1] for k, _ in kernels
                                if isinstance(k, tuple) and k[0] == "matvec"]
+        self.in_place = self._in_place_outputs(alias, elementwise)
+
+    def _in_place_outputs(self, alias, elementwise):
+        """Last-only outputs (ring buffers) whose new value can overwrite the old
+        one: lag 1, and the previous value is read by one elementwise node only,
+        the one writing the new value at the same indices (no broadcasting), so
+        every element is read before it is written. A gradient's accumulator
+        (g = g + outer(a, b) at every step) then stays in one buffer instead of
+        two, a third less memory traffic per step."""
+        s, found = self.spec, set()
+        for i in self.last_only:
+            if s.lags[i] != 1 or list(s.rec_taps[i]) != [-1]:
+                continue
+            tap = next((slot for slot, r in self.slot_role.items() if r == ("tap", i, -1)), None)
+            rec = next((slot for slot, r in self.slot_role.items() if r == ("rec", i)), None)
+            if tap is None or rec is None or tap in alias.values() \
+                    or any(v[0] == tap for v in self.views.values()):
+                continue
+            readers = [k for k, (_, slots) in enumerate(self.kernels) if tap in slots]
+            if len(readers) != 1 or readers[0] not in elementwise:
+                continue
+            kernel, slots = self.kernels[readers[0]]
+            if (slots[-1] != rec
+                    or slots.count(tap) != 1 or kernel.n_inputs != len(slots) - 1
+                    or len(kernel.buffers) != len(slots)):
+                continue
+            if _reads_only_where_it_writes(kernel.body, kernel.buffers[slots.index(tap)],
+                                           kernel.buffers[-1]):
+                found.add(i)
+        return frozenset(found)
 
     def shapes(self, storage):
         """(scratch shapes and dtypes, per-step outputs' row shapes, matrix-vector
@@ -244,8 +316,8 @@ class ScanPlan:
                 var = Var(f"row{i}_{offset}")
                 tap_vars[i, offset] = var
                 row = IntOp("add", step, IntConst(offset))
-                if i in self.last_only:      # ring of lag + 1 rows: row mod (lag + 1)
-                    size = IntConst(s.lags[i] + 1)
+                if i in self.last_only:      # ring of lag + 1 rows (in place: lag)
+                    size = IntConst(s.lags[i] + (i not in self.in_place))
                     row = IntOp("sub", row, IntOp("mul", IntOp("div", row, size), size))
                 lets.append((var, row))
             return tap_vars[i, offset]
@@ -347,36 +419,73 @@ def matvec_kernel(dtype, shape=None):
     """out = M v as axpys over a transposed copy `mt` of M (mt[j, i] = M[i, j]): the
     inner loop runs along rows of mt with unit stride and no horizontal sums.
     Rows of mt are taken MATVEC_UNROLL at a time (amortizing the inner loop's
-    setup), each out[i] still summed over j in order, with fused multiply-adds.
-    With `shape` (mt's), the sizes are compile-time constants (checked against
-    the arrays)."""
+    setup), each out[i] still summed over j in order, with fused multiply-adds
+    where the target has them. With `shape` (mt's), the sizes are compile-time
+    constants (checked against the arrays) and the partial sums stay in
+    registers (`_blocked_matvec_kernel`)."""
     mt = Buffer("mt", dtype, (False, False))
     v = Buffer("v", dtype, (False,))
     out = Buffer("out", dtype, (False,))
+    if shape is not None:
+        return _blocked_matvec_kernel(mt, v, out, shape)
     i, jb, j = Var("mv_i"), Var("mv_jb"), Var("mv_j")
     k, m = Dim(mt, 0), Dim(mt, 1)
     checks = (Check(Dim(v, 0), Dim(mt, 0), 1), Check(Dim(out, 0), Dim(mt, 1), 2))
-    if shape is not None:
-        k, m = IntConst(shape[0]), IntConst(shape[1])
-        checks += (Check(Dim(mt, 0), k, 3), Check(Dim(mt, 1), m, 4))
     unroll = MATVEC_UNROLL
     whole = IntOp("mul", IntOp("div", k, IntConst(unroll)), IntConst(unroll))
     rows = [Var(f"mv_j{c}") for c in range(unroll)]
-    total = Load(out, ((i, 0),))
-    for r in rows:
-        total = Op("fma", (Load(mt, ((r, 0), (i, 1))), Load(v, ((r, 0),)), total), dtype)
-    blocked = (range_to(i, m, (Store(out, ((i, 0),), total),)),)
+
+    def axpy(r):    # out[i] += mt[r, i] v[r]: llvm.fmuladd (no software fma without FMA)
+        return Accumulate(out, ((i, 0),), "add",
+                          Op("mul", (Load(mt, ((r, 0), (i, 1))), Load(v, ((r, 0),))), dtype))
+    blocked = (range_to(i, m, tuple(axpy(r) for r in rows)),)
     for c in reversed(range(unroll)):
         blocked = let(rows[c], IntOp("add", jb, IntConst(c)), blocked)
     body = checks + (
             range_to(i, m, (Store(out, ((i, 0),), Const(0.0, dtype)),)),
             Range(jb, IntConst(0), whole, unroll, blocked),
-            Range(j, whole, k, 1, (
-                range_to(i, m, (
-                    Store(out, ((i, 0),), Op("fma", (Load(mt, ((j, 0), (i, 1))),
-                                                      Load(v, ((j, 0),)),
-                                                      Load(out, ((i, 0),))), dtype)),)),)))
+            Range(j, whole, k, 1, (range_to(i, m, (axpy(j),)),)))
     return Kernel("matvec", (mt, v, out), body, n_inputs=2)
+
+
+def _blocked_matvec_kernel(mt, v, out, shape):
+    """out = M v for mt (k, m) of a compile-time shape. The outputs are taken in
+    blocks of MATVEC_BLOCK_BYTES, each block's partial sums in a Local that LLVM
+    keeps in vector registers for the whole j loop: per row of mt one broadcast
+    of v[j] and one multiply-add per vector of outputs, with 8 independent
+    chains (enough to cover the FMA latency), and no partial sums stored and
+    reloaded per row as the general kernel does. Each out[i] is still summed
+    over j in order with fused multiply-adds (llvm.fmuladd: separate ones on
+    targets without FMA), so the results equal the general kernel's.
+
+    Blocks run as a loop over their start (not one unrolled copy each): with a
+    block at the constant start 0, LLVM's SLP vectorizer packed its lanes off by
+    one (three scalar FMAs per row)."""
+    dtype = mt.dtype
+    k, m = shape
+    block = MATVEC_BLOCK_BYTES // np.dtype(dtype).itemsize
+    j, c, base = Var("mv_j"), Var("mv_c"), Var("mv_base")
+    body = [Check(Dim(mt, 0), IntConst(k), 3), Check(Dim(mt, 1), IntConst(m), 4),
+            Check(Dim(v, 0), IntConst(k), 1), Check(Dim(out, 0), IntConst(m), 2)]
+
+    def blocks(start, stop, width):
+        acc = Buffer(f"mv_acc{start}", dtype, (False,))
+        body.append(Local(acc, width))
+        # acc += a * b: a fused multiply-add where the target has one (llvm.fmuladd)
+        product = Op("mul", (Load(mt, ((j, 0), (base, 1), (c, 1))), Load(v, ((j, 0),))), dtype)
+        width = IntConst(width)
+        body.append(Range(base, IntConst(start), IntConst(stop), block, (
+            range_to(c, width, (Store(acc, ((c, 0),), Const(0.0, dtype)),)),
+            range_to(j, IntConst(k), (range_to(c, width, (
+                Accumulate(acc, ((c, 0),), "add", product),)),)),
+            range_to(c, width, (Store(out, ((base, 0), (c, 0)), Load(acc, ((c, 0),))),)))))
+
+    whole = m - m % block
+    if whole:
+        blocks(0, whole, block)
+    if m % block:
+        blocks(whole, m, m % block)
+    return Kernel("matvec_blocked", (mt, v, out), tuple(body), n_inputs=2)
 
 
 def copy_kernel(dtype, ndim):

@@ -11,12 +11,46 @@ and the step) when a shape check fails natively.
 """
 from __future__ import annotations
 
+import math
+import sys
+
 import numpy as np
 
-from ..runtime.buffers import reuse_or_empty as _reuse_or_empty
+from ..runtime.buffers import MIN_POOLED_BYTES, POOL_SIZE, reuse_or_empty as _reuse_or_empty
 from ..runtime.native_thunk import END
 from .op import _check_sequences, _n_steps
 
+
+ALIGN = 64      # bytes: a cache line (a 32-byte load from a 16-byte aligned row splits
+                # across two lines every other time)
+
+
+def _aligned_empty(shape, dtype, align=ALIGN):
+    """np.empty(shape, dtype) starting on an `align`-byte boundary."""
+    dtype = np.dtype(dtype)
+    nbytes = math.prod(shape) * dtype.itemsize
+    raw = np.empty(nbytes + align, np.uint8)
+    start = -raw.__array_interface__["data"][0] % align
+    return raw[start:start + nbytes].view(dtype).reshape(shape)
+
+
+def _reuse_or_aligned(pool, shape, dtype):
+    """`tjit.runtime.buffers.reuse_or_empty`; the pooled (large) buffers cache-line
+    aligned (allocated once, so their alignment costs once)."""
+    for arr in pool:
+        # References: the pool, the loop variable and getrefcount's argument; to
+        # its memory's owner (views of arr point there, not at arr): arr's and
+        # the argument.
+        if sys.getrefcount(arr) == 3 and sys.getrefcount(arr.base) == 2 \
+                and arr.shape == shape:
+            return arr
+    if math.prod(shape) * dtype.itemsize < MIN_POOLED_BYTES:
+        return np.empty(shape, dtype)
+    arr = _aligned_empty(shape, dtype)
+    if len(pool) >= POOL_SIZE:
+        pool.pop(0)
+    pool.append(arr)
+    return arr
 
 
 class NativeScan:
@@ -37,6 +71,7 @@ class NativeScan:
         self.native = None     # the loop kernel last run (for tjit dump), once called
         self.unsupported = False
         self.kernels = {}      # input shape signature -> its loop kernel
+        self.spare = {}        # input shape signature -> [(scratch, transposed) not in use]
 
     def fallback(self, inputs):
         return self.op.run(self.node, inputs, self.mode)
@@ -74,26 +109,38 @@ class NativeScan:
         last_only = self.op.last_only
         for i, (init, lag, out, pool) in enumerate(zip(inits, s.lags, self.node.outputs,
                                                        self.pools)):
-            rows = lag + 1 if i in last_only else lag + n     # a ring, or every step
-            buf = _reuse_or_empty(pool, (rows,) + init.shape[1:], np.dtype(init.dtype))
+            # a ring (of lag rows when the step updates the value in place), or every step
+            rows = lag + (i not in self.plan.in_place) if i in last_only else lag + n
+            buf = _reuse_or_aligned(pool, (rows,) + init.shape[1:], np.dtype(init.dtype))
             buf[:lag] = init[:lag]
             hists.append(buf)
         nits = [_reuse_or_empty(pool, (n,) + row, np.dtype(out.dtype))
                 for row, out, pool in zip(nit_rows, self.node.outputs[s.n_rec:],
                                           self.pools[s.n_rec:])]
-        # Per call, not per thunk: concurrent calls of one function must not share it.
-        scratch = [np.empty(shape, dtype) for shape, dtype in scratch_shapes]
-        # Loop-invariant matrices of matrix-vector products, transposed once per call.
-        transposed = [np.ascontiguousarray(nonseqs[k].T) for k in self.plan.matvec_nonseqs]
+        # Scratch buffers and the transposed loop-invariant matrices of matrix-vector
+        # products: one set per concurrent call of this function (taken from the
+        # spare sets, returned after the call), cache-line aligned.
+        spare = self.spare.setdefault(signature, [])
+        try:
+            scratch, transposed = spare.pop()
+        except IndexError:
+            scratch = [_aligned_empty(shape, dtype) for shape, dtype in scratch_shapes]
+            transposed = [_aligned_empty(nonseqs[k].shape[::-1], nonseqs[k].dtype)
+                          for k in self.plan.matvec_nonseqs]
+        for k, mt in zip(self.plan.matvec_nonseqs, transposed):
+            np.copyto(mt, nonseqs[k].T)           # transposed once per call
         arrays = [*seqs, *nonseqs, *self.plan.consts, *transposed, *hists, *nits, *scratch]
-        rc = native.cfunc(*arrays, n, 0, END)     # n: the loop kernel's param n_steps
+        try:
+            rc = native.cfunc(*arrays, n, 0, END)     # n: the loop kernel's param n_steps
+        finally:
+            spare.append((scratch, transposed))
         if rc:
             # A shape check failed: the per-step loop raises the error naming the step.
             return self.fallback(inputs)
         results = hists + nits
         for i in last_only:
             lag = s.lags[i]
-            results[i] = hists[i][(n - 1 + lag) % (lag + 1), ...].copy()
+            results[i] = hists[i][(n - 1 + lag) % hists[i].shape[0], ...].copy()
         return results
 
     def _probe(self, seqs, inits, nonseqs):
