@@ -44,11 +44,12 @@ import numpy as np
 from tjit.ir.lower import (CheckList, _collapsible_groups, _effective_axes, _place_loads,
                            _product)
 from tjit.ir.nodes import (Accumulate, ArgAccumulate, Begin, Buffer, Cast, Const,
-                           Contiguous, Dim, End, Guarded, Improves, Index, IntConst, IntOp,
+                           Contiguous, Dim, End, Guarded, Index, IntConst, IntOp,
                            Kernel, Load, Local, Op, Range, Store, Var)
 
 BLOCK = 1024
-ARG_BLOCK = 256   # argmax/argmin: short blocks, so few of them hold a new extremum
+LANES = 8         # argmax/argmin: (extremum, position) lanes, two AVX2 vectors of float64
+ARG_BLOCK = 256   # (a width of many lane blocks, for tests of long rows)
 TILE = 4096   # outer_partials: columns per task; the accumulator row stays in L1/L2
 ROWS = 8      # row-wise schedules: rows added per pass over the accumulator row ...
 ROWS_M2 = 12  # ... for m2 (var/std: three accumulator rows; 12 measured 10-15% faster
@@ -190,33 +191,41 @@ class _Schedule:
         self.count = _product([extent[d] for d in reduced] or [IntConst(1)])
         self.blocked = (not self.rowwise and kind in ("sum", "prod", "m2")
                         and np.dtype(acc_dtype).kind == "f")
-        # argmax/argmin: a vectorized max/min of each block, then a rescan of the
-        # first block holding the final extremum
-        self.arg_blocked = self.arg and not self.rowwise
-        if self.arg_blocked:
-            self.blocked = True
+        # argmax/argmin: LANES running (extremum, position) pairs, lane j taking
+        # the positions = j mod LANES of the innermost reduced loop, combined
+        # once at the end. The fast pass takes a value only when strictly better
+        # (a vector compare and two selects per vector), beside a vector sum of
+        # the values (NaN when one is); when that is NaN or the extremum found is
+        # the identity (a row of -inf), the exact pass (NumPy's rules: nothing
+        # seen, or better, or a first NaN) runs instead.
+        self.lanes = self.arg and not self.rowwise
+        float_acc = np.dtype(acc_dtype).kind == "f"
+        self.lane_acc = Buffer(prefix + "lane", acc_dtype, (False,)) if self.lanes else None
+        self.lane_pos = Buffer(prefix + "lane_pos", "int64", (False,)) if self.lanes else None
+        self.lane_nan = Buffer(prefix + "lane_nan", acc_dtype, (False,)) \
+            if self.lanes and float_acc else None
         self.block = Buffer(prefix + "block", acc_dtype, ()) if self.blocked else None
         self.block2 = Buffer(prefix + "block_sq", acc_dtype, ()) if self.blocked and self.m2 \
             else None
-        self.first = Buffer(prefix + "first", "int64", ()) if self.arg_blocked else None
-        self.best = Buffer(prefix + "best_block", "int64", ()) if self.arg_blocked else None
-        # Float max/min (and argmax/argmin's block scans): a plain vector max
+        self.first = Buffer(prefix + "first", "int64", ()) if self.lanes else None
+        # Float max/min: a plain vector max
         # (`reassoc` Accumulate: NaNs dropped, zero signs either way) beside a
         # vector sum of the same values, which is NaN when a value is NaN (or
         # +inf meets -inf). Only then the range is reduced again with the
         # NaN-propagating maximum: the same value, at a third of the work.
-        self.fast_extremum = (kind in ("max", "min", "argmax", "argmin") and not self.rowwise
+        self.fast_extremum = (kind in ("max", "min") and not self.rowwise
                               and acc_dtype in ("float32", "float64"))
-        # (argmax/argmin's block scans use the same NaN sum: a bool flag costs a
-        # pack and an or per vector on AVX2, the sum one add)
-        self.nan = None if not self.fast_extremum else Buffer(prefix + "nansum", acc_dtype, ())
+        # (the NaN sum, not a bool flag: a flag costs a pack and an or per vector
+        # on AVX2, the sum one add)
+        self.nan = Buffer(prefix + "nansum", acc_dtype, ()) \
+            if self.fast_extremum or self.lane_nan is not None else None
         self._exact = False
 
     def locals(self):
         size = {"reduce_outer": BLOCK, "outer_partials": TILE}.get(self.schedule, 1)
         out = [Local(b, size) for b in (self.acc, self.pos, self.acc2, self.shift) if b]
-        out += [Local(b, 1) for b in (self.block, self.block2, self.first, self.best, self.nan)
-                if b]
+        out += [Local(b, 1) for b in (self.block, self.block2, self.first, self.nan) if b]
+        out += [Local(b, LANES) for b in (self.lane_acc, self.lane_pos, self.lane_nan) if b]
         return tuple(out)
 
     def _extremum_update(self, into, op, value):
@@ -258,7 +267,102 @@ class _Schedule:
             stmts.append(Store(self.pos, index, Const(-1, "int64")))
         if self.m2:
             stmts += [Store(self.acc2, index, init), Store(self.shift, index, first)]
+        if self.lanes:
+            stmts.append(self._lanes_reset())
         return stmts
+
+    def _lanes_reset(self):
+        lane = Var(self.lane_acc.name + "_j")
+        at = ((lane, 0),)
+        init = Const(identity(self.kind, self.acc_dtype), self.acc_dtype)
+        stmts = (Store(self.lane_acc, at, init), Store(self.lane_pos, at, Const(-1, "int64")))
+        if self.lane_nan is not None and not self._exact:
+            stmts += (Store(self.lane_nan, at, Const(0, self.acc_dtype)),)
+        return Range(lane, IntConst(0), IntConst(LANES), 1, stmts)
+
+    def with_lanes_fallback(self, build):
+        """`build()` (the reduced loops over the lanes) fast, then combined; then
+        the exact pass when the fast one saw a NaN or found only the identity."""
+        fast = tuple(build()) + self._lanes_combined()
+        self._exact = True
+        try:
+            exact = (self._lanes_reset(),) + tuple(build())
+        finally:
+            self._exact = False
+        init = Const(identity(self.kind, self.acc_dtype), self.acc_dtype)
+        exact += (Store(self.acc, (), init), Store(self.pos, (), Const(-1, "int64")))
+        exact += self._lanes_combined()
+        redo = Op("eq", (Load(self.acc, ()), init), "bool")
+        if self.lane_nan is not None:
+            lane = Var(self.lane_acc.name + "_n")
+            fast += (Store(self.nan, (), Const(0, self.acc_dtype)),
+                     Range(lane, IntConst(0), IntConst(LANES), 1,
+                           (Accumulate(self.nan, (), "add", Load(self.lane_nan, ((lane, 0),))),)))
+            redo = Op("or", (redo, Op("isnan", (Load(self.nan, ()),), "bool")), "bool")
+        return fast + (Guarded(redo, exact, ()),)
+
+    def _lanes_combined(self):
+        """(acc, pos) from the lanes: the extremum over the lanes (NaN if one
+        is), then the smallest position of a lane holding it (NumPy's first
+        occurrence: lanes interleave positions, so not the first such lane);
+        pos = -1 when no lane saw anything (an empty chunk)."""
+        lane = Var(self.lane_acc.name + "_k")
+        at = ((lane, 0),)
+        held, held_pos = Load(self.lane_acc, at), Load(self.lane_pos, at)
+        seen = Op("ge", (held_pos, Const(0, "int64")), "bool")
+        held_pos = Op("add", (held_pos, Index(lane)), "int64")
+        big = Const(2 ** 62, "int64")
+        found = Load(self.acc, ())
+        hit = Op("eq", (held, found), "bool")
+        if np.dtype(self.acc_dtype).kind == "f":
+            both_nan = Op("and", (Op("isnan", (held,), "bool"),
+                                  Op("isnan", (found,), "bool")), "bool")
+            hit = Op("or", (hit, both_nan), "bool")
+        where = Op("switch", (Op("and", (hit, seen), "bool"), held_pos, big), "int64")
+        first = Load(self.first, ())
+        none = Op("eq", (first, big), "bool")
+        return (Range(lane, IntConst(0), IntConst(LANES), 1,
+                      (ArgAccumulate(self.acc, self.pos, (), self.kind, held, held_pos),)),
+                Store(self.first, (), big),
+                Range(lane, IntConst(0), IntConst(LANES), 1,
+                      (Accumulate(self.first, (), "minimum", where),)),
+                Store(self.pos, (), Op("switch", (none, Const(-1, "int64"), first), "int64")))
+
+    def _lane_loops(self, rvars, red_groups, start, stop):
+        """The innermost reduced loop [start, stop) of argmax/argmin over the
+        lanes: blocks of LANES positions, lane j taking block position j, then
+        the remaining positions into lanes 0, 1, ..."""
+        var, group = rvars[-1], red_groups[-1]
+        block, lane = Var(var.name + "b"), Var(var.name + "l")
+        outer_terms = self._kept_terms + list(zip(rvars[:-1], red_groups[:-1]))
+
+        def update(base):
+            value = self._value_at(outer_terms + [(base, group), (lane, group)])
+            # the lanes hold the position of their block (a broadcast, not a
+            # vector of positions): lane k's position is held + k
+            position = self._position(rvars[:-1] + [base], red_groups)
+            at = ((lane, 0),)
+            if self._exact:
+                return (ArgAccumulate(self.lane_acc, self.lane_pos, at, self.kind, value,
+                                      position),)
+            held = Load(self.lane_acc, at)
+            take = Op("gt" if self.kind == "argmax" else "lt", (value, held), "bool")
+            stmts = (Store(self.lane_pos, at, Op("switch", (take, position,
+                                                            Load(self.lane_pos, at)), "int64")),
+                     Store(self.lane_acc, at, Op("switch", (take, value, held), value.dtype)))
+            if self.lane_nan is not None:
+                stmts += (Accumulate(self.lane_nan, at, "add", value),)
+            return stmts
+
+        count = IntOp("max", IntOp("sub", stop, start), IntConst(0))
+        tail = Var(var.name + "t")
+        tail_start = IntOp("add", start, IntOp("mul", IntOp("div", count, IntConst(LANES)),
+                                               IntConst(LANES)))
+        full = Range(block, start, IntOp("sub", stop, IntConst(LANES - 1)), LANES,
+                     (Range(lane, IntConst(0), IntConst(LANES), 1, update(block)),))
+        rest = _bind(tail, tail_start,
+                     (Range(lane, IntConst(0), IntOp("sub", stop, tail), 1, update(tail)),))
+        return (full,) + rest
 
     def _value_at(self, terms):
         """The value with loads placed at `terms`: [(var, loop group)]."""
@@ -317,6 +421,7 @@ class _Schedule:
         rvars = [Var("%sr%d" % (prefix, n)) for n in range(len(red_groups))]
         value = self._value_at(list(zip(kvars + rvars, kept_groups + red_groups)))
         first = self._value_at(list(zip(kvars, kept_groups))) if self.m2 else None
+        self._kept_terms = list(zip(kvars, kept_groups))
         chunk = None
         if self.schedule == "partials":
             cvar = Var(prefix + "chunk")
@@ -334,10 +439,12 @@ class _Schedule:
                 inner = (Range(rvars[k], start, stop, 1, inner),)
             return inner
 
-        if self.fast_extremum and not self.arg:
+        if self.fast_extremum:
             inner = self.with_nan_fallback(self.acc, reduced_loops)
-        else:
+        elif not (self.lanes and red_groups):
             inner = reduced_loops()
+        if self.lanes and red_groups:
+            inner = self.with_lanes_fallback(reduced_loops)
         if self.schedule == "partials":
             body = tuple(self._init((), first)) + inner + tuple(self._finish(((cvar, 0),), ()))
             return (Range(cvar, IntOp("max", Begin(), IntConst(0)),
@@ -363,53 +470,13 @@ class _Schedule:
             return tuple(extra) + tuple(self._update((), value, rvars, red_groups))
         var, k = rvars[-1], len(red_groups) - 1
         start, stop = chunk if (k == 0 and chunk) else (IntConst(0), self._extent(red_groups[k]))
+        if self.lanes:
+            return self._lane_loops(rvars, red_groups, start, stop)
         if not self.blocked:
             return (Range(var, start, stop, 1,
                           tuple(extra) + tuple(self._update((), value, rvars, red_groups))),)
         bvar = Var(var.name + "b")
         init = Const(identity(self.kind, self.acc_dtype), self.acc_dtype)
-        if self.arg_blocked:
-            stop_b = IntOp("min", IntOp("add", bvar, IntConst(ARG_BLOCK)), stop)
-            extremum = "maximum" if self.kind == "argmax" else "minimum"
-            scan = (Range(var, bvar, stop_b, 1,
-                          tuple(self._extremum_update(self.block, extremum, value))),)
-            if self.fast_extremum:
-                # a NaN sum (a NaN in the block, or +inf meeting -inf): the block's
-                # extremum again with the NaN-propagating maximum/minimum
-                exact = (Store(self.block, (), init),
-                         Range(var, bvar, stop_b, 1,
-                               (Accumulate(self.block, (), extremum, value),)))
-                saw_nan = Op("isnan", (Load(self.nan, ()),), "bool")
-                scan = ((Store(self.nan, (), Const(0, self.acc_dtype)),) + scan
-                        + (Guarded(saw_nan, exact, ()),))
-            # A block improving on (acc, pos) takes its extremum m and is noted
-            # (pos = 0: something seen); after the loop only the last block noted
-            # (the first to hold the final extremum) is rescanned for the first
-            # position holding it (its first NaN when it is NaN): a vectorizable
-            # min of (hit ? position : big). One rescan per loop, not one per
-            # block with a new extremum.
-            m = Load(self.block, ())
-            improves = Improves(self.acc, self.pos, (), self.kind, m)
-            take = (Store(self.acc, (), m), Store(self.pos, (), Const(0, "int64")),
-                    Store(self.best, (), Index(bvar)))
-            body = (Store(self.block, (), init),) + scan + (Guarded(improves, take, ()),)
-            found = Load(self.acc, ())
-            hit = Op("eq", (value, found), "bool")
-            if np.dtype(self.acc_dtype).kind == "f":
-                both_nan = Op("and", (Op("isnan", (value,), "bool"),
-                                      Op("isnan", (found,), "bool")), "bool")
-                hit = Op("or", (hit, both_nan), "bool")
-            where = Op("switch", (hit, self._position(rvars, red_groups),
-                                  Const(2 ** 62, "int64")), "int64")
-            rescan = (Store(self.first, (), Const(2 ** 62, "int64")),
-                      Range(var, bvar, stop_b, 1, (Accumulate(self.first, (), "minimum", where),)),
-                      Store(self.pos, (), Load(self.first, ())))
-            # (loop bounds are index expressions, not loads: find the noted block
-            # by walking the block starts again)
-            noted = Op("eq", (Index(bvar), Load(self.best, ())), "bool")
-            return (Store(self.best, (), Const(-1, "int64")),
-                    Range(bvar, start, stop, ARG_BLOCK, body),
-                    Range(bvar, start, stop, ARG_BLOCK, (Guarded(noted, rescan, ()),)))
         blocks = (self.block, self.block2)
         block_loop = Range(var, bvar, IntOp("min", IntOp("add", bvar, IntConst(BLOCK)), stop), 1,
                            # products keep their order: reassociating moves where
