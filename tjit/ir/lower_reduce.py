@@ -48,8 +48,11 @@ from tjit.ir.nodes import (Accumulate, ArgAccumulate, Begin, Buffer, Cast, Const
                            Kernel, Load, Local, Op, Range, Store, Var)
 
 BLOCK = 1024
-LANES = 8         # argmax/argmin: (extremum, position) lanes, two AVX2 vectors of float64
-ARG_BLOCK = 256   # (a width of many lane blocks, for tests of long rows)
+BLOCK_LANES = 16  # argmax/argmin: lanes of a block's extremum, four AVX2 vectors of float64,
+GROUPS = 4        # ... folded into this many (extremum, block) pairs at the end of a block
+LANES = 8         # ... of (extremum, position) per element (the exact pass; several
+#                   reduced loops), fewer: each holds a vector of positions too
+ARG_BLOCK = 128   # ... positions per block (short: the position is found by rescanning one)
 TILE = 4096   # outer_partials: columns per task; the accumulator row stays in L1/L2
 ROWS = 8      # row-wise schedules: rows added per pass over the accumulator row ...
 ROWS_M2 = 12  # ... for m2 (var/std: three accumulator rows; 12 measured 10-15% faster
@@ -204,6 +207,8 @@ class _Schedule:
         self.lane_pos = Buffer(prefix + "lane_pos", "int64", (False,)) if self.lanes else None
         self.lane_nan = Buffer(prefix + "lane_nan", acc_dtype, (False,)) \
             if self.lanes and float_acc else None
+        self.lane_block = Buffer(prefix + "lane_block", acc_dtype, (False,)) if self.lanes else None
+        self._span = None
         self.block = Buffer(prefix + "block", acc_dtype, ()) if self.blocked else None
         self.block2 = Buffer(prefix + "block_sq", acc_dtype, ()) if self.blocked and self.m2 \
             else None
@@ -225,7 +230,8 @@ class _Schedule:
         size = {"reduce_outer": BLOCK, "outer_partials": TILE}.get(self.schedule, 1)
         out = [Local(b, size) for b in (self.acc, self.pos, self.acc2, self.shift) if b]
         out += [Local(b, 1) for b in (self.block, self.block2, self.first, self.nan) if b]
-        out += [Local(b, LANES) for b in (self.lane_acc, self.lane_pos, self.lane_nan) if b]
+        out += [Local(b, BLOCK_LANES) for b in (self.lane_acc, self.lane_pos, self.lane_nan,
+                                          self.lane_block) if b]
         return tuple(out)
 
     def _extremum_update(self, into, op, value):
@@ -278,12 +284,19 @@ class _Schedule:
         stmts = (Store(self.lane_acc, at, init), Store(self.lane_pos, at, Const(-1, "int64")))
         if self.lane_nan is not None and not self._exact:
             stmts += (Store(self.lane_nan, at, Const(0, self.acc_dtype)),)
-        return Range(lane, IntConst(0), IntConst(LANES), 1, stmts)
+        return Range(lane, IntConst(0), IntConst(BLOCK_LANES), 1, stmts)
 
     def with_lanes_fallback(self, build):
         """`build()` (the reduced loops over the lanes) fast, then combined; then
         the exact pass when the fast one saw a NaN or found only the identity."""
-        fast = tuple(build()) + self._lanes_combined()
+        self._span = None
+        fast = tuple(build())
+        if self._span:          # one reduced loop: the lanes' blocks
+            fast += self._blocks_extremum()
+            located = self._blocks_position()
+        else:
+            fast += self._lanes_combined()
+            located = ()
         self._exact = True
         try:
             exact = (self._lanes_reset(),) + tuple(build())
@@ -296,10 +309,11 @@ class _Schedule:
         if self.lane_nan is not None:
             lane = Var(self.lane_acc.name + "_n")
             fast += (Store(self.nan, (), Const(0, self.acc_dtype)),
-                     Range(lane, IntConst(0), IntConst(LANES), 1,
-                           (Accumulate(self.nan, (), "add", Load(self.lane_nan, ((lane, 0),))),)))
+                     Range(lane, IntConst(0), IntConst(BLOCK_LANES), 1,
+                           (Accumulate(self.nan, (), "add", Load(self.lane_nan, ((lane, 0),)),
+                                       True),)))
             redo = Op("or", (redo, Op("isnan", (Load(self.nan, ()),), "bool")), "bool")
-        return fast + (Guarded(redo, exact, ()),)
+        return fast + (Guarded(redo, exact, located),)
 
     def _lanes_combined(self):
         """(acc, pos) from the lanes: the extremum over the lanes (NaN if one
@@ -327,6 +341,95 @@ class _Schedule:
                 Range(lane, IntConst(0), IntConst(LANES), 1,
                       (Accumulate(self.first, (), "minimum", where),)),
                 Store(self.pos, (), Op("switch", (none, Const(-1, "int64"), first), "int64")))
+
+    def _lane_blocks(self, var, group, start, stop):
+        """The fast pass over one reduced loop [start, stop): blocks of ARG_BLOCK
+        positions, a plain extremum per lane in each (a vector max: no compare
+        and select per element), then lane j takes its block's extremum when
+        strictly better, noting the block's start. The tail is a shorter block."""
+        bvar, ivar, lane = Var(var.name + "b"), Var(var.name + "i"), Var(var.name + "l")
+        at = ((lane, 0),)
+        gt = "gt" if self.kind == "argmax" else "lt"
+        init = Const(identity(self.kind, self.acc_dtype), self.acc_dtype)
+
+        def scan(base, lanes):
+            value = self._value_at(self._kept_terms + [(base, group), (lane, group)])
+            held = Load(self.lane_block, at)
+            step = (Store(self.lane_block, at,
+                          Op("switch", (Op(gt, (value, held), "bool"), value, held), value.dtype)),)
+            if self.lane_nan is not None:
+                step += (Accumulate(self.lane_nan, at, "add", value),)
+            return Range(lane, IntConst(0), lanes, 1, step)
+
+        offsets = [Var("%s_o%d" % (var.name, c)) for c in range(1, BLOCK_LANES // GROUPS)]
+
+        def block(begin, end, whole):
+            best = Load(self.lane_block, at)
+            for o in offsets:       # lanes j, j + GROUPS, ... folded into group j
+                other = Load(self.lane_block, ((lane, 0), (o, 0)))
+                best = Op("switch", (Op(gt, (other, best), "bool"), other, best), best.dtype)
+            found = Load(self.lane_acc, at)
+            take = Op(gt, (best, found), "bool")
+            stmts = (all_lanes(Store(self.lane_block, at, init)),
+                     Range(ivar, begin, IntOp("sub", end, IntConst(BLOCK_LANES - 1)), BLOCK_LANES,
+                           (scan(ivar, IntConst(BLOCK_LANES)),)))
+            if not whole:       # the last, shorter block: the last positions in lanes 0, 1, ...
+                last = IntOp("add", begin, _floor(IntOp("sub", end, begin), BLOCK_LANES))
+                stmts += _bind(rest, last, (scan(rest, IntOp("sub", end, rest)),))
+            fold = (Range(lane, IntConst(0), IntConst(GROUPS), 1, (
+                Store(self.lane_pos, at, Op("switch", (take, Index(begin), Load(self.lane_pos, at)),
+                                            "int64")),
+                Store(self.lane_acc, at, Op("switch", (take, best, found), found.dtype)))),)
+            for k, o in reversed(list(enumerate(offsets, 1))):
+                fold = _bind(o, IntConst(k * GROUPS), fold)
+            return stmts + fold
+
+        def all_lanes(*stmts):
+            return Range(lane, IntConst(0), IntConst(BLOCK_LANES), 1, stmts)
+
+        rest, tail = Var(var.name + "r"), Var(var.name + "t")
+        tail_start = IntOp("add", start, _floor(IntOp("max", IntOp("sub", stop, start),
+                                                      IntConst(0)), ARG_BLOCK))
+        full = Range(bvar, start, IntOp("sub", stop, IntConst(ARG_BLOCK - 1)), ARG_BLOCK,
+                     block(bvar, IntOp("add", bvar, IntConst(ARG_BLOCK)), True))
+        return (full,) + _bind(tail, tail_start, block(tail, stop, False))
+
+    def _blocks_extremum(self):
+        """acc after `_lane_blocks`: the extremum over the groups."""
+        group = Var(self.lane_acc.name + "_g")
+        held, found = Load(self.lane_acc, ((group, 0),)), Load(self.acc, ())
+        gt = "gt" if self.kind == "argmax" else "lt"
+        if self.lane_nan is not None:   # no NaN in the lanes: a vector max reduction
+            step = Accumulate(self.acc, (), "maximum" if gt == "gt" else "minimum", held, True)
+        else:
+            step = Store(self.acc, (), Op("switch", (Op(gt, (held, found), "bool"), held, found),
+                                          found.dtype))
+        return (Range(group, IntConst(0), IntConst(GROUPS), 1, (step,)),)
+
+    def _blocks_position(self):
+        """pos after `_lane_blocks` (no NaN seen): the first block holding acc
+        (the first noted by a group holding acc), then the first position
+        holding acc in it (a vectorized min of (hit ? position : big))."""
+        start, stop, var, red_group = self._span
+        group = Var(self.lane_acc.name + "_g")
+        at = ((group, 0),)
+        found, big = Load(self.acc, ()), Const(2 ** 62, "int64")
+        noted = Op("switch", (Op("eq", (Load(self.lane_acc, at), found), "bool"),
+                              Load(self.lane_pos, at), big), "int64")
+        value = self._value_at(self._kept_terms + [(var, red_group)])
+        where = Op("switch", (Op("eq", (value, found), "bool"), Index(var), big), "int64")
+        bvar = Var(var.name + "rb")
+        rescan = Range(var, bvar, IntOp("min", IntOp("add", bvar, IntConst(ARG_BLOCK)), stop), 1,
+                       (Accumulate(self.pos, (), "minimum", where),))
+        return (Store(self.first, (), big),
+                Range(group, IntConst(0), IntConst(GROUPS), 1,
+                      (Accumulate(self.first, (), "minimum", noted),)),
+                # (loop bounds are index expressions, not loads: find the noted
+                # block by walking the block starts again)
+                Store(self.pos, (), big),
+                Range(bvar, start, stop, ARG_BLOCK,
+                      (Guarded(Op("eq", (Index(bvar), Load(self.first, ())), "bool"),
+                               (rescan,), ()),)))
 
     def _lane_loops(self, rvars, red_groups, start, stop):
         """The innermost reduced loop [start, stop) of argmax/argmin over the
@@ -470,6 +573,9 @@ class _Schedule:
             return tuple(extra) + tuple(self._update((), value, rvars, red_groups))
         var, k = rvars[-1], len(red_groups) - 1
         start, stop = chunk if (k == 0 and chunk) else (IntConst(0), self._extent(red_groups[k]))
+        if self.lanes and len(red_groups) == 1 and not self._exact:
+            self._span = (start, stop, var, red_groups[0])
+            return self._lane_blocks(var, red_groups[0], start, stop)
         if self.lanes:
             return self._lane_loops(rvars, red_groups, start, stop)
         if not self.blocked:
@@ -583,6 +689,11 @@ def _size(expr, seen=None):
     seen.add(id(expr))
     children = expr.args if isinstance(expr, Op) else (expr.x,) if isinstance(expr, Cast) else ()
     return 1 + sum(_size(c, seen) for c in children)
+
+
+def _floor(count, multiple):
+    """count rounded down to a multiple of `multiple` (count >= 0)."""
+    return IntOp("mul", IntOp("div", count, IntConst(multiple)), IntConst(multiple))
 
 
 def _bind(var, expr, body):
