@@ -1,11 +1,11 @@
 """argmax/argmin's blocked schedule: a vector max per lane over blocks of ARG_BLOCK, one
-rescan of the first block holding the final extremum (tjit.ir.lower_reduce)."""
+rescan of the first block holding the final extremum (tjit.ir.reduce_lanes)."""
 import numpy as np
 import pytest
 
 import tjit
 import tjit.tensor as T
-from tjit.ir.lower_reduce import ARG_BLOCK
+from tjit.ir.reduce_lanes import ARG_BLOCK
 
 
 @pytest.fixture(scope="module")

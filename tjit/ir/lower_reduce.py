@@ -6,9 +6,10 @@ dims are reduced (`kernel.meta['schedule']`):
   axis 1): loops over the kept dims, and for each output point a scalar
   accumulator over the reduced dims. A float sum or product is blocked: blocks of
   `BLOCK` elements are accumulated with reassociation allowed (LLVM keeps vector
-  partial sums), and the block results are added in order. argmax/argmin take a
-  vectorized max/min of each block of `ARG_BLOCK`, then rescan one block: the
-  first holding the final extremum. The split (`begin`/`end`) is over the outermost kept loop.
+  partial sums), and the block results are added in order. argmax/argmin keep
+  lanes of extrema (a vector max per lane over blocks, then one rescan of the
+  first block holding the extremum; `tjit.ir.reduce_lanes`). The split
+  (`begin`/`end`) is over the outermost kept loop.
 - `reduce_outer` (the innermost dim is kept with other kept dims outside it, e.g.
   a sum over axis 1 of a 3-d array): the innermost kept dim J runs in blocks of
   `BLOCK` columns, each with a local accumulator row; for each block, the reduced
@@ -46,13 +47,9 @@ from tjit.ir.lower import (CheckList, _collapsible_groups, _effective_axes, _pla
 from tjit.ir.nodes import (Accumulate, ArgAccumulate, Begin, Buffer, Cast, Const,
                            Contiguous, Dim, End, Guarded, Index, IntConst, IntOp,
                            Kernel, Load, Local, Op, Range, Store, Var)
+from tjit.ir.reduce_lanes import ArgLanes
 
 BLOCK = 1024
-BLOCK_LANES = 16  # argmax/argmin: lanes of a block's extremum, four AVX2 vectors of float64,
-GROUPS = 4        # ... folded into this many (extremum, block) pairs at the end of a block
-LANES = 8         # ... of (extremum, position) per element (the exact pass; several
-#                   reduced loops), fewer: each holds a vector of positions too
-ARG_BLOCK = 128   # ... positions per block (short: the position is found by rescanning one)
 TILE = 4096   # outer_partials: columns per task; the accumulator row stays in L1/L2
 ROWS = 8      # row-wise schedules: rows added per pass over the accumulator row ...
 ROWS_M2 = 12  # ... for m2 (var/std: three accumulator rows; 12 measured 10-15% faster
@@ -170,7 +167,7 @@ def _outer_dims(schedule, kept_groups, out_axis):
     return tuple(out_axis[d] for d in kept_groups[0])
 
 
-class _Schedule:
+class _Schedule(ArgLanes):
     """Builds one loop nest (collapsed or not) of a reduction kernel."""
 
     def __init__(self, kind, schedule, inputs, effective, outs, extent, out_axis, value,
@@ -194,25 +191,12 @@ class _Schedule:
         self.count = _product([extent[d] for d in reduced] or [IntConst(1)])
         self.blocked = (not self.rowwise and kind in ("sum", "prod", "m2")
                         and np.dtype(acc_dtype).kind == "f")
-        # argmax/argmin: LANES running (extremum, position) pairs, lane j taking
-        # the positions = j mod LANES of the innermost reduced loop, combined
-        # once at the end. The fast pass takes a value only when strictly better
-        # (a vector compare and two selects per vector), beside a vector sum of
-        # the values (NaN when one is); when that is NaN or the extremum found is
-        # the identity (a row of -inf), the exact pass (NumPy's rules: nothing
-        # seen, or better, or a first NaN) runs instead.
+        # argmax/argmin over the innermost loop: lanes (tjit.ir.reduce_lanes)
         self.lanes = self.arg and not self.rowwise
-        float_acc = np.dtype(acc_dtype).kind == "f"
-        self.lane_acc = Buffer(prefix + "lane", acc_dtype, (False,)) if self.lanes else None
-        self.lane_pos = Buffer(prefix + "lane_pos", "int64", (False,)) if self.lanes else None
-        self.lane_nan = Buffer(prefix + "lane_nan", acc_dtype, (False,)) \
-            if self.lanes and float_acc else None
-        self.lane_block = Buffer(prefix + "lane_block", acc_dtype, (False,)) if self.lanes else None
-        self._span = None
+        self.lane_buffers(prefix)
         self.block = Buffer(prefix + "block", acc_dtype, ()) if self.blocked else None
         self.block2 = Buffer(prefix + "block_sq", acc_dtype, ()) if self.blocked and self.m2 \
             else None
-        self.first = Buffer(prefix + "first", "int64", ()) if self.lanes else None
         # Float max/min: a plain vector max
         # (`reassoc` Accumulate: NaNs dropped, zero signs either way) beside a
         # vector sum of the same values, which is NaN when a value is NaN (or
@@ -229,10 +213,12 @@ class _Schedule:
     def locals(self):
         size = {"reduce_outer": BLOCK, "outer_partials": TILE}.get(self.schedule, 1)
         out = [Local(b, size) for b in (self.acc, self.pos, self.acc2, self.shift) if b]
-        out += [Local(b, 1) for b in (self.block, self.block2, self.first, self.nan) if b]
-        out += [Local(b, BLOCK_LANES) for b in (self.lane_acc, self.lane_pos, self.lane_nan,
-                                          self.lane_block) if b]
+        out += [Local(b, 1) for b in (self.block, self.block2, self.nan) if b]
+        out += [Local(b, size) for b, size in self.lane_locals()]
         return tuple(out)
+
+    def identity_const(self):
+        return Const(identity(self.kind, self.acc_dtype), self.acc_dtype)
 
     def _extremum_update(self, into, op, value):
         """Accumulate max/min `value` into `into` (fast) and into the NaN sum."""
@@ -276,196 +262,6 @@ class _Schedule:
         if self.lanes:
             stmts.append(self._lanes_reset())
         return stmts
-
-    def _lanes_reset(self):
-        lane = Var(self.lane_acc.name + "_j")
-        at = ((lane, 0),)
-        init = Const(identity(self.kind, self.acc_dtype), self.acc_dtype)
-        stmts = (Store(self.lane_acc, at, init), Store(self.lane_pos, at, Const(-1, "int64")))
-        if self.lane_nan is not None and not self._exact:
-            stmts += (Store(self.lane_nan, at, Const(0, self.acc_dtype)),)
-        return Range(lane, IntConst(0), IntConst(BLOCK_LANES), 1, stmts)
-
-    def with_lanes_fallback(self, build):
-        """`build()` (the reduced loops over the lanes) fast, then combined; then
-        the exact pass when the fast one saw a NaN or found only the identity."""
-        self._span = None
-        fast = tuple(build())
-        if self._span:          # one reduced loop: the lanes' blocks
-            fast += self._blocks_extremum()
-            located = self._blocks_position()
-        else:
-            fast += self._lanes_combined()
-            located = ()
-        self._exact = True
-        try:
-            exact = (self._lanes_reset(),) + tuple(build())
-        finally:
-            self._exact = False
-        init = Const(identity(self.kind, self.acc_dtype), self.acc_dtype)
-        exact += (Store(self.acc, (), init), Store(self.pos, (), Const(-1, "int64")))
-        exact += self._lanes_combined()
-        redo = Op("eq", (Load(self.acc, ()), init), "bool")
-        if self.lane_nan is not None:
-            lane = Var(self.lane_acc.name + "_n")
-            fast += (Store(self.nan, (), Const(0, self.acc_dtype)),
-                     Range(lane, IntConst(0), IntConst(BLOCK_LANES), 1,
-                           (Accumulate(self.nan, (), "add", Load(self.lane_nan, ((lane, 0),)),
-                                       True),)))
-            redo = Op("or", (redo, Op("isnan", (Load(self.nan, ()),), "bool")), "bool")
-        return fast + (Guarded(redo, exact, located),)
-
-    def _lanes_combined(self):
-        """(acc, pos) from the lanes: the extremum over the lanes (NaN if one
-        is), then the smallest position of a lane holding it (NumPy's first
-        occurrence: lanes interleave positions, so not the first such lane);
-        pos = -1 when no lane saw anything (an empty chunk)."""
-        lane = Var(self.lane_acc.name + "_k")
-        at = ((lane, 0),)
-        held, held_pos = Load(self.lane_acc, at), Load(self.lane_pos, at)
-        seen = Op("ge", (held_pos, Const(0, "int64")), "bool")
-        held_pos = Op("add", (held_pos, Index(lane)), "int64")
-        big = Const(2 ** 62, "int64")
-        found = Load(self.acc, ())
-        hit = Op("eq", (held, found), "bool")
-        if np.dtype(self.acc_dtype).kind == "f":
-            both_nan = Op("and", (Op("isnan", (held,), "bool"),
-                                  Op("isnan", (found,), "bool")), "bool")
-            hit = Op("or", (hit, both_nan), "bool")
-        where = Op("switch", (Op("and", (hit, seen), "bool"), held_pos, big), "int64")
-        first = Load(self.first, ())
-        none = Op("eq", (first, big), "bool")
-        return (Range(lane, IntConst(0), IntConst(LANES), 1,
-                      (ArgAccumulate(self.acc, self.pos, (), self.kind, held, held_pos),)),
-                Store(self.first, (), big),
-                Range(lane, IntConst(0), IntConst(LANES), 1,
-                      (Accumulate(self.first, (), "minimum", where),)),
-                Store(self.pos, (), Op("switch", (none, Const(-1, "int64"), first), "int64")))
-
-    def _lane_blocks(self, var, group, start, stop):
-        """The fast pass over one reduced loop [start, stop): blocks of ARG_BLOCK
-        positions, a plain extremum per lane in each (a vector max: no compare
-        and select per element), then lane j takes its block's extremum when
-        strictly better, noting the block's start. The tail is a shorter block."""
-        bvar, ivar, lane = Var(var.name + "b"), Var(var.name + "i"), Var(var.name + "l")
-        at = ((lane, 0),)
-        gt = "gt" if self.kind == "argmax" else "lt"
-        init = Const(identity(self.kind, self.acc_dtype), self.acc_dtype)
-
-        def scan(base, lanes):
-            value = self._value_at(self._kept_terms + [(base, group), (lane, group)])
-            held = Load(self.lane_block, at)
-            step = (Store(self.lane_block, at,
-                          Op("switch", (Op(gt, (value, held), "bool"), value, held), value.dtype)),)
-            if self.lane_nan is not None:
-                step += (Accumulate(self.lane_nan, at, "add", value),)
-            return Range(lane, IntConst(0), lanes, 1, step)
-
-        offsets = [Var("%s_o%d" % (var.name, c)) for c in range(1, BLOCK_LANES // GROUPS)]
-
-        def block(begin, end, whole):
-            best = Load(self.lane_block, at)
-            for o in offsets:       # lanes j, j + GROUPS, ... folded into group j
-                other = Load(self.lane_block, ((lane, 0), (o, 0)))
-                best = Op("switch", (Op(gt, (other, best), "bool"), other, best), best.dtype)
-            found = Load(self.lane_acc, at)
-            take = Op(gt, (best, found), "bool")
-            stmts = (all_lanes(Store(self.lane_block, at, init)),
-                     Range(ivar, begin, IntOp("sub", end, IntConst(BLOCK_LANES - 1)), BLOCK_LANES,
-                           (scan(ivar, IntConst(BLOCK_LANES)),)))
-            if not whole:       # the last, shorter block: the last positions in lanes 0, 1, ...
-                last = IntOp("add", begin, _floor(IntOp("sub", end, begin), BLOCK_LANES))
-                stmts += _bind(rest, last, (scan(rest, IntOp("sub", end, rest)),))
-            fold = (Range(lane, IntConst(0), IntConst(GROUPS), 1, (
-                Store(self.lane_pos, at, Op("switch", (take, Index(begin), Load(self.lane_pos, at)),
-                                            "int64")),
-                Store(self.lane_acc, at, Op("switch", (take, best, found), found.dtype)))),)
-            for k, o in reversed(list(enumerate(offsets, 1))):
-                fold = _bind(o, IntConst(k * GROUPS), fold)
-            return stmts + fold
-
-        def all_lanes(*stmts):
-            return Range(lane, IntConst(0), IntConst(BLOCK_LANES), 1, stmts)
-
-        rest, tail = Var(var.name + "r"), Var(var.name + "t")
-        tail_start = IntOp("add", start, _floor(IntOp("max", IntOp("sub", stop, start),
-                                                      IntConst(0)), ARG_BLOCK))
-        full = Range(bvar, start, IntOp("sub", stop, IntConst(ARG_BLOCK - 1)), ARG_BLOCK,
-                     block(bvar, IntOp("add", bvar, IntConst(ARG_BLOCK)), True))
-        return (full,) + _bind(tail, tail_start, block(tail, stop, False))
-
-    def _blocks_extremum(self):
-        """acc after `_lane_blocks`: the extremum over the groups."""
-        group = Var(self.lane_acc.name + "_g")
-        held, found = Load(self.lane_acc, ((group, 0),)), Load(self.acc, ())
-        gt = "gt" if self.kind == "argmax" else "lt"
-        if self.lane_nan is not None:   # no NaN in the lanes: a vector max reduction
-            step = Accumulate(self.acc, (), "maximum" if gt == "gt" else "minimum", held, True)
-        else:
-            step = Store(self.acc, (), Op("switch", (Op(gt, (held, found), "bool"), held, found),
-                                          found.dtype))
-        return (Range(group, IntConst(0), IntConst(GROUPS), 1, (step,)),)
-
-    def _blocks_position(self):
-        """pos after `_lane_blocks` (no NaN seen): the first block holding acc
-        (the first noted by a group holding acc), then the first position
-        holding acc in it (a vectorized min of (hit ? position : big))."""
-        start, stop, var, red_group = self._span
-        group = Var(self.lane_acc.name + "_g")
-        at = ((group, 0),)
-        found, big = Load(self.acc, ()), Const(2 ** 62, "int64")
-        noted = Op("switch", (Op("eq", (Load(self.lane_acc, at), found), "bool"),
-                              Load(self.lane_pos, at), big), "int64")
-        value = self._value_at(self._kept_terms + [(var, red_group)])
-        where = Op("switch", (Op("eq", (value, found), "bool"), Index(var), big), "int64")
-        bvar = Var(var.name + "rb")
-        rescan = Range(var, bvar, IntOp("min", IntOp("add", bvar, IntConst(ARG_BLOCK)), stop), 1,
-                       (Accumulate(self.pos, (), "minimum", where),))
-        return (Store(self.first, (), big),
-                Range(group, IntConst(0), IntConst(GROUPS), 1,
-                      (Accumulate(self.first, (), "minimum", noted),)),
-                # (loop bounds are index expressions, not loads: find the noted
-                # block by walking the block starts again)
-                Store(self.pos, (), big),
-                Range(bvar, start, stop, ARG_BLOCK,
-                      (Guarded(Op("eq", (Index(bvar), Load(self.first, ())), "bool"),
-                               (rescan,), ()),)))
-
-    def _lane_loops(self, rvars, red_groups, start, stop):
-        """The innermost reduced loop [start, stop) of argmax/argmin over the
-        lanes: blocks of LANES positions, lane j taking block position j, then
-        the remaining positions into lanes 0, 1, ..."""
-        var, group = rvars[-1], red_groups[-1]
-        block, lane = Var(var.name + "b"), Var(var.name + "l")
-        outer_terms = self._kept_terms + list(zip(rvars[:-1], red_groups[:-1]))
-
-        def update(base):
-            value = self._value_at(outer_terms + [(base, group), (lane, group)])
-            # the lanes hold the position of their block (a broadcast, not a
-            # vector of positions): lane k's position is held + k
-            position = self._position(rvars[:-1] + [base], red_groups)
-            at = ((lane, 0),)
-            if self._exact:
-                return (ArgAccumulate(self.lane_acc, self.lane_pos, at, self.kind, value,
-                                      position),)
-            held = Load(self.lane_acc, at)
-            take = Op("gt" if self.kind == "argmax" else "lt", (value, held), "bool")
-            stmts = (Store(self.lane_pos, at, Op("switch", (take, position,
-                                                            Load(self.lane_pos, at)), "int64")),
-                     Store(self.lane_acc, at, Op("switch", (take, value, held), value.dtype)))
-            if self.lane_nan is not None:
-                stmts += (Accumulate(self.lane_nan, at, "add", value),)
-            return stmts
-
-        count = IntOp("max", IntOp("sub", stop, start), IntConst(0))
-        tail = Var(var.name + "t")
-        tail_start = IntOp("add", start, IntOp("mul", IntOp("div", count, IntConst(LANES)),
-                                               IntConst(LANES)))
-        full = Range(block, start, IntOp("sub", stop, IntConst(LANES - 1)), LANES,
-                     (Range(lane, IntConst(0), IntConst(LANES), 1, update(block)),))
-        rest = _bind(tail, tail_start,
-                     (Range(lane, IntConst(0), IntOp("sub", stop, tail), 1, update(tail)),))
-        return (full,) + rest
 
     def _value_at(self, terms):
         """The value with loads placed at `terms`: [(var, loop group)]."""
@@ -689,11 +485,6 @@ def _size(expr, seen=None):
     seen.add(id(expr))
     children = expr.args if isinstance(expr, Op) else (expr.x,) if isinstance(expr, Cast) else ()
     return 1 + sum(_size(c, seen) for c in children)
-
-
-def _floor(count, multiple):
-    """count rounded down to a multiple of `multiple` (count >= 0)."""
-    return IntOp("mul", IntOp("div", count, IntConst(multiple)), IntConst(multiple))
 
 
 def _bind(var, expr, body):
