@@ -259,6 +259,8 @@ class _Schedule(ArgLanes):
             stmts.append(Store(self.pos, index, Const(-1, "int64")))
         if self.m2:
             stmts += [Store(self.acc2, index, init), Store(self.shift, index, first)]
+        if self.lanes:
+            stmts.append(self._lanes_reset())
         return stmts
 
     def _value_at(self, terms):
@@ -338,12 +340,10 @@ class _Schedule(ArgLanes):
 
         if self.fast_extremum:
             inner = self.with_nan_fallback(self.acc, reduced_loops)
-        elif self.lanes and len(red_groups) == 1:
-            # (several reduced loops: a plain ArgAccumulate loop, below)
-            start, stop = chunk or (IntConst(0), self._extent(red_groups[0]))
-            inner = self.with_lanes_fallback(reduced_loops, start, stop, rvars[0], red_groups[0])
-        else:
+        elif not (self.lanes and red_groups):
             inner = reduced_loops()
+        if self.lanes and red_groups:
+            inner = self.with_lanes_fallback(reduced_loops)
         if self.schedule == "partials":
             body = tuple(self._init((), first)) + inner + tuple(self._finish(((cvar, 0),), ()))
             return (Range(cvar, IntOp("max", Begin(), IntConst(0)),
@@ -369,6 +369,11 @@ class _Schedule(ArgLanes):
             return tuple(extra) + tuple(self._update((), value, rvars, red_groups))
         var, k = rvars[-1], len(red_groups) - 1
         start, stop = chunk if (k == 0 and chunk) else (IntConst(0), self._extent(red_groups[k]))
+        if self.lanes and len(red_groups) == 1 and not self._exact:
+            self._span = (start, stop, var, red_groups[0])
+            return self._lane_blocks(var, red_groups[0], start, stop)
+        if self.lanes:
+            return self._lane_loops(rvars, red_groups, start, stop)
         if not self.blocked:
             return (Range(var, start, stop, 1,
                           tuple(extra) + tuple(self._update((), value, rvars, red_groups))),)
