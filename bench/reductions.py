@@ -4,8 +4,8 @@
                                [--kinds "argmax axis=1,var axis=0"]
 
 Prints one table of medians (after a warm-up call), in ms:
-  W3  x float64 (4000, 2500) (80 MB): sum over axis 0, axis 1, all; max and argmax
-      over axis 1; var over axis 0
+  W3  x float64 (4000, 2500) (80 MB): sum over axis 0, axis 1, all; max, argmax
+      and argmin over axis 1; var over axis 0
   W4  softmax over the rows of x float32 (4000, 1000): T.nnet.softmax when present,
       else exp(x - x.max(1, keepdims=True)) / sum(...)
   read bound: the read-bandwidth bound of W3, measured in the same run: the
@@ -47,6 +47,7 @@ W3 = {  # name: (NumPy reference, builder over a tensor library module "T"-like)
     "sum all": lambda x: x.sum(),
     "max axis=1": lambda x: x.max(axis=1),
     "argmax axis=1": lambda x: x.argmax(axis=1),
+    "argmin axis=1": lambda x: x.argmin(axis=1),
     "var axis=0": lambda x: x.var(axis=0),
 }
 
