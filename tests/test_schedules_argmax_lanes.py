@@ -1,14 +1,17 @@
-"""argmax/argmin in lanes (tjit.ir.reduce_lanes): NumPy's first occurrence on
-ties, the first NaN, rows of the identity (-inf, the dtype's minimum), lengths
-around the lane and block widths, strided and transposed layouts, several
-reduced loops, on the AVX2 target and the SSE2 baseline."""
+"""argmax/argmin's vectorized schedules (tjit.ir.lower_reduce) against NumPy:
+the first occurrence on ties, the first NaN, rows of the identity (-inf, the
+dtype's minimum), lengths around the vector, unroll and block widths, strided
+and transposed layouts, several reduced loops, on the AVX2 target and the SSE2
+baseline."""
 import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
 
 import tjit
 import tjit.tensor as T
-from tjit.ir.reduce_lanes import ARG_BLOCK, BLOCK_LANES, GROUPS
+from tjit.ir.lower_reduce import ARG_BLOCK
+
+VECTOR, UNROLLED = 4, 16   # float64 per AVX2 vector; per unrolled vector loop step
 
 CPUS = ("x86-64-v3", "x86-64")
 _FNS = {}
@@ -46,9 +49,9 @@ def _check(cpu, x):
                                       % (name, cpu, x.dtype, x.shape))
 
 
-# widths around the lane and block boundaries (and a few others)
-WIDTHS = st.one_of(st.integers(1, 3 * ARG_BLOCK + 2 * BLOCK_LANES),
-                   st.sampled_from([GROUPS + 1, BLOCK_LANES - 1, BLOCK_LANES + 1,
+# widths around the vector, unroll and block boundaries (and a few others)
+WIDTHS = st.one_of(st.integers(1, 3 * ARG_BLOCK + 2 * UNROLLED),
+                   st.sampled_from([VECTOR + 1, UNROLLED - 1, UNROLLED + 1,
                                     ARG_BLOCK - 1, ARG_BLOCK, ARG_BLOCK + 1, 2 * ARG_BLOCK + 3]))
 
 
@@ -101,7 +104,7 @@ def test_int_rows_match_numpy(seed, width, target):
 @given(seed=st.integers(0, 2 ** 32 - 1),
        shape=st.tuples(st.integers(1, 3), st.integers(1, 40), st.integers(1, 7)))
 def test_several_reduced_loops_match_numpy(seed, shape):
-    # a transposed 3-d view: axes (1, 2) do not collapse: the plain loop, not the lanes
+    # a transposed 3-d view: axes (1, 2) do not collapse into one loop
     rng = np.random.default_rng(seed)
     base = rng.integers(-2, 3, (shape[0], shape[2], shape[1])).astype("float64")
     if seed % 3 == 0:
@@ -112,11 +115,11 @@ def test_several_reduced_loops_match_numpy(seed, shape):
 
 
 @pytest.mark.parametrize("cpu", CPUS)
-def test_first_of_equal_maxima_in_different_lanes_and_blocks(cpu):
+def test_first_of_equal_maxima_in_different_vectors_and_blocks(cpu):
     width = 3 * ARG_BLOCK + 5
     x = np.zeros((5, width))
-    x[0, [BLOCK_LANES + 3, 2]] = 1.0             # lane 3 later, lane 2 first
-    x[1, [ARG_BLOCK + 1, 2 * ARG_BLOCK - 1]] = 1.0   # one block, two groups
+    x[0, [UNROLLED + 3, 2]] = 1.0             # vector lane 3 later, lane 2 first
+    x[1, [ARG_BLOCK + 1, 2 * ARG_BLOCK - 1]] = 1.0   # one block, two vectors
     x[2, [width - 1, ARG_BLOCK + 7]] = 1.0        # the tail block and a whole one
     x[3, [0, width - 1]] = [-0.0, 0.0]            # -0.0 == 0.0: position 0
     x[4] = np.arange(width)[::-1] % 7             # a maximum in every group

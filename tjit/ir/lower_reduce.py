@@ -6,10 +6,9 @@ dims are reduced (`kernel.meta['schedule']`):
   axis 1): loops over the kept dims, and for each output point a scalar
   accumulator over the reduced dims. A float sum or product is blocked: blocks of
   `BLOCK` elements are accumulated with reassociation allowed (LLVM keeps vector
-  partial sums), and the block results are added in order. argmax/argmin keep
-  lanes of extrema (a vector max per lane over blocks, then one rescan of the
-  first block holding the extremum; `tjit.ir.reduce_lanes`). The split
-  (`begin`/`end`) is over the outermost kept loop.
+  partial sums), and the block results are added in order. argmax/argmin take a
+  vectorized max/min of each block of `ARG_BLOCK`, then rescan one block: the
+  first holding the final extremum. The split (`begin`/`end`) is over the outermost kept loop.
 - `reduce_outer` (the innermost dim is kept with other kept dims outside it, e.g.
   a sum over axis 1 of a 3-d array): the innermost kept dim J runs in blocks of
   `BLOCK` columns, each with a local accumulator row; for each block, the reduced
@@ -45,11 +44,11 @@ import numpy as np
 from tjit.ir.lower import (CheckList, _collapsible_groups, _effective_axes, _place_loads,
                            _product)
 from tjit.ir.nodes import (Accumulate, ArgAccumulate, Begin, Buffer, Cast, Const,
-                           Contiguous, Dim, End, Guarded, Index, IntConst, IntOp,
+                           Contiguous, Dim, End, Guarded, Improves, Index, IntConst, IntOp,
                            Kernel, Load, Local, Op, Range, Store, Var)
-from tjit.ir.reduce_lanes import ArgLanes
 
 BLOCK = 1024
+ARG_BLOCK = 256   # argmax/argmin: short blocks, so few of them hold a new extremum
 TILE = 4096   # outer_partials: columns per task; the accumulator row stays in L1/L2
 ROWS = 8      # row-wise schedules: rows added per pass over the accumulator row ...
 ROWS_M2 = 12  # ... for m2 (var/std: three accumulator rows; 12 measured 10-15% faster
@@ -167,7 +166,7 @@ def _outer_dims(schedule, kept_groups, out_axis):
     return tuple(out_axis[d] for d in kept_groups[0])
 
 
-class _Schedule(ArgLanes):
+class _Schedule:
     """Builds one loop nest (collapsed or not) of a reduction kernel."""
 
     def __init__(self, kind, schedule, inputs, effective, outs, extent, out_axis, value,
@@ -191,34 +190,34 @@ class _Schedule(ArgLanes):
         self.count = _product([extent[d] for d in reduced] or [IntConst(1)])
         self.blocked = (not self.rowwise and kind in ("sum", "prod", "m2")
                         and np.dtype(acc_dtype).kind == "f")
-        # argmax/argmin over the innermost loop: lanes (tjit.ir.reduce_lanes)
-        self.lanes = self.arg and not self.rowwise
-        self.lane_buffers(prefix)
+        # argmax/argmin: a vectorized max/min of each block, then a rescan of the
+        # first block holding the final extremum
+        self.arg_blocked = self.arg and not self.rowwise
+        if self.arg_blocked:
+            self.blocked = True
         self.block = Buffer(prefix + "block", acc_dtype, ()) if self.blocked else None
         self.block2 = Buffer(prefix + "block_sq", acc_dtype, ()) if self.blocked and self.m2 \
             else None
-        # Float max/min: a plain vector max
+        self.first = Buffer(prefix + "first", "int64", ()) if self.arg_blocked else None
+        self.best = Buffer(prefix + "best_block", "int64", ()) if self.arg_blocked else None
+        # Float max/min (and argmax/argmin's block scans): a plain vector max
         # (`reassoc` Accumulate: NaNs dropped, zero signs either way) beside a
         # vector sum of the same values, which is NaN when a value is NaN (or
         # +inf meets -inf). Only then the range is reduced again with the
         # NaN-propagating maximum: the same value, at a third of the work.
-        self.fast_extremum = (kind in ("max", "min") and not self.rowwise
+        self.fast_extremum = (kind in ("max", "min", "argmax", "argmin") and not self.rowwise
                               and acc_dtype in ("float32", "float64"))
-        # (the NaN sum, not a bool flag: a flag costs a pack and an or per vector
-        # on AVX2, the sum one add)
-        self.nan = Buffer(prefix + "nansum", acc_dtype, ()) \
-            if self.fast_extremum or self.lane_nan is not None else None
+        # (argmax/argmin's block scans use the same NaN sum: a bool flag costs a
+        # pack and an or per vector on AVX2, the sum one add)
+        self.nan = None if not self.fast_extremum else Buffer(prefix + "nansum", acc_dtype, ())
         self._exact = False
 
     def locals(self):
         size = {"reduce_outer": BLOCK, "outer_partials": TILE}.get(self.schedule, 1)
         out = [Local(b, size) for b in (self.acc, self.pos, self.acc2, self.shift) if b]
-        out += [Local(b, 1) for b in (self.block, self.block2, self.nan) if b]
-        out += [Local(b, size) for b, size in self.lane_locals()]
+        out += [Local(b, 1) for b in (self.block, self.block2, self.first, self.best, self.nan)
+                if b]
         return tuple(out)
-
-    def identity_const(self):
-        return Const(identity(self.kind, self.acc_dtype), self.acc_dtype)
 
     def _extremum_update(self, into, op, value):
         """Accumulate max/min `value` into `into` (fast) and into the NaN sum."""
@@ -259,8 +258,6 @@ class _Schedule(ArgLanes):
             stmts.append(Store(self.pos, index, Const(-1, "int64")))
         if self.m2:
             stmts += [Store(self.acc2, index, init), Store(self.shift, index, first)]
-        if self.lanes:
-            stmts.append(self._lanes_reset())
         return stmts
 
     def _value_at(self, terms):
@@ -320,7 +317,6 @@ class _Schedule(ArgLanes):
         rvars = [Var("%sr%d" % (prefix, n)) for n in range(len(red_groups))]
         value = self._value_at(list(zip(kvars + rvars, kept_groups + red_groups)))
         first = self._value_at(list(zip(kvars, kept_groups))) if self.m2 else None
-        self._kept_terms = list(zip(kvars, kept_groups))
         chunk = None
         if self.schedule == "partials":
             cvar = Var(prefix + "chunk")
@@ -338,12 +334,10 @@ class _Schedule(ArgLanes):
                 inner = (Range(rvars[k], start, stop, 1, inner),)
             return inner
 
-        if self.fast_extremum:
+        if self.fast_extremum and not self.arg:
             inner = self.with_nan_fallback(self.acc, reduced_loops)
-        elif not (self.lanes and red_groups):
+        else:
             inner = reduced_loops()
-        if self.lanes and red_groups:
-            inner = self.with_lanes_fallback(reduced_loops)
         if self.schedule == "partials":
             body = tuple(self._init((), first)) + inner + tuple(self._finish(((cvar, 0),), ()))
             return (Range(cvar, IntOp("max", Begin(), IntConst(0)),
@@ -369,16 +363,53 @@ class _Schedule(ArgLanes):
             return tuple(extra) + tuple(self._update((), value, rvars, red_groups))
         var, k = rvars[-1], len(red_groups) - 1
         start, stop = chunk if (k == 0 and chunk) else (IntConst(0), self._extent(red_groups[k]))
-        if self.lanes and len(red_groups) == 1 and not self._exact:
-            self._span = (start, stop, var, red_groups[0])
-            return self._lane_blocks(var, red_groups[0], start, stop)
-        if self.lanes:
-            return self._lane_loops(rvars, red_groups, start, stop)
         if not self.blocked:
             return (Range(var, start, stop, 1,
                           tuple(extra) + tuple(self._update((), value, rvars, red_groups))),)
         bvar = Var(var.name + "b")
         init = Const(identity(self.kind, self.acc_dtype), self.acc_dtype)
+        if self.arg_blocked:
+            stop_b = IntOp("min", IntOp("add", bvar, IntConst(ARG_BLOCK)), stop)
+            extremum = "maximum" if self.kind == "argmax" else "minimum"
+            scan = (Range(var, bvar, stop_b, 1,
+                          tuple(self._extremum_update(self.block, extremum, value))),)
+            if self.fast_extremum:
+                # a NaN sum (a NaN in the block, or +inf meeting -inf): the block's
+                # extremum again with the NaN-propagating maximum/minimum
+                exact = (Store(self.block, (), init),
+                         Range(var, bvar, stop_b, 1,
+                               (Accumulate(self.block, (), extremum, value),)))
+                saw_nan = Op("isnan", (Load(self.nan, ()),), "bool")
+                scan = ((Store(self.nan, (), Const(0, self.acc_dtype)),) + scan
+                        + (Guarded(saw_nan, exact, ()),))
+            # A block improving on (acc, pos) takes its extremum m and is noted
+            # (pos = 0: something seen); after the loop only the last block noted
+            # (the first to hold the final extremum) is rescanned for the first
+            # position holding it (its first NaN when it is NaN): a vectorizable
+            # min of (hit ? position : big). One rescan per loop, not one per
+            # block with a new extremum.
+            m = Load(self.block, ())
+            improves = Improves(self.acc, self.pos, (), self.kind, m)
+            take = (Store(self.acc, (), m), Store(self.pos, (), Const(0, "int64")),
+                    Store(self.best, (), Index(bvar)))
+            body = (Store(self.block, (), init),) + scan + (Guarded(improves, take, ()),)
+            found = Load(self.acc, ())
+            hit = Op("eq", (value, found), "bool")
+            if np.dtype(self.acc_dtype).kind == "f":
+                both_nan = Op("and", (Op("isnan", (value,), "bool"),
+                                      Op("isnan", (found,), "bool")), "bool")
+                hit = Op("or", (hit, both_nan), "bool")
+            where = Op("switch", (hit, self._position(rvars, red_groups),
+                                  Const(2 ** 62, "int64")), "int64")
+            rescan = (Store(self.first, (), Const(2 ** 62, "int64")),
+                      Range(var, bvar, stop_b, 1, (Accumulate(self.first, (), "minimum", where),)),
+                      Store(self.pos, (), Load(self.first, ())))
+            # (loop bounds are index expressions, not loads: find the noted block
+            # by walking the block starts again)
+            noted = Op("eq", (Index(bvar), Load(self.best, ())), "bool")
+            return (Store(self.best, (), Const(-1, "int64")),
+                    Range(bvar, start, stop, ARG_BLOCK, body),
+                    Range(bvar, start, stop, ARG_BLOCK, (Guarded(noted, rescan, ()),)))
         blocks = (self.block, self.block2)
         block_loop = Range(var, bvar, IntOp("min", IntOp("add", bvar, IntConst(BLOCK)), stop), 1,
                            # products keep their order: reassociating moves where
