@@ -1,10 +1,11 @@
 """Reduction benchmark: tjit against NumPy (and JAX, PyTensor, Numba when installed).
 
     python bench/reductions.py [--repeats 7] [--scale 1.0] [--cpus host,x86-64-v3]
+                               [--kinds "argmax axis=1,var axis=0"]
 
 Prints one table of medians (after a warm-up call), in ms:
-  W3  x float64 (4000, 2500) (80 MB): sum over axis 0, axis 1, all; max and argmax
-      over axis 1; var over axis 0
+  W3  x float64 (4000, 2500) (80 MB): sum over axis 0, axis 1, all; max, argmax
+      and argmin over axis 1; var over axis 0
   W4  softmax over the rows of x float32 (4000, 1000): T.nnet.softmax when present,
       else exp(x - x.max(1, keepdims=True)) / sum(...)
   read bound: the read-bandwidth bound of W3, measured in the same run: the
@@ -19,6 +20,8 @@ Prints one table of medians (after a warm-up call), in ms:
       per-pair ratios. A steadier view of the same ratio when the bound moves.
 The tjit columns (and their ratio columns) are repeated for each of --cpus
 (tjit.config.cpu; default: the host and x86-64-v3, the AVX2+FMA code).
+--kinds runs a subset of the rows (comma-separated names as in the table,
+without the W3/W4 prefix; the read bound is always measured).
 Every result is checked against NumPy before it is timed (WRONG otherwise); a
 peer that fails shows 'err' (reason on stderr). --scale shrinks the arrays.
 """
@@ -44,6 +47,7 @@ W3 = {  # name: (NumPy reference, builder over a tensor library module "T"-like)
     "sum all": lambda x: x.sum(),
     "max axis=1": lambda x: x.max(axis=1),
     "argmax axis=1": lambda x: x.argmax(axis=1),
+    "argmin axis=1": lambda x: x.argmin(axis=1),
     "var axis=0": lambda x: x.var(axis=0),
 }
 
@@ -152,8 +156,14 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--repeats", type=int, default=7)
     ap.add_argument("--scale", type=float, default=1.0)
+    ap.add_argument("--kinds", default="",
+                    help="comma-separated rows to run (e.g. 'argmax axis=1,softmax')")
     H.add_cpus_argument(ap)
     opts = ap.parse_args(argv)
+    kinds = [k.strip() for k in opts.kinds.split(",") if k.strip()] or list(W3) + ["softmax"]
+    unknown = [k for k in kinds if k not in W3 and k != "softmax"]
+    if unknown:
+        ap.error("unknown --kinds %s (known: %s, softmax)" % (unknown, ", ".join(W3)))
     theano, _ = H.import_tjit()
     mine = ["tjit"] + [f"tjit @{cpu}" for cpu in H.other_cpus(theano, opts.cpus)]
     impls = mine + ["numpy"] + H.installed_peers()
@@ -165,7 +175,7 @@ def main(argv=None):
     read_all = make_tjit("sum all", x3)
     bound = min(read_bound(x3, opts.repeats), H.median_time(read_all, repeats=opts.repeats))
     rows = []
-    for kind, x in [(k, x3) for k in W3] + [("softmax", x4)]:
+    for kind, x in [(k, x3) for k in W3 if k in kinds] + [("softmax", x4)] * ("softmax" in kinds):
         expected = make_numpy(kind, x)()
         cells, paired = {}, {}
         for impl in impls:
