@@ -146,6 +146,10 @@ class Renderer:
             self.library_functions.add((name, dtype))
             return library_symbol(name, dtype)
         self.scalar.library_symbol = symbol
+        # math functions the kernel asks to have inlined (kernel.meta, see _inline_math)
+        self.inline_math = frozenset(kernel.meta.get("inline_math", ())) if self.level else ()
+        # {loop var name: interleave count} for the loop vectorizer (kernel.meta)
+        self.interleave = kernel.meta.get("interleave", {}) if self.level else {}
         if self.level == 0:
             self.scalar.intrinsic = self._fast_isel_intrinsic(self.scalar.intrinsic)
         self.locals = set()
@@ -280,7 +284,9 @@ class Renderer:
         b.position_at_end(body)
         self._block(stmt.body, {**env, stmt.var: counter})
         counter.add_incoming(b.add(counter, _const(I64, stmt.step)), b.block)
-        b.branch(header)
+        latch = b.branch(header)
+        if name in self.interleave:
+            latch.set_metadata("llvm.loop", self._interleave_hint(self.interleave[name]))
         b.position_at_end(done)
         self.cache = {}                  # values of the loop body do not dominate its exit
 
@@ -434,11 +440,43 @@ class Renderer:
             else:
                 args = tuple(map(self._value, operands, (env,) * len(operands)))
             operand = operands[1] if expr.name == "switch" else operands[0]
-            result = self.scalar.op(expr.name, args, operand.dtype, expr.dtype)
+            if expr.name in self.inline_math and expr.dtype in FLOATS:
+                result = self._inline_math(expr.name, args, expr.dtype)
+            else:
+                result = self.scalar.op(expr.name, args, operand.dtype, expr.dtype)
         else:
             result = _VALUE[type(expr)](self, expr, env)
         self.cache[expr] = result
         return result
+
+    def _interleave_hint(self, count):
+        """The loop ID asking the vectorizer to interleave `count` vector
+        iterations: independent copies of a long latency chain (an inlined exp)
+        side by side keep more of the core's FP pipes busy than one."""
+        module = self.builder.module
+        option = module.add_metadata([ir.MetaDataString(module, "llvm.loop.interleave.count"),
+                                      ir.Constant(I32, count)])
+        # a loop ID's first operand is itself: made unique, then pointed at itself
+        loop_id = module.add_metadata([ir.MetaDataString(module, "tjit.loop.%d"
+                                                         % len(module.metadata)), option])
+        loop_id.operands = (loop_id, option)
+        return loop_id
+
+    def _inline_math(self, name, args, dtype):
+        """A call of the math library function `name` made to an internal
+        alwaysinline copy of its body (the library's own IR rule), so the loop
+        vectorizer sees its instructions: no call per vector and no spills of
+        the live vector registers around it, its constants hoisted out of the
+        loop. Compiles slower: kernels ask for it (kernel.meta["inline_math"])
+        only where the function is the hot loop's main cost (softmax's exp)."""
+        rule = mathlib.library_functions()[name]
+
+        def build(em, params):
+            em.builder.ret(rule(em, "f", dtype, *params))
+        fn = self.scalar.helper(f"tjit_inline_{name}_{dtype}", args[0].type,
+                                [a.type for a in args], build)
+        fn.attributes.add("alwaysinline")
+        return self.builder.call(fn, args)
 
 
 _VALUE = {   # scalar expression kind (but Op) -> how the walker emits it

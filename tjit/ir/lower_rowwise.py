@@ -24,8 +24,8 @@ from .lower_elemwise import ElemwiseLaunch
 from .lowering import lower
 from .lower import CheckList, _effective_axes, _place_loads
 from .lower_reduce import _Schedule
-from .nodes import (Buffer, Cast, Dim, IntConst, Kernel, Load, Local, Op, Range, Store,
-                    Var, range_to, split_range)
+from .nodes import (Buffer, Cast, Const, Dim, Guarded, IntConst, Kernel, Load, Local, Op,
+                    Range, Store, Var, range_to, split_range)
 
 
 def rowwise_kernel(name, inputs, reductions, exprs_of, outputs, pattern):
@@ -72,23 +72,27 @@ def rowwise_kernel(name, inputs, reductions, exprs_of, outputs, pattern):
         # An output whose expression contains the reduced value (softmax's
         # exp(x - max) in exp(x - max) / sum) gets it stored while reducing and
         # reads it back: the value is computed once per point, not twice.
-        extra = ()
+        # The value is stored by a loop of its own, then summed from the row
+        # (in L1): a loop with only float32 in it vectorizes 8 lanes wide on
+        # AVX2 (with a float64 sum in it, 4: LLVM sizes vectors by the widest type).
         v = value.x if isinstance(value, Cast) and value.dtype == acc_dtype else value
         if not _is_load(v):
             for o, out in enumerate(outputs):
                 if o not in scratch and out.dtype == v.dtype and _contains(exprs[o], v):
                     scratch.add(o)
-                    extra = (Store(out, out_index, v),)
+                    row.append(_value_loop(s, kept, kvars, last, extent[last], out))
                     exprs[o] = _substitute(exprs[o], v, Load(out, out_index))
+                    value = Load(out, out_index)
+                    if value.dtype != acc_dtype:
+                        value = Cast(value, acc_dtype)
                     break
         row += s._init(())
         row += list(s.with_nan_fallback(
-            s.acc, lambda: s._blocked_loop([jvar], [(last,)], value, None, extra)))
+            s.acc, lambda: s._blocked_loop([jvar], [(last,)], value, None)))
         acc = s.result()
         row.append(Store(results[k], (), acc if acc.dtype == dtype else Cast(acc, dtype)))
 
-    stores = tuple(Store(out, out_index, e) for out, e in zip(outputs, exprs))
-    row.append(Range(jvar, IntConst(0), extent[last], 1, stores))
+    row += _store_loop(jvar, extent[last], outputs, out_index, exprs, results, locals_)
 
     body = tuple(row)
     for n, d in reversed(list(enumerate(kept))):
@@ -104,11 +108,83 @@ def rowwise_kernel(name, inputs, reductions, exprs_of, outputs, pattern):
             checks.add(Dim(out, d), IntConst(1) if pattern[d] else extent[d], kind="output",
                        position=position, axis=d, loop_dim=d)
     check_stmts, check_meta = checks.result()
+    # exp is most of softmax's time: inlined, the vectorized row loop has no
+    # call per vector (nor the spills around it)
     meta = dict(checks=check_meta, outer_dims=tuple(kept[:1]), collapsed_outer_dims=None,
-                contiguous_runs=())
+                contiguous_runs=(), inline_math=("exp",),
+                interleave={VALUE_VAR: VALUE_INTERLEAVE})
     buffers = tuple(b for b, _ in inputs) + tuple(outputs)
     return Kernel(name, buffers, tuple(locals_) + check_stmts + body, n_inputs=len(inputs),
                   meta=meta)
+
+
+# The loop storing a reduced value (softmax's exp(x - max)) has a variable of its
+# own, which the kernel's meta asks the vectorizer to interleave.
+VALUE_VAR, VALUE_INTERLEAVE = "jv", 2
+
+
+def _value_loop(schedule, kept, kvars, last, extent, out):
+    """for jv in row: out[row, jv] = the reduced value (before its cast to the
+    accumulator)."""
+    jv = Var(VALUE_VAR)
+    value = schedule._value_at([(kvars[d], (d,)) for d in kept] + [(jv, (last,))])
+    if isinstance(value, Cast) and value.dtype == schedule.acc_dtype:
+        value = value.x
+    index = tuple((kvars[d], d) for d in kept) + ((jv, last),)
+    return Range(jv, IntConst(0), extent, 1, (Store(out, index, value),))
+
+
+# 1/r is a normal float32 for |r| in [2**-126, 2**126]
+RECIPROCAL_RANGE = (2.0 ** -126, 2.0 ** 126)
+
+
+def _store_loop(jvar, extent, outputs, out_index, exprs, results, locals_):
+    """The row's store loop. A float32 x / r by a row's result r (softmax's
+    e / sum) is x * (1 / r) when 1/r is a normal float32 (a guard per row):
+    one multiply instead of a division per point, at most 1 ulp from x / r
+    (the reciprocal's rounding); NaN, infinite, zero and extreme r divide."""
+    stores = tuple(Store(out, out_index, e) for out, e in zip(outputs, exprs))
+    divisors = [r for r in results if r.dtype == "float32"
+                and any(_divisions(e, Load(r, ())) for e in exprs)]
+    if not divisors:
+        return [Range(jvar, IntConst(0), extent, 1, stores)]
+    prep, fast, ok = [], list(exprs), None
+    lo, hi = (Const(v, "float32") for v in RECIPROCAL_RANGE)
+    for r in divisors:
+        inv = Buffer("inv_" + r.name, "float32", ())
+        locals_.append(Local(inv, 1))
+        prep.append(Store(inv, (), Op("true_div", (Const(1.0, "float32"), Load(r, ())),
+                                      "float32")))
+        size = Op("abs", (Load(r, ()),), "float32")
+        inside = Op("and", (Op("ge", (size, lo), "bool"), Op("le", (size, hi), "bool")), "bool")
+        ok = inside if ok is None else Op("and", (ok, inside), "bool")
+        for k, e in enumerate(fast):
+            for div in _divisions(e, Load(r, ())):
+                e = _substitute(e, div, Op("mul", (div.args[0], Load(inv, ())), "float32"))
+            fast[k] = e
+    fast_stores = tuple(Store(out, out_index, e) for out, e in zip(outputs, fast))
+    return prep + [Guarded(ok, (Range(jvar, IntConst(0), extent, 1, fast_stores),),
+                           (Range(jvar, IntConst(0), extent, 1, stores),))]
+
+
+def _divisions(expr, divisor):
+    """The distinct subexpressions x / divisor of `expr`."""
+    found, seen = [], set()
+
+    def visit(e):
+        if id(e) in seen:
+            return
+        seen.add(id(e))
+        if isinstance(e, Op):
+            if e.name == "true_div" and e.args[1] == divisor and e not in found:
+                found.append(e)
+            for a in e.args:
+                visit(a)
+        elif isinstance(e, Cast):
+            visit(e.x)
+
+    visit(expr)
+    return found
 
 
 def _is_load(expr):
