@@ -70,22 +70,26 @@ def rowwise_kernel(name, inputs, reductions, exprs_of, outputs, pattern):
         terms = [(kvars[d], (d,)) for d in kept] + [(jvar, (last,))]
         value = s._value_at(terms)
         # An output whose expression contains the reduced value (softmax's
-        # exp(x - max) in exp(x - max) / sum) gets it stored while reducing and
-        # reads it back: the value is computed once per point, not twice.
-        # The value is stored by a loop of its own, then summed from the row
-        # (in L1): a loop with only float32 in it vectorizes 8 lanes wide on
-        # AVX2 (with a float64 sum in it, 4: LLVM sizes vectors by the widest type).
+        # exp(x - max) in exp(x - max) / sum) gets it stored first and reads it
+        # back: the value is computed once per point, not twice. Without one, an
+        # exp is still stored in an output's row (logsoftmax's sum(exp(y)); the
+        # store loop overwrites it). The value's loop is its own, then the row (in
+        # L1) is reduced: a loop with only float32 in it vectorizes 8 lanes wide
+        # on AVX2 (with a float64 sum in it, 4: LLVM sizes vectors by the widest type).
         v = value.x if isinstance(value, Cast) and value.dtype == acc_dtype else value
         if not _is_load(v):
-            for o, out in enumerate(outputs):
-                if o not in scratch and out.dtype == v.dtype and _contains(exprs[o], v):
-                    scratch.add(o)
-                    row.append(_value_loop(s, kept, kvars, last, extent[last], out))
-                    exprs[o] = _substitute(exprs[o], v, Load(out, out_index))
-                    value = Load(out, out_index)
-                    if value.dtype != acc_dtype:
-                        value = Cast(value, acc_dtype)
-                    break
+            free = [o for o, out in enumerate(outputs) if o not in scratch and out.dtype == v.dtype]
+            using = [o for o in free if _contains(exprs[o], v)]
+            if not using and _has_op(v, "exp"):
+                using = free
+            if using:
+                o, out = using[0], outputs[using[0]]
+                scratch.add(o)
+                row.append(_value_loop(s, kept, kvars, last, extent[last], out))
+                exprs[o] = _substitute(exprs[o], v, Load(out, out_index))
+                value = Load(out, out_index)
+                if value.dtype != acc_dtype:
+                    value = Cast(value, acc_dtype)
         row += s._init(())
         row += list(s.with_nan_fallback(
             s.acc, lambda: s._blocked_loop([jvar], [(last,)], value, None)))
@@ -108,11 +112,14 @@ def rowwise_kernel(name, inputs, reductions, exprs_of, outputs, pattern):
             checks.add(Dim(out, d), IntConst(1) if pattern[d] else extent[d], kind="output",
                        position=position, axis=d, loop_dim=d)
     check_stmts, check_meta = checks.result()
-    # exp is most of softmax's time: inlined, the vectorized row loop has no
-    # call per vector (nor the spills around it)
     meta = dict(checks=check_meta, outer_dims=tuple(kept[:1]), collapsed_outer_dims=None,
-                contiguous_runs=(), inline_math=("exp",),
-                interleave={VALUE_VAR: VALUE_INTERLEAVE})
+                contiguous_runs=())
+    if scratch:
+        # exp is most of softmax's time: inlined, the vectorized value loop has
+        # no call per vector (nor the spills of live registers around it). Not
+        # in a loop summing in float64: LLVM sizes its vectors by the widest
+        # type, and 4-lane inlined exps are slower than 8-lane calls.
+        meta.update(inline_math=("exp",), interleave={VALUE_VAR: VALUE_INTERLEAVE})
     buffers = tuple(b for b, _ in inputs) + tuple(outputs)
     return Kernel(name, buffers, tuple(locals_) + check_stmts + body, n_inputs=len(inputs),
                   meta=meta)
@@ -191,6 +198,20 @@ def _is_load(expr):
     while isinstance(expr, Cast):
         expr = expr.x
     return isinstance(expr, Load)
+
+
+def _has_op(expr, name):
+    seen = set()
+
+    def visit(e):
+        if id(e) in seen:
+            return False
+        seen.add(id(e))
+        if isinstance(e, Op):
+            return e.name == name or any(visit(a) for a in e.args)
+        return isinstance(e, Cast) and visit(e.x)
+
+    return visit(expr)
 
 
 def _contains(expr, part):
