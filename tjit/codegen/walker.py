@@ -285,7 +285,7 @@ class Renderer:
         self._block(stmt.body, {**env, stmt.var: counter})
         counter.add_incoming(b.add(counter, _const(I64, stmt.step)), b.block)
         latch = b.branch(header)
-        if name in self.interleave:
+        if name in self.interleave and self.unit_strides:
             latch.set_metadata("llvm.loop", self._interleave_hint(self.interleave[name]))
         b.position_at_end(done)
         self.cache = {}                  # values of the loop body do not dominate its exit
@@ -440,7 +440,7 @@ class Renderer:
             else:
                 args = tuple(map(self._value, operands, (env,) * len(operands)))
             operand = operands[1] if expr.name == "switch" else operands[0]
-            if expr.name in self.inline_math and expr.dtype in FLOATS:
+            if expr.name in self.inline_math and self.unit_strides and expr.dtype in FLOATS:
                 result = self._inline_math(expr.name, args, expr.dtype)
             else:
                 result = self.scalar.op(expr.name, args, operand.dtype, expr.dtype)
@@ -468,7 +468,8 @@ class Renderer:
         vectorizer sees its instructions: no call per vector and no spills of
         the live vector registers around it, its constants hoisted out of the
         loop. Compiles slower: kernels ask for it (kernel.meta["inline_math"])
-        only where the function is the hot loop's main cost (softmax's exp)."""
+        only where the function is the hot loop's main cost (softmax's exp), and
+        only the unit-stride copy of a loop gets it (the other calls the library)."""
         rule = mathlib.library_functions()[name]
 
         def build(em, params):
