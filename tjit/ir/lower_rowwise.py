@@ -2,15 +2,21 @@
 stores of that row, in one loop nest.
 
     for each row (the kept loop dims; the outermost one split by begin/end):
-        for each reduction k, in order: acc_k = identity; acc_k op= value_k over
-            the row (the loop `reduce_inner` uses: blocked float sums with vector
+        for each reduction k, in order:
+            [out[row, :] = value_k, when an output reads it or it holds an exp]
+            acc_k = identity; acc_k op= value_k (or out[row, j]) over the row
+            (the loop `reduce_inner` uses: blocked float sums with vector
             partials, the same operations, so the same results); res_k = acc_k
             cast to the result dtype
         for each point j of the row: out[row, j] = expr(inputs, res_0, ...)
+            (x / res_k as x * (1 / res_k) for float32 when 1/res_k is normal)
 
 The row is read from memory by the first reduction and stays in L1/L2 for the
 next ones and the stores, so x is read from memory once instead of once per
-reduction plus once for the stores. `kernel.meta` has the keys of
+reduction plus once for the stores. Softmax computes one exp per element: the
+value loop stores exp(x - max) (the exp inlined, interleaved: see
+`kernel.meta`'s `inline_math` and `interleave` in `tjit.codegen.walker`), the
+sum reads it back, the last loop scales it in place. `kernel.meta` has the keys of
 `tjit.ir.lower` (`checks`, `outer_dims`, no collapsed nest), so
 it runs with the elementwise kind's launch.
 """
