@@ -2,11 +2,14 @@
 is summed, scaled in place), a row's e / sum made e * (1 / sum) only when 1/sum
 is a normal float32, the exp inlined and interleaved. Values against a float64
 NumPy softmax on the host and on x86-64-v3 code, for special rows and layouts."""
+import dataclasses
+
 import numpy as np
 import pytest
 
 import tjit as theano
 import tjit.tensor as T
+import tjit.codegen.jit as jit
 from tjit.config import change_flags
 from tjit.ir.lower_rowwise import RECIPROCAL_RANGE, lower_fused_rows
 from tjit.ir.nodes import Op
@@ -128,6 +131,13 @@ def test_one_exp_per_element_and_one_scaling_pass():
     assert kernel.meta["inline_math"] == ("exp",)
     assert kernel.meta["interleave"]
     assert "* inv_res1" in text and "/ res1" in text, text
+    # the same kernel at level 0 (text renderer, the scalar library's exp, no
+    # hints): the same bits as the inlined, interleaved FAST_RUN code
+    level0 = jit.compile_kernel(dataclasses.replace(kernel, name=kernel.name + "_l0", meta={}), 0)
+    x = np.random.default_rng(2).standard_normal((5, 77)).astype("float32") * 30
+    out = np.empty_like(x)
+    assert level0.cfunc(x, out, 0, len(x)) == 0
+    np.testing.assert_array_equal(out, f(x))
 
 
 @pytest.mark.parametrize("cpu", TARGETS)
