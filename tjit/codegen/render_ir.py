@@ -80,6 +80,33 @@ class IRRenderer(Renderer):
         loop.operands = (loop,) + tuple(hints)      # a loop ID refers to itself
         latch.set_metadata("llvm.loop", loop)
 
+    def _interleaved(self, latch, count):
+        m = self.module
+        option = m.add_metadata([ir.MetaDataString(m, "llvm.loop.interleave.count"),
+                                 ir.Constant(I32, count)])
+        # a loop ID's first operand is itself: made unique, then pointed at itself
+        loop_id = m.add_metadata([ir.MetaDataString(m, "tjit.loop.%d" % len(m.metadata)),
+                                  option])
+        loop_id.operands = (loop_id, option)
+        latch.set_metadata("llvm.loop", loop_id)
+
+    def _inline_math(self, name, args, dtype):
+        """A call of the math library function `name` made to an internal
+        alwaysinline copy of its body (the library's own IR rule), so the loop
+        vectorizer sees its instructions: no call per vector and no spills of
+        the live vector registers around it, and it can interleave them.
+        Compiles slower (~20 ms per kernel): kernels ask for it (kernel.meta["inline_math"])
+        only where the function is the hot loop's main cost (softmax's exp), and
+        only the unit-stride copy of a loop gets it (the other calls the library)."""
+        rule = mathlib.library_functions()[name]
+
+        def build(em, params):
+            em.builder.ret(rule(em, "f", dtype, *params))
+        fn = self.scalar.helper(f"tjit_inline_{name}_{dtype}", args[0].type,
+                                [a.type for a in args], build)
+        fn.attributes.add("alwaysinline")
+        return self.builder.call(fn, args)
+
     def _finish(self):
         text = str(self.module)
         if self.level == 0:

@@ -124,6 +124,16 @@ class Renderer:
     def _vectorized_at(self, latch, width):
         """Have LLVM vectorize the loop whose back edge is `latch` at `width` lanes."""
 
+    def _interleaved(self, latch, count):
+        """Ask the vectorizer to interleave `count` vector iterations of the loop
+        whose back edge is `latch`: independent copies of a long latency chain
+        (an inlined exp) side by side keep more of the core's FP pipes busy."""
+        raise NotImplementedError   # only render_ir spells it (emit_kernel picks it)
+
+    def _inline_math(self, name, args, dtype):
+        """A call of math library function `name` inlined (kernel.meta["inline_math"])."""
+        raise NotImplementedError   # only render_ir spells it (emit_kernel picks it)
+
     def _alloca(self, ty, count, name):
         """A 64-byte aligned stack array of `count` `ty` in the entry block."""
         raise NotImplementedError
@@ -152,6 +162,10 @@ class Renderer:
             self.library_functions.add((name, dtype))
             return library_symbol(name, dtype)
         self.scalar.library_symbol = symbol
+        # math functions the kernel asks to have inlined (kernel.meta, see _inline_math)
+        self.inline_math = frozenset(kernel.meta.get("inline_math", ())) if self.level else ()
+        # {loop var name: interleave count} for the loop vectorizer (kernel.meta)
+        self.interleave = kernel.meta.get("interleave", {}) if self.level else {}
         if self.level == 0:
             self.scalar.intrinsic = self._fast_isel_intrinsic(self.scalar.intrinsic)
         self.locals = set()
@@ -294,6 +308,8 @@ class Renderer:
             self._not_vectorized(latch)
         elif vector_width:
             self._vectorized_at(latch, vector_width)
+        elif name in self.interleave and self.unit_strides:
+            self._interleaved(latch, self.interleave[name])
         b.position_at_end(done)
         self.cache = {}                  # values of the loop body do not dominate its exit
 
@@ -459,7 +475,10 @@ class Renderer:
             else:
                 args = tuple(map(self._value, operands, (env,) * len(operands)))
             operand = operands[1] if expr.name == "switch" else operands[0]
-            result = self.scalar.op(expr.name, args, operand.dtype, expr.dtype)
+            if expr.name in self.inline_math and self.unit_strides and expr.dtype in FLOATS:
+                result = self._inline_math(expr.name, args, expr.dtype)
+            else:
+                result = self.scalar.op(expr.name, args, operand.dtype, expr.dtype)
         else:
             result = _VALUE[type(expr)](self, expr, env)
         self.cache[expr] = result

@@ -2,15 +2,21 @@
 stores of that row, in one loop nest.
 
     for each row (the kept loop dims; the outermost one split by begin/end):
-        for each reduction k, in order: acc_k = identity; acc_k op= value_k over
-            the row (the loop `reduce_inner` uses: blocked float sums with vector
+        for each reduction k, in order:
+            [out[row, :] = value_k, when an output reads it or it holds an exp]
+            acc_k = identity; acc_k op= value_k (or out[row, j]) over the row
+            (the loop `reduce_inner` uses: blocked float sums with vector
             partials, the same operations, so the same results); res_k = acc_k
             cast to the result dtype
         for each point j of the row: out[row, j] = expr(inputs, res_0, ...)
+            (x / res_k as x * (1 / res_k) for float32 when 1/res_k is normal)
 
 The row is read from memory by the first reduction and stays in L1/L2 for the
 next ones and the stores, so x is read from memory once instead of once per
-reduction plus once for the stores. `kernel.meta` has the keys of
+reduction plus once for the stores. Softmax computes one exp per element: the
+value loop stores exp(x - max) (the exp inlined, interleaved: see
+`kernel.meta`'s `inline_math` and `interleave` in `tjit.codegen.walker`), the
+sum reads it back, the last loop scales it in place. `kernel.meta` has the keys of
 `tjit.ir.lower` (`checks`, `outer_dims`, no collapsed nest), so
 it runs with the elementwise kind's launch.
 """
@@ -24,8 +30,8 @@ from .lower_elemwise import ElemwiseLaunch
 from .lowering import lower
 from .lower import CheckList, _effective_axes, _place_loads
 from .lower_reduce import _Schedule
-from .nodes import (Buffer, Cast, Dim, IntConst, Kernel, Load, Local, Op, Range, Store,
-                    Var, range_to, split_range)
+from .nodes import (Buffer, Cast, Const, Dim, Guarded, IntConst, Kernel, Load, Local, Op,
+                    Range, Store, Var, range_to, split_range)
 
 
 def rowwise_kernel(name, inputs, reductions, exprs_of, outputs, pattern):
@@ -70,25 +76,33 @@ def rowwise_kernel(name, inputs, reductions, exprs_of, outputs, pattern):
         terms = [(kvars[d], (d,)) for d in kept] + [(jvar, (last,))]
         value = s._value_at(terms)
         # An output whose expression contains the reduced value (softmax's
-        # exp(x - max) in exp(x - max) / sum) gets it stored while reducing and
-        # reads it back: the value is computed once per point, not twice.
-        extra = ()
+        # exp(x - max) in exp(x - max) / sum) gets it stored first and reads it
+        # back: the value is computed once per point, not twice. Without one, an
+        # exp is still stored in an output's row (logsoftmax's sum(exp(y)); the
+        # store loop overwrites it). The value's loop is its own, then the row (in
+        # L1) is reduced: a loop with only float32 in it vectorizes 8 lanes wide
+        # on AVX2 (with a float64 sum in it, 4: LLVM sizes vectors by the widest type).
         v = value.x if isinstance(value, Cast) and value.dtype == acc_dtype else value
         if not _is_load(v):
-            for o, out in enumerate(outputs):
-                if o not in scratch and out.dtype == v.dtype and _contains(exprs[o], v):
-                    scratch.add(o)
-                    extra = (Store(out, out_index, v),)
-                    exprs[o] = _substitute(exprs[o], v, Load(out, out_index))
-                    break
+            free = [o for o, out in enumerate(outputs) if o not in scratch and out.dtype == v.dtype]
+            using = [o for o in free if _contains(exprs[o], v)]
+            if not using and _has_op(v, "exp"):
+                using = free
+            if using:
+                o, out = using[0], outputs[using[0]]
+                scratch.add(o)
+                row.append(_value_loop(s, kept, kvars, last, extent[last], out))
+                exprs[o] = _substitute(exprs[o], v, Load(out, out_index))
+                value = Load(out, out_index)
+                if value.dtype != acc_dtype:
+                    value = Cast(value, acc_dtype)
         row += s._init(())
         row += list(s.with_nan_fallback(
-            s.acc, lambda: s._blocked_loop([jvar], [(last,)], value, None, extra)))
+            s.acc, lambda: s._blocked_loop([jvar], [(last,)], value, None)))
         acc = s.result()
         row.append(Store(results[k], (), acc if acc.dtype == dtype else Cast(acc, dtype)))
 
-    stores = tuple(Store(out, out_index, e) for out, e in zip(outputs, exprs))
-    row.append(Range(jvar, IntConst(0), extent[last], 1, stores))
+    row += _store_loop(jvar, extent[last], outputs, out_index, exprs, results, locals_)
 
     body = tuple(row)
     for n, d in reversed(list(enumerate(kept))):
@@ -106,15 +120,104 @@ def rowwise_kernel(name, inputs, reductions, exprs_of, outputs, pattern):
     check_stmts, check_meta = checks.result()
     meta = dict(checks=check_meta, outer_dims=tuple(kept[:1]), collapsed_outer_dims=None,
                 contiguous_runs=())
+    if scratch:
+        # exp is most of softmax's time: inlined, the vectorized value loop has
+        # no call per vector (nor the spills of live registers around it). Not
+        # in a loop summing in float64: LLVM sizes its vectors by the widest
+        # type, and 4-lane inlined exps are slower than 8-lane calls.
+        meta.update(inline_math=("exp",), interleave={VALUE_VAR: VALUE_INTERLEAVE})
     buffers = tuple(b for b, _ in inputs) + tuple(outputs)
     return Kernel(name, buffers, tuple(locals_) + check_stmts + body, n_inputs=len(inputs),
                   meta=meta)
+
+
+# The loop storing a reduced value (softmax's exp(x - max)) has a variable of its
+# own, which the kernel's meta asks the vectorizer to interleave.
+VALUE_VAR, VALUE_INTERLEAVE = "jv", 2
+
+
+def _value_loop(schedule, kept, kvars, last, extent, out):
+    """for jv in row: out[row, jv] = the reduced value (before its cast to the
+    accumulator)."""
+    jv = Var(VALUE_VAR)
+    value = schedule._value_at([(kvars[d], (d,)) for d in kept] + [(jv, (last,))])
+    if isinstance(value, Cast) and value.dtype == schedule.acc_dtype:
+        value = value.x
+    index = tuple((kvars[d], d) for d in kept) + ((jv, last),)
+    return Range(jv, IntConst(0), extent, 1, (Store(out, index, value),))
+
+
+# 1/r is a normal float32 for |r| in [2**-126, 2**126]
+RECIPROCAL_RANGE = (2.0 ** -126, 2.0 ** 126)
+
+
+def _store_loop(jvar, extent, outputs, out_index, exprs, results, locals_):
+    """The row's store loop. A float32 x / r by a row's result r (softmax's
+    e / sum) is x * (1 / r) when 1/r is a normal float32 (a guard per row):
+    one multiply instead of a division per point, at most 1 ulp from x / r
+    (the reciprocal's rounding); NaN, infinite, zero and extreme r divide."""
+    stores = tuple(Store(out, out_index, e) for out, e in zip(outputs, exprs))
+    divisors = [r for r in results if r.dtype == "float32"
+                and any(_divisions(e, Load(r, ())) for e in exprs)]
+    if not divisors:
+        return [Range(jvar, IntConst(0), extent, 1, stores)]
+    prep, fast, ok = [], list(exprs), None
+    lo, hi = (Const(v, "float32") for v in RECIPROCAL_RANGE)
+    for r in divisors:
+        inv = Buffer("inv_" + r.name, "float32", ())
+        locals_.append(Local(inv, 1))
+        prep.append(Store(inv, (), Op("true_div", (Const(1.0, "float32"), Load(r, ())),
+                                      "float32")))
+        size = Op("abs", (Load(r, ()),), "float32")
+        inside = Op("and", (Op("ge", (size, lo), "bool"), Op("le", (size, hi), "bool")), "bool")
+        ok = inside if ok is None else Op("and", (ok, inside), "bool")
+        for k, e in enumerate(fast):
+            for div in _divisions(e, Load(r, ())):
+                e = _substitute(e, div, Op("mul", (div.args[0], Load(inv, ())), "float32"))
+            fast[k] = e
+    fast_stores = tuple(Store(out, out_index, e) for out, e in zip(outputs, fast))
+    return prep + [Guarded(ok, (Range(jvar, IntConst(0), extent, 1, fast_stores),),
+                           (Range(jvar, IntConst(0), extent, 1, stores),))]
+
+
+def _divisions(expr, divisor):
+    """The distinct subexpressions x / divisor of `expr`."""
+    found, seen = [], set()
+
+    def visit(e):
+        if id(e) in seen:
+            return
+        seen.add(id(e))
+        if isinstance(e, Op):
+            if e.name == "true_div" and e.args[1] == divisor and e not in found:
+                found.append(e)
+            for a in e.args:
+                visit(a)
+        elif isinstance(e, Cast):
+            visit(e.x)
+
+    visit(expr)
+    return found
 
 
 def _is_load(expr):
     while isinstance(expr, Cast):
         expr = expr.x
     return isinstance(expr, Load)
+
+
+def _has_op(expr, name):
+    seen = set()
+
+    def visit(e):
+        if id(e) in seen:
+            return False
+        seen.add(id(e))
+        if isinstance(e, Op):
+            return e.name == name or any(visit(a) for a in e.args)
+        return isinstance(e, Cast) and visit(e.x)
+
+    return visit(expr)
 
 
 def _contains(expr, part):
