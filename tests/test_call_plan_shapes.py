@@ -89,3 +89,27 @@ def test_output_subset_as_theano():
         g(a, output_subset=["nope"])
     h = theano.function([x], x.sum())                   # one output: still a list
     assert h(a, output_subset=[0]) == [8.0]
+
+
+def test_a_one_kernel_plan_moves_to_the_driver_after_many_calls():
+    import gc
+    import weakref
+    from tjit.runtime.call_stub import DIRECT_CALLS
+    a, b = T.dscalar("a"), T.dscalar("b")
+    f = theano.function([a, b], a * b + a)
+    assert f(1.0, 2.0) == 3.0
+    (plan,) = f._plans.values()
+    assert plan.direct is not None          # first calls: the kernel itself
+    for i in range(DIRECT_CALLS + 3):
+        assert f(float(i), 2.0) == 3.0 * i
+    assert plan.direct is None and f._stub is plan.stub     # then through the driver
+    assert f(np.float64(2.5), 4) == 12.5
+    with pytest.raises(TypeError):
+        f(1.0, "x")
+    gc.disable()                            # function, plan and stubs: no cycle
+    try:
+        ref = weakref.ref(f)
+        del f, plan
+        assert ref() is None
+    finally:
+        gc.enable()
