@@ -49,7 +49,6 @@ from .tensor.type import TensorType
 
 log = logging.getLogger("tjit.graph_cache")
 MAGIC = b"TJITGRF1"
-_KEY_BYTES = 64             # a SHA-256 in hex
 MEMORY_ENTRIES = 256        # entries kept in memory (pickled bytes, a few KB each)
 DISK_LIMIT = 0.05           # the graphs may take this share of config.cache_size_mb
 # Flags that change neither rewrites nor code (mode is resolved by the caller).
@@ -490,40 +489,21 @@ def _path(key):
 
 
 def _load(key):
-    path = _path(key)
-    try:
-        with open(path, "rb") as f:
-            data = f.read()
-    except OSError:
-        return None
-    head = len(MAGIC) + 32
-    payload = data[head:]
-    if data[:len(MAGIC)] != MAGIC or hashlib.sha256(payload).digest() != data[len(MAGIC):head]:
-        COUNTS["discarded"] += 1
-        return _discard(path, "corrupt")
-    if payload[:_KEY_BYTES] != key.encode():
-        COUNTS["discarded"] += 1
-        return _discard(path, "filed under another key")
-    try:
-        os.utime(path)      # recently used: evicted last
-    except OSError:
-        pass
-    return payload[_KEY_BYTES:]
+    payload = disk.read_entry(_path(key), MAGIC, key, log, "graph cache entry", COUNTS)
+    if payload is not None:
+        try:
+            os.utime(_path(key))    # recently used: evicted last
+        except OSError:
+            pass
+    return payload
 
 
 def _discard(path, why):
-    if os.path.exists(path):
-        log.warning("discarding graph cache entry %s (%s); it will be rebuilt", path, why)
-        try:
-            os.unlink(path)
-        except OSError:
-            pass
-    return None
+    return disk.discard(path, log, "graph cache entry", why)
 
 
 def _write(key, payload):
-    body = key.encode() + payload
-    data = MAGIC + hashlib.sha256(body).digest() + body
+    data = disk.entry_bytes(MAGIC, key, payload)
     path = _path(key)
     try:
         disk.write_atomic(path, data)

@@ -60,46 +60,70 @@ def _path(key):
 def load(key):
     """(object code, llvm ir text) of a valid entry, or None."""
     path = _path(key)
-    try:
-        with open(path, "rb") as f:
-            data = f.read()
-    except OSError:
+    payload = read_entry(path, MAGIC, key, log, "cache entry")
+    if payload is None:
         return None
-    payload = data[len(MAGIC) + 32:]
-    if (data[:len(MAGIC)] != MAGIC or len(payload) < _KEY_BYTES + 8
-            or hashlib.sha256(payload).digest() != data[len(MAGIC):len(MAGIC) + 32]):
-        return _discard(path, "corrupt")
-    if payload[:_KEY_BYTES] != key.encode():
-        return _discard(path, "filed under another key")
+    if len(payload) < 8:
+        return discard(path, log, "cache entry", "truncated")
     try:
         os.utime(path)      # recently used: evicted last
     except OSError:
         pass
-    payload = payload[_KEY_BYTES:]
     (n,) = struct.unpack("<Q", payload[:8])
     obj, text = payload[8:8 + n], payload[8 + n:]
     if len(obj) != n:
-        return _discard(path, "truncated")
+        return discard(path, log, "cache entry", "truncated")
     return obj, text.decode()
 
 
 _KEY_BYTES = 64     # a SHA-256 in hex
 
 
-def _discard(path, why):
-    log.warning("discarding cache entry %s (%s); it will be rebuilt", path, why)
+def read_entry(path, magic, key, logger, what, counts=None):
+    """The payload of the checksummed entry at `path` filed under `key`, or None.
+
+    An entry is `magic`, the SHA-256 of the rest, the key (hex) and the payload
+    (`entry_bytes`): the kernel cache, the graph cache and the call stubs' code
+    share it. A corrupt entry, or one filed under another key, is removed
+    (`discard`, counted in counts["discarded"]) and gives None."""
+    try:
+        with open(path, "rb") as f:
+            data = f.read()
+    except OSError:
+        return None
+    head = len(magic) + 32
+    payload = data[head:]
+    if data[:len(magic)] != magic or hashlib.sha256(payload).digest() != data[len(magic):head]:
+        return discard(path, logger, what, "corrupt", counts)
+    if payload[:_KEY_BYTES] != key.encode():
+        return discard(path, logger, what, "filed under another key", counts)
+    return payload[_KEY_BYTES:]
+
+
+def entry_bytes(magic, key, payload):
+    """What `read_entry` reads back: `payload` filed under `key`."""
+    body = key.encode() + payload
+    return magic + hashlib.sha256(body).digest() + body
+
+
+def discard(path, logger, what, why, counts=None):
+    """Remove the bad entry at `path` (a `what`), saying why; None."""
+    if counts is not None:
+        counts["discarded"] += 1
     try:
         os.unlink(path)
+    except FileNotFoundError:
+        return None         # already gone: nothing to say
     except OSError:
         pass
+    logger.warning("discarding %s %s (%s); it will be rebuilt", what, path, why)
     return None
 
 
 def store(key, object_code, llvm_ir):
     """Write an entry atomically; a failure to write only costs a recompile later."""
-    payload = key.encode() + struct.pack("<Q", len(object_code)) + object_code + \
-        llvm_ir.encode()
-    data = MAGIC + hashlib.sha256(payload).digest() + payload
+    data = entry_bytes(MAGIC, key, struct.pack("<Q", len(object_code)) + object_code
+                       + llvm_ir.encode())
     try:
         write_atomic(_path(key), data)
         _grew(len(data))

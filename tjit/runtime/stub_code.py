@@ -23,7 +23,6 @@ from ..config import config
 
 log = logging.getLogger("tjit.runtime")
 MAGIC = b"TJITSTB1"
-_KEY_BYTES = 64             # a SHA-256 in hex
 MEMORY_ENTRIES = 256
 DISK_LIMIT = 0.01           # the stubs may take this share of config.cache_size_mb
 FILENAME = "<tjit call stub>"
@@ -59,39 +58,20 @@ def clear_memory():
 
 
 def _load(path, key):
-    try:
-        with open(path, "rb") as f:
-            data = f.read()
-    except OSError:
+    payload = disk.read_entry(path, MAGIC, key, log, "call stub entry", COUNTS)
+    if payload is None:
         return None
-    head = len(MAGIC) + 32
-    payload = data[head:]
-    if data[:len(MAGIC)] != MAGIC or hashlib.sha256(payload).digest() != data[len(MAGIC):head]:
-        return _discard(path, "corrupt")
-    if payload[:_KEY_BYTES] != key.encode():
-        return _discard(path, "filed under another key")
     try:
-        found = marshal.loads(payload[_KEY_BYTES:])
+        found = marshal.loads(payload)
     except Exception:  # anything at all: compiled again
         found = None
     if type(found) is not types.CodeType or found.co_filename != FILENAME:
-        return _discard(path, "not a stub's code")
+        return disk.discard(path, log, "call stub entry", "not a stub's code", COUNTS)
     return found
 
 
-def _discard(path, why):
-    COUNTS["discarded"] += 1
-    log.warning("discarding call stub entry %s (%s); it will be rebuilt", path, why)
-    try:
-        os.unlink(path)
-    except OSError:
-        pass
-    return None
-
-
 def _store(path, key, compiled):
-    body = key.encode() + marshal.dumps(compiled)
-    data = MAGIC + hashlib.sha256(body).digest() + body
+    data = disk.entry_bytes(MAGIC, key, marshal.dumps(compiled))
     try:
         disk.write_atomic(path, data)
     except OSError as e:    # only costs a compile next time
