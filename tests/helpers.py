@@ -51,3 +51,20 @@ def host_vectors():
     if "avx2" in features:
         return "ymm", 8, fma, True
     return "xmm", 4, fma, "avx" in features
+
+
+def general_path(f):
+    """A copy of compiled function `f` that always takes the general call path (no
+    inline argument checks, no call plans): what the fast paths must agree with."""
+    g = f.copy()
+    g._positional = None
+    g._plans = None
+    return g
+
+
+def call_outcome(f, args):
+    """("ok", f(*args)) or ("error", (exception type, message)), to compare paths."""
+    try:
+        return "ok", f(*args)
+    except Exception as e:  # compared with the general path's
+        return "error", (type(e), str(e))

@@ -12,6 +12,7 @@ from hypothesis import given, settings, strategies as st
 import tjit as theano
 import tjit.tensor as T
 from tjit.runtime import call_plan, native_thunk
+from helpers import call_outcome as _outcome, general_path as _general
 
 FC = "FAST_COMPILE"
 _CACHE = {}
@@ -21,21 +22,6 @@ def _cached(name, build):
     if name not in _CACHE:
         _CACHE[name] = build()
     return _CACHE[name]
-
-
-def _general(f):
-    """A copy of `f` that always takes the general path (no inline checks, no plans)."""
-    g = f.copy()
-    g._positional = None
-    g._plans = None
-    return g
-
-
-def _outcome(f, args):
-    try:
-        return "ok", f(*args)
-    except Exception as e:  # compared with the general path's
-        return "error", (type(e), str(e))
 
 
 def _assert_same(fast, slow):

@@ -16,6 +16,7 @@ import tjit.tensor as T
 from tjit import graph_cache, sources
 from tjit.codegen import cache as object_cache
 from tjit.runtime import call_plan, stub_code
+from helpers import call_outcome as _outcome, general_path as _general
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -133,20 +134,6 @@ def test_the_keys_follow_the_source_digests(monkeypatch):
 
 
 # ---- single-kernel plans and stub code ---------------------------------------------
-def _general(f):
-    g = f.copy()
-    g._positional = None
-    g._plans = None
-    return g
-
-
-def _outcome(f, args):
-    try:
-        return "ok", f(*args)
-    except Exception as e:  # compared with the general path's
-        return "error", (type(e), str(e))
-
-
 def test_a_single_kernel_plan_calls_its_kernel_without_the_driver(monkeypatch):
     def no_driver(*a, **k):
         raise AssertionError("the sequence driver was loaded")
