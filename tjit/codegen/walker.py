@@ -493,50 +493,39 @@ _VALUE = {   # scalar expression kind (but Op) -> how the walker emits it
 }
 
 
+def _subexpressions(statements):
+    """Every scalar expression in the values `statements` store or accumulate
+    (Loads, Ops, Casts, ...), each once."""
+    seen = set()
+    stack = [s.value for s in statements if isinstance(s, (Store, Accumulate, ArgAccumulate))]
+    while stack:
+        expr = stack.pop()
+        if id(expr) in seen:
+            continue
+        seen.add(id(expr))
+        yield expr
+        if isinstance(expr, Op):
+            stack.extend(expr.args)
+        elif isinstance(expr, Cast):
+            stack.append(expr.x)
+
+
 def _strided_by(var, statements):
     """{(buffer, axis)} of every access in `statements` whose index uses `var`."""
-    found, seen = set(), set()
-
-    def visit(expr):
-        if id(expr) in seen:
-            return
-        seen.add(id(expr))
-        if isinstance(expr, Load):
-            found.update((expr.buffer, axis) for v, axis in expr.index if v == var)
-        elif isinstance(expr, Op):
-            for arg in expr.args:
-                visit(arg)
-        elif isinstance(expr, Cast):
-            visit(expr.x)
-
+    found = set()
     for stmt in statements:
         if isinstance(stmt, (Store, Accumulate)):
             found.update((stmt.buffer, axis) for v, axis in stmt.index if v == var)
-            visit(stmt.value)
         elif isinstance(stmt, ArgAccumulate):
             found.update((b, axis) for b in (stmt.values, stmt.positions)
                          for v, axis in stmt.index if v == var)
-            visit(stmt.value)
+    for expr in _subexpressions(statements):
+        if isinstance(expr, Load):
+            found.update((expr.buffer, axis) for v, axis in expr.index if v == var)
     return found
 
 
 def _library_dtypes(statements):
     """The float dtypes of the math library calls in `statements` (innermost loop body)."""
-    found, seen = set(), set()
-
-    def visit(expr):
-        if id(expr) in seen:
-            return
-        seen.add(id(expr))
-        if isinstance(expr, Op):
-            if expr.name in LIBRARY_OPS and expr.dtype in FLOATS:
-                found.add(expr.dtype)
-            for arg in expr.args:
-                visit(arg)
-        elif isinstance(expr, Cast):
-            visit(expr.x)
-
-    for stmt in statements:
-        if isinstance(stmt, (Store, Accumulate)):
-            visit(stmt.value)
-    return found
+    return {e.dtype for e in _subexpressions(statements)
+            if isinstance(e, Op) and e.name in LIBRARY_OPS and e.dtype in FLOATS}
