@@ -120,6 +120,24 @@ def discard(path, logger, what, why, counts=None):
     return None
 
 
+def cached_object(key, build, memo, limit=256):
+    """The object code filed under `key`: from `memo` (this process's dict, cleared
+    past `limit` entries), else from the disk cache, else `build()` -> (object
+    code, its LLVM IR text), which is stored."""
+    obj = memo.get(key)
+    if obj is None:
+        entry = load(key)
+        if entry is None:
+            obj, text = build()
+            store(key, obj, text)
+        else:
+            obj = entry[0]
+        if len(memo) > limit:
+            memo.clear()
+        memo[key] = obj
+    return obj
+
+
 def store(key, object_code, llvm_ir):
     """Write an entry atomically; a failure to write only costs a recompile later."""
     data = entry_bytes(MAGIC, key, struct.pack("<Q", len(object_code)) + object_code

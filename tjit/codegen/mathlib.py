@@ -212,20 +212,14 @@ def ensure_loaded(engine, functions):
     spelled = ", ".join(f"{name} {dtype} {' '.join(map(str, todo))}"
                         for (name, dtype), todo in sorted(missing.items()))
     key = object_cache.entry_key(f"mathlib {spelled}", "tjit_m")
-    obj = _objects.get(key)
-    if obj is None:
-        entry = object_cache.load(key)
-        if entry is None:
-            module = llvm.parse_assembly(library_module_ir(missing))
-            module.verify()
-            optimize(module)
-            obj = target_machine().emit_object(module)
-            object_cache.store(key, obj, str(module))
-        else:
-            obj = entry[0]
-        if len(_objects) > 256:     # sets of functions: bounded, in case they vary a lot
-            _objects.clear()
-        _objects[key] = obj
+
+    def build():
+        module = llvm.parse_assembly(library_module_ir(missing))
+        module.verify()
+        optimize(module)
+        return target_machine().emit_object(module), str(module)
+
+    obj = object_cache.cached_object(key, build, _objects)
     engine.add_object(obj)
     for (name, dtype), todo in missing.items():
         engine.library.update(("m", name, dtype, n) for n in todo)

@@ -61,20 +61,14 @@ def ensure_loaded(engine, functions):
         return
     names = " ".join("%s %s" % f for f in missing)
     key = object_cache.entry_key(f"scalar mathlib {names}", "tjit_s")
-    obj = _objects.get(key)
-    if obj is None:
-        entry = object_cache.load(key)
-        if entry is None:
-            text = library_module_ir(missing)
-            module = llvm.parse_assembly(text)
-            module.verify()
-            obj = target_machine(0).emit_object(module)
-            object_cache.store(key, obj, text)     # unoptimized: the module is its source
-        else:
-            obj = entry[0]
-        if len(_objects) > 256:     # sets of functions: bounded, in case they vary a lot
-            _objects.clear()
-        _objects[key] = obj
+
+    def build():
+        text = library_module_ir(missing)
+        module = llvm.parse_assembly(text)
+        module.verify()
+        return target_machine(0).emit_object(module), text  # unoptimized: the text is its source
+
+    obj = object_cache.cached_object(key, build, _objects)
     engine.add_object(obj)
     engine.library.update(("s",) + f for f in missing)
     _loaded.update(missing)
