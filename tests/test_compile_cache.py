@@ -275,6 +275,27 @@ def test_a_scan_and_its_step_are_found_again(cache_dir):
     np.testing.assert_array_equal(f(V, 4), g(V, 4))
 
 
+def test_a_constant_in_a_step_keys_the_same_after_a_merge_compared_it(cache_dir):
+    # the first compile memoizes the constant's signature on it (the merge
+    # rewrite; Python scalars become shared constants); the scan op pickles its
+    # step with that constant: the memo is not structure
+    x, n = T.dvector("x"), T.iscalar("n")
+
+    def build():
+        out, _ = tjit.scan(lambda prev: T.tanh(prev) * 0.4375 + x, outputs_info=[x], n_steps=n)
+        return tjit.function([x, n], out[-1], mode=Mode("native", "fast_compile"))
+
+    f = build()
+    before = counts()
+    g = build()
+    assert delta(before) == ({"memory": 2}, 0)
+    want = V
+    for _ in range(3):
+        want = np.tanh(want) * 0.4375 + V
+    np.testing.assert_allclose(g(V, 3), want, rtol=1e-12)
+    np.testing.assert_array_equal(f(V, 3), g(V, 3))
+
+
 def test_a_hit_runs_the_callers_own_ops(cache_dir):
     from test_ifelse import CountingOp      # x -> 2x, counting its calls
 

@@ -94,14 +94,16 @@ class _StatePickler(pickle.Pickler):
             raise Uncacheable(f"{obj!r} is reached through an op")
         elif self.keying and isinstance(obj, Variable):
             # an inner graph's variable (scan, ifelse): its auto_name is a
-            # process-wide counter, not structure
+            # process-wide counter and a constant's _signature a memo set by
+            # the first merge that compared it, not structure
             rv = obj.__reduce_ex__(pickle.HIGHEST_PROTOCOL)
-            if len(rv) > 2 and isinstance(rv[2], dict) and "auto_name" in rv[2]:
-                state = {k: v for k, v in rv[2].items() if k != "auto_name"}
+            if len(rv) > 2 and isinstance(rv[2], dict) and not _VARIABLE_MEMOS.isdisjoint(rv[2]):
+                state = {k: v for k, v in rv[2].items() if k not in _VARIABLE_MEMOS}
                 return rv[:2] + (state,) + tuple(rv[3:])
         return NotImplemented
 
 
+_VARIABLE_MEMOS = frozenset({"auto_name", "_signature"})
 _binding = threading.local()    # .leaves: the variables a payload being loaded binds to
 
 
