@@ -3,6 +3,8 @@ the compile cache runs level-0 code first, its O3 code built in the background,
 then every function using it switches; results are bit-identical throughout."""
 import gc
 import os
+import subprocess
+import sys
 import threading
 import weakref
 
@@ -275,3 +277,31 @@ def test_every_math_function_gives_the_same_bits_at_both_levels():
     # each function of x itself (all its range and special values), per dtype
     for dtype in ("float64", "float32"):
         _check_bit_identity(sorted(UNARY) + sorted(BINARY), dtype, 7, "host", each=True)
+
+
+_SCRIPT = """
+import sys
+import numpy as np
+import tjit as theano, tjit.tensor as T
+from tjit.codegen import jit
+x = T.dvector("x")
+f = theano.function([x], T.tanh(T.exp(x) * 0.4375) + x)
+native = f.thunks[0].native
+v = np.linspace(-4, 4, 1000)
+print(native.kernel.name.endswith("_t0"), jit.CACHE_COUNTS["built"], jit.CACHE_COUNTS["disk"],
+      repr(f(v).tobytes().hex()[:64]))
+"""
+
+
+def test_exit_finishes_the_o3_build_and_the_next_process_starts_at_o3(tmp_path):
+    # the first process returns right after its call: the exit hook builds the
+    # O3 object into the disk cache, which the second process loads
+    env = dict(os.environ, TJIT_FLAGS="tiered=True", TJIT_CACHE_DIR=str(tmp_path),
+               PYTHONPATH=os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    runs = [subprocess.run([sys.executable, "-c", _SCRIPT], env=env, capture_output=True,
+                           text=True, timeout=120) for _ in range(2)]
+    assert all(r.returncode == 0 for r in runs), [r.stderr for r in runs]
+    first, second = (r.stdout.split() for r in runs)
+    assert first[:2] == ["True", "1"]           # level 0 built (the O3 one after it)
+    assert second[:3] == ["False", "0", "1"]    # O3 from the disk cache, nothing built
+    assert first[3] == second[3]                # the same bits

@@ -34,7 +34,9 @@ At exit, an `atexit` hook lets the queued builds finish (at most `EXIT_WAIT`
 seconds, without loading them) so the disk cache holds their O3 code and the
 next process starts warm at O3. `tjit.config.tiered = False` (or
 `TJIT_FLAGS=tiered=False`) turns tiering off; DebugMode, profiled functions and
-level-0 modes never tier. Scan's native loop kernels and the kernels of extern
+level-0 modes never tier, and while `MAX_QUEUED` builds are queued (the
+background thread is behind: no idle core) new kernels compile at O3
+directly. Scan's native loop kernels and the kernels of extern
 thunks (conv) compile at O3 directly; inner functions of ifelse and scan are
 functions like any other and tier. `wait_for_tier_up()` waits for the pending
 builds (tests, benchmarks).
@@ -46,6 +48,7 @@ import collections
 import contextlib
 import dataclasses
 import logging
+import os
 import threading
 import time
 import weakref
@@ -66,7 +69,11 @@ FOREGROUND_WAIT = 0.5   # a stage waits at most this long for foreground compile
 # A build starts this long after its kernel was queued: its first stage is
 # Python (emitting the IR), which would take the interpreter from the
 # function's first calls.
-START_DELAY = 0.03
+START_DELAY = 0.01
+# Kernels tier while fewer O3 builds than this are queued; past it the
+# background thread is behind (no idle core to build on), so level-0 code
+# would only add work: the kernel compiles at O3 directly, as without tiering.
+MAX_QUEUED = max(1, (os.cpu_count() or 2) - 1)
 
 # kernel meta hints that change the code at level 3 only
 _LEVEL3_HINTS = ("inline_math", "interleave", "wide_math_loops")
@@ -149,8 +156,11 @@ def compile_fast_run(launch):
         key = jit.memory_key(kernel, 3)
         with _lock:
             job = _jobs.get(key)
+            busy = len(_queue) >= MAX_QUEUED
         if job is not None:
             return job.quick
+        if busy:
+            return jit.compile_kernel(kernel, 3)
         # its own symbol: the level-0 and the O3 kernel share one engine
         quick = jit.compile_kernel(dataclasses.replace(kernel, name=kernel.name + "_t0",
                                                        meta=dict(kernel.meta)), 0)
