@@ -179,6 +179,8 @@ def attach(fn):
     """Switch `fn` (a CompiledFunction) to the O3 kernels of the tier-ups its
     thunks run level-0 code of, when each is built (now, if it already is); its
     copies too."""
+    if getattr(fn.linker, "level", None) != 3:
+        return      # a level-0 mode may share the level-0 kernel: it keeps it
     switch_now = []
     with _lock:
         for thunk in fn.thunks:
