@@ -16,9 +16,10 @@ so its machine code is freed with its last user.
 Eligibility is bit-identity: a user must never see other bits from call 1
 (level 0) than from call 100 (O3), nor depend on the thread timing. Only
 elementwise kernels (`ElemwiseLaunch`) qualify, and only if they hold no
-accumulation (`reassoc` reductions reassociate at O3 only; a float `acc += a*b`
-is `llvm.fmuladd`, split by fast instruction selection and fused at O3 on FMA
-targets), no local buffers, and none of the meta hints that change code at
+accumulation (`reassoc` reductions keep vector partial sums at O3 only; a float
+`acc += a*b` is `llvm.fmuladd`, which LLVM may fuse or not per level: LLVM 20
+and 22 fuse it at both levels on FMA targets, but nothing promises it), no local
+buffers, and none of the meta hints that change code at
 level 3 only (`inline_math`, `interleave`, `wide_math_loops`). Their scalar ops
 use no fast-math flags, and the math library's scalar and vector variants are
 built from one IR rule per lane, so both levels give the same bits
