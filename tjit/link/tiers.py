@@ -15,7 +15,8 @@ so its machine code is freed with its last user.
 
 Eligibility is bit-identity: a user must never see other bits from call 1
 (level 0) than from call 100 (O3), nor depend on the thread timing. Only
-elementwise kernels (`ElemwiseLaunch`) qualify, and only if they hold no
+elementwise kernels (`ElemwiseLaunch`) qualify, and only if they are made of
+loads, stores, loops, guards, checks and scalar ops (`_SAFE_NODES`): no
 accumulation (`reassoc` reductions keep vector partial sums at O3 only; a float
 `acc += a*b` is `llvm.fmuladd`, which LLVM may fuse or not per level: LLVM 20
 and 22 fuse it at both levels on FMA targets, but nothing promises it), no local
@@ -27,9 +28,10 @@ built from one IR rule per lane, so both levels give the same bits
 x86-64). Everything else is compiled at O3 directly, as without tiering.
 
 The background build takes `LLVM_LOCK` one stage at a time (emit and parse,
-O3 passes, machine code, math library, load) and waits before each while a
-foreground compile is in progress (`foreground()`, around the linker's
-compiles), so a foreground compile waits at most for one stage.
+O3 passes, machine code, math library, load) and starts each once no
+foreground compile (`foreground()`, around the linker's compiles) ran for
+`QUIET` seconds: compiles in a row and a function's first calls go first, and
+a foreground compile waits at most for one stage.
 
 At exit, an `atexit` hook lets the queued builds finish (at most `EXIT_WAIT`
 seconds, without loading them) so the disk cache holds their O3 code and the
@@ -61,16 +63,17 @@ from ..codegen import cache as object_cache
 from ..codegen.emit import emit_kernel
 from ..codegen.target import LLVM_LOCK, optimize, target_machine
 from ..ir.lower_elemwise import ElemwiseLaunch
-from ..ir.nodes import Accumulate, ArgAccumulate, Improves, Local
+from ..ir.nodes import (Begin, Buffer, Cast, Check, Const, Contiguous, Dim, End, Guarded,
+                        IntConst, IntOp, Load, Op, Param, Range, Store, Var)
 
 log = logging.getLogger("tjit.tiers")
 
 EXIT_WAIT = 5.0         # seconds the exit hook waits for queued O3 builds
-FOREGROUND_WAIT = 0.5   # a stage waits at most this long for foreground compiles
-# A build starts this long after its kernel was queued: its first stage is
-# Python (emitting the IR), which would take the interpreter from the
-# function's first calls.
-START_DELAY = 0.01
+# A stage starts once no foreground compile ran for QUIET seconds (compiles in a
+# row, a function's first calls: its first stage is Python, emitting the IR,
+# which would take the interpreter from them), or after FOREGROUND_WAIT.
+QUIET = 0.02
+FOREGROUND_WAIT = 0.5
 # Kernels tier while fewer O3 builds than this are queued; past it the
 # background thread is behind (no idle core to build on), so level-0 code
 # would only add work: the kernel compiles at O3 directly, as without tiering.
@@ -78,8 +81,10 @@ MAX_QUEUED = max(1, (os.cpu_count() or 2) - 1)
 
 # kernel meta hints that change the code at level 3 only
 _LEVEL3_HINTS = ("inline_math", "interleave", "wide_math_loops")
-# statements whose result may differ between level 0 and O3
-_UNSAFE_STATEMENTS = (Accumulate, ArgAccumulate, Improves, Local)
+# the loop-IR nodes of kernels that give the same bits at both levels (any
+# other, e.g. Accumulate, Local, or a node added later, makes a kernel ineligible)
+_SAFE_NODES = (Buffer, Dim, IntConst, Param, IntOp, Begin, End, Var, Const, Load, Op, Cast,
+               Store, Range, Check, Contiguous, Guarded)
 
 
 def eligible(launch):
@@ -90,24 +95,21 @@ def eligible(launch):
     kernel = launch.kernel
     if any(kernel.meta.get(hint) for hint in _LEVEL3_HINTS):
         return False
-    return not _holds(kernel.body, _UNSAFE_STATEMENTS)
+    return _only_safe(kernel.body, set())
 
 
-def _holds(node, kinds, seen=None):
-    """Whether the loop-IR tree `node` (a node or a tuple of them) holds a `kinds`
-    node (shared subexpressions visited once)."""
-    seen = set() if seen is None else seen
+def _only_safe(node, seen):
+    """Whether every loop-IR node in `node` (a node or a tuple of them) is one of
+    `_SAFE_NODES` (shared subexpressions visited once)."""
     if id(node) in seen:
-        return False
-    seen.add(id(node))
-    if isinstance(node, kinds):
         return True
+    seen.add(id(node))
     if isinstance(node, tuple):
-        return any(_holds(n, kinds, seen) for n in node)
+        return all(_only_safe(n, seen) for n in node)
     if dataclasses.is_dataclass(node):
-        return any(_holds(getattr(node, f.name), kinds, seen)
-                   for f in dataclasses.fields(node))
-    return False
+        return isinstance(node, _SAFE_NODES) and all(
+            _only_safe(getattr(node, f.name), seen) for f in dataclasses.fields(node))
+    return True
 
 
 class TierUp:
@@ -121,15 +123,14 @@ class TierUp:
         self.native = None
         self.error = None
         self.done = threading.Event()
-        self.queued = time.monotonic()
 
 
 _lock = threading.Lock()            # guards _jobs, _queue and the jobs' functions
 _wake = threading.Condition(_lock)
 _jobs = {}                          # memory key -> TierUp, until done
 _queue = collections.deque()        # TierUps not done, oldest first
-_state = {"worker": None, "exiting": False, "foreground": 0}
-_idle = threading.Condition()       # notified when no foreground compile is left
+_state = {"worker": None, "exiting": False, "foreground": 0, "quiet_since": 0.0}
+_idle = threading.Condition()       # guards the foreground count and time
 
 
 @contextlib.contextmanager
@@ -142,8 +143,7 @@ def foreground():
     finally:
         with _idle:
             _state["foreground"] -= 1
-            if not _state["foreground"]:
-                _idle.notify_all()
+            _state["quiet_since"] = time.monotonic()
 
 
 def compile_fast_run(launch):
@@ -230,9 +230,6 @@ def _work():
                 _wake.wait()
             job = _queue[0]
         try:
-            delay = job.queued + START_DELAY - time.monotonic()
-            if delay > 0 and not _state["exiting"]:
-                time.sleep(delay)
             _tier_up(job)
         except Exception as error:      # the function keeps its level-0 code
             job.error = error
@@ -249,10 +246,22 @@ def _work():
 def _stage(job):
     """One stage of a background build: after the foreground compiles, under
     LLVM_LOCK, for the job's target."""
-    with _idle:
-        _idle.wait_for(lambda: not _state["foreground"], FOREGROUND_WAIT)
+    _wait_for_quiet()
     with LLVM_LOCK, targets.pinned(job.target):
         yield
+
+
+def _wait_for_quiet():
+    """Wait until no foreground compile ran for QUIET seconds (at most
+    FOREGROUND_WAIT; not at exit)."""
+    deadline = time.monotonic() + FOREGROUND_WAIT
+    with _idle:
+        while not _state["exiting"]:
+            now = time.monotonic()
+            left = QUIET - (now - _state["quiet_since"]) if not _state["foreground"] else QUIET
+            if left <= 0 or now >= deadline:
+                return
+            _idle.wait(min(left, deadline - now))
 
 
 class _LibraryStandin:
