@@ -14,6 +14,7 @@ from hypothesis import given, settings, strategies as st
 
 import tjit as theano
 import tjit.tensor as T
+from tjit import graph_cache
 from tjit.codegen import cache as object_cache, jit
 from tjit.codegen.jit import compile_kernel
 from tjit.link import tiers
@@ -81,6 +82,17 @@ def test_first_calls_run_level0_code_then_the_o3_code_bit_identically(tiered):
     # a new function of the same kernel starts on the O3 code
     h = theano.function([x, y], _chain(x, y, 0.125))
     assert _native_thunks(h)[0].native is o3 and tiers.pending() == 0
+    # the graph cached, the object not (evicted): the stored launch's kernel
+    # (its body read on demand) tiers too
+    jit._cache.clear()
+    os.remove(path)
+    hits = graph_cache.COUNTS["memory"]
+    k = theano.function([x, y], _chain(x, y, 0.125))
+    assert graph_cache.COUNTS["memory"] == hits + 1
+    assert _is_level0(_native_thunks(k)[0].native)
+    np.testing.assert_array_equal(k(a, b), before)
+    assert tiers.wait_for_tier_up(60) and not _is_level0(_native_thunks(k)[0].native)
+    np.testing.assert_array_equal(k(a, b), before)
 
 
 def test_errors_and_shared_updates_across_the_switch(tiered):

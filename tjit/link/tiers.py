@@ -64,7 +64,7 @@ from ..codegen.emit import emit_kernel
 from ..codegen.target import LLVM_LOCK, optimize, target_machine
 from ..ir.lower_elemwise import ElemwiseLaunch
 from ..ir.nodes import (Begin, Buffer, Cast, Check, Const, Contiguous, Dim, End, Guarded,
-                        IntConst, IntOp, Load, Op, Param, Range, Store, Var)
+                        IntConst, IntOp, Kernel, Load, Op, Param, Range, Store, Var)
 
 log = logging.getLogger("tjit.tiers")
 
@@ -128,6 +128,7 @@ class TierUp:
 _lock = threading.Lock()            # guards _jobs, _queue and the jobs' functions
 _wake = threading.Condition(_lock)
 _jobs = {}                          # memory key -> TierUp, until done
+_failed = set()                     # memory keys whose O3 build failed
 _queue = collections.deque()        # TierUps not done, oldest first
 _state = {"worker": None, "exiting": False, "foreground": 0, "quiet_since": 0.0}
 _idle = threading.Condition()       # guards the foreground count and time
@@ -160,11 +161,11 @@ def compile_fast_run(launch):
             busy = len(_queue) >= MAX_QUEUED
         if job is not None:
             return job.quick
-        if busy:
+        if busy or key in _failed:
             return jit.compile_kernel(kernel, 3)
         # its own symbol: the level-0 and the O3 kernel share one engine
-        quick = jit.compile_kernel(dataclasses.replace(kernel, name=kernel.name + "_t0",
-                                                       meta=dict(kernel.meta)), 0)
+        quick = jit.compile_kernel(Kernel(kernel.name + "_t0", kernel.buffers, kernel.body,
+                                          kernel.n_inputs, dict(kernel.meta), kernel.params), 0)
     with _lock:
         job = _jobs.get(key)
         if job is None:
@@ -200,10 +201,12 @@ def attach(fn):
 def wait_for_tier_up(timeout=None):
     """Wait until every queued O3 build is done and its functions switched (at
     most `timeout` seconds); True if none is left."""
+    deadline = None if timeout is None else time.monotonic() + timeout
     with _lock:
         pending = list(_queue)
     for job in pending:
-        if not job.done.wait(timeout):
+        left = None if deadline is None else max(0.0, deadline - time.monotonic())
+        if not job.done.wait(left):
             return False
     return True
 
@@ -233,6 +236,7 @@ def _work():
             _tier_up(job)
         except Exception as error:      # the function keeps its level-0 code
             job.error = error
+            _failed.add(job.key)        # (the next compile at O3 raises it)
             log.warning("tier-up of kernel %s failed: %s", job.kernel.name, error)
         finally:
             with _lock:
