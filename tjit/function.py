@@ -169,7 +169,8 @@ def function(inputs, outputs=None, mode=None, updates=None, givens=None,
                               ProfilingLinker(m.make_linker(), stats))
         fn.profile = stats
     else:
-        fn = _compile_cached(args, all_outputs, [s.variable for s in specs], m, excluding)
+        with tiers.foreground():    # background O3 builds wait for it
+            fn = _compile_cached(args, all_outputs, [s.variable for s in specs], m, excluding)
     fn.name = name
     fn.output_keys = output_keys
     fn._source = source.compiled(m)

@@ -30,8 +30,9 @@ x86-64). Everything else is compiled at O3 directly, as without tiering.
 The background build takes `LLVM_LOCK` one stage at a time (emit and parse,
 O3 passes, machine code, math library, load) and starts each once no
 foreground compile (`foreground()`, around the linker's compiles) ran for
-`QUIET` seconds: compiles in a row and a function's first calls go first, and
-a foreground compile waits at most for one stage.
+`QUIET` seconds (`foreground()` marks `tjit.function`'s compile and the
+linker's compiles): functions compiled in a row and a function's first calls
+go first, and a foreground compile waits at most for one stage.
 
 At exit, an `atexit` hook lets the queued builds finish (at most `EXIT_WAIT`
 seconds, without loading them) so the disk cache holds their O3 code and the
@@ -73,7 +74,7 @@ EXIT_WAIT = 5.0         # seconds the exit hook waits for queued O3 builds
 # row, a function's first calls: its first stage is Python, emitting the IR,
 # which would take the interpreter from them), or after FOREGROUND_WAIT.
 QUIET = 0.02
-FOREGROUND_WAIT = 0.5
+FOREGROUND_WAIT = 1.0
 # Kernels tier while fewer O3 builds than this are queued; past it the
 # background thread is behind (no idle core to build on), so level-0 code
 # would only add work: the kernel compiles at O3 directly, as without tiering.
