@@ -39,6 +39,10 @@ the CPU time of each tjit row (steadier than wall time when the machine is share
   first call   the call after tjit.function returned
   other        the rest of tjit.function (signature checks, layout, Python)
 
+With tiering, the stage table's cold FAST_RUN column counts the background
+thread's CPU time too (process CPU time), mostly under "math library"; its
+"other" is then negative. TJIT_FLAGS=tiered=False gives the untiered stages.
+
 Subprocesses run with Python's bytecode cache enabled (as an installed package
 would; PYTHONDONTWRITEBYTECODE would otherwise recompile tjit's sources on every
 import, inside the clock) after one untimed import.
