@@ -15,7 +15,15 @@ clock: that is their compile):
                        rewritten graph with its launches: no rewrites, no lowering)
   tjit in-process      a new kernel in a process that already compiled one (no
                        one-time costs: LLVM's first code generation, imports)
-each for FAST_RUN and FAST_COMPILE (target: FAST_COMPILE 5x faster), and the
+each for FAST_RUN and FAST_COMPILE (target: FAST_COMPILE 5x faster). FAST_RUN
+is tiered (tjit/link/tiers.py): a cold function returns with level-0 code and
+its O3 code is built on a background thread, so two more FAST_RUN rows:
+  tjit cold, O3 in place   the same clock, stopped once the O3 code runs
+                           (tjit.link.tiers.wait_for_tier_up())
+  tjit cold, tiering off   TJIT_FLAGS=tiered=False: O3 built before the call
+and a second table: 10 different functions compiled and called in a row in one
+process, from after the imports to the end of the process (its exit hook
+finishing queued O3 builds included), tiered and not. And the
 peers (PyTensor C backend, Numba, JAX) compiling the same chain, each with its
 own caches disabled or fresh. Prints one table of medians, tjit's columns for
 each of --cpus (TJIT_FLAGS=cpu=...), then the stages of tjit's time (host CPU,
@@ -31,6 +39,10 @@ the CPU time of each tjit row (steadier than wall time when the machine is share
   first call   the call after tjit.function returned
   other        the rest of tjit.function (signature checks, layout, Python)
 
+With tiering, the stage table's cold FAST_RUN column counts the background
+thread's CPU time too (process CPU time), mostly under "math library"; its
+"other" is then negative. TJIT_FLAGS=tiered=False gives the untiered stages.
+
 Subprocesses run with Python's bytecode cache enabled (as an installed package
 would; PYTHONDONTWRITEBYTECODE would otherwise recompile tjit's sources on every
 import, inside the clock) after one untimed import.
@@ -45,6 +57,7 @@ import subprocess
 import sys
 import tempfile
 import textwrap
+import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import _harness as H  # noqa: E402
@@ -115,6 +128,24 @@ def run():
     f(v, v, v)
     STAGES["first call"] = time.process_time() - t1
     STAGES["function"] = t1 - t0
+def tier_up():      # the O3 code in place (None: a tree without tiering)
+    try:
+        from tjit.link import tiers
+    except ImportError:
+        return None
+    tiers.wait_for_tier_up()
+    return time.perf_counter()
+""",
+    # 10 different functions compiled and called in a row; the parent clocks the
+    # process from START (after the imports) to its end, exit hooks included
+    "tjit-many": """
+import tjit as theano, tjit.tensor as T
+x, y, z = T.dvectors('x', 'y', 'z')
+outs = [chain(x, y, z, T.exp, T.tanh, abs, C + k) * (k + 2) for k in range(10)]
+print("START", time.time(), flush=True)
+def run():
+    for out in outs:
+        theano.function([x, y, z], out, mode=MODE)(v, v, v)
 """,
     # one compile untimed, then REPEATS new kernels (new constants): the median
     "tjit-inprocess": """
@@ -170,6 +201,10 @@ v = np.linspace(-1, 1, 1000)
 t0, c0 = time.perf_counter(), time.process_time()
 r = run()
 t = r if isinstance(r, float) else time.perf_counter() - t0   # in-process: its own median
+if "tier_up" in globals():
+    done = tier_up()
+    if done is not None:
+        print("O3", done - t0)
 if "STAGES" in globals():
     print("STAGES " + json.dumps(STAGES))
 print("CPU", time.process_time() - c0)
@@ -177,10 +212,11 @@ print(t)
 """
 
 
-def measure(impl, env, c=0.5, mode="FAST_RUN", repeats=5, stages=None, cpu=None):
+def measure(impl, env, c=0.5, mode="FAST_RUN", repeats=5, stages=None, cpu=None, o3=None):
     """Seconds of one fresh-process measurement; tjit's stage times (seconds)
-    are appended to `stages`, and the process's CPU time inside the clock to
-    `cpu`, if given."""
+    are appended to `stages`, the process's CPU time inside the clock to
+    `cpu`, and the time until the O3 code was in place to `o3`, if given. For
+    "tjit-many": from the script's START line to the end of the process."""
     body = SCRIPTS[impl]
     if impl == "numba":
         # numba needs the chain as a jitted function to inline it
@@ -190,11 +226,16 @@ def measure(impl, env, c=0.5, mode="FAST_RUN", repeats=5, stages=None, cpu=None)
                              body=textwrap.dedent(body))
     out = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True,
                          text=True, timeout=600)
+    ended = time.time()
     if out.returncode != 0:
         raise RuntimeError(out.stderr.strip().splitlines()[-1] if out.stderr else "failed")
     lines = out.stdout.strip().splitlines()
     total = float(lines[-1])
     for line in lines:
+        if line.startswith("START "):
+            total = ended - float(line[6:])
+        if line.startswith("O3 ") and o3 is not None:
+            o3.append(float(line[3:]))
         if line.startswith("CPU ") and cpu is not None:
             cpu.append(float(line[4:]))
         if line.startswith("STAGES ") and stages is not None:
@@ -211,17 +252,26 @@ def median(values):
 
 
 def tjit_rows(base, repeats, mode, stages=None):
-    """(cold, cold kernel, warm, in-process) medians of tjit in `mode`; the stage
+    """(cold, cold kernel, warm, in-process, cold until O3, cold untiered)
+    medians of tjit in `mode` (the last two None but for FAST_RUN); the stage
     times of the cold and warm runs go to stages["cold"] / stages["warm"]."""
     stages = stages if stages is not None else {}
-    cold, cold_kernel, warm = [], [], []
+    cold, cold_kernel, warm, o3, untiered = [], [], [], [], []
     cpu = stages.setdefault("CPU", {"cold": [], "cold kernel": [], "warm": []})
     for k in range(repeats):
+        if mode == "FAST_RUN":
+            cache = tempfile.mkdtemp(prefix="tjit-bench-")
+            flags = ",".join(f for f in (base.get("TJIT_FLAGS"), "tiered=False") if f)
+            try:
+                untiered.append(measure("tjit", dict(base, TJIT_CACHE_DIR=cache,
+                                                     TJIT_FLAGS=flags), c=0.5, mode=mode))
+            finally:
+                shutil.rmtree(cache, ignore_errors=True)
         cache = tempfile.mkdtemp(prefix="tjit-bench-")
         try:
             env = dict(base, TJIT_CACHE_DIR=cache)
             cold.append(measure("tjit", env, c=0.5, mode=mode, cpu=cpu["cold"],
-                                stages=stages.setdefault("cold", [])))
+                                stages=stages.setdefault("cold", []), o3=o3))
             cold_kernel.append(measure("tjit", env, c=0.25 + k, mode=mode,   # library cached
                                        cpu=cpu["cold kernel"]))
             warm.append(measure("tjit", env, c=0.25 + k, mode=mode, cpu=cpu["warm"],
@@ -234,7 +284,27 @@ def tjit_rows(base, repeats, mode, stages=None):
                             mode=mode, repeats=repeats)
     finally:
         shutil.rmtree(cache, ignore_errors=True)
-    return [median(cold), median(cold_kernel), median(warm), inprocess]
+    return [median(cold), median(cold_kernel), median(warm), inprocess,
+            median(o3) if o3 and mode == "FAST_RUN" else None,
+            median(untiered) if untiered else None]
+
+
+def many_rows(base, repeats):
+    """Seconds (median) for 10 functions in a row, whole process after the
+    imports, empty cache: (tiered, tiering off)."""
+    result = []
+    for tiered in ("True", "False"):
+        flags = ",".join(f for f in (base.get("TJIT_FLAGS"), f"tiered={tiered}") if f)
+        times = []
+        for k in range(repeats):
+            cache = tempfile.mkdtemp(prefix="tjit-bench-")
+            try:
+                times.append(measure("tjit-many", dict(base, TJIT_CACHE_DIR=cache,
+                                                       TJIT_FLAGS=flags), c=0.5 + k))
+            finally:
+                shutil.rmtree(cache, ignore_errors=True)
+        result.append(median(times))
+    return result
 
 
 STAGE_ORDER = ["key", "rewrites", "lowering", "LLVM kernel", "math library", "cache I/O",
@@ -254,6 +324,7 @@ def stage_table(stages):
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--repeats", type=int, default=5)
+    ap.add_argument("--no-peers", action="store_true", help="skip PyTensor, JAX, Numba")
     H.add_cpus_argument(ap)
     opts = ap.parse_args(argv)
     base = dict(os.environ, PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""))
@@ -268,9 +339,10 @@ def main(argv=None):
     tjit, _ = H.import_tjit()
     cpus = [""] + H.other_cpus(tjit, opts.cpus)
     labels = ["tjit cold (empty cache)", "tjit cold kernel (math library cached)",
-              "tjit warm (fresh process, cached)", "tjit in-process (a new kernel, no one-time costs)"]
+              "tjit warm (fresh process, cached)", "tjit in-process (a new kernel, no one-time costs)",
+              "tjit cold, O3 in place (tier-up waited)", "tjit cold, tiering off"]
     header = ["W8: 50 chained elementwise ops, build + first call"]
-    columns, stages, cpu_times = [], {}, {}
+    columns, stages, cpu_times, many = [], {}, {}, {}
     for cpu in cpus:
         env = dict(base, TJIT_FLAGS=f"cpu={cpu}") if cpu else base
         at = f" @{cpu}" if cpu else ""
@@ -286,14 +358,18 @@ def main(argv=None):
             stages.update({f"{k} FAST_COMPILE": v for k, v in st.items()})
         header += [f"FAST_RUN{at} ms", f"FAST_COMPILE{at} ms", f"ratio{at}"]
         columns.append((cpu, fast_run, fast_compile))
+        many[cpu] = many_rows(env, opts.repeats)
     rows = []
     for i, label in enumerate(labels):
         row = [label]
         for _, r, c in columns:
-            row += [f"{r[i] * 1e3:.1f}", f"{c[i] * 1e3:.1f}", f"{r[i] / c[i]:.1f}x"]
+            if r[i] is None or c[i] is None:
+                row += [f"{r[i] * 1e3:.1f}" if r[i] is not None else "-", "-", "-"]
+            else:
+                row += [f"{r[i] * 1e3:.1f}", f"{c[i] * 1e3:.1f}", f"{r[i] / c[i]:.1f}x"]
         rows.append(row)
 
-    for impl in H.installed_peers():
+    for impl in ([] if opts.no_peers else H.installed_peers()):
         times = []
         try:
             for k in range(opts.repeats):
@@ -328,12 +404,23 @@ def main(argv=None):
             row += [f"{r * 1e3:.1f}", f"{c * 1e3:.1f}", f"{r / c:.1f}x"]
     H.print_table(cpu_header, cpu_rows)
     print()
+    many_header = ["10 different W8 functions in a row, FAST_RUN, empty cache (ms)"]
+    many_rows_ = [["tiered (exit hook finishing O3 builds included)"], ["tiering off"],
+                  ["ratio"]]
+    for cpu, (tiered, untiered) in many.items():
+        many_header.append(f"whole process{' @' + cpu if cpu else ''}")
+        many_rows_[0].append(f"{tiered * 1e3:.0f}")
+        many_rows_[1].append(f"{untiered * 1e3:.0f}")
+        many_rows_[2].append(f"{tiered / untiered:.2f}x")
+    H.print_table(many_header, many_rows_)
+    print()
     for cpu, fast_run, fast_compile in columns:
         at = cpu or "host"
         cold, warm = fast_run[0], fast_run[2]
         print(f"[{at}] target empty cache <= 50 ms: {cold * 1e3:.0f} ms "
-              f"{'ok' if cold <= 0.05 else 'MISSED'} (the math library built too; "
-              f"{fast_run[1] * 1e3:.0f} ms with it cached)")
+              f"{'ok' if cold <= 0.05 else 'MISSED'} (level-0 code, tiered; "
+              f"{fast_run[1] * 1e3:.0f} ms with the math library cached; O3 code in place "
+              f"after {fast_run[4] * 1e3:.0f} ms; {fast_run[5] * 1e3:.0f} ms tiering off)")
         print(f"[{at}] target warm <= 5 ms in a fresh process: {warm * 1e3:.1f} ms "
               f"{'ok' if warm <= 0.005 else 'MISSED'}")
         for label, r, c in zip(("cold", "cold kernel", "in-process"),

@@ -92,6 +92,9 @@ _FLAGS = {
     "kernel_cache_mb": (64.0, _size_mb, "size limit of the in-process cache of compiled "
                         "kernels (least recently used ones are dropped; their machine "
                         "code is freed once no function uses it)"),
+    "tiered": (True, _bool, "FAST_RUN kernels not in the compile cache first run level-0 "
+               "code while their O3 code is built on a background thread (only kernels "
+               "whose results are bit-identical at both levels; tjit/link/tiers.py)"),
     # -- profiles (tjit/profiling.py) --
     "profile": (False, _bool, "profile every compiled function and print the profiles at exit"),
     "profile_bandwidth": (0.0, float, "the machine's memory bandwidth in GB/s for profiles "

@@ -24,6 +24,7 @@ from .runtime import CompiledFunction, InputSpec
 from .runtime.debug import DebugFunction
 from .runtime.profile_thunk import ProfiledFunction
 from .link.profiling import ProfilingLinker
+from .link import tiers
 from .profiling import ProfileStats
 
 log = logging.getLogger("tjit.function")
@@ -168,10 +169,12 @@ def function(inputs, outputs=None, mode=None, updates=None, givens=None,
                               ProfilingLinker(m.make_linker(), stats))
         fn.profile = stats
     else:
-        fn = _compile_cached(args, all_outputs, [s.variable for s in specs], m, excluding)
+        with tiers.foreground():    # background O3 builds wait for it
+            fn = _compile_cached(args, all_outputs, [s.variable for s in specs], m, excluding)
     fn.name = name
     fn.output_keys = output_keys
     fn._source = source.compiled(m)
+    tiers.attach(fn)        # switched to O3 kernels built in the background
     for hook in list(COMPILE_HOOKS):
         hook(fn)
     log.debug("compiled function %s in %.1f ms", name or "", 1e3 * (time.perf_counter() - t0))

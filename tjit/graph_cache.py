@@ -53,7 +53,7 @@ MEMORY_ENTRIES = 256        # entries kept in memory (pickled bytes, a few KB ea
 DISK_LIMIT = 0.05           # the graphs may take this share of config.cache_size_mb
 # Flags that change neither rewrites nor code (mode is resolved by the caller).
 _NEUTRAL_FLAGS = {"cache_dir", "cache_size_mb", "kernel_cache_mb", "profile",
-                  "profile_bandwidth", "mode", "on_opt_error"}
+                  "profile_bandwidth", "mode", "on_opt_error", "tiered"}
 
 # What happened to each lookup: "memory"/"disk" hits, "miss", "stored", "uncacheable",
 # "discarded" (bad entries). Tests read these.

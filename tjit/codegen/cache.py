@@ -57,6 +57,9 @@ def _path(key):
     return os.path.join(cache_dir(), key[:2], key + ".o")
 
 
+entry_path = _path     # where `key`'s entry is (or would be) filed
+
+
 def load(key):
     """(object code, llvm ir text) of a valid entry, or None."""
     path = _path(key)

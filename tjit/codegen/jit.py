@@ -14,6 +14,7 @@ from __future__ import annotations
 import collections
 import ctypes
 import logging
+import os
 import time
 import weakref
 
@@ -258,6 +259,31 @@ def compile_kernel(kernel, level=3) -> NativeKernel:
                   1e3 * native.compile_seconds)
         _cache[memory_key] = native
         return native
+
+
+def memory_key(kernel, level=3):
+    """The in-process cache's key of `kernel` at `level` for the current target."""
+    return f"{targets.current().description}\n{_cache_text(kernel, level)}"
+
+
+def cached(kernel, level=3):
+    """Whether `compile_kernel(kernel, level)` would load the kernel (from this
+    process's cache, or an entry in the disk cache) instead of building it."""
+    text = _cache_text(kernel, level)
+    if f"{targets.current().description}\n{text}" in _cache:
+        return True
+    return os.path.exists(object_cache.entry_path(object_cache.entry_key(text, kernel.name)))
+
+
+def forget(native, level):
+    """Drop `native` (compiled at `level`) from the in-process cache, so its
+    machine code is freed once nobody else holds it (a tiered kernel's level-0
+    code once its O3 code replaced it)."""
+    with LLVM_LOCK:
+        key = memory_key(native.kernel, level)
+        if _cache.get(key) is native:
+            del _cache[key]
+            _cache.nbytes -= native.nbytes
 
 
 def build_object(kernel, level=3, target=None):

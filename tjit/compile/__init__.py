@@ -9,12 +9,13 @@ from .mode import (DebugMode, FAST_COMPILE, FAST_RUN, Mode, get_default_mode,  #
                    get_mode, predefined_modes)
 from ..shared import SharedVariable, shared  # noqa: F401
 from ..runtime.debug import DebugModeError  # noqa: F401
+from ..link.tiers import wait_for_tier_up  # noqa: F401  (tjit's own: tiered FAST_RUN)
 
 __all__ = ["io", "mode", "sharedvalue", "In", "Out", "SymbolicInput", "SymbolicOutput", "DebugMode",
            "FAST_COMPILE", "FAST_RUN", "Mode", "get_default_mode", "get_mode",
            "predefined_modes", "SharedVariable", "shared", "DebugModeError", "function",
            "pfunc", "function_dump", "UnusedInputError", "MissingInputError",
-           "function_module"]
+           "function_module", "wait_for_tier_up"]
 _FROM_FUNCTION = ("function", "pfunc", "function_dump", "UnusedInputError",
                   "MissingInputError")
 

@@ -5,9 +5,11 @@ from functools import singledispatch
 
 from .. import ir  # noqa: F401  (imports every kernel kind's lowering: they register)
 from ..codegen import compile_kernel
+from ..config import config
 from ..ir.lowering import lower
 from ..runtime.native_thunk import NativeThunk
 from ..runtime.perform_thunk import PerformThunk
+from . import tiers
 
 
 @singledispatch
@@ -40,6 +42,8 @@ class NativeLinker:
             if known is not None:
                 known[node] = launch
         if launch is not None:
+            if self.level == 3 and config.tiered and not getattr(self.mode, "check", False):
+                return NativeThunk(launch, tiers.compile_fast_run(launch))   # maybe level 0 first
             return NativeThunk(launch, compile_kernel(launch.kernel, self.level))
         thunk = extern(op, node, self)
         return thunk if thunk is not None else PerformThunk(node)

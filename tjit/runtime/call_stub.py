@@ -50,7 +50,8 @@ def _upgrader(fn, plan):
         f, p = fn_ref(), plan_ref()
         if f is not None and p is not None and f._plan_lock.acquire(False):
             try:
-                p.use_table(f)
+                if f._plans is not None and f._plans.get(p.key) is p:   # not dropped
+                    p.use_table(f)
             finally:
                 f._plan_lock.release()
     return upgrade
@@ -64,7 +65,10 @@ def make_stub(fn, plan, driver):
            # weak: a function and its stub must not keep each other alive
            "inner": weakref.WeakMethod(fn._call),
            "outer": weakref.WeakMethod(fn._locked_call if fn.locks else fn._call),
-           "nt": native_thunk, "MAX_WORK": plan.max_work}
+           "nt": native_thunk, "MAX_WORK": plan.max_work,
+           # the table names kernels by address: a stub running while its plan
+           # is dropped (drop_plans) keeps their code loaded
+           "KERNELS": [r[0] for g in plan.segments for r in getattr(g, "records", ())]}
     n = len(fn._positional)
     names = [f"a{i}" for i in range(n)]
     bound = f"({', '.join(names)},)" if n else "()"

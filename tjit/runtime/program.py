@@ -31,6 +31,7 @@ class CompiledFunction:
     name = None
     _source = None      # how tjit.function built it (pickling); set by tjit.function
     profile = None      # a tjit.profiling.ProfileStats when compiled with profiling
+    on_copy = None      # called with each copy (tjit.link.tiers follows copies)
 
     def __init__(self, inputs, outputs, updates, unpack_single, optimized_outputs, mode,
                  rewrites_applied, original_outputs, linker):
@@ -134,6 +135,16 @@ class CompiledFunction:
         self._key_slots = [s for s, spec in zip(self.input_slots, self.input_specs)
                            if spec.ndim] + [s for s, c in self.shared_slots
                                             if getattr(c.value, "ndim", 1)]
+
+    def drop_plans(self):
+        """Forget the call plans and the stub (the next calls make them again):
+        the kernels of some thunks were replaced (tjit.link.tiers). Waits for a
+        call running a plan; a call already in the stub keeps its kernels (the
+        stub holds them)."""
+        with self._plan_lock:
+            self._stub = None
+            if self._plans is not None:
+                self._plans.clear()
 
     def adopt_storage(self, containers):
         """Read and update `containers` (one per input, None: keep the input's
@@ -373,6 +384,8 @@ class CompiledFunction:
         new.name = name or (self.name + " copy" if self.name else None)
         if self._source is not None:
             new._source = self._source.copied(swap, delete_updates)
+        if new.on_copy is not None:
+            new.on_copy(new)
         return new
 
     __copy__ = copy
