@@ -5,7 +5,8 @@ The predefined modes, as Theano 1.0 documents them:
   'FAST_RUN'      every rewrite (fusion included), native code at LLVM O3
   'FAST_COMPILE'  a few rewrites (the 'fast_compile' passes: merge and a few
                   canonicalizations) and the Python linker: every node runs its
-                  op's NumPy `perform`; no native code, no graph or object cache
+                  op's NumPy `perform`; no native code (but normal draws: their
+                  level-0 kernel keeps FAST_RUN's bits), no graph cache
   'DebugMode'     FAST_RUN's native code, every node checked against `perform`
 `Mode(linker="native", optimizer="fast_compile")` is the native mode compiled
 cheaply: the fast_compile passes plus elementwise fusion, native code at LLVM
