@@ -3,30 +3,38 @@
     python bench/compile.py [--repeats 5] [--cpus host,x86-64-v3]
 
 Each measurement runs in a fresh Python process. Inside the clock: tjit.function
-(checks, the graph cache's key and lookup, rewrites, lowering, LLVM, object and
-graph cache I/O, loading into the JIT, and any module tjit imports lazily on the
-way) plus the first call on 1000 elements. Outside it: the interpreter's start,
-`import tjit, tjit.tensor` and building the symbolic graph (for PyTensor: its
-import and graph; JAX traces and Numba types the Python function inside the
-clock: that is their compile):
+(checks, rewrites, linking, and any module tjit imports lazily on the way; for
+native modes also the graph cache's key and lookup, lowering, LLVM, object and
+graph cache I/O and loading into the JIT) plus the first call on 1000 elements.
+Outside it: the interpreter's start, `import tjit, tjit.tensor` and building the
+symbolic graph (for PyTensor: its import and graph; JAX traces and Numba types
+the Python function inside the clock: that is their compile):
   tjit cold            empty compile cache (the math library is compiled too)
   tjit cold kernel     the math library cached, the kernel not (a new constant)
   tjit warm            everything in the on-disk cache (object code, and the
                        rewritten graph with its launches: no rewrites, no lowering)
   tjit in-process      a new kernel in a process that already compiled one (no
                        one-time costs: LLVM's first code generation, imports)
-each for FAST_RUN and FAST_COMPILE (target: FAST_COMPILE 5x faster). FAST_RUN
-is tiered (tjit/link/tiers.py): a cold function returns with level-0 code and
-its O3 code is built on a background thread, so two more FAST_RUN rows:
-  tjit cold, O3 in place   the same clock, stopped once the O3 code runs
-                           (tjit.link.tiers.wait_for_tier_up())
-  tjit cold, tiering off   TJIT_FLAGS=tiered=False: O3 built before the call
-and a second table: 10 different functions compiled and called in a row in one
-process, from after the imports to the end of the process (its exit hook
-finishing queued O3 builds included), tiered and not. And the
-peers (PyTensor C backend, Numba, JAX) compiling the same chain, each with its
-own caches disabled or fresh. Prints one table of medians, tjit's columns for
-each of --cpus (TJIT_FLAGS=cpu=...), then the stages of tjit's time (host CPU,
+each for three modes:
+  FAST_RUN             every rewrite, native code at LLVM O3, tiered
+                       (tjit/link/tiers.py): a cold function returns with
+                       level-0 code and its O3 code is built on a background
+                       thread, so two more FAST_RUN rows:
+    tjit cold, O3 in place   the same clock, stopped once the O3 code runs
+                             (tjit.compile.wait_for_tier_up())
+    tjit cold, tiering off   TJIT_FLAGS=tiered=False: O3 built before the call
+  FAST_COMPILE         Theano's: the fast_compile rewrites and the Python linker
+                       (each node runs its NumPy perform; nothing is compiled or
+                       cached, so its cold, cold kernel and warm rows are alike)
+  native level 0       Mode(linker="native", optimizer="fast_compile"): the
+                       fast_compile rewrites plus fusion, native code at LLVM level 0
+(target: FAST_COMPILE >= 5x below FAST_RUN), a second table: 10 different
+functions compiled and called in a row in one process, from after the imports to
+the end of the process (its exit hook finishing queued O3 builds included), tiered
+and not; and the peers (PyTensor C backend, Numba, JAX) compiling the same chain,
+each with its own caches disabled or fresh. Prints one table of medians, tjit's
+columns for each of --cpus (TJIT_FLAGS=cpu=...; FAST_COMPILE runs no native code,
+so its columns differ only by noise), then the stages of tjit's time (host CPU,
 medians of CPU time, exclusive: a stage's time excludes the stages it calls), and
 the CPU time of each tjit row (steadier than wall time when the machine is shared):
   key          the graph cache's structure key and lookup (tjit/graph_cache.py)
@@ -37,7 +45,8 @@ the CPU time of each tjit row (steadier than wall time when the machine is share
   cache I/O    reading/writing object code and graph entries
   JIT load     compile_kernel's remainder: the engine, linking object code
   first call   the call after tjit.function returned
-  other        the rest of tjit.function (signature checks, layout, Python)
+  other        the rest of tjit.function (signature checks, layout, the py
+               linker's thunks, Python)
 
 With tiering, the stage table's cold FAST_RUN column counts the background
 thread's CPU time too (process CPU time), mostly under "math library"; its
@@ -190,11 +199,17 @@ def run():
 """,
 }
 
+NATIVE_LEVEL0 = "native level 0"    # Mode(linker="native", optimizer="fast_compile")
+
 TEMPLATE = """
 import time, numpy as np
+NATIVE_LEVEL0 = {native!r}
 {chain}
 C = {c}
 MODE = {mode!r}
+if MODE == NATIVE_LEVEL0:
+    import tjit
+    MODE = tjit.Mode(linker="native", optimizer="fast_compile")
 REPEATS = {repeats}
 v = np.linspace(-1, 1, 1000)
 {body}
@@ -223,7 +238,7 @@ def measure(impl, env, c=0.5, mode="FAST_RUN", repeats=5, stages=None, cpu=None,
         body = body.replace("import math\n", "import math\nfrom numba import njit\n"
                             "chain = njit(chain)\n")
     script = TEMPLATE.format(chain=CHAIN, c=c, mode=mode, repeats=repeats,
-                             body=textwrap.dedent(body))
+                             native=NATIVE_LEVEL0, body=textwrap.dedent(body))
     out = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True,
                          text=True, timeout=600)
     ended = time.time()
@@ -342,31 +357,33 @@ def main(argv=None):
               "tjit warm (fresh process, cached)", "tjit in-process (a new kernel, no one-time costs)",
               "tjit cold, O3 in place (tier-up waited)", "tjit cold, tiering off"]
     header = ["W8: 50 chained elementwise ops, build + first call"]
+    modes = ("FAST_RUN", "FAST_COMPILE", NATIVE_LEVEL0)
     columns, stages, cpu_times, many = [], {}, {}, {}
     for cpu in cpus:
         env = dict(base, TJIT_FLAGS=f"cpu={cpu}") if cpu else base
         at = f" @{cpu}" if cpu else ""
-        st = {}
-        fast_run = tjit_rows(env, opts.repeats, "FAST_RUN", st)
-        cpu_times[(cpu, "FAST_RUN")] = st.pop("CPU")
-        if not cpu:
-            stages.update({f"{k} FAST_RUN": v for k, v in st.items()})
-        st = {}
-        fast_compile = tjit_rows(env, opts.repeats, "FAST_COMPILE", st)
-        cpu_times[(cpu, "FAST_COMPILE")] = st.pop("CPU")
-        if not cpu:
-            stages.update({f"{k} FAST_COMPILE": v for k, v in st.items()})
-        header += [f"FAST_RUN{at} ms", f"FAST_COMPILE{at} ms", f"ratio{at}"]
-        columns.append((cpu, fast_run, fast_compile))
+        rows_of = {}
+        for mode in modes:
+            st = {}
+            rows_of[mode] = tjit_rows(env, opts.repeats, mode, st)
+            cpu_times[(cpu, mode)] = st.pop("CPU")
+            if not cpu and mode != NATIVE_LEVEL0:
+                stages.update({f"{k} {mode}": v for k, v in st.items()})
+        header += [f"FAST_RUN{at} ms", f"FAST_COMPILE{at} ms", f"ratio{at}",
+                   f"native level 0{at} ms"]
+        columns.append((cpu, rows_of))
         many[cpu] = many_rows(env, opts.repeats)
     rows = []
+
+    def ms(t, digits=1):
+        return "-" if t is None else f"{t * 1e3:.{digits}f}"
+
     for i, label in enumerate(labels):
         row = [label]
-        for _, r, c in columns:
-            if r[i] is None or c[i] is None:
-                row += [f"{r[i] * 1e3:.1f}" if r[i] is not None else "-", "-", "-"]
-            else:
-                row += [f"{r[i] * 1e3:.1f}", f"{c[i] * 1e3:.1f}", f"{r[i] / c[i]:.1f}x"]
+        for _, r in columns:
+            run, comp, native = (r[m][i] for m in modes)
+            ratio = "-" if run is None or comp is None else f"{run / comp:.1f}x"
+            row += [ms(run), ms(comp, 2), ratio, ms(native)]
         rows.append(row)
 
     for impl in ([] if opts.no_peers else H.installed_peers()):
@@ -395,13 +412,13 @@ def main(argv=None):
     # waiting for a core): it shows the ratios when the wall times are noisy
     cpu_header = ["tjit CPU time inside the clock (median ms)"]
     cpu_rows = [[row] for row in ("cold", "cold kernel", "warm")]
-    for cpu, _, _ in columns:
+    for cpu, _ in columns:
         at = f" @{cpu}" if cpu else ""
-        cpu_header += [f"FAST_RUN{at}", f"FAST_COMPILE{at}", f"ratio{at}"]
+        cpu_header += [f"FAST_RUN{at}", f"FAST_COMPILE{at}", f"ratio{at}", f"native level 0{at}"]
         for row in cpu_rows:
-            r = median(cpu_times[(cpu, "FAST_RUN")][row[0]])
-            c = median(cpu_times[(cpu, "FAST_COMPILE")][row[0]])
-            row += [f"{r * 1e3:.1f}", f"{c * 1e3:.1f}", f"{r / c:.1f}x"]
+            run, comp, native = (median(cpu_times[(cpu, m)][row[0]]) for m in modes)
+            row += [f"{run * 1e3:.1f}", f"{comp * 1e3:.2f}", f"{run / comp:.1f}x",
+                    f"{native * 1e3:.1f}"]
     H.print_table(cpu_header, cpu_rows)
     print()
     many_header = ["10 different W8 functions in a row, FAST_RUN, empty cache (ms)"]
@@ -414,8 +431,9 @@ def main(argv=None):
         many_rows_[2].append(f"{tiered / untiered:.2f}x")
     H.print_table(many_header, many_rows_)
     print()
-    for cpu, fast_run, fast_compile in columns:
+    for cpu, r in columns:
         at = cpu or "host"
+        fast_run, fast_compile = r["FAST_RUN"], r["FAST_COMPILE"]
         cold, warm = fast_run[0], fast_run[2]
         print(f"[{at}] target empty cache <= 50 ms: {cold * 1e3:.0f} ms "
               f"{'ok' if cold <= 0.05 else 'MISSED'} (level-0 code, tiered; "
@@ -423,11 +441,11 @@ def main(argv=None):
               f"after {fast_run[4] * 1e3:.0f} ms; {fast_run[5] * 1e3:.0f} ms tiering off)")
         print(f"[{at}] target warm <= 5 ms in a fresh process: {warm * 1e3:.1f} ms "
               f"{'ok' if warm <= 0.005 else 'MISSED'}")
-        for label, r, c in zip(("cold", "cold kernel", "in-process"),
-                               (fast_run[0], fast_run[1], fast_run[3]),
-                               (fast_compile[0], fast_compile[1], fast_compile[3])):
-            print(f"[{at}] target FAST_COMPILE >= 5x faster ({label}): {r / c:.1f}x "
-                  f"{'ok' if r >= 5 * c else 'MISSED'}")
+        for label, run, c in zip(("cold", "cold kernel", "in-process"),
+                                 (fast_run[0], fast_run[1], fast_run[3]),
+                                 (fast_compile[0], fast_compile[1], fast_compile[3])):
+            print(f"[{at}] target FAST_COMPILE >= 5x faster ({label}): {run / c:.1f}x "
+                  f"{'ok' if run >= 5 * c else 'MISSED'}")
     return 0
 
 

@@ -14,7 +14,7 @@ import tjit.tensor as T
 from tjit.runtime import call_plan, native_thunk
 from helpers import call_outcome as _outcome, general_path as _general
 
-FC = "FAST_COMPILE"
+FC = theano.Mode(linker="native", optimizer="fast_compile")   # plans of native kernels
 _CACHE = {}
 
 

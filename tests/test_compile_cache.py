@@ -13,6 +13,8 @@ import pytest
 import tjit
 import tjit.tensor as T
 from tjit import graph_cache
+# the native fast_compile mode (level-0 native code); 'FAST_COMPILE' is the py linker
+NATIVE_FC = tjit.Mode(linker="native", optimizer="fast_compile")
 from tjit.compile.mode import Mode
 from tjit.passes.pipeline import RUNS
 
@@ -43,7 +45,7 @@ def cache_dir(tmp_path):
     graph_cache.clear_memory()
 
 
-def compile_chain(c=0.5, mode="FAST_COMPILE"):
+def compile_chain(c=0.5, mode=NATIVE_FC):
     x, y = T.dvectors("x", "y")
     return tjit.function([x, y], chain(x, y, c), mode=mode)
 
@@ -102,9 +104,9 @@ def test_another_graph_mode_or_flag_misses(cache_dir):
     # another dtype, broadcast pattern or output list is another structure
     x, y = T.fvectors("x", "y")
     before = counts()
-    tjit.function([x, y], chain(x, y, 0.5), mode="FAST_COMPILE")
+    tjit.function([x, y], chain(x, y, 0.5), mode=NATIVE_FC)
     x, y = T.dvectors("x", "y")
-    tjit.function([x, y], [chain(x, y, 0.5), x + y], mode="FAST_COMPILE")
+    tjit.function([x, y], [chain(x, y, 0.5), x + y], mode=NATIVE_FC)
     assert delta(before) == ({"miss": 2, "stored": 2}, 2)
 
 
@@ -112,7 +114,7 @@ def test_shared_variables_and_updates_bind_to_each_function(cache_dir):
     def build():
         s = tjit.shared(np.arange(4.0), name="s")
         x = T.dvector("x")
-        f = tjit.function([x], T.exp(s) * x, updates=[(s, s * 2 + x)], mode="FAST_COMPILE")
+        f = tjit.function([x], T.exp(s) * x, updates=[(s, s * 2 + x)], mode=NATIVE_FC)
         return s, f
 
     s1, f1 = build()
@@ -175,7 +177,7 @@ from test_compile_cache import chain, V, W
 x, y = T.dvectors("x", "y")
 out = {}
 for c in (0.5, 0.25):
-    f = tjit.function([x, y], chain(x, y, c), mode="FAST_COMPILE")
+    f = tjit.function([x, y], chain(x, y, c), mode=Mode("native", "fast_compile"))
     out[str(c)] = f(V, W).tolist()
 print(json.dumps(dict(out=out, pipelines=RUNS["pipelines"], lowered=len(lowered),
                       counts=dict(graph_cache.COUNTS), applied=f.rewrites_applied)))
@@ -262,7 +264,7 @@ def test_a_scan_and_its_step_are_found_again(cache_dir):
     def build():
         x, n = T.dvector("x"), T.iscalar("n")
         out, _ = tjit.scan(lambda prev: T.tanh(prev) * 0.5 + x, outputs_info=[x], n_steps=n)
-        return tjit.function([x, n], out[-1], mode="FAST_COMPILE")
+        return tjit.function([x, n], out[-1], mode=NATIVE_FC)
 
     f = build()
     before = counts()
@@ -302,7 +304,7 @@ def test_a_hit_runs_the_callers_own_ops(cache_dir):
     def build():
         x = T.dvector("x")
         op = CountingOp()
-        return op, tjit.function([x], op(x * 3).sum(), mode="FAST_COMPILE")
+        return op, tjit.function([x], op(x * 3).sum(), mode=NATIVE_FC)
 
     op1, f1 = build()
     before = counts()

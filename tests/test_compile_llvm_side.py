@@ -8,6 +8,8 @@ import pytest
 
 import tjit as theano
 import tjit.tensor as T
+# the native fast_compile mode (level-0 native code); 'FAST_COMPILE' is the py linker
+NATIVE_FC = theano.Mode(linker="native", optimizer="fast_compile")
 from tjit.codegen import cache as object_cache, jit, mathlib, target
 from tjit.codegen.emit import emit_kernel
 from tjit.codegen.render_ir import IRRenderer
@@ -47,7 +49,7 @@ def test_a_kernel_loads_only_the_variants_it_calls(fresh_engines, cpu):
         w = np.linspace(2, 3, 2006)[::2]        # strided: the scalar general loop
         np.testing.assert_allclose(f(v, w), np.exp(v) * w + 0.5, rtol=1e-15)
         np.testing.assert_allclose(f(v[::-1], w), np.exp(v[::-1]) * w + 0.5, rtol=1e-15)
-        g = theano.function([x, y], T.exp(x) * y + 0.5, mode="FAST_COMPILE")
+        g = theano.function([x, y], T.exp(x) * y + 0.5, mode=NATIVE_FC)
         for args in ((v, w), (v[::-1], w)):     # vector and scalar: the same bits
             np.testing.assert_array_equal(f(*args), g(*args))
 

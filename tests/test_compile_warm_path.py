@@ -14,6 +14,8 @@ import pytest
 import tjit
 import tjit.tensor as T
 from tjit import graph_cache, sources
+# the native fast_compile mode (level-0 native code); 'FAST_COMPILE' is the py linker
+NATIVE_FC = tjit.Mode(linker="native", optimizer="fast_compile")
 from tjit.codegen import cache as object_cache
 from tjit.runtime import call_plan, stub_code
 from helpers import call_outcome as _outcome, general_path as _general
@@ -116,7 +118,7 @@ def test_the_keys_follow_the_source_digests(monkeypatch):
     editing a module (here: its digest) changes them."""
     x = T.dvector("x")
     out = T.exp(x) * 2
-    mode = tjit.compile.mode.get_mode("FAST_COMPILE")
+    mode = NATIVE_FC
 
     def keys():
         key, _ = graph_cache.structure_key([out], [x], mode.tags(), (), mode.make_linker())
@@ -140,7 +142,7 @@ def test_a_single_kernel_plan_calls_its_kernel_without_the_driver(monkeypatch):
     monkeypatch.setattr(call_plan, "sequence_driver", no_driver)
     x, y = T.dvectors("x", "y")
     s = T.dscalar("s")
-    f = tjit.function([x, y, s], T.exp(-x * x) * y + s, mode="FAST_COMPILE")
+    f = tjit.function([x, y, s], T.exp(-x * x) * y + s, mode=NATIVE_FC)
     g = _general(f)
     rng = np.random.default_rng(0)
     # tiny work holds the GIL, larger releases it: both direct
@@ -194,11 +196,11 @@ def test_stub_code_is_kept_by_text_in_memory_and_on_disk(tmp_path):
     with tjit.config.change_flags(cache_dir=str(tmp_path)):
         stub_code.clear_memory()
         before = dict(stub_code.COUNTS)
-        f = tjit.function([x, y], x * y + 1.5, mode="FAST_COMPILE")
+        f = tjit.function([x, y], x * y + 1.5, mode=NATIVE_FC)
         f(np.ones(3), np.ones(3))
         [entry] = tmp_path.glob("stubs/*/*.stub")
         stub_code.clear_memory()
-        g = tjit.function([x, y], x * y + 2.5, mode="FAST_COMPILE")     # same structure
+        g = tjit.function([x, y], x * y + 2.5, mode=NATIVE_FC)     # same structure
         np.testing.assert_array_equal(g(np.ones(4), np.full(4, 2.0)), np.full(4, 4.5))
         after = {k: stub_code.COUNTS[k] - before[k] for k in before}
         assert after == {"memory": 0, "disk": 1, "compiled": 1, "discarded": 0}
@@ -212,7 +214,7 @@ def test_stub_code_is_kept_by_text_in_memory_and_on_disk(tmp_path):
             entry.write_bytes(data)
             stub_code.clear_memory()
             before = dict(stub_code.COUNTS)
-            h = tjit.function([x, y], x * y - 1.0, mode="FAST_COMPILE")
+            h = tjit.function([x, y], x * y - 1.0, mode=NATIVE_FC)
             np.testing.assert_array_equal(h(np.ones(2), np.ones(2)), np.zeros(2))
             assert stub_code.COUNTS["discarded"] == before["discarded"] + 1
             assert stub_code.COUNTS["compiled"] == before["compiled"] + 1
@@ -275,7 +277,7 @@ def test_a_stored_kernel_body_is_read_on_first_use(tmp_path):
 
     def build():
         x, y = T.dvectors("x", "y")
-        return tjit.function([x, y], T.exp(x) * y - 1.0, mode="FAST_COMPILE")
+        return tjit.function([x, y], T.exp(x) * y - 1.0, mode=NATIVE_FC)
 
     v, w = np.linspace(-1, 1, 9), np.linspace(2, 3, 9)
     with tjit.config.change_flags(cache_dir=str(tmp_path / "a")):

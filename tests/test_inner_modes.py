@@ -12,6 +12,8 @@ from tjit.runtime.perform_thunk import PerformThunk
 from tjit.scan_module.native import NativeScan
 
 RNG = np.random.default_rng(7)
+# FAST_COMPILE is the py linker; these tests are about native code at level 0
+NATIVE_FC = theano.Mode(linker="native", optimizer="fast_compile")
 
 
 def _node_and_thunk(f, name):
@@ -33,7 +35,7 @@ def test_ifelse_branch_compiles_at_fast_compile_level():
     c, x = T.iscalar("c"), T.dvector("x")
     out = ifelse(c, T.exp(x) * 2 + x, x + 1)
     fast_run = theano.function([c, x], out, mode="FAST_RUN")
-    fast_compile = theano.function([c, x], out, mode="FAST_COMPILE")
+    fast_compile = theano.function([c, x], out, mode=NATIVE_FC)
     v = RNG.standard_normal(101)
     for cond in (1, 0):
         np.testing.assert_array_equal(fast_compile(cond, v), fast_run(cond, v))
@@ -49,7 +51,7 @@ def test_scan_step_and_loop_compile_at_fast_compile_level():
     X, h0 = T.dmatrix("X"), T.dvector("h0")
     hs, _ = theano.scan(lambda s, h: T.tanh(h * 0.5 + s) * 2 - s, sequences=X, outputs_info=h0)
     fast_run = theano.function([X, h0], hs, mode="FAST_RUN")
-    fast_compile = theano.function([X, h0], hs, mode="FAST_COMPILE")
+    fast_compile = theano.function([X, h0], hs, mode=NATIVE_FC)
     v = RNG.standard_normal((30, 64))
     np.testing.assert_array_equal(fast_compile(v, v[0]), fast_run(v, v[0]))
     (_, slow), (_, quick) = _node_and_thunk(fast_run, "Scan"), _node_and_thunk(fast_compile,
@@ -68,7 +70,7 @@ def test_fast_compile_rnn_step_agrees_with_fast_run():
     hs, _ = theano.scan(lambda x, h, W: T.tanh(T.dot(W, h) + x), sequences=X,
                         outputs_info=h0, non_sequences=W)
     fast_run = theano.function([W, X, h0], hs, mode="FAST_RUN")
-    fast_compile = theano.function([W, X, h0], hs, mode="FAST_COMPILE")
+    fast_compile = theano.function([W, X, h0], hs, mode=NATIVE_FC)
     w, x, h = RNG.standard_normal((16, 16)) * 0.3, RNG.standard_normal((40, 16)), np.zeros(16)
     np.testing.assert_allclose(fast_compile(w, x, h), fast_run(w, x, h), rtol=1e-12, atol=1e-12)
     _, thunk = _node_and_thunk(fast_compile, "Scan")
@@ -111,4 +113,5 @@ def test_linker_without_a_mode_uses_its_level():
     thunk = NativeLinker(0).thunk(node)
     assert isinstance(thunk, IfElseThunk)
     np.testing.assert_array_equal(thunk([np.int32(1), np.arange(3.0)])[0], [0.0, 2.0, 4.0])
-    assert node.op.then_fn._compiled["FAST_COMPILE"].linker.level == 0
+    [branch] = node.op.then_fn._compiled.values()
+    assert branch.mode == NATIVE_FC and branch.linker.level == 0

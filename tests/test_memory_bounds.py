@@ -18,6 +18,8 @@ import numpy as np
 
 import tjit as theano
 import tjit.tensor as T
+# the native fast_compile mode (level-0 native code); 'FAST_COMPILE' is the py linker
+NATIVE_FC = theano.Mode(linker="native", optimizer="fast_compile")
 from tjit.codegen import cache, compile_kernel, jit
 from tjit.ir import Buffer, Const, Load, Op, elementwise_kernel
 
@@ -134,7 +136,7 @@ def test_functions_compiled_and_dropped_free_their_kernels(monkeypatch, tmp_path
             e = x
             for bit in range(7):
                 e = e + y if (k >> bit) & 1 else e * y
-            f = theano.function([x, y], e, mode="FAST_COMPILE")
+            f = theano.function([x, y], e, mode=NATIVE_FC)
             want = v.copy()
             for bit in range(7):
                 want = want + v if (k >> bit) & 1 else want * v

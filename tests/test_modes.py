@@ -1,10 +1,13 @@
-"""FAST_COMPILE: few rewrites and a cheap LLVM pipeline, same results as FAST_RUN."""
+"""The native fast_compile mode, Mode(linker="native", optimizer="fast_compile"): few
+rewrites and a cheap LLVM pipeline, same results as FAST_RUN."""
 import re
 
 import numpy as np
 
 import tjit as theano
 import tjit.tensor as T
+# the native fast_compile mode (level-0 native code); 'FAST_COMPILE' is the py linker
+NATIVE_FC = theano.Mode(linker="native", optimizer="fast_compile")
 from tjit.codegen.emit import emit_kernel
 from tjit.ir.lower_elemwise import ElemwiseLaunch
 from tjit.runtime.native_thunk import NativeThunk
@@ -31,7 +34,7 @@ def test_fast_compile_is_native_unvectorized_and_agrees_with_fast_run():
     x, y, z = T.dvectors("x", "y", "z")
     out = _chain(x, y, z)
     fast_run = theano.function([x, y, z], out, mode="FAST_RUN")
-    fast_compile = theano.function([x, y, z], out, mode="FAST_COMPILE")
+    fast_compile = theano.function([x, y, z], out, mode=NATIVE_FC)
     assert all(isinstance(t, NativeThunk) and isinstance(t.launch, ElemwiseLaunch)
                for t in fast_compile.thunks)
     assert "constant_folding" not in fast_compile.rewrites_applied
@@ -46,7 +49,7 @@ def test_fast_compile_math_functions_match_fast_run_bitwise():
     x = T.fvector("x")
     out = T.exp(x) + T.log1p(abs(x)) * T.sin(x) - T.tanh(x) / (1 + T.nnet.sigmoid(x))
     a = theano.function([x], out, mode="FAST_RUN")
-    b = theano.function([x], out, mode="FAST_COMPILE")
+    b = theano.function([x], out, mode=NATIVE_FC)
     v = np.linspace(-30, 30, 4097).astype("float32")
     np.testing.assert_array_equal(a(v), b(v))
 
@@ -56,7 +59,7 @@ def test_fast_compile_emits_one_loop_version_and_calls_the_scalar_library():
     # library's scalar build, which lives beside FAST_RUN's vector library
     x = T.dmatrix("x")
     out = T.exp(x[:, ::2]) * 2 + 1
-    fast_compile = theano.function([x], out, mode="FAST_COMPILE")
+    fast_compile = theano.function([x], out, mode=NATIVE_FC)
     fast_run = theano.function([x], out, mode="FAST_RUN")
     kernel = fast_compile.thunks[-1].native
     assert "tjit_s_exp_float64" in kernel.llvm_ir and "tjit_m_exp" not in kernel.llvm_ir
@@ -98,7 +101,7 @@ def test_fast_compile_text_emitter_matches_fast_run_bitwise(monkeypatch, tmp_pat
             k = np.asarray(1.0371, dtype)
             out = (abs(x - r) / (c * c + k) - T.sqr(-x) + T.exp(-abs(x)) * T.tanh(r)
                    + T.arctan2(x, c) + T.log1p(abs(r)) - T.nnet.sigmoid(x) ** 2)
-            fc = theano.function([x, r, c], out, mode="FAST_COMPILE")
+            fc = theano.function([x, r, c], out, mode=NATIVE_FC)
             fr = theano.function([x, r, c], out, mode="FAST_RUN")
             v = rng.standard_normal((9, 13)).astype(dtype) * 3
             vr = rng.standard_normal((1, 13)).astype(dtype)
@@ -120,7 +123,7 @@ def test_fast_compile_text_emitter_matches_fast_run_bitwise(monkeypatch, tmp_pat
         first = T.exp(a) * s3 - 0.30517
         outs = [first, T.tanh(first) / (s3 + 2.0517)]
         count = len(taken)
-        fc = theano.function([a, s3], outs, mode="FAST_COMPILE")
+        fc = theano.function([a, s3], outs, mode=NATIVE_FC)
         fr = theano.function([a, s3], outs, mode="FAST_RUN")
         assert len(taken) == count + 1
         va = rng.standard_normal((3, 4, 5))
@@ -131,7 +134,7 @@ def test_fast_compile_text_emitter_matches_fast_run_bitwise(monkeypatch, tmp_pat
                                    rtol=1e-13)
         i = T.ivector("i")
         y = T.dvector("y")
-        mixed = theano.function([i, y], T.exp(i * 0.25) + y * 1.0731, mode="FAST_COMPILE")
+        mixed = theano.function([i, y], T.exp(i * 0.25) + y * 1.0731, mode=NATIVE_FC)
         vi, vy = np.arange(-5, 6, dtype="int32"), rng.standard_normal(11)
         np.testing.assert_array_equal(
             mixed(vi, vy),
@@ -148,7 +151,7 @@ def test_fast_compile_text_emitter_split_across_threads(monkeypatch, tmp_path):
     rng = np.random.default_rng(3)
     v, w = rng.standard_normal((500, 300)), rng.standard_normal(300)
     with theano.config.change_flags(cache_dir=str(tmp_path), threads=2):
-        fc = theano.function([x, y], out, mode="FAST_COMPILE")
+        fc = theano.function([x, y], out, mode=NATIVE_FC)
         fr = theano.function([x, y], out, mode="FAST_RUN")
         for a in (v, v[::-1, ::2], np.asfortranarray(v)):
             b = w[:a.shape[1]]
@@ -165,7 +168,7 @@ from tjit.codegen import mathlib_scalar
 x = T.dvector('x')
 v = np.linspace(-3, 3, 101)
 for expr in sys.argv[1:]:
-    f = theano.function([x], eval(expr), mode='FAST_COMPILE')
+    f = theano.function([x], eval(expr), mode=theano.Mode(linker='native', optimizer='fast_compile'))
     print(expr, f(v).tobytes().hex()[:4000])
 print(sorted(mathlib_scalar._loaded))
 """

@@ -35,7 +35,7 @@ ORDER = [
     (310, "gemm", {"fast_run"}),
     (400, "reduce_fusion", {"fast_run", "fusion"}),
     (410, "rowcol_fusion", {"fast_run", "fusion"}),
-    (420, "elemwise_fusion", {"fast_run", "fast_compile", "fusion"}),
+    (420, "elemwise_fusion", {"fast_run", "native_fast_compile", "fusion"}),
     (425, "corr2d_epilogue", {"fast_run", "fusion"}),
     (430, "rowwise_fusion", {"fast_run", "fusion"}),
     (500, "scan_last_only", {"fast_run"}),
@@ -49,6 +49,10 @@ def test_pipeline_lists_every_pass_in_order_with_positions_and_tags():
 
 def test_modes_select_passes_by_tag_and_exclusion_by_name_or_tag():
     assert [p.name for p in pipeline(["fast_compile"])] == [
+        "drop_zero_grad", "pow_specialize", "canonicalize", "shape_lift", "merge"]
+    # the native fast_compile mode fuses too (one kernel instead of one per node)
+    native = theano.Mode(linker="native", optimizer="fast_compile")
+    assert [p.name for p in pipeline(native.tags())] == [
         "drop_zero_grad", "pow_specialize", "canonicalize", "shape_lift", "merge",
         "elemwise_fusion"]
     names = [p.name for p in pipeline(["fast_run"], excluding=["fusion", "gemm"])]
@@ -65,6 +69,9 @@ def test_rewrites_applied_lists_only_the_passes_that_changed_the_graph():
     assert theano.function([v], T.log(1 + v)).rewrites_applied == \
         ["stabilize_log1p", "elemwise_fusion"]
     assert theano.function([v], v ** 2, mode="FAST_COMPILE").rewrites_applied == \
+        ["pow_specialize"]
+    native_fast_compile = theano.Mode(linker="native", optimizer="fast_compile")
+    assert theano.function([v], v ** 2, mode=native_fast_compile).rewrites_applied == \
         ["pow_specialize", "elemwise_fusion"]
     x, w = T.dmatrix("x"), T.dmatrix("w")
     assert theano.function([x, w], T.dot(x, w)).rewrites_applied == []

@@ -191,7 +191,7 @@ def test_same_numbers_in_every_mode(make):
 
 @pytest.mark.parametrize("make", STREAMS)
 def test_fast_compile_builds_random_kernels_at_level_0(make):
-    """FAST_COMPILE compiles the draws unvectorized with the scalar math library
+    """The native fast_compile mode compiles the draws unvectorized with the scalar math library
     (FAST_RUN vectorizes them: Philox's loop, MRG's lanes of substreams), and
     they give FAST_RUN's numbers, split or not."""
     def vector_code(native):
@@ -209,7 +209,7 @@ def test_fast_compile_builds_random_kernels_at_level_0(make):
         return f, natives
 
     fast, fast_natives = draws("FAST_RUN")
-    cheap, cheap_natives = draws("FAST_COMPILE")
+    cheap, cheap_natives = draws(tjit.Mode(linker="native", optimizer="fast_compile"))
     assert all(vector_code(k) for k in fast_natives)
     assert not any(vector_code(k) for k in cheap_natives)
     if make is RandomStreams:       # normals call log: the scalar library at level 0

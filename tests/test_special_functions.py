@@ -133,7 +133,8 @@ def test_fast_compile_and_debug_mode_agree_with_fast_run(native_functions):
     outs = [getattr(T, n)(x) for n, x in zip(NATIVE, xs)]
     inputs = [_points(n, "float64")[::40] for n in NATIVE]
     want = native_functions["float64"](*inputs)
-    fast_compile = theano.function(xs, outs, mode="FAST_COMPILE")(*inputs)
+    fast_compile = theano.function(xs, outs, mode=theano.Mode(linker="native",
+                                                              optimizer="fast_compile"))(*inputs)
     debug = theano.function(xs, outs, mode="DebugMode")(*inputs)
     for name, a, b, c in zip(NATIVE, want, fast_compile, debug):
         np.testing.assert_array_equal(a, b, err_msg=name)

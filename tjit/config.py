@@ -71,7 +71,8 @@ _FLAGS = {
     "floatX": ("float64", _choice("float64", "float32", "float16"),
                "dtype of T.scalar/T.vector/... and of python floats that need a float"),
     "mode": ("FAST_RUN", _choice("FAST_RUN", "FAST_COMPILE", "DebugMode", "DEBUG_MODE"),
-             "default compilation mode of tjit.function"),
+             "default compilation mode of tjit.function: FAST_RUN (every rewrite, native "
+             "code), FAST_COMPILE (few rewrites, NumPy code only), DebugMode"),
     "threads": (os.cpu_count() or 1, _positive_int, "threads used by large kernels"),
     "cache_dir": (_default_cache_dir(), str, "directory of the compiled-object cache"),
     "optimizer_excluding": ((), _names, "rewrite names to skip (':'-separated in TJIT_FLAGS)"),

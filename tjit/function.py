@@ -184,9 +184,15 @@ def function(inputs, outputs=None, mode=None, updates=None, givens=None,
 def _compile_cached(args, all_outputs, inputs, m, excluding):
     """The CompiledFunction of `all_outputs`, its rewritten graph and launches
     taken from the graph cache when it has this graph's structure (the rewrites
-    and lowering skipped), else computed and stored there."""
+    and lowering skipped), else computed and stored there (not for the py
+    linker with few rewrites: FAST_COMPILE)."""
     linker = m.make_linker()
     tags = m.tags()
+    if not linker.native and m.optimizer != "fast_run":
+        # FAST_COMPILE: no native code to keep, and its few rewrites cost less
+        # than the key and lookup
+        optimized, applied = optimize(all_outputs, tags, excluding)
+        return CompiledFunction(*args, optimized, m, applied, all_outputs, linker)
     try:
         key, leaves = graph_cache.structure_key(all_outputs, inputs, tags, excluding, linker)
     except graph_cache.Uncacheable as e:

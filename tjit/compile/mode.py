@@ -1,5 +1,18 @@
 """Compilation modes (Theano's `theano.compile.mode`): which rewrites run and how
-nodes run. `get_mode('FAST_RUN')`, `Mode(linker=..., optimizer=...)`."""
+nodes run. `get_mode('FAST_RUN')`, `Mode(linker=..., optimizer=...)`.
+
+The predefined modes, as Theano 1.0 documents them:
+  'FAST_RUN'      every rewrite (fusion included), native code at LLVM O3
+  'FAST_COMPILE'  a few rewrites (the 'fast_compile' passes: merge and a few
+                  canonicalizations) and the Python linker: every node runs its
+                  op's NumPy `perform`; no native code (but normal draws: their
+                  level-0 kernel keeps FAST_RUN's bits), no graph cache
+  'DebugMode'     FAST_RUN's native code, every node checked against `perform`
+`Mode(linker="native", optimizer="fast_compile")` is the native mode compiled
+cheaply: the fast_compile passes plus elementwise fusion, native code at LLVM
+level 0 (no vectorizers, fast instruction selection), bit-identical to FAST_RUN.
+Theano's 'cvm', 'vm' and 'c' linker names mean 'native'.
+"""
 from __future__ import annotations
 
 from ..config import config
@@ -26,7 +39,8 @@ class Mode:
         self.optimizer = optimizer
         self.excluding_names = tuple(excluding)
         self.check = check  # DebugMode: check every node against its NumPy reference
-        # FAST_COMPILE: a cheap LLVM pipeline (no vectorizers, fast instruction selection)
+        # native fast_compile: a cheap LLVM pipeline (no vectorizers, fast
+        # instruction selection); the py linker compiles nothing
         self.codegen_level = 0 if optimizer == "fast_compile" else 3
 
     def make_linker(self):
@@ -39,6 +53,12 @@ class Mode:
         return Mode(self.linker, self.optimizer, self.excluding_names + names, self.check)
 
     def tags(self):
+        """The pass tags this mode runs (tjit/passes/pipeline.py). Native
+        fast_compile adds 'native_fast_compile' (elementwise fusion: one kernel
+        instead of one per node is what makes native code cheap to compile); the
+        py linker runs each node's perform, so fusion would only cost time."""
+        if self.optimizer == "fast_compile" and self.linker == "native":
+            return ("fast_compile", "native_fast_compile")
         return {None: (), "merge": ("merge",)}.get(self.optimizer, (self.optimizer,))
 
     def __eq__(self, other):
@@ -66,7 +86,7 @@ class DebugMode(Mode):
 
 
 FAST_RUN = Mode("native", "fast_run")
-FAST_COMPILE = Mode("native", "fast_compile")
+FAST_COMPILE = Mode("py", "fast_compile")      # Theano's: few rewrites, Python code only
 predefined_modes = {"FAST_RUN": FAST_RUN, "FAST_COMPILE": FAST_COMPILE,
                     "DebugMode": DebugMode(), "DEBUG_MODE": DebugMode(),
                     "PY": Mode("py", "fast_run")}

@@ -9,6 +9,7 @@ from ..config import config
 from ..ir.lowering import lower
 from ..runtime.native_thunk import NativeThunk
 from ..runtime.perform_thunk import PerformThunk
+from ..runtime import elemwise_thunk
 from . import tiers
 
 
@@ -52,16 +53,41 @@ class NativeLinker:
         return f"NativeLinker(level={self.level})"
 
 
+@singledispatch
+def py_extern(op, node, linker):
+    """Under a py-linker mode (FAST_COMPILE): the thunk of an op whose inner
+    functions compile in that mode (ifelse, scan), or None. Modules register."""
+    return None
+
+
 class PyLinker:
-    """Every node runs its op's NumPy reference (`perform`)."""
+    """Every node runs its op's NumPy reference (`perform`; a plain Elemwise's
+    with its dtypes worked out once: runtime/elemwise_thunk.py). In a py-linker
+    mode (`mode.linker == 'py'`), ifelse branches and scan steps compile in that
+    mode too, and ops with `same_bits_natively` (normal draws) run their level-0
+    native code; otherwise (DebugMode's reference) `perform` throughout."""
 
     native = False
     level = None
 
     def __init__(self, mode=None):
         self.mode = mode
+        self._native = None
 
     def thunk(self, node):
+        if elemwise_thunk.fits(node):
+            return elemwise_thunk.ElemwiseThunk(node)
+        mode = self.mode
+        if mode is not None and mode.linker == "py":
+            if getattr(node.op, "same_bits_natively", False):
+                # a bit-for-bit contract only native code keeps (normal draws):
+                # that node alone is compiled, at level 0
+                if self._native is None:
+                    self._native = NativeLinker(0, mode)
+                return self._native.thunk(node)
+            thunk = py_extern(node.op, node, self)
+            if thunk is not None:
+                return thunk
         return PerformThunk(node)
 
     def __repr__(self):

@@ -8,7 +8,8 @@ nothing: that is how it reports whether it changed the graph.
 `PIPELINE` lists the passes by position. Each has a name (what
 `config.optimizer_excluding`, `Mode.excluding` and `tjit dump --passes` use) and
 tags: a mode runs the passes having one of its tags ('fast_run', 'fast_compile',
-'merge'), and 'stabilize' and 'fusion' name groups that can be excluded together. To add
+'merge'; the native fast_compile mode adds 'native_fast_compile': see Mode.tags),
+and 'stabilize' and 'fusion' name groups that can be excluded together. To add
 a pass, write its module and give it a line here, at the position it needs.
 """
 from __future__ import annotations
@@ -90,7 +91,8 @@ PIPELINE = (
     # Fusion into native kernels, each kind on the nodes the previous one left.
     Pass(400, "reduce_fusion", FUSION, reduce_fusion),
     Pass(410, "rowcol_fusion", FUSION, rowcol_fusion),  # pairs FusedReduces of one X
-    Pass(420, "elemwise_fusion", BOTH | {"fusion"}, elemwise_fusion),
+    # (and in Mode(linker="native", optimizer="fast_compile"): see Mode.tags)
+    Pass(420, "elemwise_fusion", FUSION | {"native_fast_compile"}, elemwise_fusion),
     Pass(425, "corr2d_epilogue", FUSION, corr2d_epilogue),  # bias + activation into conv
     Pass(430, "rowwise_fusion", FUSION, rowwise_fusion),  # groups elemwise_fusion's nodes
     # Loops.

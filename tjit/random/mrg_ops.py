@@ -105,6 +105,10 @@ class MRGBoxMuller(Op):
     def grad(self, inputs, output_grads):
         return [None] * len(inputs)
 
+    # the math library's log (NumPy's can miss by an ulp): the py linker
+    # (FAST_COMPILE) runs it natively, so draws are the same bits in every mode
+    same_bits_natively = True
+
     def perform(self, node, inputs):
         u, n, avg, std = inputs
         half = check_pairs(len(u), int(n))

@@ -92,6 +92,13 @@ class RandomDraw(Op):
     def grad(self, inputs, output_grads):
         return [None] * len(inputs)  # disconnected, as Theano's random ops
 
+    @property
+    def same_bits_natively(self):
+        """Normal draws use the math library's log, which NumPy's can miss by an
+        ulp; draws are the same bits in every mode, so the py linker (FAST_COMPILE)
+        runs them natively (tjit/link/linker.py)."""
+        return self.dist == "normal"
+
     def perform(self, node, inputs):
         state, size, a, b = inputs
         state = check_state(self.generator, state, str(node.inputs[0]))
@@ -149,6 +156,13 @@ class RandomDrawRange(Op):
 
     def grad(self, inputs, output_grads):
         return [None] * len(inputs)
+
+    @property
+    def same_bits_natively(self):
+        """Normal draws use the math library's log, which NumPy's can miss by an
+        ulp; draws are the same bits in every mode, so the py linker (FAST_COMPILE)
+        runs them natively (tjit/link/linker.py)."""
+        return self.dist == "normal"
 
     def perform(self, node, inputs):
         state, first, count, a, b = inputs
