@@ -114,11 +114,12 @@ class Engine:
     def __init__(self, target):
         self.target = target
         # The engine takes ownership of its target machine: a fresh one each.
-        # Only object code is added, so the machine only compiles the empty
-        # module the engine starts with (on the first finalize): at level 0
-        # that costs a third of a level-3 pipeline (~0.3 ms a process).
-        self.ee = llvm.create_mcjit_compiler(llvm.parse_assembly(""),
-                                             targets.new_target_machine(target, 0))
+        # Only object code is ever added: the empty module MCJIT must start
+        # with is taken out again, so no finalize runs the code generator (its
+        # first run in a process cost ~1 ms, most of a warm process's load).
+        empty = llvm.parse_assembly("")
+        self.ee = llvm.create_mcjit_compiler(empty, targets.new_target_machine(target, 0, generic=True))
+        self.ee.remove_module(empty)
         self.symbols = set()        # entry names loaded (one definition each)
         self.library = set()        # math library code loaded: ("s", name, dtype) scalar
                                     # library, ("m", name, dtype, variant) vector library

@@ -176,16 +176,19 @@ def target_machine(opt=3, target=None):
         return tm
 
 
-def new_target_machine(target, opt=3):
+def new_target_machine(target, opt=3, generic=False):
     """A fresh `TargetMachine` for `target` (an MCJIT engine takes ownership of
-    the one it is given, so each engine needs its own)."""
+    the one it is given, so each engine needs its own). `generic`: the triple's
+    generic CPU, for an engine that only loads object code (its machine never
+    generates code; without the host's long feature list it is cheaper to make)."""
     with LLVM_LOCK:
         _initialize()
         if target.triple != _host()[0]:
             llvm.initialize_all_targets()
             llvm.initialize_all_asmprinters()
+        cpu, features = ("", "") if generic else (target.cpu, target.features)
         return llvm.Target.from_triple(target.triple).create_target_machine(
-            cpu=target.cpu, features=target.features, opt=opt, jit=True)
+            cpu=cpu, features=features, opt=opt, jit=True)
 
 
 def host_description():
