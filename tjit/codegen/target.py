@@ -72,10 +72,11 @@ def _initialize():
 
 
 def _host():
-    """(triple, CPU name, features), queried once (the features take a while)."""
+    """(triple, CPU name, features), queried once (the features take a while).
+    The queries need no initialized target: a process that only loads cached
+    code never initializes one (`tjit.codegen.elf_loader`)."""
     host = _state.get("host triple")
     if host is None:
-        _initialize()
         host = _state["host triple"] = (llvm.get_process_triple(), llvm.get_host_cpu_name(),
                                         llvm.get_host_cpu_features().flatten())
     return host
