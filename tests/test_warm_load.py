@@ -70,6 +70,9 @@ def test_a_kernel_and_its_library_variants_load_and_run_as_under_mcjit(fresh_eng
     assert set(called) == {("exp", "float64"), ("tanh", "float64")}
     assert {e for e in native.engine.library if e[0] == "m"} == {
         ("m", name, dtype, n) for (name, dtype), ns in called.items() for n in ns}
+    # the variants read from the object's undefined symbols are the calls in its IR
+    assert mathlib.variants_named(elf_loader.ObjectFile(native.object_code).undefined()) \
+        == called
     expected = np.tanh(np.exp(-v * v) * w) + abs(w - 0.5)
     results = [f(v, w), f(v[::-1], w[::-1])]
     np.testing.assert_allclose(results[0], expected, rtol=1e-14)
@@ -77,7 +80,7 @@ def test_a_kernel_and_its_library_variants_load_and_run_as_under_mcjit(fresh_eng
     # every patched address is the one the object names: a library function of
     # this engine (the variant called), or a constant of the object's own image
     images = native.engine.ee
-    obj = elf_loader._Object(native.object_code)
+    obj = elf_loader.ObjectFile(native.object_code)
     (_, _, entry_section, entry_value), = [s for s in obj.symbols if s[0] == native.kernel.name]
     base = native.address - obj.place[entry_section] - entry_value
     library = set()
@@ -102,6 +105,21 @@ def test_a_kernel_and_its_library_variants_load_and_run_as_under_mcjit(fresh_eng
     np.testing.assert_array_equal(g(v[::-1], w[::-1]), results[1])
 
 
+def test_float32_baseline_kernels_load_the_variants_they_call(fresh_engines):
+    a, b = T.fvectors("a", "b")
+    with theano.config.change_flags(cpu="x86-64"):
+        f = theano.function([a, b], a ** b + T.log(b), mode="FAST_RUN")
+        native = _native(f)
+        called = mathlib.variants_called(native.llvm_ir)
+        assert set(called) == {("pow", "float32"), ("log", "float32")}
+        assert mathlib.variants_named(
+            elf_loader.ObjectFile(native.object_code).undefined()) == called
+        assert {e for e in native.engine.library if e[0] == "m"} == {
+            ("m", name, dtype, n) for (name, dtype), ns in called.items() for n in ns}
+        u = np.linspace(0.5, 3, 203).astype(np.float32)
+        np.testing.assert_allclose(f(u, u[::-1]), u ** u[::-1] + np.log(u[::-1]), rtol=3e-6)
+
+
 def test_fast_compile_kernels_load_with_the_scalar_library(fresh_engines):
     x = T.fvector("x")
     f = theano.function([x], T.log1p(T.exp(x)) * 2, mode="FAST_COMPILE")
@@ -116,8 +134,8 @@ def test_an_object_the_loader_does_not_handle_goes_to_mcjit(fresh_engines, monke
     real = elf_loader.ObjectImages.add_object
 
     def refuse_kernels(self, data):
-        if b"tjit_fused" in data:
-            refused.append(len(data))
+        if b"tjit_fused" in getattr(data, "data", data):
+            refused.append(data)
             raise elf_loader.Unsupported("a test refuses kernels")
         return real(self, data)
 
@@ -228,3 +246,21 @@ def test_a_warm_process_initializes_no_llvm_target(tmp_path):
         assert warm[cpu]["out"] == cold[cpu]["out"]
         np.testing.assert_allclose(warm[cpu]["out"], np.tanh(v * v[::-1]) + np.exp(-abs(v[::-1])),
                                    rtol=1e-14)
+
+
+def test_tensor_types_key_by_dtype_broadcast_pattern_and_name():
+    from tjit import graph_cache
+    from tjit.tensor.type import TensorType
+    mode = theano.compile.mode.get_mode("FAST_RUN")
+    linker = mode.make_linker()
+
+    def key(t):
+        x = t("x")
+        return graph_cache.structure_key([T.exp(x)], [x], mode.tags(), (), linker)[0]
+
+    types = [TensorType("float64", (False,)), TensorType("float32", (False,)),
+             TensorType("float64", (True,)), TensorType("float64", (False, False)),
+             TensorType("float64", (False,), name="t")]
+    keys = [key(t) for t in types]
+    assert len(set(keys)) == len(types)
+    assert key(TensorType("float64", (False,))) == keys[0]

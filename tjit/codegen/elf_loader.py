@@ -82,8 +82,9 @@ def _external(name):
     return None
 
 
-class _Object:
-    """A parsed relocatable object: what to map where, and what to patch."""
+class ObjectFile:
+    """A parsed relocatable object: what to map where, and what to patch.
+    Raises Unsupported for anything but an x86-64 ELF object."""
 
     def __init__(self, data):
         try:
@@ -154,6 +155,10 @@ class _Object:
                     raise Unsupported("relocation out of bounds")
                 self.relocations.append((base + r_offset, sym, addend))
 
+    def undefined(self):
+        """The names of the symbols it needs from elsewhere."""
+        return [name for name, _, shndx, _ in self.symbols[1:] if shndx == _SHN_UNDEF]
+
     def exports(self):
         """{name: (section index, value)} of the symbols it defines for others."""
         found = {}
@@ -175,9 +180,10 @@ class ObjectImages:
         self.mappings = []      # (address, size)
 
     def add_object(self, data):
-        """Map and relocate the object code `data`; raises Unsupported (and
-        changes nothing) if it is not an object this loader handles."""
-        obj = _Object(data)
+        """Map and relocate the object code `data` (bytes or an `ObjectFile`);
+        raises Unsupported (and changes nothing) if it is not an object this
+        loader handles."""
+        obj = data if isinstance(data, ObjectFile) else ObjectFile(data)
         exports = obj.exports()
         twice = exports.keys() & self.addresses.keys()
         if twice:

@@ -284,8 +284,11 @@ def _load(engine, kernel, level, object_code, llvm_ir):
         used = kernel.meta.get("library functions")     # set by emit_kernel
         mathlib_scalar.ensure_loaded(engine, mathlib.functions_used(kernel)
                                      if used is None else used)
-    else:       # only the variants the optimized code calls
+    elif engine.mcjit:      # only the variants the optimized code calls
         mathlib.ensure_loaded(engine, mathlib.variants_called(llvm_ir))
+    else:                   # the same, read from the object's symbols (cheaper)
+        object_code = elf_loader.ObjectFile(object_code)
+        mathlib.ensure_loaded(engine, mathlib.variants_named(object_code.undefined()))
     engine.add_object(object_code)
 
 

@@ -83,10 +83,13 @@ def _host():
 
 
 def host_features():
-    """{feature: bool} of the host CPU, as LLVM reports them."""
-    with LLVM_LOCK:
-        flags = _host()[2]
-    return {f[1:]: f[0] == "+" for f in flags.split(",") if f}
+    """{feature: bool} of the host CPU, as LLVM reports them (a copy)."""
+    found = _state.get("host features")
+    if found is None:
+        with LLVM_LOCK:
+            flags = _host()[2]
+        found = _state["host features"] = {f[1:]: f[0] == "+" for f in flags.split(",") if f}
+    return dict(found)
 
 
 def resolve(name):
