@@ -210,7 +210,7 @@ class ObjectImages:
         if base is None or base == ctypes.c_void_p(-1).value:
             raise MemoryError(f"mmap of {size} bytes failed (errno {ctypes.get_errno()})")
         try:
-            self._write(obj, base, resolved, exports)
+            self._write(obj, base, resolved)
             if libc.mprotect(base, size, _PROT_READ | _PROT_EXEC):
                 raise OSError(ctypes.get_errno(), "mprotect failed")
         except BaseException:
@@ -221,7 +221,7 @@ class ObjectImages:
             self.addresses[name] = value if shndx == _SHN_ABS else base + obj.place[shndx] + value
 
     @staticmethod
-    def _write(obj, base, resolved, exports):
+    def _write(obj, base, resolved):
         image = bytearray(obj.size)
         for k, start in obj.place.items():
             offset, size = obj.sections[k][4], obj.sections[k][5]

@@ -1,13 +1,14 @@
 """Compile a `Kernel` to machine code and load it into the process.
 
-Kernels are loaded into MCJIT engines, a few dozen per engine (`Engine`): the
-machine code of an engine is freed when the last kernel loaded into it is
-dropped (each `NativeKernel`, and its `cfunc`, keeps its engine alive), so a
-long-running process that compiles and drops functions does not grow without
-bound. Compiled kernels are cached in memory by the target and the kernel's
-canonical text (an identical kernel compiles once per process; least recently
-used ones are dropped past `tjit.config.kernel_cache_mb`) and on disk
-(tjit.codegen.cache), so it compiles once per machine.
+Kernels are loaded into engines, a few dozen per engine (`Engine`: tjit's ELF
+loader, or LLVM's MCJIT for objects it does not handle): the machine code of an
+engine is freed when the last kernel loaded into it is dropped (each
+`NativeKernel`, and its `cfunc`, keeps its engine alive), so a long-running
+process that compiles and drops functions does not grow without bound.
+Compiled kernels are cached in memory by the target and the kernel's canonical
+text (an identical kernel compiles once per process; least recently used ones
+are dropped past `tjit.config.kernel_cache_mb`) and on disk (tjit.codegen.cache),
+so it compiles once per machine.
 """
 from __future__ import annotations
 
