@@ -2,7 +2,7 @@
 the math library code it calls, loaded by tjit's ELF loader, run as the same
 objects loaded by MCJIT do, every address patched where the object says; an object
 the loader does not handle leaves it unchanged and goes to MCJIT; a warm process
-initializes no LLVM target at all."""
+(its kernels and the sequence driver cached) initializes no LLVM target at all."""
 import ctypes
 import gc
 import json
@@ -221,6 +221,12 @@ for cpu in ("host", "x86-64"):
         f = tjit.function([x, y], out)
         native = f.thunks[0].native
         result[cpu] = {"out": f(v, v[::-1]).tolist(), "mcjit": native.engine.mcjit}
+# two kernels: their first call loads the sequence driver
+g = tjit.function([x, y], [T.exp(x) * y, (x * x).sum()])
+first, total = g(v, v[::-1])
+from tjit.codegen import sequence
+result["two kernels"] = {"out": first.tolist() + [float(total)], "kernels": len(g.thunks),
+                         "driver": type(sequence._STATE["driver"].engine).__name__}
 result["counts"] = dict(jit.CACHE_COUNTS)
 result["llvm target initialized"] = bool(target._state.get("initialized"))
 print(json.dumps(result))
@@ -237,10 +243,14 @@ def test_a_warm_process_initializes_no_llvm_target(tmp_path):
         assert done.returncode == 0, done.stderr
         runs.append(json.loads(done.stdout.strip().splitlines()[-1]))
     cold, warm = runs
-    assert cold["counts"]["built"] == 2 and cold["llvm target initialized"]
-    assert warm["counts"] == {"memory": 0, "disk": 2, "built": 0}
+    assert cold["counts"]["built"] == 4 and cold["llvm target initialized"]
+    assert warm["counts"] == {"memory": 0, "disk": 4, "built": 0}
     assert not warm["llvm target initialized"]
     v = np.linspace(-1, 1, 37)
+    assert warm["two kernels"]["kernels"] == 2 and warm["two kernels"]["driver"] == "ObjectImages"
+    assert warm["two kernels"]["out"] == cold["two kernels"]["out"]
+    np.testing.assert_allclose(warm["two kernels"]["out"],
+                               list(np.exp(v) * v[::-1]) + [np.sum(v * v)], rtol=1e-14)
     for cpu in ("host", "x86-64"):
         assert not warm[cpu]["mcjit"]
         assert warm[cpu]["out"] == cold[cpu]["out"]
