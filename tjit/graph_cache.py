@@ -145,15 +145,17 @@ def _fragment(obj):
     hit = _by_id.get(id(obj))
     if hit is not None and hit[0] is obj:
         return hit[1]
-    if type(obj) is TensorType and len(obj.__dict__) == 3:
+    if type(obj) is TensorType and len(obj.__dict__) == 3 \
+            and (obj.name is None or type(obj.name) is str):
         # most types of a graph: one instance per variable, told apart by value
-        # (these three attributes are all that pickles) more cheaply than by __eq__
+        # (these three attributes, a str, a tuple of bools and a str or None, are
+        # all that pickles): keyed by their repr, without pickling
         k = (obj.dtype, obj.broadcastable, obj.name)
         frag = _tensor_types.get(k)
         if frag is None:
             if len(_tensor_types) > 4096:
                 _tensor_types.clear()
-            frag = _tensor_types[k] = _pickled_fragment(obj)
+            frag = _tensor_types[k] = b"TensorType=" + repr(k).encode()
         return frag
     return _pickled_fragment(obj)
 

@@ -1,13 +1,14 @@
 """Compile a `Kernel` to machine code and load it into the process.
 
-Kernels are loaded into MCJIT engines, a few dozen per engine (`Engine`): the
-machine code of an engine is freed when the last kernel loaded into it is
-dropped (each `NativeKernel`, and its `cfunc`, keeps its engine alive), so a
-long-running process that compiles and drops functions does not grow without
-bound. Compiled kernels are cached in memory by the target and the kernel's
-canonical text (an identical kernel compiles once per process; least recently
-used ones are dropped past `tjit.config.kernel_cache_mb`) and on disk
-(tjit.codegen.cache), so it compiles once per machine.
+Kernels are loaded into engines, a few dozen per engine (`Engine`: tjit's ELF
+loader, or LLVM's MCJIT for objects it does not handle): the machine code of an
+engine is freed when the last kernel loaded into it is dropped (each
+`NativeKernel`, and its `cfunc`, keeps its engine alive), so a long-running
+process that compiles and drops functions does not grow without bound.
+Compiled kernels are cached in memory by the target and the kernel's canonical
+text (an identical kernel compiles once per process; least recently used ones
+are dropped past `tjit.config.kernel_cache_mb`) and on disk (tjit.codegen.cache),
+so it compiles once per machine.
 """
 from __future__ import annotations
 
@@ -21,7 +22,8 @@ import weakref
 import llvmlite.binding as llvm
 import numpy as np
 
-from tjit.codegen import cache as object_cache, mathlib, mathlib_scalar, target as targets
+from tjit.codegen import cache as object_cache, elf_loader, mathlib, mathlib_scalar, \
+    target as targets
 from tjit.codegen.emit import emit_kernel
 from tjit.codegen.target import LLVM_LOCK, optimize, target_machine
 from tjit.config import config
@@ -107,19 +109,31 @@ CACHE_COUNTS = {"memory": 0, "disk": 0, "built": 0}
 
 
 class Engine:
-    """One MCJIT engine of `target`: the kernels and math library objects loaded
-    into it. Holds at most `KERNELS` kernels; then `engine_for` starts another, so
-    that dropping old kernels can free their engine's machine code."""
+    """One engine of `target`: the kernels and math library objects loaded into
+    it. Holds at most `KERNELS` kernels; then `engine_for` starts another, so
+    that dropping old kernels can free their engine's machine code.
+
+    `ee` loads the objects and finds their symbols (`get_function_address`):
+    tjit's ELF loader (`elf_loader.ObjectImages`: no LLVM initialized, no
+    engine built; what a warm process needs), or, with `mcjit` (an object that
+    loader does not handle) or off x86-64 Linux, an LLVM MCJIT engine."""
     KERNELS = 48
 
-    def __init__(self, target):
+    def __init__(self, target, mcjit=False):
         self.target = target
-        # The engine takes ownership of its target machine: a fresh one each.
-        # Only object code is added, so the machine only compiles the empty
-        # module the engine starts with (on the first finalize): at level 0
-        # that costs a third of a level-3 pipeline (~0.3 ms a process).
-        self.ee = llvm.create_mcjit_compiler(llvm.parse_assembly(""),
-                                             targets.new_target_machine(target, 0))
+        self.mcjit = mcjit or not target.triple.startswith("x86_64") \
+            or "linux" not in target.triple
+        if self.mcjit:
+            # The engine takes ownership of its target machine: a fresh one
+            # each. Only object code is ever added: the empty module MCJIT must
+            # start with is taken out again, so no finalize runs the code
+            # generator (its first run in a process costs ~1 ms).
+            empty = llvm.parse_assembly("")
+            self.ee = llvm.create_mcjit_compiler(
+                empty, targets.new_target_machine(target, 0, generic=True))
+            self.ee.remove_module(empty)
+        else:
+            self.ee = elf_loader.ObjectImages()
         self.symbols = set()        # entry names loaded (one definition each)
         self.library = set()        # math library code loaded: ("s", name, dtype) scalar
                                     # library, ("m", name, dtype, variant) vector library
@@ -128,8 +142,14 @@ class Engine:
         weakref.finalize(self, _released.append, self.ee)
 
     def add_object(self, object_code):
-        self.ee.add_object_file(llvm.ObjectFileRef.from_data(object_code))
-        self.ee.finalize_object()
+        """Load `object_code`; raises elf_loader.Unsupported (having loaded
+        nothing) if tjit's loader does not handle it: load it into an MCJIT
+        engine instead."""
+        if self.mcjit:
+            self.ee.add_object_file(llvm.ObjectFileRef.from_data(object_code))
+            self.ee.finalize_object()
+        else:
+            self.ee.add_object(object_code)
 
 
 _engines = {}           # target -> the engine new kernels go into
@@ -137,12 +157,12 @@ _released = []          # engines nobody uses any more, to dispose of
 _loads = collections.Counter()      # how many engines each target has had (for tests)
 
 
-def engine_for(target, fresh=False):
-    """The engine the next kernel of `target` is loaded into (a new one if
-    `fresh`). Call with LLVM_LOCK held."""
+def engine_for(target, fresh=False, mcjit=False):
+    """The engine the next kernel of `target` is loaded into (a new one, an
+    MCJIT engine if `mcjit`, if `fresh`). Call with LLVM_LOCK held."""
     engine = _engines.get(target)
     if engine is None or engine.kernels >= Engine.KERNELS or fresh:
-        engine = _engines[target] = Engine(target)
+        engine = _engines[target] = Engine(target, mcjit)
         _loads[target] += 1
     return engine
 
@@ -238,13 +258,12 @@ def compile_kernel(kernel, level=3) -> NativeKernel:
             else:
                 CACHE_COUNTS["disk"] += 1
                 object_code, llvm_ir = entry
-            if level == 0:
-                used = kernel.meta.get("library functions")     # set by emit_kernel
-                mathlib_scalar.ensure_loaded(engine, mathlib.functions_used(kernel)
-                                             if used is None else used)
-            else:       # only the variants the optimized code calls
-                mathlib.ensure_loaded(engine, mathlib.variants_called(llvm_ir))
-            engine.add_object(object_code)
+            try:
+                _load(engine, kernel, level, object_code, llvm_ir)
+            except elf_loader.Unsupported as e:
+                log.debug("kernel %s: loaded by MCJIT (%s)", kernel.name, e)
+                engine = engine_for(tgt, fresh=True, mcjit=True)
+                _load(engine, kernel, level, object_code, llvm_ir)
             address = engine.ee.get_function_address(symbol)
         if not address:
             raise RuntimeError("kernel %s: symbol %s not found after loading"
@@ -284,6 +303,20 @@ def forget(native, level):
         if _cache.get(key) is native:
             del _cache[key]
             _cache.nbytes -= native.nbytes
+
+
+def _load(engine, kernel, level, object_code, llvm_ir):
+    """Load the kernel's object code and the math library code it calls into `engine`."""
+    if level == 0:
+        used = kernel.meta.get("library functions")     # set by emit_kernel
+        mathlib_scalar.ensure_loaded(engine, mathlib.functions_used(kernel)
+                                     if used is None else used)
+    elif engine.mcjit:      # only the variants the optimized code calls
+        mathlib.ensure_loaded(engine, mathlib.variants_called(llvm_ir))
+    else:                   # the same, read from the object's symbols (cheaper)
+        object_code = elf_loader.ObjectFile(object_code)
+        mathlib.ensure_loaded(engine, mathlib.variants_named(object_code.undefined()))
+    engine.add_object(object_code)
 
 
 def build_object(kernel, level=3, target=None):

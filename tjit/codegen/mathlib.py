@@ -242,6 +242,21 @@ def variants_called(llvm_ir):
     return found
 
 
+_SYMBOL = re.compile(r"tjit_m_(\w+?)_(float32|float64)(?:_v(\d+))?")
+
+
+def variants_named(symbols):
+    """{(name, dtype): variants} of the library symbols among `symbols` (an
+    object's undefined symbols: those its code calls)."""
+    found = {}
+    for s in symbols:
+        m = _SYMBOL.fullmatch(s)
+        if m:
+            name, dtype, lanes = m.groups()
+            found.setdefault((name, dtype), set()).add(int(lanes or 0))
+    return found
+
+
 def functions_used(kernel):
     """(name, dtype) of every library function the kernel calls."""
     lib = LIBRARY_OPS

@@ -10,8 +10,9 @@ kernel's address and its arguments (the PyObject* of its arrays, then its int64
 params) as 64-bit words. The driver calls `fn(args..., 0, END)` for each record in
 order (the kernel ABI of `tjit.codegen.emit`; pointers and i64 travel the same way
 in every ABI tjit targets) and stops at the first nonzero status, returning the
-record's index + 1 (0: all ran). It is built once per process, for the baseline
-CPU of the host's architecture (it holds no vector code); its object code is kept in `config.cache_dir`.
+record's index + 1 (0: all ran). It is built once per machine, for the baseline
+CPU of the host's architecture (it holds no vector code); its object code is kept
+in `config.cache_dir` and loaded by `tjit.codegen.elf_loader` (MCJIT elsewhere).
 """
 from __future__ import annotations
 
@@ -24,7 +25,7 @@ import llvmlite.binding as llvm
 
 import llvmlite
 
-from tjit.codegen import target as targets
+from tjit.codegen import elf_loader, target as targets
 from tjit.codegen.cache import write_atomic
 from tjit.config import config
 
@@ -98,21 +99,23 @@ def sequence_driver(release_gil=True):
     with _LOCK, targets.LLVM_LOCK:
         fn = _STATE.get("driver")
         if fn is None:
-            llvm.initialize_native_target()
-            llvm.initialize_native_asmprinter()
-            tm = llvm.Target.from_triple(llvm.get_process_triple()).create_target_machine(
-                opt=0, jit=True)
             key = _key()
             path = os.path.join(config.cache_dir, f"sequence-driver-{key.hex()[:32]}.bin")
             object_code = _load(path, key)
             if object_code is None:
                 module = llvm.parse_assembly(_driver_ir())
                 module.verify()
-                object_code = tm.emit_object(module)
+                object_code = _machine().emit_object(module)
                 _store(path, key, object_code)
-            engine = llvm.create_mcjit_compiler(llvm.parse_assembly(""), tm)
-            engine.add_object_file(llvm.ObjectFileRef.from_data(object_code))
-            engine.finalize_object()
+            try:        # a cached driver loads without LLVM (as kernels do)
+                engine = elf_loader.ObjectImages()
+                engine.add_object(object_code)
+            except elf_loader.Unsupported:
+                empty = llvm.parse_assembly("")
+                engine = llvm.create_mcjit_compiler(empty, _machine())
+                engine.remove_module(empty)     # nothing for the code generator to do
+                engine.add_object_file(llvm.ObjectFileRef.from_data(object_code))
+                engine.finalize_object()
             address = engine.get_function_address(SYMBOL)
             if not address:
                 raise RuntimeError("the sequence driver did not load")
@@ -123,6 +126,14 @@ def sequence_driver(release_gil=True):
             _STATE["driver holding the GIL"] = held
             _STATE["driver"] = fn
     return fn if release_gil else _STATE["driver holding the GIL"]
+
+
+def _machine():
+    """A target machine of the host's baseline CPU, for the JIT's code model."""
+    llvm.initialize_native_target()
+    llvm.initialize_native_asmprinter()
+    return llvm.Target.from_triple(llvm.get_process_triple()).create_target_machine(
+        opt=0, jit=True)
 
 
 def _key():

@@ -72,20 +72,24 @@ def _initialize():
 
 
 def _host():
-    """(triple, CPU name, features), queried once (the features take a while)."""
+    """(triple, CPU name, features), queried once (the features take a while).
+    The queries need no initialized target: a process that only loads cached
+    code never initializes one (`tjit.codegen.elf_loader`)."""
     host = _state.get("host triple")
     if host is None:
-        _initialize()
         host = _state["host triple"] = (llvm.get_process_triple(), llvm.get_host_cpu_name(),
                                         llvm.get_host_cpu_features().flatten())
     return host
 
 
 def host_features():
-    """{feature: bool} of the host CPU, as LLVM reports them."""
-    with LLVM_LOCK:
-        flags = _host()[2]
-    return {f[1:]: f[0] == "+" for f in flags.split(",") if f}
+    """{feature: bool} of the host CPU, as LLVM reports them (a copy)."""
+    found = _state.get("host features")
+    if found is None:
+        with LLVM_LOCK:
+            flags = _host()[2]
+        found = _state["host features"] = {f[1:]: f[0] == "+" for f in flags.split(",") if f}
+    return dict(found)
 
 
 def resolve(name):
@@ -176,16 +180,19 @@ def target_machine(opt=3, target=None):
         return tm
 
 
-def new_target_machine(target, opt=3):
+def new_target_machine(target, opt=3, generic=False):
     """A fresh `TargetMachine` for `target` (an MCJIT engine takes ownership of
-    the one it is given, so each engine needs its own)."""
+    the one it is given, so each engine needs its own). `generic`: the triple's
+    generic CPU, for an engine that only loads object code (its machine never
+    generates code; without the host's long feature list it is cheaper to make)."""
     with LLVM_LOCK:
         _initialize()
         if target.triple != _host()[0]:
             llvm.initialize_all_targets()
             llvm.initialize_all_asmprinters()
+        cpu, features = ("", "") if generic else (target.cpu, target.features)
         return llvm.Target.from_triple(target.triple).create_target_machine(
-            cpu=target.cpu, features=target.features, opt=opt, jit=True)
+            cpu=cpu, features=features, opt=opt, jit=True)
 
 
 def host_description():
