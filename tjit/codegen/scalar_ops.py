@@ -495,9 +495,9 @@ def _switch(em, k, dt, cond, a, b):
 # level 3, which LLVM's loop vectorizer maps to vector variants; the scalar one
 # at level 0). Integer pow stays exact, inline; the other ops are float-only.
 LIBRARY_OPS = frozenset((
-    "arccos", "arcsin", "arctan", "arctan2", "cos", "cosh", "erf", "erfc", "exp", "exp2",
-    "expm1", "log", "log10", "log1p", "log2", "pow", "sigmoid", "sin", "sinh", "softplus",
-    "tan", "tanh"))
+    "arccos", "arccosh", "arcsin", "arcsinh", "arctan", "arctan2", "arctanh", "cos", "cosh",
+    "erf", "erfc", "exp", "exp2", "expm1", "log", "log10", "log1p", "log2", "pow", "sigmoid",
+    "sin", "sinh", "softplus", "tan", "tanh"))
 
 
 def _library_rule(name):
@@ -515,9 +515,7 @@ for _name in LIBRARY_OPS:
     OPS[_name] = _library_rule(_name)
 
 
-# ---- inverse hyperbolic functions, erfcinv, Bessel functions ----------------------
-for _name, _cname in [("arcsinh", "asinh"), ("arccosh", "acosh"), ("arctanh", "atanh")]:
-    _libm_rule(_name, _cname)
+# ---- erfcinv, Bessel functions -----------------------------------------------------
 _via_float64(special_funcs.build_erfcinv, "erfcinv")
 _via_float64(special_funcs.bessel_i_builder(0), "i0")
 _via_float64(special_funcs.bessel_i_builder(1), "i1")
