@@ -192,15 +192,17 @@ def add_numba():
 
 # --------------------------------------------------------------------------- math
 MATH = ("exp", "log", "tanh", "sin", "cos", "sigmoid", "log1p", "expm1", "erf", "erfc",
-        "pow", "arcsin", "arctan", "arcsinh", "arccosh", "arctanh")
+        "pow", "arcsin", "arctan", "arcsinh", "arccosh", "arctanh", "erfinv", "erfcinv")
 
 
 def math_input(name, n, dtype, rng):
     """Inputs in each function's useful range (log: positive, log1p: above -1,
-    arcsin, arctanh: [-1, 1], arccosh: [1, 13]); pow: a pair (x in [0.1, 10], y in [-8, 8])."""
+    arcsin, arctanh, erfinv: [-1, 1], arccosh: [1, 13], erfcinv: [0, 2]); pow: a pair
+    (x in [0.1, 10], y in [-8, 8])."""
     low = {"log": 0.05, "log1p": -0.9, "pow": 0.1, "arcsin": -1.0, "arctanh": -1.0,
-           "arccosh": 1.0}.get(name, -6.0)
-    high = {"pow": 10.0, "arcsin": 1.0, "arctanh": 1.0, "arccosh": 13.0}.get(name, 6.0)
+           "arccosh": 1.0, "erfinv": -1.0, "erfcinv": 0.0}.get(name, -6.0)
+    high = {"pow": 10.0, "arcsin": 1.0, "arctanh": 1.0, "arccosh": 13.0, "erfinv": 1.0,
+            "erfcinv": 2.0}.get(name, 6.0)
     x = rng.uniform(low, high, n).astype(dtype)
     if name == "pow":
         return x, rng.uniform(-8.0, 8.0, n).astype(dtype)
@@ -212,7 +214,7 @@ def math_numpy(name, x):
         return 1 / (1 + np.exp(-x))
     if name == "pow":
         return np.power(*x)
-    if name in ("erf", "erfc"):
+    if name in ("erf", "erfc", "erfinv", "erfcinv"):
         import scipy.special
 
         return getattr(scipy.special, name)(x)
