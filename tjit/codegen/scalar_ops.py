@@ -517,6 +517,8 @@ for _name in LIBRARY_OPS:
 
 # ---- erfcinv, Bessel functions -----------------------------------------------------
 _via_float64(special_funcs.build_erfcinv, "erfcinv")
+_via_float64(special_funcs.bessel_i_builder(0), "i0")
+_via_float64(special_funcs.bessel_i_builder(1), "i1")
 
 # float32 erfinv and erfcinv are math library functions (native float32,
 # vecmath/erfinv32.py); float64 keeps the helpers above.
@@ -540,8 +542,6 @@ def in_library(name, dtype):
     """Whether op `name` on `dtype` is a math library call."""
     return (name in LIBRARY_OPS and dtype in ("float32", "float64")) or (
         name in LIBRARY_OPS_FLOAT32 and dtype == "float32")
-_via_float64(special_funcs.bessel_i_builder(0), "i0")
-_via_float64(special_funcs.bessel_i_builder(1), "i1")
 
 
 def _libm_float64_rule(name, cname):
