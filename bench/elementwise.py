@@ -2,6 +2,7 @@
 
     python bench/elementwise.py [--repeats 7] [--scale 1.0] [--cpus host,x86-64-v3]
                                 [--w1-cpus x86-64] [--math exp,log,tanh,sin,cos,...]
+                                [--math-only]
 
 Prints one table of medians (after a warm-up call) for:
   W1   exp(-x*x)*a + log1p(abs(x))*0.5 - tanh(x), x and a vectors, n = 10**7,
@@ -18,7 +19,8 @@ tjit columns: one per --cpus value (tjit.config.cpu: the host and x86-64-v3, AVX
 FMA, by default), plus --w1-cpus (baseline x86-64, SSE2) for W1 and the math rows.
 Every implementation's result is checked against NumPy before it is timed; a wrong
 result shows WRONG instead of a time, a peer that fails shows 'err' (reason on stderr).
---scale shrinks the array sizes (e.g. 0.01 for a quick smoke run).
+--scale shrinks the array sizes (e.g. 0.01 for a quick smoke run); --math-only
+times just the math rows (e.g. --math-only --math arcsinh,arccosh,arctanh).
 """
 from __future__ import annotations
 
@@ -190,14 +192,17 @@ def add_numba():
 
 # --------------------------------------------------------------------------- math
 MATH = ("exp", "log", "tanh", "sin", "cos", "sigmoid", "log1p", "expm1", "erf", "erfc",
-        "pow", "arcsin", "arctan")
+        "pow", "arcsin", "arctan", "arcsinh", "arccosh", "arctanh", "erfinv", "erfcinv")
 
 
 def math_input(name, n, dtype, rng):
     """Inputs in each function's useful range (log: positive, log1p: above -1,
-    arcsin: [-1, 1]); pow: a pair (x in [0.1, 10], y in [-8, 8])."""
-    low = {"log": 0.05, "log1p": -0.9, "pow": 0.1, "arcsin": -1.0}.get(name, -6.0)
-    high = {"pow": 10.0, "arcsin": 1.0}.get(name, 6.0)
+    arcsin, arctanh, erfinv: [-1, 1], arccosh: [1, 13], erfcinv: [0, 2]); pow: a pair
+    (x in [0.1, 10], y in [-8, 8])."""
+    low = {"log": 0.05, "log1p": -0.9, "pow": 0.1, "arcsin": -1.0, "arctanh": -1.0,
+           "arccosh": 1.0, "erfinv": -1.0, "erfcinv": 0.0}.get(name, -6.0)
+    high = {"pow": 10.0, "arcsin": 1.0, "arctanh": 1.0, "arccosh": 13.0, "erfinv": 1.0,
+            "erfcinv": 2.0}.get(name, 6.0)
     x = rng.uniform(low, high, n).astype(dtype)
     if name == "pow":
         return x, rng.uniform(-8.0, 8.0, n).astype(dtype)
@@ -209,7 +214,7 @@ def math_numpy(name, x):
         return 1 / (1 + np.exp(-x))
     if name == "pow":
         return np.power(*x)
-    if name in ("erf", "erfc"):
+    if name in ("erf", "erfc", "erfinv", "erfcinv"):
         import scipy.special
 
         return getattr(scipy.special, name)(x)
@@ -305,6 +310,8 @@ def main(argv=None):
                     help="more tjit.config.cpu columns for W1 and the math rows only")
     ap.add_argument("--math", default=",".join(MATH),
                     help="library functions timed float64 vs float32 ('' for none)")
+    ap.add_argument("--math-only", action="store_true",
+                    help="time only the math rows (no W1, W2, copy bound, call overhead)")
     opts = ap.parse_args(argv)
 
     peers = H.installed_peers()
@@ -335,43 +342,45 @@ def main(argv=None):
         rows.append((label, dtype, unit, cells))
         return cells
 
-    # W1: float64 and float32; tjit also on one thread, for its scaling
-    scaling, w1_cells = {}, {}
-    for dtype in ("float64", "float32"):
-        x = rng.standard_normal(n1).astype(dtype)
-        a = rng.standard_normal(n1).astype(dtype)
-        label = f"W1 n={n1:.0e}".replace("+0", "")
-        cells = w1_cells[dtype] = bench_row(label, dtype, "ms", "w1", (x, a), w1_numpy(x, a))
-        theano, _ = _tjit()
-        with theano.config.change_flags(threads=1):
-            one, _ = run_one("tjit", "w1", (x, a), w1_numpy(x, a), dtype, skips, opts.repeats)
-        rows.append(("  tjit on 1 thread", dtype, "ms", {"tjit": one}))
-        if isinstance(one, float) and isinstance(cells.get("tjit"), float):
-            scaling[dtype] = one / cells["tjit"]
-        del x, a
+    # the workloads (skipped by --math-only)
+    scaling, w1_cells, w2, add, bound = {}, {}, {}, {}, None
+    if not opts.math_only:
+        # W1: float64 and float32; tjit also on one thread, for its scaling
+        for dtype in ("float64", "float32"):
+            x = rng.standard_normal(n1).astype(dtype)
+            a = rng.standard_normal(n1).astype(dtype)
+            label = f"W1 n={n1:.0e}".replace("+0", "")
+            cells = w1_cells[dtype] = bench_row(label, dtype, "ms", "w1", (x, a), w1_numpy(x, a))
+            theano, _ = _tjit()
+            with theano.config.change_flags(threads=1):
+                one, _ = run_one("tjit", "w1", (x, a), w1_numpy(x, a), dtype, skips, opts.repeats)
+            rows.append(("  tjit on 1 thread", dtype, "ms", {"tjit": one}))
+            if isinstance(one, float) and isinstance(cells.get("tjit"), float):
+                scaling[dtype] = one / cells["tjit"]
+            del x, a
 
-    # W2: matrix + row * col
-    m = rng.standard_normal((rows2, cols2))
-    r = rng.standard_normal((1, cols2))
-    c = rng.standard_normal((rows2, 1))
-    w2_label = f"W2 ({rows2},{cols2})"
-    w2 = bench_row(w2_label, "float64", "ms", "w2", (m, r, c), w2_numpy(m, r, c))
-    del m, r, c
+        # W2: matrix + row * col
+        m = rng.standard_normal((rows2, cols2))
+        r = rng.standard_normal((1, cols2))
+        c = rng.standard_normal((rows2, 1))
+        w2_label = f"W2 ({rows2},{cols2})"
+        w2 = bench_row(w2_label, "float64", "ms", "w2", (m, r, c), w2_numpy(m, r, c))
+        del m, r, c
 
-    # memory-bandwidth reference: W2 reads m and writes the result (80 MB + 80 MB)
-    src = rng.standard_normal(rows2 * cols2)
-    dst = np.zeros_like(src)
-    bound = H.median_time(lambda: np.copyto(dst, src), repeats=opts.repeats)
-    traffic_mb = (src.nbytes + dst.nbytes) / 1e6
-    rows.append((f"copy {traffic_mb:.0f} MB (bound)", "float64", "ms", {"numpy": bound}))
-    # the same copy into a new array, as a function returning a fresh result must do:
-    # it adds the page faults of the new output (NumPy asks for huge pages on Linux)
-    bound_new = H.median_time(lambda: np.copyto(np.empty_like(src), src), repeats=opts.repeats)
-    rows.append(("  same, new output", "float64", "ms", {"numpy": bound_new}))
-    del src, dst
+        # memory-bandwidth reference: W2 reads m and writes the result (80 MB + 80 MB)
+        src = rng.standard_normal(rows2 * cols2)
+        dst = np.zeros_like(src)
+        bound = H.median_time(lambda: np.copyto(dst, src), repeats=opts.repeats)
+        traffic_mb = (src.nbytes + dst.nbytes) / 1e6
+        rows.append((f"copy {traffic_mb:.0f} MB (bound)", "float64", "ms", {"numpy": bound}))
+        # the same copy into a new array, as a function returning a fresh result must do:
+        # it adds the page faults of the new output (NumPy asks for huge pages on Linux)
+        bound_new = H.median_time(lambda: np.copyto(np.empty_like(src), src), repeats=opts.repeats)
+        rows.append(("  same, new output", "float64", "ms", {"numpy": bound_new}))
+        del src, dst
 
-    # call overhead: two float64 scalars
-    add = bench_row("call a+b (scalars)", "float64", "us", "add", (), np.float64(3.0), per_call=True)
+        # call overhead: two float64 scalars
+        add = bench_row("call a+b (scalars)", "float64", "us", "add", (), np.float64(3.0), per_call=True)
 
     # math library: float64 vs float32, one thread, each tjit target
     math_ratios = []    # (name, column, float64 / float32 time)
@@ -427,13 +436,14 @@ def main(argv=None):
     print()
 
     # ---------------------------------------------------------------- notes
-    print(f"memory bound: copy of {traffic_mb:.0f} MB = {bound * 1e3:.2f} ms "
-          f"({traffic_mb / 1e3 / bound:.1f} GB/s)", end="")
-    print(f", {bound_new * 1e3:.2f} ms into a new array", end="")
-    if isinstance(w2.get("tjit"), float):
-        print(f"; tjit W2 = {w2['tjit'] / bound:.2f}x the bound")
-    else:
-        print()
+    if bound is not None:
+        print(f"memory bound: copy of {traffic_mb:.0f} MB = {bound * 1e3:.2f} ms "
+              f"({traffic_mb / 1e3 / bound:.1f} GB/s)", end="")
+        print(f", {bound_new * 1e3:.2f} ms into a new array", end="")
+        if isinstance(w2.get("tjit"), float):
+            print(f"; tjit W2 = {w2['tjit'] / bound:.2f}x the bound")
+        else:
+            print()
     if compile_times:
         print("tjit compile (theano.function + first call): "
               + ", ".join(f"{k} {v * 1e3:.0f} ms" for k, v in compile_times))

@@ -1,4 +1,9 @@
 """Shared test utilities."""
+import json
+import os
+import subprocess
+import sys
+
 import numpy as np
 
 from tjit.codegen import target
@@ -68,3 +73,26 @@ def call_outcome(f, args):
         return "ok", f(*args)
     except Exception as e:  # compared with the general path's
         return "error", (type(e), str(e))
+
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def only_native(f):
+    """The NativeKernel of compiled function `f`'s one native thunk."""
+    (native,) = [t.native for t in f.thunks if getattr(t, "native", None) is not None]
+    return native
+
+
+def cold_then_warm(script, cache_dir):
+    """(cold, warm): the JSON each of two fresh processes running `script`
+    printed last, both with the compile cache in `cache_dir` (empty before)."""
+    env = dict(os.environ, TJIT_CACHE_DIR=str(cache_dir),
+               PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    runs = []
+    for _ in range(2):
+        done = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True,
+                              text=True, timeout=300, cwd=ROOT)
+        assert done.returncode == 0, done.stderr
+        runs.append(json.loads(done.stdout.strip().splitlines()[-1]))
+    return tuple(runs)

@@ -8,26 +8,12 @@ import pytest
 
 import tjit as theano
 import tjit.tensor as T
+from helpers import only_native
 # the native fast_compile mode (level-0 native code); 'FAST_COMPILE' is the py linker
 NATIVE_FC = theano.Mode(linker="native", optimizer="fast_compile")
 from tjit.codegen import cache as object_cache, jit, mathlib, target
 from tjit.codegen.emit import emit_kernel
 from tjit.codegen.render_ir import IRRenderer
-
-
-@pytest.fixture
-def fresh_engines(monkeypatch, tmp_path):
-    """New engines (so their `library` shows what one compile loaded), an empty
-    cache, nothing kept in memory."""
-    monkeypatch.setattr(jit, "_engines", {})
-    monkeypatch.setattr(jit, "_cache", jit.KernelCache())
-    with theano.config.change_flags(cache_dir=str(tmp_path)):
-        yield
-
-
-def _native(f):
-    (native,) = [t.native for t in f.thunks if getattr(t, "native", None) is not None]
-    return native
 
 
 @pytest.mark.parametrize("cpu", ["host", "x86-64"])
@@ -37,7 +23,7 @@ def test_a_kernel_loads_only_the_variants_it_calls(fresh_engines, cpu):
     x, y = T.dvectors("x", "y")
     with theano.config.change_flags(cpu=cpu):
         f = theano.function([x, y], T.exp(x) * y + 0.5, mode="FAST_RUN")
-        native = _native(f)
+        native = only_native(f)
         called = mathlib.variants_called(native.llvm_ir)
         assert set(called) == {("exp", "float64")}
         (width,) = called["exp", "float64"] - {0}
@@ -84,7 +70,7 @@ def test_the_general_stride_loop_is_not_vectorized():
     # one on the same unit strides (twice the code to compile)
     x, y = T.dvectors("x", "y")
     f = theano.function([x, y], T.exp(x) * y, mode="FAST_RUN")
-    llvm_ir = _native(f).llvm_ir
+    llvm_ir = only_native(f).llvm_ir
     assert len(re.findall(r"^vector\.body[\d.]*:", llvm_ir, re.M)) == 1
     v = np.linspace(-1, 1, 41)
     np.testing.assert_allclose(f(v[::2], v[::-2]), np.exp(v[::2]) * v[::-2], rtol=1e-15)

@@ -3,10 +3,7 @@ single-kernel call plans that call their kernel directly, and call stubs' code k
 by text (tjit/runtime/stub_code.py). Each must change what it keys when the thing
 it stands for changes, rebuild what is damaged, and give the general path's results
 and errors. Costs are counted, not timed."""
-import json
 import os
-import subprocess
-import sys
 
 import numpy as np
 import pytest
@@ -18,9 +15,8 @@ from tjit import graph_cache, sources
 NATIVE_FC = tjit.Mode(linker="native", optimizer="fast_compile")
 from tjit.codegen import cache as object_cache
 from tjit.runtime import call_plan, stub_code
-from helpers import call_outcome as _outcome, general_path as _general
+from helpers import call_outcome as _outcome, cold_then_warm, general_path as _general
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 # ---- source stamps ---------------------------------------------------------------
@@ -235,15 +231,7 @@ print(json.dumps({"graph": dict(graph_cache.COUNTS), "sources": sources.COUNTS,
 
 
 def test_a_warm_process_lists_hashes_and_compiles_nothing(tmp_path):
-    env = dict(os.environ, TJIT_CACHE_DIR=str(tmp_path),
-               PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""))
-    runs = []
-    for _ in range(2):
-        done = subprocess.run([sys.executable, "-c", WARM], env=env, capture_output=True,
-                              text=True, timeout=300, cwd=ROOT)
-        assert done.returncode == 0, done.stderr
-        runs.append(json.loads(done.stdout.strip().splitlines()[-1]))
-    cold, warm = runs
+    cold, warm = cold_then_warm(WARM, tmp_path)
     assert cold["stubs"]["compiled"] == 1 and cold["sources"]["hashed"] == 2
     assert warm["graph"] == {"disk": 1}
     assert warm["sources"] == {"listed": 0, "hashed": 0}

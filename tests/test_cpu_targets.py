@@ -130,7 +130,8 @@ def _library_outputs(x, y):
              "log10": T.log10, "log1p": T.log1p, "tanh": T.tanh, "sinh": T.sinh,
              "cosh": T.cosh, "sigmoid": nnet.sigmoid, "softplus": nnet.softplus,
              "erf": T.erf, "erfc": T.erfc, "sin": T.sin, "cos": T.cos, "tan": T.tan,
-             "arcsin": T.arcsin, "arccos": T.arccos, "arctan": T.arctan}
+             "arcsin": T.arcsin, "arccos": T.arccos, "arctan": T.arctan,
+             "arcsinh": T.arcsinh, "arccosh": T.arccosh, "arctanh": T.arctanh}
     outs = {name: fn(x) for name, fn in unary.items()}
     outs["arctan2"] = T.arctan2(x, y)
     outs["pow"] = abs(y) ** x

@@ -51,7 +51,8 @@ REFERENCE = {"exp": np.exp, "exp2": np.exp2, "expm1": np.expm1, "log": np.log,
              "log2": np.log2, "log10": np.log10, "log1p": np.log1p, "tanh": np.tanh,
              "sinh": np.sinh, "cosh": np.cosh, "sigmoid": lambda x: 1 / (1 + np.exp(-x)),
              "softplus": lambda x: np.logaddexp(LD(0), x), "sin": np.sin, "cos": np.cos,
-             "tan": np.tan, "arcsin": np.arcsin, "arccos": np.arccos, "arctan": np.arctan}
+             "tan": np.tan, "arcsin": np.arcsin, "arccos": np.arccos, "arctan": np.arctan,
+             "arcsinh": np.arcsinh, "arccosh": np.arccosh, "arctanh": np.arctanh}
 
 
 def reference(name, x, y):

@@ -5,12 +5,8 @@ the loader does not handle leaves it unchanged and goes to MCJIT; a warm process
 (its kernels and the sequence driver cached) initializes no LLVM target at all."""
 import ctypes
 import gc
-import json
 import math
-import os
 import struct
-import subprocess
-import sys
 import weakref
 
 import llvmlite.binding as llvm
@@ -19,23 +15,8 @@ import pytest
 
 import tjit as theano
 import tjit.tensor as T
+from helpers import cold_then_warm, only_native
 from tjit.codegen import elf_loader, jit, mathlib, target
-
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-
-
-@pytest.fixture
-def fresh_engines(monkeypatch, tmp_path):
-    """New engines, an empty kernel cache, nothing kept in memory."""
-    monkeypatch.setattr(jit, "_engines", {})
-    monkeypatch.setattr(jit, "_cache", jit.KernelCache())
-    with theano.config.change_flags(cache_dir=str(tmp_path)):
-        yield
-
-
-def _native(f):
-    (native,) = [t.native for t in f.thunks if getattr(t, "native", None) is not None]
-    return native
 
 
 def _object(ir_text, jit_code_model=True):
@@ -64,7 +45,7 @@ def test_a_kernel_and_its_library_variants_load_and_run_as_under_mcjit(fresh_eng
     v = np.linspace(-3, 3, 1003)               # a remainder after the vector loop
     w = np.linspace(2, 3, 2006)[::2]           # strided: the scalar general loop
     f = theano.function([x, y], out, mode="FAST_RUN")
-    native = _native(f)
+    native = only_native(f)
     assert not native.engine.mcjit and isinstance(native.engine.ee, elf_loader.ObjectImages)
     called = mathlib.variants_called(native.llvm_ir)
     assert set(called) == {("exp", "float64"), ("tanh", "float64")}
@@ -100,7 +81,7 @@ def test_a_kernel_and_its_library_variants_load_and_run_as_under_mcjit(fresh_eng
     monkeypatch.setattr(jit, "_cache", jit.KernelCache())
     monkeypatch.setattr(jit, "Engine", _MCJITEngine)
     g = theano.function([x, y], out, mode="FAST_RUN")
-    assert _native(g).engine.mcjit and _native(g).from_disk_cache
+    assert only_native(g).engine.mcjit and only_native(g).from_disk_cache
     np.testing.assert_array_equal(g(v, w), results[0])
     np.testing.assert_array_equal(g(v[::-1], w[::-1]), results[1])
 
@@ -109,7 +90,7 @@ def test_float32_baseline_kernels_load_the_variants_they_call(fresh_engines):
     a, b = T.fvectors("a", "b")
     with theano.config.change_flags(cpu="x86-64"):
         f = theano.function([a, b], a ** b + T.log(b), mode="FAST_RUN")
-        native = _native(f)
+        native = only_native(f)
         called = mathlib.variants_called(native.llvm_ir)
         assert set(called) == {("pow", "float32"), ("log", "float32")}
         assert mathlib.variants_named(
@@ -125,7 +106,7 @@ def test_fast_compile_kernels_load_with_the_scalar_library(fresh_engines):
     level0 = theano.Mode(linker="native", optimizer="fast_compile")
     f = theano.function([x], T.log1p(T.exp(x)) * 2, mode=level0)
     # level-0 objects carry unwind tables: left out, the rest loads
-    assert b".eh_frame" in _native(f).object_code and not _native(f).engine.mcjit
+    assert b".eh_frame" in only_native(f).object_code and not only_native(f).engine.mcjit
     v = np.linspace(-4, 4, 101).astype(np.float32)
     np.testing.assert_allclose(f(v), np.log1p(np.exp(v)) * 2, rtol=2e-6)
 
@@ -143,7 +124,7 @@ def test_an_object_the_loader_does_not_handle_goes_to_mcjit(fresh_engines, monke
     monkeypatch.setattr(elf_loader.ObjectImages, "add_object", refuse_kernels)
     x = T.dvector("x")
     f = theano.function([x], T.exp(x) + 1.0, mode="FAST_RUN")
-    assert refused and _native(f).engine.mcjit
+    assert refused and only_native(f).engine.mcjit
     v = np.linspace(-2, 2, 33)
     np.testing.assert_allclose(f(v), np.exp(v) + 1.0, rtol=1e-15)
 
@@ -196,7 +177,7 @@ def test_libm_calls_resolve_and_later_objects_call_earlier_ones():
 def test_a_dropped_engine_unmaps_its_objects(fresh_engines):
     x = T.dvector("x")
     f = theano.function([x], T.exp(x) * 3.0, mode="FAST_RUN")
-    engine = _native(f).engine
+    engine = only_native(f).engine
     images = engine.ee
     assert images.mappings
     ref = weakref.ref(engine)
@@ -235,15 +216,7 @@ print(json.dumps(result))
 
 
 def test_a_warm_process_initializes_no_llvm_target(tmp_path):
-    env = dict(os.environ, TJIT_CACHE_DIR=str(tmp_path),
-               PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""))
-    runs = []
-    for _ in range(2):
-        done = subprocess.run([sys.executable, "-c", WARM], env=env, capture_output=True,
-                              text=True, timeout=300, cwd=ROOT)
-        assert done.returncode == 0, done.stderr
-        runs.append(json.loads(done.stdout.strip().splitlines()[-1]))
-    cold, warm = runs
+    cold, warm = cold_then_warm(WARM, tmp_path)
     assert cold["counts"]["built"] == 4 and cold["llvm target initialized"]
     assert warm["counts"] == {"memory": 0, "disk": 4, "built": 0}
     assert not warm["llvm target initialized"]

@@ -13,6 +13,7 @@ so it compiles once per machine.
 from __future__ import annotations
 
 import collections
+import contextlib
 import ctypes
 import logging
 import os
@@ -328,25 +329,35 @@ def build_object(kernel, level=3, target=None):
             return _build(kernel, kernel.name, level)
 
 
-def _build(kernel, symbol, level=3):
-    """(object code, optimized IR text) of `kernel` under the name `symbol`."""
-    t0 = time.perf_counter()
-    source = emit_kernel(kernel, symbol, level)
-    t1 = time.perf_counter()
-    try:
-        # its own context: the global one keeps every type and constant a
-        # module ever named (memory that a long-running process never gets back)
-        module = llvm.parse_assembly(source, context=llvm.create_context())
-        module.verify()
-    except RuntimeError as error:
-        raise RuntimeError("invalid LLVM IR for kernel %s: %s\n%s"
-                           % (kernel.name, error, source)) from None
-    t2 = time.perf_counter()
-    optimize(module, level)
-    t3 = time.perf_counter()
-    obj = target_machine(3 if level >= 2 else 0).emit_object(module)
+def _build(kernel, symbol, level=3, stage=contextlib.nullcontext):
+    """(object code, optimized IR text) of `kernel` under the name `symbol`.
+
+    Its three steps (emit and parse, IR passes, machine code) each run inside
+    `stage()`: a background build (tjit.link.tiers) takes LLVM_LOCK per step."""
+    with stage():
+        t0 = time.perf_counter()
+        source = emit_kernel(kernel, symbol, level)
+        t1 = time.perf_counter()
+        try:
+            # its own context: the global one keeps every type and constant a
+            # module ever named (memory that a long-running process never gets back)
+            module = llvm.parse_assembly(source, context=llvm.create_context())
+            module.verify()
+        except RuntimeError as error:
+            raise RuntimeError("invalid LLVM IR for kernel %s: %s\n%s"
+                               % (kernel.name, error, source)) from None
+        t2 = time.perf_counter()
+    with stage():
+        t3 = time.perf_counter()
+        optimize(module, level)
+        t4 = time.perf_counter()
+    with stage():
+        t5 = time.perf_counter()
+        obj = target_machine(3 if level >= 2 else 0).emit_object(module)
+        # level 0 runs no pass: the module is the source (printing it again costs)
+        text = source if level == 0 else str(module)
+        del module
     log.debug("kernel %s: emit %.1f ms, parse %.1f ms, optimize %.1f ms, machine code %.1f ms",
-              kernel.name, 1e3 * (t1 - t0), 1e3 * (t2 - t1), 1e3 * (t3 - t2),
-              1e3 * (time.perf_counter() - t3))
-    # level 0 runs no pass: the module is the source (printing it again costs)
-    return obj, source if level == 0 else str(module)
+              kernel.name, 1e3 * (t1 - t0), 1e3 * (t2 - t1), 1e3 * (t4 - t3),
+              1e3 * (time.perf_counter() - t5))
+    return obj, text

@@ -30,7 +30,7 @@ from llvmlite import ir
 
 from ..ir.nodes import SCALAR_OPS, Op
 from . import cache as object_cache
-from .scalar_ops import LIBRARY_OPS, ScalarEmitter
+from .scalar_ops import ScalarEmitter, in_library
 from . import target as targets
 from .target import LLVM_LOCK, optimize, target_machine
 
@@ -259,14 +259,13 @@ def variants_named(symbols):
 
 def functions_used(kernel):
     """(name, dtype) of every library function the kernel calls."""
-    lib = LIBRARY_OPS
     found, seen = set(), set()
 
     def visit(node):
         if id(node) in seen:
             return
         seen.add(id(node))
-        if isinstance(node, Op) and node.name in lib and node.dtype in FLOATS:
+        if isinstance(node, Op) and in_library(node.name, node.dtype):
             found.add((node.name, node.dtype))
         if isinstance(node, tuple):
             for x in node:

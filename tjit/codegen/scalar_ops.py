@@ -495,9 +495,9 @@ def _switch(em, k, dt, cond, a, b):
 # level 3, which LLVM's loop vectorizer maps to vector variants; the scalar one
 # at level 0). Integer pow stays exact, inline; the other ops are float-only.
 LIBRARY_OPS = frozenset((
-    "arccos", "arcsin", "arctan", "arctan2", "cos", "cosh", "erf", "erfc", "exp", "exp2",
-    "expm1", "log", "log10", "log1p", "log2", "pow", "sigmoid", "sin", "sinh", "softplus",
-    "tan", "tanh"))
+    "arccos", "arccosh", "arcsin", "arcsinh", "arctan", "arctan2", "arctanh", "cos", "cosh",
+    "erf", "erfc", "exp", "exp2", "expm1", "log", "log10", "log1p", "log2", "pow", "sigmoid",
+    "sin", "sinh", "softplus", "tan", "tanh"))
 
 
 def _library_rule(name):
@@ -515,12 +515,33 @@ for _name in LIBRARY_OPS:
     OPS[_name] = _library_rule(_name)
 
 
-# ---- inverse hyperbolic functions, erfcinv, Bessel functions ----------------------
-for _name, _cname in [("arcsinh", "asinh"), ("arccosh", "acosh"), ("arctanh", "atanh")]:
-    _libm_rule(_name, _cname)
+# ---- erfcinv, Bessel functions -----------------------------------------------------
 _via_float64(special_funcs.build_erfcinv, "erfcinv")
 _via_float64(special_funcs.bessel_i_builder(0), "i0")
 _via_float64(special_funcs.bessel_i_builder(1), "i1")
+
+# float32 erfinv and erfcinv are math library functions (native float32,
+# vecmath/erfinv32.py); float64 keeps the helpers above.
+LIBRARY_OPS_FLOAT32 = frozenset(("erfcinv", "erfinv"))
+
+
+def _float32_library_rule(name, other):
+    def emit(em, k, dt, a):
+        if k == "f" and dt == "float32":
+            fn = em.declare(em.library_symbol(name, dt), a.type, [a.type])
+            return em.builder.call(fn, [a])
+        return other(em, k, dt, a)
+    return emit
+
+
+for _name in LIBRARY_OPS_FLOAT32:
+    OPS[_name] = _float32_library_rule(_name, OPS[_name])
+
+
+def in_library(name, dtype):
+    """Whether op `name` on `dtype` is a math library call."""
+    return (name in LIBRARY_OPS and dtype in ("float32", "float64")) or (
+        name in LIBRARY_OPS_FLOAT32 and dtype == "float32")
 
 
 def _libm_float64_rule(name, cname):

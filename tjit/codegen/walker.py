@@ -43,7 +43,7 @@ import numpy as np
 from llvmlite import ir
 
 from tjit.codegen import array_abi, mathlib, mathlib_scalar
-from tjit.codegen.scalar_ops import LIBRARY_OPS, storage_type
+from tjit.codegen.scalar_ops import in_library, storage_type
 from tjit.codegen.target import LLVM_LOCK, current as current_target, target_machine
 from tjit.ir.nodes import (Accumulate, ArgAccumulate, Begin, Cast, Check, Const, Contiguous, Dim,
                            End, Guarded, Improves, Index, IntConst, IntOp, Load, Local, Op, Param,
@@ -528,4 +528,4 @@ def _strided_by(var, statements):
 def _library_dtypes(statements):
     """The float dtypes of the math library calls in `statements` (innermost loop body)."""
     return {e.dtype for e in _subexpressions(statements)
-            if isinstance(e, Op) and e.name in LIBRARY_OPS and e.dtype in FLOATS}
+            if isinstance(e, Op) and in_library(e.name, e.dtype)}

@@ -57,12 +57,9 @@ import threading
 import time
 import weakref
 
-import llvmlite.binding as llvm
-
 from ..codegen import jit, mathlib, target as targets
 from ..codegen import cache as object_cache
-from ..codegen.emit import emit_kernel
-from ..codegen.target import LLVM_LOCK, optimize, target_machine
+from ..codegen.target import LLVM_LOCK
 from ..ir.lower_elemwise import ElemwiseLaunch
 from ..ir.nodes import (Begin, Buffer, Cast, Check, Const, Contiguous, Dim, End, Guarded,
                         IntConst, IntOp, Kernel, Load, Op, Param, Range, Store, Var)
@@ -281,24 +278,15 @@ class _LibraryStandin:
 
 
 def _tier_up(job):
-    kernel, symbol = job.kernel, job.kernel.name
-    with _stage(job):
-        source = emit_kernel(kernel, symbol, 3)
-        module = llvm.parse_assembly(source, context=llvm.create_context())
-        module.verify()
-    with _stage(job):
-        optimize(module, 3)
-    with _stage(job):
-        object_code = target_machine(3).emit_object(module)
-        llvm_ir = str(module)
-        del module
+    object_code, llvm_ir = jit._build(job.kernel, job.kernel.name, 3,
+                                      stage=lambda: _stage(job))
     object_cache.store(job.entry_key, object_code, llvm_ir)
     with _stage(job):
         mathlib.ensure_loaded(_LibraryStandin(), mathlib.variants_called(llvm_ir))
     if _state["exiting"]:
         return          # the disk cache holds it: the next process loads it
     with _stage(job):
-        native = jit.compile_kernel(kernel, 3)      # from the disk cache
+        native = jit.compile_kernel(job.kernel, 3)      # from the disk cache
     with _lock:
         job.native = native
         functions = list(job.functions)

@@ -11,3 +11,5 @@ with the signature of `tjit.codegen.scalar_ops.OPS`, which these override.
 RULES = {}
 from .trig import RULES as _TRIG; RULES.update(_TRIG)  # noqa: E402,E702
 from .explog import RULES as _EXPLOG; RULES.update(_EXPLOG)  # noqa: E402,E702
+from .hyperbolic_inverse import RULES as _HYP_INV; RULES.update(_HYP_INV)  # noqa: E402,E702
+from .erfinv32 import RULES as _ERFINV32; RULES.update(_ERFINV32)  # noqa: E402,E702

@@ -88,6 +88,13 @@ def _log_part(fp, t, small):
 def erfc_positive(fp, a, top=A_MAX, small_branch=True):
     """erfc(a) for a >= 0 (+inf: 0, NaN: NaN); a >= 1 only if not small_branch
     (then a is clamped to [1, top])."""
+    k, mant, _, _ = erfc_parts(fp, a, top, small_branch)
+    return fp.scale(mant, k)
+
+
+def erfc_parts(fp, a, top=A_MAX, small_branch=True):
+    """(k, mant, v, m) with erfc(a) = mant 2**k (k an i32, mant ~[0.35, 1.42]) and
+    erfc(a) exp(a**2) ~ exp(v) m (v, m rounded: for derivatives), as `erfc_positive`."""
     big = fp.clamp(a, 1.0, top)
     w = fp.div(fp.c(1.0), big)
     w_lo = fp.mul(fp.fma(fp.neg(w), big, fp.c(1.0)), w)
@@ -106,7 +113,7 @@ def erfc_positive(fp, a, top=A_MAX, small_branch=True):
     z_lo = fp.add(z_err, fp.sub(v_lo, sq_lo))
     k, (e_hi, e_lo) = exp_parts(fp, z_hi, keep_tail=True, x_lo=z_lo)
     mant = fp.fma(e_hi, m_hi, fp.muladd(e_hi, m_lo, fp.mul(e_lo, m_hi)))
-    return fp.scale(mant, k)
+    return k, mant, v_hi, m_hi
 
 
 def build_erf32(fp, x):

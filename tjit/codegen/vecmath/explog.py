@@ -271,8 +271,10 @@ def build_log10(fp, x):
     return log_specials(fp, x, fp.add(hi, fp.add(err, fp.add(a_lo, p_lo))))
 
 
-def build_log1p(fp, x, x_lo=None):
-    """log1p(x + x_lo) (x_lo: an optional tail, tiny next to x).
+def log1p_parts(fp, x, x_lo=None):
+    """(e, f, corr) with log1p(x + x_lo) = e ln2 + log(1 + f) + corr, for
+    `log_fast`; x > -1 (other inputs give garbage), x_lo an optional tail below
+    ulp(1 + x) (its size next to x does not matter).
 
     u = fl(1 + x) = 2**e (1 + f) and its rounding error c: log1p(x) =
     log(u) + c'/(1 + f), c' = c 2**-e, the quotient taken as c' (1 - f + f**2)
@@ -283,8 +285,12 @@ def build_log1p(fp, x, x_lo=None):
     k, e, f = log_reduce(fp, u, subnormals=False)        # u >= 2**-53 for x > -1
     k = fp.sel(fp.b.icmp_signed(">", k, fp.i(1022)), fp.i(1022), k)
     c = fp.mul(c, fp.pow2(fp.isub(fp.i(0), k)))
-    corr = fp.mul(c, fp.fma(f, fp.sub(f, fp.c(1.0)), fp.c(1.0)))
-    return log1p_specials(fp, x, log_fast(fp, e, f, corr), tiny=2.0 ** -54)
+    return e, f, fp.mul(c, fp.fma(f, fp.sub(f, fp.c(1.0)), fp.c(1.0)))
+
+
+def build_log1p(fp, x, x_lo=None):
+    """log1p(x + x_lo) (x_lo: an optional tail, tiny next to x)."""
+    return log1p_specials(fp, x, log_fast(fp, *log1p_parts(fp, x, x_lo)), tiny=2.0 ** -54)
 
 
 # ---- hyperbolic, sigmoid, softplus -------------------------------------------------

@@ -222,8 +222,9 @@ def build_log10(fp, x):
     return log_specials(fp, x, fp.fma(e, fp.c(LOG10_2_HI), fp.fma(f, fp.c(INV_LN10_HI), w)))
 
 
-def log1p_core(fp, x, x_lo=None):
-    """log1p(x + x_lo) for x > -1 (NaN -> NaN), x_lo optional and tiny next to x.
+def log1p_parts(fp, x, x_lo=None):
+    """(e, f, corr) with log1p(x + x_lo) = e ln2 + log(1 + f) + corr, for
+    `log_finish`; x > -1 (NaN -> NaN), x_lo optional, below ulp(1 + x).
     u = fl(1 + x) = 2**e (1 + f); the rounding error c of u enters as
     log(1 + f + c') = log(1 + f) + c'/(1 + f), c' = c 2**-e, the quotient taken
     as c' (1 - f + f**2) (relative error f**3, on a term below 2**-24 of the result)."""
@@ -233,8 +234,12 @@ def log1p_core(fp, x, x_lo=None):
     k, e, f = _log_reduce(fp, u, subnormals=False)         # u >= 2**-24
     k = fp.sel(fp.b.icmp_signed(">", k, fp.i(126)), fp.i(126), k)
     c = fp.mul(c, fp.pow2(fp.isub(fp.i(0), k)))
-    corr = fp.mul(c, fp.muladd(f, fp.sub(f, fp.c(1.0)), fp.c(1.0)))
-    return log_finish(fp, e, f, corr)
+    return e, f, fp.mul(c, fp.muladd(f, fp.sub(f, fp.c(1.0)), fp.c(1.0)))
+
+
+def log1p_core(fp, x, x_lo=None):
+    """log1p(x + x_lo) for x > -1 (NaN -> NaN), x_lo optional and tiny next to x."""
+    return log_finish(fp, *log1p_parts(fp, x, x_lo))
 
 
 def build_log1p(fp, x):

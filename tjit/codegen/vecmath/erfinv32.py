@@ -1,0 +1,147 @@
+"""erfinv and erfcinv natively in float32 (8 lanes per ymm); float64 keeps
+tjit/codegen/special_funcs.py's helper.
+
+Both solve erfc(x) = t for x >= 0, t = 1 - |y| (erfinv; exact for |y| >= 1/2)
+or min(y, 2 - y) (erfcinv; exact), a = 1 - t, the sign restored at the end:
+
+1. A first guess: Giles' single-precision fits ("Approximating the erfinv
+   function", GPU Computing Gems) in w = -log(t (2 - t)) for w < 16, i.e. down
+   to t ~ 1e-7 (everything erfinv of a float32 needs); below, erfcinv's far tail
+   (to t = 1e-45), the asymptotic solve x**2 = L - log(x sqrt(pi)) - 1/(2x**2),
+   L = -log(t), done by two substitutions from sqrt(L).
+2. One Newton step, in the form whose residual keeps its digits:
+   - a <= 1/2 (x < 0.48): on erf(x) - a, with erf(x) = x (c0 + u E(u)) written
+     out (erf32's polynomial): x c0 as an exact product, minus a exactly
+     (Sterbenz), so the residual is right to ~2**-28 of a.
+   - a > 1/2: on log(erfc(x)/t), erfc(x) = mant 2**k from erf32's parts and t
+     split as tm 2**j the same way, so the ratio never under- or overflows (t
+     may be subnormal), with the step log(ratio) erfcx(x)/c0 (erfcx as exp(v) m
+     from the same parts).
+   The guess is within ~1e-6 relative, so the step's own (quadratic) error is
+   negligible; what remains is erfc's ~1 ulp, scaled by erfc/(x |erfc'|) < 1.2,
+   and the final rounding.
+Tiny |y| (< 2**-60): y sqrt(pi)/2, rounded once (subnormals too).
+"""
+from __future__ import annotations
+
+import math
+
+from . import explog32
+from .common import F32, Fp
+from .erf32 import ERF_C0, ERF_E, erfc_parts
+
+# Giles, single precision, lowest degree first
+CENTRAL = [1.50140941, 0.246640727, -0.00417768164, -0.00125372503, 0.00021858087,
+           -4.39150654e-06, -3.5233877e-06, 3.43273939e-07, 2.81022636e-08]
+TAIL = [2.83297682, 1.00167406, 0.00943887047, -0.0076224613, 0.00573950773,
+        -0.00367342844, 0.00134934322, 0.000100950558, -0.000200214257]
+HALF_SQRT_PI = (0.886226952, 0.886226925452758 - 0.886226952)
+SQRT_PI = math.sqrt(math.pi)
+TINY = 2.0 ** -60
+# a = |erf(x)| up to which the erf-space step is taken (x < 0.63): there erfc's
+# ~1 ulp error would cost more (up to ~1 ulp of x at x ~ 0.48)
+SWITCH = 0.625
+
+
+def _log(fp, x):
+    """log(x) for finite x > 0 (subnormals too), no special values."""
+    return explog32.log_finish(fp, *explog32.log_reduce(fp, x))
+
+
+def _guess(fp, t, a, far_tail):
+    prod = fp.mul(t, fp.sub(fp.c(2.0), t))           # (1 - a)(1 + a)
+    w = fp.neg(_log(fp, prod))
+    central = fp.mul(a, fp.horner(fp.sub(w, fp.c(2.5)), CENTRAL))
+    tail = fp.mul(a, fp.horner(fp.sub(fp.sqrt(w), fp.c(3.0)), TAIL))
+    if not far_tail:
+        return fp.sel(fp.lt(w, fp.c(5.0)), central, tail)
+    big_l = fp.neg(_log(fp, t))
+    x = fp.sqrt(big_l)
+    x = fp.sqrt(fp.sub(big_l, _log(fp, fp.mul(x, fp.c(SQRT_PI)))))
+    far = fp.sub(fp.sub(big_l, _log(fp, fp.mul(x, fp.c(SQRT_PI)))),
+                 fp.div(fp.c(0.5), fp.mul(x, x)))
+    far = fp.sqrt(far)
+    return fp.pick([(fp.lt(w, fp.c(5.0)), central), (fp.lt(w, fp.c(16.0)), tail)], far)
+
+
+def _central_step(fp, x, a, a_lo):
+    """x - (erf(x) - a - a_lo)/erf'(x), for x < 0.7."""
+    u = fp.mul(x, x)
+    h, h_lo = fp.two_prod(x, fp.c(ERF_C0[0]))
+    rest = fp.mul(x, fp.muladd(u, fp.horner(u, ERF_E), fp.c(ERF_C0[1])))
+    r = fp.add(fp.sub(h, a), fp.add(h_lo, fp.sub(rest, a_lo)))
+    slope = fp.mul(fp.c(ERF_C0[0]), explog32.build_exp(fp, fp.neg(u)))
+    return fp.sub(x, fp.div(r, slope))
+
+
+def _split(fp, t):
+    """(tm, j): t = tm 2**j, tm in [1, 2), j an i32; t > 0 finite (subnormals too)."""
+    tiny = fp.lt(t, fp.c(2.0 ** -126))
+    bits = fp.bits(fp.sel(tiny, fp.mul(t, fp.c(2.0 ** 24)), t))
+    j = fp.isub(fp.ashr(bits, 23), fp.i(127))
+    j = fp.isub(j, fp.sel(tiny, fp.i(24), fp.i(0)))
+    tm = fp.from_bits(fp.b.or_(fp.iand(bits, 0x7FFFFF), fp.i(127 << 23)))
+    return tm, j
+
+
+def _tail_step(fp, x, t):
+    """x + log(erfc(x)/t) erfcx(x)/c0, for x >= 0.45 (x <= 10.5)."""
+    k, mant, v, m = erfc_parts(fp, x)
+    tm, j = _split(fp, t)
+    shift = fp.isub(k, j)
+    shift = fp.sel(fp.b.icmp_signed(">", shift, fp.i(100)), fp.i(100), shift)
+    shift = fp.sel(fp.b.icmp_signed("<", shift, fp.i(-100)), fp.i(-100), shift)
+    ratio = fp.div(mant, tm)
+    g = fp.add(_log(fp, ratio), fp.mul(fp.to_float(shift), fp.c(math.log(2))))
+    factor = fp.mul(explog32.build_exp(fp, v), fp.mul(m, fp.c(1 / ERF_C0[0])))
+    return fp.muladd(g, factor, x)
+
+
+def _solve(fp, t, a, a_lo, far_tail):
+    """x >= 0 with erfc(x) = t, 0 < t <= 1, t exact where a > SWITCH; a + a_lo =
+    1 - t exactly where a <= SWITCH; t >= 2**-24 unless far_tail."""
+    x0 = _guess(fp, t, a, far_tail)
+    small = fp.le(a, fp.c(SWITCH))
+    x_small = _central_step(fp, fp.sel(small, x0, fp.c(0.25)), a, a_lo)
+    x_large = _tail_step(fp, fp.sel(small, fp.c(1.0), fp.clamp(x0, 0.45, 10.5)), t)
+    x = fp.sel(small, x_small, x_large)
+    # tiny: a sqrt(pi)/2 scaled up first, so that only the last step rounds on
+    # the subnormal grid (and an emulated fma's split does not underflow)
+    up = fp.mul(a, fp.c(2.0 ** 64))
+    linear = fp.fma(up, fp.c(HALF_SQRT_PI[0]), fp.mul(up, fp.c(HALF_SQRT_PI[1])))
+    return fp.sel(fp.lt(a, fp.c(TINY)), fp.mul(linear, fp.c(2.0 ** -64)), x)
+
+
+def build_erfinv32(fp, y):
+    a = fp.abs(y)
+    t = fp.sub(fp.c(1.0), a)
+    x = _solve(fp, fp.sel(fp.lt(a, fp.c(1.0)), t, fp.c(0.5)), a, fp.c(0.0), False)
+    x = fp.pick([(fp.lt(a, fp.c(1.0)), x), (fp.eq(a, fp.c(1.0)), fp.c(math.inf))],
+                fp.c(math.nan))
+    return fp.copysign(x, y)             # keeps -0; NaN stays NaN
+
+
+def build_erfcinv32(fp, y):
+    above = fp.gt(y, fp.c(1.0))
+    t = fp.sel(above, fp.sub(fp.c(2.0), y), y)        # exact
+    inside = fp.and_(fp.gt(t, fp.c(0.0)), fp.le(t, fp.c(1.0)))
+    a, a_lo = fp.two_sum(fp.c(1.0), fp.neg(t))
+    x = _solve(fp, fp.sel(inside, t, fp.c(0.5)), a, a_lo, True)
+    x = fp.sel(fp.eq(t, fp.c(1.0)), fp.c(0.0), x)
+    x = fp.pick([(inside, x), (fp.eq(t, fp.c(0.0)), fp.c(math.inf))], fp.c(math.nan))
+    outside = fp.or_(fp.lt(y, fp.c(0.0)), fp.gt(y, fp.c(2.0)))
+    x = fp.sel(fp.or_(outside, fp.isnan(y)), fp.c(math.nan), x)
+    return fp.sel(above, fp.neg(x), x)
+
+
+def _float32_only(name, build):
+    def emit(em, k, dtype, y):
+        if k != "f" or y.type != F32:
+            raise TypeError("the math library has %s for float32 only" % name)
+        return build(Fp(em, F32), y)
+    emit.__name__ = "emit_" + name
+    return emit
+
+
+RULES = {"erfinv": _float32_only("erfinv", build_erfinv32),
+         "erfcinv": _float32_only("erfcinv", build_erfcinv32)}
