@@ -64,10 +64,21 @@ def installed_peers(names=PEERS):
     return [n for n in names if importlib.util.find_spec(n) is not None]
 
 
+def settle():
+    """Wait for tjit's pending tier-ups (FAST_RUN first runs level-0 code while
+    its O3 code is built in the background: tjit/link/tiers.py), so that timed
+    runs after the warm-up measure the steady state, the O3 code."""
+    tiers = sys.modules.get("tjit.link.tiers")
+    if tiers is not None:
+        tiers.wait_for_tier_up()
+
+
 def median_time(fn, repeats=7, warmup=1):
-    """Median wall time of `fn()` in seconds, over `repeats` runs after `warmup` runs."""
+    """Median wall time of `fn()` in seconds, over `repeats` runs after `warmup`
+    runs (and tjit's tier-ups: `settle`)."""
     for _ in range(warmup):
         fn()
+    settle()
     times = []
     gc_was_enabled = gc.isenabled()
     gc.disable()
@@ -83,9 +94,11 @@ def median_time(fn, repeats=7, warmup=1):
 
 
 def median_time_per_call(fn, calls=20000, repeats=7, warmup=1000):
-    """Median over `repeats` batches of the mean time of one `fn()` call, in seconds."""
+    """Median over `repeats` batches of the mean time of one `fn()` call, in
+    seconds (after `warmup` calls and tjit's tier-ups: `settle`)."""
     for _ in range(warmup):
         fn()
+    settle()
     times = []
     gc_was_enabled = gc.isenabled()
     gc.disable()

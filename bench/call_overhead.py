@@ -224,6 +224,9 @@ def best_time_per_call(fn, calls, repeats, batch_seconds=5e-4):
     """The least mean time of one `fn()` over `repeats` batches of at most
     `calls` calls, each batch about `batch_seconds` long (short enough to run
     between a busy machine's preemptions)."""
+    for _ in range(20):
+        fn()
+    H.settle()
     t0 = time.perf_counter()
     for _ in range(20):
         fn()

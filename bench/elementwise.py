@@ -236,6 +236,7 @@ def paired_medians(fns, repeats):
     load of a shared machine falls on all of them alike."""
     for fn in fns:
         fn()
+    H.settle()
     times = [[] for _ in fns]
     for _ in range(repeats):
         for k, fn in enumerate(fns):

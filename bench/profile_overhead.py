@@ -38,6 +38,7 @@ def per_call(fs, args, calls, repeats):
     for f in fs:
         for _ in range(10):
             f(*args)
+    H.settle()
     times = [[] for _ in fs]
     for _ in range(repeats):
         for f, t in zip(fs, times):

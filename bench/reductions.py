@@ -140,6 +140,7 @@ def paired_ratio(fn, reference, repeats):
     """Median over `repeats` pairs of fn's time over reference's, the two timed
     back to back (order alternating), after a warm-up call of each."""
     fn(), reference()
+    H.settle()
     ratios = []
     for k in range(repeats):
         times = {}

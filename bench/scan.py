@@ -228,6 +228,7 @@ def interleaved_medians(fns, rounds, calls, skips, label):
         except Exception as e:  # a peer that fails must not stop the table
             skips.note(impl, e, label)
             del fns[impl]
+    H.settle()
     gc_was_enabled = gc.isenabled()
     gc.disable()
     try:

@@ -212,7 +212,9 @@ def time_round_robin(fns, unit, repeats):
     try:
         order = list(fns.items())
         shuffle = random.Random(0).shuffle
-        for r in range(repeats + 1):  # round 0 warms up
+        for r in range(repeats + 1):  # round 0 warms up (then tier-ups: H.settle)
+            if r == 1:
+                H.settle()
             # A BLAS's or XLA's worker threads spin for a while after a call and slow
             # down whatever runs next (Numba calls SciPy's OpenBLAS, a second thread
             # pool): shuffle the order each round and let the spinning stop first.
