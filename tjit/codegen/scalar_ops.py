@@ -520,28 +520,27 @@ _via_float64(special_funcs.build_erfcinv, "erfcinv")
 _via_float64(special_funcs.bessel_i_builder(0), "i0")
 _via_float64(special_funcs.bessel_i_builder(1), "i1")
 
-# float32 erfinv and erfcinv are math library functions (native float32,
-# vecmath/erfinv32.py); float64 keeps the helpers above.
-LIBRARY_OPS_FLOAT32 = frozenset(("erfcinv", "erfinv"))
+# erfinv and erfcinv are math library functions (vecmath/erfinv64.py, native
+# float32 in erfinv32.py); other dtypes keep the helpers above.
+LIBRARY_OPS_ERFINV = frozenset(("erfcinv", "erfinv"))
 
 
-def _float32_library_rule(name, other):
+def _float_library_rule(name, other):
     def emit(em, k, dt, a):
-        if k == "f" and dt == "float32":
+        if k == "f" and dt in ("float32", "float64"):
             fn = em.declare(em.library_symbol(name, dt), a.type, [a.type])
             return em.builder.call(fn, [a])
         return other(em, k, dt, a)
     return emit
 
 
-for _name in LIBRARY_OPS_FLOAT32:
-    OPS[_name] = _float32_library_rule(_name, OPS[_name])
+for _name in LIBRARY_OPS_ERFINV:
+    OPS[_name] = _float_library_rule(_name, OPS[_name])
 
 
 def in_library(name, dtype):
     """Whether op `name` on `dtype` is a math library call."""
-    return (name in LIBRARY_OPS and dtype in ("float32", "float64")) or (
-        name in LIBRARY_OPS_FLOAT32 and dtype == "float32")
+    return (name in LIBRARY_OPS or name in LIBRARY_OPS_ERFINV) and dtype in ("float32", "float64")
 
 
 def _libm_float64_rule(name, cname):

@@ -59,6 +59,13 @@ def erf_small(fp, x):
 
 def erfc_positive(fp, a):
     """erfc(a) for a >= 1/4 (and +inf, NaN); garbage below 1/4."""
+    m, k, _ = erfc_positive_parts(fp, a)
+    return fp.scale(m, k)
+
+
+def erfc_positive_parts(fp, a):
+    """(m, k, g): erfc(a) = m 2**k before its last rounding (m in ~[0.01, 1.2], k
+    an i64) and g ~ erfc(a) exp(a**2) (erfinv64's step); a >= 1/4 as above."""
     x = fp.clamp(a, ERFC_LO, ERFC_HI)       # past 27.3 exp(-a**2) G is 0 anyway
     d_hi, d_lo = fp.two_sum(x, fp.c(ERFC_K))
     w = fp.div(fp.c(1.0), d_hi)
@@ -77,7 +84,7 @@ def erfc_positive(fp, a):
                                fp.neg(sq_lo))
     u_a, u_b = exp_reduced(fp, r_hi, r_lo)
     m = fp.fma(u_a, g_hi, fp.muladd(u_a, g_lo, fp.mul(u_b, g_hi)))
-    return fp.scale(m, k)
+    return m, k, g_hi
 
 
 def build_erf(fp, x):

@@ -1,5 +1,5 @@
-"""erfinv and erfcinv natively in float32 (8 lanes per ymm); float64 keeps
-tjit/codegen/special_funcs.py's helper.
+"""erfinv and erfcinv natively in float32 (8 lanes per ymm); float64 and the
+RULES entries: erfinv64.py.
 
 Both solve erfc(x) = t for x >= 0, t = 1 - |y| (erfinv; exact for |y| >= 1/2)
 or min(y, 2 - y) (erfcinv; exact), a = 1 - t, the sign restored at the end:
@@ -27,7 +27,6 @@ from __future__ import annotations
 import math
 
 from . import explog32
-from .common import F32, Fp
 from .erf32 import ERF_C0, ERF_E, erfc_parts
 
 # Giles, single precision, lowest degree first
@@ -133,15 +132,3 @@ def build_erfcinv32(fp, y):
     x = fp.sel(fp.or_(outside, fp.isnan(y)), fp.c(math.nan), x)
     return fp.sel(above, fp.neg(x), x)
 
-
-def _float32_only(name, build):
-    def emit(em, k, dtype, y):
-        if k != "f" or y.type != F32:
-            raise TypeError("the math library has %s for float32 only" % name)
-        return build(Fp(em, F32), y)
-    emit.__name__ = "emit_" + name
-    return emit
-
-
-RULES = {"erfinv": _float32_only("erfinv", build_erfinv32),
-         "erfcinv": _float32_only("erfcinv", build_erfcinv32)}
