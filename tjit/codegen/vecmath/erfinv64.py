@@ -63,7 +63,8 @@ def _guess(fp, t, a, far_tail):
     x = fp.mul(a, ratio)
     if not far_tail:
         return x
-    r = fp.div(fp.c(1.0), fp.sqrt(fp.neg(_log(fp, t))))
+    # -log(t) = w + log(2 - t) = w + log(2) where it is used (t < 2.5e-16)
+    r = fp.div(fp.c(1.0), fp.sqrt(fp.add(w, fp.c(math.log(2.0)))))
     far = fp.div(fp.horner(fp.sub(r, fp.c(0.1)), FAR), r)
     return fp.sel(fp.lt(t, fp.c(FAR_BELOW)), far, x)
 
