@@ -8,8 +8,8 @@ of [-2.5, 2.5] and the floats 1 - 2**-k; against SciPy in float64, errors in
 float32 ulps of that value as a real number. Bound 2 ulp; measured <= 1.13
 (docs/accuracy.md). Zeros, infinities and NaN as SciPy, except the sign of two
 zeros, which follows tjit's float64 erfinv / erfcinv (odd erfinv: erfinv(-0) =
--0 where SciPy gives +0; erfcinv(1) = +0 where SciPy gives -0). float64 is
-unchanged (special_funcs' helper; test_special_functions covers it).
+-0 where SciPy gives +0; erfcinv(1) = +0 where SciPy gives -0). float64: see
+test_vecmath_erfinv64.py (native too, vecmath/erfinv64.py).
 The library code: float32 arithmetic only, no calls; ymm with FMA on x86-64-v3.
 """
 from __future__ import annotations
