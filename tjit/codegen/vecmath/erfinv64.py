@@ -64,8 +64,8 @@ def _guess(fp, t, a, far_tail):
     if not far_tail:
         return x
     # -log(t) = w + log(2 - t) = w + log(2) where it is used (t < 2.5e-16)
-    r = fp.div(fp.c(1.0), fp.sqrt(fp.add(w, fp.c(math.log(2.0)))))
-    far = fp.div(fp.horner(fp.sub(r, fp.c(0.1)), FAR), r)
+    root = fp.sqrt(fp.add(w, fp.c(math.log(2.0))))
+    far = fp.mul(fp.horner(fp.sub(fp.div(fp.c(1.0), root), fp.c(0.1)), FAR), root)
     return fp.sel(fp.lt(t, fp.c(FAR_BELOW)), far, x)
 
 
