@@ -317,3 +317,29 @@ def test_exit_finishes_the_o3_build_and_the_next_process_starts_at_o3(tmp_path):
     assert first[:2] == ["True", "1"]           # level 0 built (the O3 one after it)
     assert second[:3] == ["False", "0", "1"]    # O3 from the disk cache, nothing built
     assert first[3] == second[3]                # the same bits
+
+
+def test_a_large_call_waits_for_the_o3_code_instead_of_running_level0_code(tiered):
+    # (the first call plans under the function's plan lock: the wait must not
+    # need the switch, which takes that lock)
+    from tjit.runtime.native_thunk import TIER_WAIT_ELEMENTS
+    x, y = T.dvectors("x", "y")
+    f = theano.function([x, y], _chain(x, y, 0.71875))
+    (thunk,) = _native_thunks(f)
+    assert _is_level0(thunk.native) and thunk.pending_tier_up is not None
+    job = thunk.pending_tier_up
+    rng = np.random.default_rng(3)
+    small = rng.standard_normal(1000)
+    np.testing.assert_allclose(f(small, small[::-1]), _chain_np(small, small[::-1], 0.71875),
+                               rtol=1e-13, atol=1e-15)
+    assert not job.ready.is_set() or job.native is not None
+    big = rng.standard_normal(TIER_WAIT_ELEMENTS + 5)
+    called = []
+    o3_cfunc = thunk._o3_cfunc
+    thunk._o3_cfunc = lambda: called.append(1) or o3_cfunc()
+    out = f(big, big[::-1])
+    assert called and job.ready.is_set() and job.native is not None
+    np.testing.assert_allclose(out, _chain_np(big, big[::-1], 0.71875), rtol=1e-13, atol=1e-15)
+    assert tiers.wait_for_tier_up(60)
+    assert thunk.pending_tier_up is None and thunk.native is job.native
+    np.testing.assert_array_equal(f(big, big[::-1]), out)

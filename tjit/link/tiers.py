@@ -11,7 +11,9 @@ every function using the level-0 kernel switches to it: the thunks' `native` and
 new kernel. Nothing is checked per call. A call running on another thread keeps
 the code it started with (thunks, plans and stubs hold their kernels, and a
 kernel holds its engine); the level-0 kernel is dropped from the kernel cache,
-so its machine code is freed with its last user.
+so its machine code is freed with its last user. A call with at least
+`native_thunk.TIER_WAIT_ELEMENTS` elements of work does not run level-0 code:
+it waits for the O3 kernel to be built (`job.ready`) and runs that.
 
 Eligibility is bit-identity: a user must never see other bits from call 1
 (level 0) than from call 100 (O3), nor depend on the thread timing. Only
@@ -120,7 +122,8 @@ class TierUp:
         self.functions = weakref.WeakSet()
         self.native = None
         self.error = None
-        self.done = threading.Event()
+        self.done = threading.Event()      # built, and its functions switched
+        self.ready = threading.Event()     # `native` set, or the build ended without it
 
 
 _lock = threading.Lock()            # guards _jobs, _queue and the jobs' functions
@@ -190,6 +193,7 @@ def attach(fn):
             fn.on_copy = attach
             if job.native is None:
                 job.functions.add(fn)
+                thunk.pending_tier_up = job     # a large call waits for the switch
             else:
                 switch_now.append(job)
     for job in switch_now:
@@ -241,6 +245,7 @@ def _work():
                 _queue.popleft()
                 _jobs.pop(job.key, None)
                 job.functions = weakref.WeakSet()
+            job.ready.set()
             job.done.set()
 
 
@@ -290,6 +295,7 @@ def _tier_up(job):
     with _lock:
         job.native = native
         functions = list(job.functions)
+    job.ready.set()     # large calls run it now (NativeThunk.TIER_WAIT_ELEMENTS)
     for fn in functions:
         _switch(fn, native)
     quick, job.quick = job.quick, None     # (quick.tier_up stays: late attach calls)
@@ -306,6 +312,7 @@ def _switch(fn, native):
         if job is not None and job.native is native:
             thunk.native = native
             thunk.cfunc = native.cfunc
+            thunk.pending_tier_up = None
     fn.drop_plans()
 
 
