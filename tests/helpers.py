@@ -58,6 +58,15 @@ def host_vectors():
     return "xmm", 4, fma, "avx" in features
 
 
+def loop_register():
+    """A regex of the registers a vectorized kernel loop for the target uses:
+    `host_vectors`' widest, except that on AVX-512 LLVM's tuning for some CPUs
+    (skylake-avx512, icelake...) prefers 256-bit loop vectors: ymm or zmm. (The
+    math library's variants are built at each width, so they use zmm there.)"""
+    register = host_vectors()[0]
+    return "(?:zmm|ymm)" if register == "zmm" else register
+
+
 def general_path(f):
     """A copy of compiled function `f` that always takes the general call path (no
     inline argument checks, no call plans): what the fast paths must agree with."""
