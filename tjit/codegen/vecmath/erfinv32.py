@@ -24,6 +24,7 @@ Tiny |y| (< 2**-60): y sqrt(pi)/2, rounded once (subnormals too).
 """
 from __future__ import annotations
 
+import dataclasses
 import math
 
 from . import explog32
@@ -96,39 +97,65 @@ def _tail_step(fp, x, t):
     return fp.muladd(g, factor, x)
 
 
-def _solve(fp, t, a, a_lo, far_tail):
-    """x >= 0 with erfc(x) = t, 0 < t <= 1, t exact where a > SWITCH; a + a_lo =
-    1 - t exactly where a <= SWITCH; t >= 2**-24 unless far_tail."""
-    x0 = _guess(fp, t, a, far_tail)
-    small = fp.le(a, fp.c(SWITCH))
-    x_small = _central_step(fp, fp.sel(small, x0, fp.c(0.25)), a, a_lo)
-    x_large = _tail_step(fp, fp.sel(small, fp.c(1.0), fp.clamp(x0, 0.45, 10.5)), t)
+@dataclasses.dataclass(frozen=True)
+class Inverse:
+    """What one precision's solve needs (erfinv64.py has the float64 one): its
+    guess and two steps, the a up to which the erf-space step is taken, the
+    range the tail step's x is clamped to, and the tiny-|y| limit."""
+    guess: object
+    central_step: object
+    tail_step: object
+    switch: float
+    tail_range: tuple
+    tiny: float
+    half_sqrt_pi: tuple
+
+
+def solve(fp, p, t, a, a_lo, far_tail):
+    """x >= 0 with erfc(x) = t, 0 < t <= 1, t exact where a > p.switch; a + a_lo =
+    1 - t exactly where a <= p.switch; far_tail: t down to the smallest subnormal."""
+    x0 = p.guess(fp, t, a, far_tail)
+    small = fp.le(a, fp.c(p.switch))
+    x_small = p.central_step(fp, fp.sel(small, x0, fp.c(0.25)), a, a_lo)
+    x_large = p.tail_step(fp, fp.sel(small, fp.c(1.0), fp.clamp(x0, *p.tail_range)), t)
     x = fp.sel(small, x_small, x_large)
     # tiny: a sqrt(pi)/2 scaled up first, so that only the last step rounds on
     # the subnormal grid (and an emulated fma's split does not underflow)
     up = fp.mul(a, fp.c(2.0 ** 64))
-    linear = fp.fma(up, fp.c(HALF_SQRT_PI[0]), fp.mul(up, fp.c(HALF_SQRT_PI[1])))
-    return fp.sel(fp.lt(a, fp.c(TINY)), fp.mul(linear, fp.c(2.0 ** -64)), x)
+    half = p.half_sqrt_pi
+    linear = fp.fma(up, fp.c(half[0]), fp.mul(up, fp.c(half[1])))
+    return fp.sel(fp.lt(a, fp.c(p.tiny)), fp.mul(linear, fp.c(2.0 ** -64)), x)
 
 
-def build_erfinv32(fp, y):
+def erfinv(fp, p, y):
     a = fp.abs(y)
+    inside = fp.lt(a, fp.c(1.0))
     t = fp.sub(fp.c(1.0), a)
-    x = _solve(fp, fp.sel(fp.lt(a, fp.c(1.0)), t, fp.c(0.5)), a, fp.c(0.0), False)
-    x = fp.pick([(fp.lt(a, fp.c(1.0)), x), (fp.eq(a, fp.c(1.0)), fp.c(math.inf))],
-                fp.c(math.nan))
+    x = solve(fp, p, fp.sel(inside, t, fp.c(0.5)), fp.sel(inside, a, fp.c(0.5)),
+              fp.c(0.0), False)
+    x = fp.pick([(inside, x), (fp.eq(a, fp.c(1.0)), fp.c(math.inf))], fp.c(math.nan))
     return fp.copysign(x, y)             # keeps -0; NaN stays NaN
 
 
-def build_erfcinv32(fp, y):
+def erfcinv(fp, p, y):
     above = fp.gt(y, fp.c(1.0))
     t = fp.sel(above, fp.sub(fp.c(2.0), y), y)        # exact
     inside = fp.and_(fp.gt(t, fp.c(0.0)), fp.le(t, fp.c(1.0)))
+    t = fp.sel(inside, t, fp.c(0.5))
     a, a_lo = fp.two_sum(fp.c(1.0), fp.neg(t))
-    x = _solve(fp, fp.sel(inside, t, fp.c(0.5)), a, a_lo, True)
+    x = solve(fp, p, t, a, a_lo, True)
     x = fp.sel(fp.eq(t, fp.c(1.0)), fp.c(0.0), x)
-    x = fp.pick([(inside, x), (fp.eq(t, fp.c(0.0)), fp.c(math.inf))], fp.c(math.nan))
-    outside = fp.or_(fp.lt(y, fp.c(0.0)), fp.gt(y, fp.c(2.0)))
-    x = fp.sel(fp.or_(outside, fp.isnan(y)), fp.c(math.nan), x)
+    x = fp.pick([(inside, x), (fp.eq(y, fp.c(0.0)), fp.c(math.inf)),
+                 (fp.eq(y, fp.c(2.0)), fp.c(math.inf))], fp.c(math.nan))
     return fp.sel(above, fp.neg(x), x)
 
+
+FLOAT32 = Inverse(_guess, _central_step, _tail_step, SWITCH, (0.45, 10.5), TINY, HALF_SQRT_PI)
+
+
+def build_erfinv32(fp, y):
+    return erfinv(fp, FLOAT32, y)
+
+
+def build_erfcinv32(fp, y):
+    return erfcinv(fp, FLOAT32, y)

@@ -29,7 +29,8 @@ import math
 
 from .common import float_rule
 from .erf import ERF_E1, TWO_OVER_SQRTPI, erfc_positive_parts
-from .erfinv32 import CENTRAL, TAIL, build_erfcinv32, build_erfinv32
+from .erfinv32 import (CENTRAL, TAIL, Inverse, build_erfcinv32, build_erfinv32, erfcinv,
+                       erfinv)
 from .explog import build_exp, log_fast, log_reduce
 
 # x/a = P(sqrt(w) - 5), w in [15.5, 37.5]
@@ -106,41 +107,15 @@ def _tail_step(fp, x, t):
     return fp.add(x, fp.muladd(delta, bend, delta))
 
 
-def _solve(fp, t, a, a_lo, far_tail):
-    """x >= 0 with erfc(x) = t, 0 < t <= 1, t exact where a > SWITCH; a + a_lo =
-    1 - t exactly where a <= SWITCH; t >= 2**-53 unless far_tail."""
-    x0 = _guess(fp, t, a, far_tail)
-    small = fp.le(a, fp.c(SWITCH))
-    x_small = _central_step(fp, fp.sel(small, x0, fp.c(0.25)), a, a_lo)
-    x_large = _tail_step(fp, fp.sel(small, fp.c(1.0), fp.clamp(x0, 0.5, 27.5)), t)
-    x = fp.sel(small, x_small, x_large)
-    # tiny: scaled up first, so that only the last step rounds on the subnormal grid
-    up = fp.mul(a, fp.c(2.0 ** 64))
-    linear = fp.fma(up, fp.c(HALF_SQRT_PI[0]), fp.mul(up, fp.c(HALF_SQRT_PI[1])))
-    return fp.sel(fp.lt(a, fp.c(TINY)), fp.mul(linear, fp.c(2.0 ** -64)), x)
+FLOAT64 = Inverse(_guess, _central_step, _tail_step, SWITCH, (0.5, 27.5), TINY, HALF_SQRT_PI)
 
 
 def build_erfinv64(fp, y):
-    a = fp.abs(y)
-    inside = fp.lt(a, fp.c(1.0))
-    t = fp.sub(fp.c(1.0), a)
-    x = _solve(fp, fp.sel(inside, t, fp.c(0.5)), fp.sel(inside, a, fp.c(0.5)),
-               fp.c(0.0), False)
-    x = fp.pick([(inside, x), (fp.eq(a, fp.c(1.0)), fp.c(math.inf))], fp.c(math.nan))
-    return fp.copysign(x, y)             # keeps -0; NaN stays NaN
+    return erfinv(fp, FLOAT64, y)
 
 
 def build_erfcinv64(fp, y):
-    above = fp.gt(y, fp.c(1.0))
-    t = fp.sel(above, fp.sub(fp.c(2.0), y), y)        # exact
-    inside = fp.and_(fp.gt(t, fp.c(0.0)), fp.le(t, fp.c(1.0)))
-    t = fp.sel(inside, t, fp.c(0.5))
-    a, a_lo = fp.two_sum(fp.c(1.0), fp.neg(t))
-    x = _solve(fp, t, a, a_lo, True)
-    x = fp.sel(fp.eq(t, fp.c(1.0)), fp.c(0.0), x)
-    x = fp.pick([(inside, x), (fp.eq(y, fp.c(0.0)), fp.c(math.inf)),
-                 (fp.eq(y, fp.c(2.0)), fp.c(math.inf))], fp.c(math.nan))
-    return fp.sel(above, fp.neg(x), x)
+    return erfcinv(fp, FLOAT64, y)
 
 
 RULES = {"erfinv": float_rule(build_erfinv64, "erfinv", build_erfinv32),
