@@ -67,6 +67,18 @@ def loop_register():
     return "(?:zmm|ymm)" if register == "zmm" else register
 
 
+def library_variant(name, dtype, lanes):
+    """(body, ops): the assembly of the math library's `lanes`-wide variant of
+    `name` for the current target, and its instruction mnemonics."""
+    from tjit.codegen import mathlib
+    asm = mathlib.library_asm(name, dtype)
+    start = asm.index("tjit_m_%s_%s_v%d:" % (name, dtype, lanes))
+    body = asm[start:asm.index(".Lfunc_end", start)]
+    ops = [line.split()[0] for line in body.splitlines()
+           if line.startswith("\t") and not line.startswith("\t.")]
+    return body, ops
+
+
 def general_path(f):
     """A copy of compiled function `f` that always takes the general call path (no
     inline argument checks, no call plans): what the fast paths must agree with."""

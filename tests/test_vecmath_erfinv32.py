@@ -24,8 +24,9 @@ import scipy.special as sp
 
 import tjit as theano
 import tjit.tensor as T
+from helpers import library_variant
 from test_vecmath_explog import ulp_error
-from tjit.codegen import mathlib, mathlib_scalar, target
+from tjit.codegen import mathlib_scalar, target
 
 CPUS = ["host", "x86-64-v3", "x86-64"]
 NAMES = ["erfinv", "erfcinv"]
@@ -100,11 +101,7 @@ def test_float32_code_is_float32_vector_code_without_calls(cpu):
                                    "x86-64": ("xmm", 4, r"mulps")}[cpu]
     with target.LLVM_LOCK, target.pinned(target.resolve(cpu)):
         for name in NAMES:
-            asm = mathlib.library_asm(name, "float32")
-            start = asm.index("tjit_m_%s_float32_v%d:" % (name, lanes))
-            body = asm[start:asm.index(".Lfunc_end", start)]
-            ops = [line.split()[0] for line in body.splitlines()
-                   if line.startswith("\t") and not line.startswith("\t.")]
+            body, ops = library_variant(name, "float32", lanes)
             assert re.search(r"\b%s\s+[^\n]*%%%s" % (arithmetic, register), body), (cpu, name)
             assert not [op for op in ops if op.startswith("call") or "gather" in op], (cpu, name)
             double = [op for op in ops if not op.startswith(("p", "vp")) and op.endswith(("pd", "sd"))]

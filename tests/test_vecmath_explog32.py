@@ -19,8 +19,8 @@ import numpy as np
 import pytest
 
 from test_vecmath_explog import run, ulp_error
-from helpers import host_vectors
-from tjit.codegen import mathlib, target
+from helpers import host_vectors, library_variant
+from tjit.codegen import target
 
 NAMES = ["exp", "exp2", "expm1", "log", "log2", "log10", "log1p", "tanh", "sinh", "cosh",
          "sigmoid", "softplus"]
@@ -131,11 +131,7 @@ def test_float32_library_is_full_width_float32_code(name):
     multiply-adds where the target has FMA), no pd (no float64 detour), no calls
     (no libm fma or rint per lane), no gathers, no stack traffic."""
     register, lanes, arithmetic = expected_code()
-    asm = mathlib.library_asm(name, "float32")
-    start = asm.index("tjit_m_%s_float32_v%d:" % (name, lanes))
-    body = asm[start:asm.index(".Lfunc_end", start)]
-    ops = [line.split()[0] for line in body.splitlines()
-           if line.startswith("\t") and not line.startswith("\t.")]
+    body, ops = library_variant(name, "float32", lanes)
     assert re.search(r"\b%s\s+[^\n]*%%%s" % (arithmetic, register), body), (name, register)
     # integer ops (p..., vp...: pminsd is a packed int32 min) may end in "sd"
     double = [op for op in ops if not op.startswith(("p", "vp")) and op.endswith(("pd", "sd"))]

@@ -29,9 +29,9 @@ import scipy.special as sp
 
 import tjit as theano
 import tjit.tensor as T
-from helpers import host_vectors
+from helpers import host_vectors, library_variant
 from test_vecmath_explog import ulp_error
-from tjit.codegen import mathlib, target
+from tjit.codegen import target
 
 CPUS = ["host", "x86-64-v3", "x86-64"]
 BOUND = {"erf": 2.0, "erfc": 2.0, "pow": 2.0}
@@ -144,11 +144,7 @@ def test_float32_code_is_float32_on_full_registers(cpu):
         register, lanes, arithmetic = CODE[cpu]
     with target.LLVM_LOCK, target.pinned(target.resolve(cpu)):
         for name in ("erf", "erfc", "pow", "arcsin", "arctan2"):
-            asm = mathlib.library_asm(name, "float32")
-            start = asm.index("tjit_m_%s_float32_v%d:" % (name, lanes))
-            body = asm[start:asm.index(".Lfunc_end", start)]
-            ops = [line.split()[0] for line in body.splitlines()
-                   if line.startswith("\t") and not line.startswith("\t.")]
+            body, ops = library_variant(name, "float32", lanes)
             assert re.search(r"\b%s\s+[^\n]*%%%s" % (arithmetic, register), body), (cpu, name)
             double = [op for op in ops if not op.startswith(("p", "vp")) and op.endswith(("pd", "sd"))]
             assert not double, (cpu, name, double)
