@@ -184,6 +184,10 @@ def test_debug_mode_and_the_flag_off_never_tier(tmp_path):
     assert not any(_is_level0(t.native) for t in _native_thunks(g))
     v = np.linspace(-2, 2, 33)
     np.testing.assert_allclose(f(v), np.exp(v) * 0.875, rtol=1e-14)
+    np.testing.assert_allclose(g(v), np.exp(v) * 0.8125, rtol=1e-14)
+    with pytest.raises(ValueError, match="tiered.*True or False"):
+        theano.config.tiered = "maybe"
+    assert theano.config.tiered is False        # unchanged (the suite runs untiered)
 
 
 # ---- bit identity of level 0 and O3 over random elementwise graphs ------------------

@@ -289,9 +289,9 @@ def memory_key(kernel, level=3):
 def cached(kernel, level=3):
     """Whether `compile_kernel(kernel, level)` would load the kernel (from this
     process's cache, or an entry in the disk cache) instead of building it."""
-    text = _cache_text(kernel, level)
-    if f"{targets.current().description}\n{text}" in _cache:
+    if memory_key(kernel, level) in _cache:
         return True
+    text = _cache_text(kernel, level)
     return os.path.exists(object_cache.entry_path(object_cache.entry_key(text, kernel.name)))
 
 
