@@ -90,7 +90,7 @@ def test_limits_and_far_tail():
     assert got["erfinv"][at[1.0]] == np.inf and got["erfinv"][at[-1.0]] == -np.inf
     assert got["erfcinv"][at[0.0]] == np.inf and got["erfcinv"][at[2.0]] == -np.inf
     assert np.isnan(got["erfcinv"][at[float(np.float32(2.0000002))]])
-    # erfcinv of the smallest subnormal (2**-149): 10.0198 (the asymptotic guess's end)
+    # erfcinv of the smallest subnormal (2**-149): 10.0198 (the far fit's end)
     assert abs(got["erfcinv"][at[float(np.float32(1e-45))]] - 10.019834) < 2e-6
     assert np.isnan(got["erfcinv"][at[float(np.float32(-1e-45))]])
 
