@@ -311,3 +311,33 @@ def test_a_kernel_builds_for_aarch64():
     assert 'target triple = "aarch64-unknown-linux-gnu"' in ir
     with pytest.raises(RuntimeError, match="aarch64.*built, not run"):
         target.check_runnable(arm)
+
+
+def test_host_query_is_stored_by_the_cpus_fingerprint(tmp_path, monkeypatch):
+    """A process asks LLVM about the host once per CPU: later ones read the answer
+    from the cache dir, under a name made of /proc/cpuinfo's identifying lines
+    (another CPU, VM or flag set: another file) and llvmlite's version."""
+    llvm_answer = target._query_host()
+    asked = []
+
+    def query():
+        asked.append(1)
+        return llvm_answer
+
+    monkeypatch.setattr(target, "_query_host", query)
+    with theano.config.change_flags(cache_dir=str(tmp_path)):
+        first = target._stored_host()
+        if target._cpu_fingerprint() is None:       # no /proc/cpuinfo: always asked
+            assert first == llvm_answer and target._stored_host() == llvm_answer
+            assert len(asked) == 2
+            return
+        assert first == llvm_answer and len(asked) == 1
+        stored = list(tmp_path.glob("host-*.bin"))
+        assert len(stored) == 1
+        assert target._stored_host() == llvm_answer and len(asked) == 1   # read back
+        stored[0].write_bytes(b"\x00garbage")                 # corrupt: asked again
+        assert target._stored_host() == llvm_answer and len(asked) == 2
+        real = target._cpu_fingerprint()
+        monkeypatch.setattr(target, "_cpu_fingerprint", lambda: real + b"\nflags : avx512f")
+        assert target._stored_host() == llvm_answer and len(asked) == 3
+        assert len(list(tmp_path.glob("host-*.bin"))) == 2

@@ -19,11 +19,16 @@ from __future__ import annotations
 import contextlib
 import ctypes.util
 import dataclasses
+import hashlib
+import marshal
 import os
 import tempfile
 import threading
 
+import llvmlite
 import llvmlite.binding as llvm
+
+from ..config import config
 
 LLVM_LOCK = threading.RLock()
 _state = {}
@@ -72,14 +77,65 @@ def _initialize():
 
 
 def _host():
-    """(triple, CPU name, features), queried once (the features take a while).
-    The queries need no initialized target: a process that only loads cached
-    code never initializes one (`tjit.codegen.elf_loader`)."""
+    """(triple, CPU name, features), queried once per process. The queries need
+    no initialized target: a process that only loads cached code never
+    initializes one (`tjit.codegen.elf_loader`)."""
     host = _state.get("host triple")
     if host is None:
-        host = _state["host triple"] = (llvm.get_process_triple(), llvm.get_host_cpu_name(),
-                                        llvm.get_host_cpu_features().flatten())
+        host = _state["host triple"] = _stored_host()
     return host
+
+
+def _cpu_fingerprint():
+    """What identifies this CPU to LLVM's host query, or None: Linux's first
+    /proc/cpuinfo block (vendor, family, model, stepping, microcode and the
+    flags the kernel enabled: a CPU, VM or boot option exposing other
+    features has other flags) without its varying lines (MHz...)."""
+    try:
+        with open("/proc/cpuinfo", "rb") as f:
+            block = f.read().split(b"\n\n", 1)[0]
+    except OSError:
+        return None
+    lines = [ln for ln in block.splitlines()
+             if not ln.startswith((b"cpu MHz", b"bogomips", b"BogoMIPS"))]
+    return b"\n".join(lines) if lines else None
+
+
+def _stored_host():
+    """LLVM's answer for this CPU, kept in the cache dir by its fingerprint and
+    llvmlite's version: the features query costs ~0.5 ms of a warm process's
+    ~4 (`bench/compile.py`), the file read ~0.05."""
+    fingerprint = _cpu_fingerprint()
+    if fingerprint is None:
+        return _query_host()
+    tag = hashlib.sha256(fingerprint + b"\0" + llvmlite.__version__.encode()).hexdigest()[:24]
+    path = os.path.join(config.cache_dir, f"host-{tag}.bin")
+    try:
+        with open(path, "rb") as f:
+            found = marshal.loads(f.read())
+        if type(found) is tuple and len(found) == 3 and all(type(v) is str for v in found):
+            return found
+    except Exception:  # missing, corrupt, another Python's: asked again
+        pass
+    found = _query_host()
+    try:
+        os.makedirs(config.cache_dir, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=config.cache_dir, prefix=".tmp-host-")
+        try:
+            with os.fdopen(fd, "wb") as f:
+                f.write(marshal.dumps(found))
+            os.replace(tmp, path)
+        except BaseException:
+            os.unlink(tmp)
+            raise
+    except OSError:     # a read-only cache dir: asked again next process
+        pass
+    return found
+
+
+def _query_host():
+    return (llvm.get_process_triple(), llvm.get_host_cpu_name(),
+            llvm.get_host_cpu_features().flatten())
 
 
 def host_features():
