@@ -23,8 +23,10 @@ The tjit columns (and their ratio columns) are repeated for each of --cpus
 (tjit.config.cpu; default: the host and x86-64-v3, the AVX2+FMA code).
 --kinds runs a subset of the rows (comma-separated names as in the table,
 without the W3/W4 prefix; the read bound is always measured).
-Every result is checked against NumPy before it is timed (WRONG otherwise); a
-peer that fails shows 'err' (reason on stderr). --scale shrinks the arrays.
+Numba runs hand-written parallel loops (prange over rows, or over blocks of rows
+for the column reductions). Every result is checked against NumPy before it is
+timed (WRONG otherwise); a peer that fails shows 'err' (reason on stderr).
+--scale shrinks the arrays.
 """
 from __future__ import annotations
 
@@ -104,21 +106,80 @@ def make_pytensor(kind, x):
 
 
 def make_numba(kind, x):
+    """Hand-written parallel loops (numba.prange over rows, or over blocks of rows
+    whose column partials are then added), what a Numba user would write."""
     import numba
+    prange = numba.prange
 
     @numba.njit(parallel=True)
     def softmax(v):
         out = np.empty_like(v)
-        for i in numba.prange(v.shape[0]):
+        for i in prange(v.shape[0]):
             m = v[i].max()
             e = np.exp(v[i] - m)
             out[i] = e / e.sum()
         return out
 
-    if kind != "softmax":
-        raise NotImplementedError("numba: only W4 (a parallel row loop)")
-    softmax(x)
-    return lambda: softmax(x)
+    @numba.njit(parallel=True)
+    def row_sums(v):
+        out = np.empty(v.shape[0])
+        for i in prange(v.shape[0]):
+            out[i] = v[i].sum()
+        return out
+
+    @numba.njit(parallel=True)
+    def row_max(v):
+        out = np.empty(v.shape[0])
+        for i in prange(v.shape[0]):
+            out[i] = v[i].max()
+        return out
+
+    @numba.njit(parallel=True)
+    def row_argmax(v):
+        out = np.empty(v.shape[0], np.int64)
+        for i in prange(v.shape[0]):
+            out[i] = np.argmax(v[i])
+        return out
+
+    @numba.njit(parallel=True)
+    def row_argmin(v):
+        out = np.empty(v.shape[0], np.int64)
+        for i in prange(v.shape[0]):
+            out[i] = np.argmin(v[i])
+        return out
+
+    @numba.njit(parallel=True)
+    def total(v):
+        s = 0.0
+        for i in prange(v.shape[0]):
+            s += v[i].sum()
+        return s
+
+    @numba.njit(parallel=True)
+    def column_partials(v, center, square):
+        blocks = 16
+        rows = (v.shape[0] + blocks - 1) // blocks
+        part = np.zeros((blocks, v.shape[1]))
+        for b in prange(blocks):
+            for i in range(b * rows, min((b + 1) * rows, v.shape[0])):
+                for j in range(v.shape[1]):
+                    d = v[i, j] - center[j]
+                    part[b, j] += d * d if square else d
+        return part.sum(axis=0)
+
+    def column_sums(v):
+        return column_partials(v, np.zeros(v.shape[1]), False)
+
+    def column_var(v):
+        mean = column_sums(v) / v.shape[0]
+        return column_partials(v, mean, True) / v.shape[0]
+
+    fns = {"softmax": softmax, "sum axis=0": column_sums, "sum axis=1": row_sums,
+           "sum all": total, "max axis=1": row_max, "argmax axis=1": row_argmax,
+           "argmin axis=1": row_argmin, "var axis=0": column_var}
+    fn = fns[kind]
+    fn(x)
+    return lambda: fn(x)
 
 
 MAKERS = {"tjit": make_tjit, "numpy": make_numpy, "jax": make_jax, "pytensor": make_pytensor,
