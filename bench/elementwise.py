@@ -192,17 +192,22 @@ def add_numba():
 
 # --------------------------------------------------------------------------- math
 MATH = ("exp", "log", "tanh", "sin", "cos", "sigmoid", "log1p", "expm1", "erf", "erfc",
-        "pow", "arcsin", "arctan", "arcsinh", "arccosh", "arctanh", "erfinv", "erfcinv")
+        "pow", "arcsin", "arctan", "arcsinh", "arccosh", "arctanh", "erfinv", "erfcinv",
+        "gamma", "gammaln", "psi", "i0", "i1", "j0", "j1")
+SCIPY = ("erf", "erfc", "erfinv", "erfcinv", "gamma", "gammaln", "psi", "i0", "i1", "j0", "j1")
 
 
 def math_input(name, n, dtype, rng):
     """Inputs in each function's useful range (log: positive, log1p: above -1,
-    arcsin, arctanh, erfinv: [-1, 1], arccosh: [1, 13], erfcinv: [0, 2]); pow: a pair
-    (x in [0.1, 10], y in [-8, 8])."""
+    arcsin, arctanh, erfinv: [-1, 1], arccosh: [1, 13], erfcinv: [0, 2], gamma,
+    gammaln, psi: [0.1, 10], Bessel functions: [-20, 20], both sides of their
+    expansions' switch); pow: a pair (x in [0.1, 10], y in [-8, 8])."""
     low = {"log": 0.05, "log1p": -0.9, "pow": 0.1, "arcsin": -1.0, "arctanh": -1.0,
-           "arccosh": 1.0, "erfinv": -1.0, "erfcinv": 0.0}.get(name, -6.0)
+           "arccosh": 1.0, "erfinv": -1.0, "erfcinv": 0.0, "gamma": 0.1, "gammaln": 0.1,
+           "psi": 0.1, "i0": -20.0, "i1": -20.0, "j0": -20.0, "j1": -20.0}.get(name, -6.0)
     high = {"pow": 10.0, "arcsin": 1.0, "arctanh": 1.0, "arccosh": 13.0, "erfinv": 1.0,
-            "erfcinv": 2.0}.get(name, 6.0)
+            "erfcinv": 2.0, "gamma": 10.0, "gammaln": 10.0, "psi": 10.0, "i0": 20.0,
+            "i1": 20.0, "j0": 20.0, "j1": 20.0}.get(name, 6.0)
     x = rng.uniform(low, high, n).astype(dtype)
     if name == "pow":
         return x, rng.uniform(-8.0, 8.0, n).astype(dtype)
@@ -214,7 +219,7 @@ def math_numpy(name, x):
         return 1 / (1 + np.exp(-x))
     if name == "pow":
         return np.power(*x)
-    if name in ("erf", "erfc", "erfinv", "erfcinv"):
+    if name in SCIPY:
         import scipy.special
 
         return getattr(scipy.special, name)(x)
