@@ -120,33 +120,19 @@ def make_numba(kind, x):
             out[i] = e / e.sum()
         return out
 
-    @numba.njit(parallel=True)
-    def row_sums(v):
-        out = np.empty(v.shape[0])
-        for i in prange(v.shape[0]):
-            out[i] = v[i].sum()
-        return out
+    def per_row(reduce, dtype):
+        @numba.njit(parallel=True)
+        def rows(v):
+            out = np.empty(v.shape[0], dtype)
+            for i in prange(v.shape[0]):
+                out[i] = reduce(v[i])
+            return out
+        return rows
 
-    @numba.njit(parallel=True)
-    def row_max(v):
-        out = np.empty(v.shape[0])
-        for i in prange(v.shape[0]):
-            out[i] = v[i].max()
-        return out
-
-    @numba.njit(parallel=True)
-    def row_argmax(v):
-        out = np.empty(v.shape[0], np.int64)
-        for i in prange(v.shape[0]):
-            out[i] = np.argmax(v[i])
-        return out
-
-    @numba.njit(parallel=True)
-    def row_argmin(v):
-        out = np.empty(v.shape[0], np.int64)
-        for i in prange(v.shape[0]):
-            out[i] = np.argmin(v[i])
-        return out
+    row_sums = per_row(numba.njit(lambda r: r.sum()), np.float64)
+    row_max = per_row(numba.njit(lambda r: r.max()), np.float64)
+    row_argmax = per_row(numba.njit(lambda r: np.argmax(r)), np.int64)
+    row_argmin = per_row(numba.njit(lambda r: np.argmin(r)), np.int64)
 
     @numba.njit(parallel=True)
     def total(v):
