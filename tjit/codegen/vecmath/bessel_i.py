@@ -60,48 +60,68 @@ Q1_32 = [0.141047403216362, -0.006611762102693319, -0.00025687977904453874,
          -3.401210415177047e-05, 8.281571354018524e-06, -1.8478778656572104e-05,
          1.1837654710689094e-05, -3.896489488397492e-06]
 
-# (S, A_MAX, (P, Q) of I0, (P, Q) of I1)
-FITS = {"float64": (12.0, 714.5, (P0_64, Q0_64), (P1_64, Q1_64)),
-        "float32": (8.0, 92.0, (P0_32, Q0_32), (P1_32, Q1_32))}
+# (S, A_MAX, double-double steps of P, (P, Q) of I0, (P, Q) of I1)
+FITS = {"float64": (12.0, 714.5, 8, (P0_64, Q0_64), (P1_64, Q1_64)),
+        "float32": (8.0, 92.0, 6, (P0_32, Q0_32), (P1_32, Q1_32))}
 
 
-def _series(fp, a, p):
-    """P(q) + q_lo P'(q), q + q_lo = a**2/4 exactly (a <= S)."""
+def _series(fp, a, p, steps):
+    """P(a**2/4) as a pair (hi, lo), the last `steps` Horner steps in double-double
+    with q's rounding error q_lo entering them (a <= S)."""
     square = fp.mul(a, a)
     q = fp.mul(square, fp.c(0.25))
     q_lo = fp.mul(fp.fma(a, a, fp.neg(square)), fp.c(0.25))
-    acc, slope = fp.c(p[-1]), fp.c(0.0)
-    for coefficient in reversed(p[:-1]):
-        slope = fp.muladd(slope, q, acc)
-        acc = fp.muladd(acc, q, fp.c(coefficient))
-    return fp.muladd(q_lo, slope, acc)
+    return fp.horner_dd(q, p, steps, q_lo)
 
 
 def _exp_pair(fp, a):
-    """(k, hi, lo): exp(a) = (hi + lo) 2**k, hi + lo near 1, for 0 <= a <= A_MAX."""
+    """(k, hi, lo): exp(a) = (hi + lo) 2**k to ~2**-60 (float32: ~2**-30), hi
+    near 1, for 0 <= a <= A_MAX."""
     if fp.ty == F64:
         k, r_hi, r_lo = explog.exp_reduce(fp, a)
         hi, lo = explog.exp_reduced(fp, r_hi, r_lo)
         return k, hi, lo
-    k, (hi, lo) = explog32.exp_parts(fp, a, keep_tail=True)
-    return k, hi, lo
+    # explog32.exp_parts without its last rounding: 1 + r1 as an exact pair
+    shifted = fp.muladd(a, fp.c(explog32.INV_LN2), fp.c(explog32.SHIFT))
+    k = fp.isub(fp.bits(shifted), fp.bits(fp.c(explog32.SHIFT)))
+    kd = fp.neg(fp.sub(shifted, fp.c(explog32.SHIFT)))
+    r1 = fp.fma(kd, fp.c(explog32.LN2_HI), a)                  # exact
+    r_lo = fp.mul(kd, fp.c(explog32.LN2_LO))
+    r = fp.add(r1, r_lo)
+    rest = fp.muladd(fp.mul(r, r), fp.horner(r, explog32.EXP_P), r_lo)
+    hi, err = fp.fast_two_sum(fp.c(1.0), r1)
+    return k, hi, fp.add(err, rest)
 
 
 def _asymptotic(fp, a, s, q):
-    """exp(a) sqrt(t) Q(t), t = S/a (S <= a <= A_MAX)."""
+    """exp(a) sqrt(t) Q(t), t = S/a (S <= a <= A_MAX), rounded once: t, sqrt(t),
+    Q(t) and the products are carried as pairs (each would cost up to an ulp)."""
     t = fp.div(fp.c(s), a)
-    g = fp.mul(fp.sqrt(t), fp.horner(t, q))
-    k, hi, lo = _exp_pair(fp, a)
-    return fp.scale(fp.fma(hi, g, fp.mul(lo, g)), k)
+    # the tails' divisions (by a, by 2 sqrt(t)) as multiplications by a/S ~ 1/t:
+    # a relative error of ~2**-52 in a tail is harmless
+    inverse = fp.mul(a, fp.c(1.0 / s))
+    t_lo = fp.mul(fp.fma(fp.neg(t), a, fp.c(s)), fp.mul(t, fp.c(1.0 / s)))
+    root = fp.sqrt(t)
+    root_lo = fp.add(fp.fma(fp.neg(root), root, t), t_lo)
+    root_lo = fp.mul(fp.mul(root_lo, fp.mul(root, fp.c(0.5))), inverse)
+    q_hi, q_lo = fp.horner_dd(t, q, 2, t_lo)
+    g, g_err = fp.two_prod(root, q_hi)
+    g_lo = fp.add(g_err, fp.muladd(root, q_lo, fp.mul(root_lo, q_hi)))
+    k, e_hi, e_lo = _exp_pair(fp, a)
+    tail = fp.muladd(e_hi, g_lo, fp.mul(e_lo, g))
+    return fp.scale(fp.fma(e_hi, g, tail), k)
 
 
 def bessel_i(fp, x, order):
-    s, a_max, *pieces = FITS["float64" if fp.ty == F64 else "float32"]
+    s, a_max, steps, *pieces = FITS["float64" if fp.ty == F64 else "float32"]
     p, q = pieces[order]
     a = fp.abs(x)
-    near = _series(fp, fp.clamp(a, 0.0, s), p)                 # clamp keeps NaN
+    near_a = fp.clamp(a, 0.0, s)                               # clamp keeps NaN
+    hi, lo = _series(fp, near_a, p, steps)
     if order == 1:
-        near = fp.mul(fp.clamp(a, 0.0, s), near)
+        near = fp.fma(near_a, hi, fp.mul(near_a, lo))
+    else:
+        near = fp.add(hi, lo)
     far = _asymptotic(fp, fp.clamp(a, s, a_max), s, q)
     result = fp.sel(fp.le(a, fp.c(s)), near, far)
     return fp.copysign(result, x) if order == 1 else result
