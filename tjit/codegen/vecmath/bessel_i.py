@@ -12,7 +12,7 @@ With a = |x| and S the switch point (12 in float64, 8 in float32):
   last, so the result overflows only where I does (a ~ 713.99 in float64, ~91.9
   in float32) and a = inf (clamped to A_MAX) gives inf.
 Both are computed and one is selected; I1 takes x's sign (odd: I1(-0) = -0),
-I0 is even; NaN stays NaN. Coefficients: tools/fit_bessel_i.py (relative least
+I0 is even; NaN gives x (the same NaN). Coefficients: tools/fit_bessel_i.py (relative least
 squares in mpmath, rounded one at a time; fit error < 0.04 units of 2**-53 resp.
 2**-24).
 """
@@ -124,7 +124,11 @@ def bessel_i(fp, x, order):
         near = fp.add(hi, lo)
     far = _asymptotic(fp, fp.clamp(a, s, a_max), s, q)
     result = fp.sel(fp.le(a, fp.c(s)), near, far)
-    return fp.copysign(result, x) if order == 1 else result
+    if order == 1:
+        result = fp.copysign(result, x)
+    # x itself at NaN: the NaN the arithmetic gives depends on its operand order,
+    # which O3 may change (level-0 and O3 code must give the same bits)
+    return fp.sel(fp.isnan(x), x, result)
 
 
 def build_i0(fp, x):
