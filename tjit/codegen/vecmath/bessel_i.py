@@ -3,18 +3,18 @@ in float32 (the same formulas, each precision with its own fits).
 
 With a = |x| and S the switch point (12 in float64, 8 in float32):
 - a <= S: I0 = P0(q), I1 = x P1(q), q = a**2/4: near-minimax polynomials close
-  to the power series (positive coefficients, so Horner's condition is 1). q's
-  rounding error q_lo (from an fma) enters to first order, q_lo P'(q), with P'
-  accumulated alongside P: it would otherwise cost up to ~3 ulp (I0's
-  sensitivity to q is q I0'/I0 ~ a/2).
+  to the power series (positive coefficients, so Horner's condition is 1). The
+  last Horner steps run in double-double with q's rounding error (an fma) fed
+  in: in plain Horner the roundings of the dominant middle terms and of q (I0's
+  sensitivity to q is q I0'/I0 ~ a/2) cost up to ~2 ulp near S.
 - a > S: I = exp(a) sqrt(t) Q(t), t = S/a, Q a fit on [S/A_MAX, 1] (A_MAX past
-  the overflow); exp(a) as an unevaluated pair times 2**k, the scaling applied
-  last, so the result overflows only where I does (a ~ 713.99 in float64, ~91.9
-  in float32) and a = inf (clamped to A_MAX) gives inf.
+  the overflow). t, sqrt(t), Q(t) and exp(a) are pairs, multiplied out and
+  rounded once, then scaled by 2**k: the result overflows only where I does
+  (a ~ 713.99 in float64, ~91.9 in float32) and a = inf (clamped to A_MAX) gives inf.
 Both are computed and one is selected; I1 takes x's sign (odd: I1(-0) = -0),
-I0 is even; NaN gives x (the same NaN). Coefficients: tools/fit_bessel_i.py (relative least
-squares in mpmath, rounded one at a time; fit error < 0.04 units of 2**-53 resp.
-2**-24).
+I0 is even; NaN gives x (the same NaN). Coefficients: tools/fit_bessel_i.py
+(relative least squares in mpmath, rounded one at a time; fit errors < 0.04
+units of 2**-53 resp. 2**-24). Errors: docs/accuracy.md (< 0.61 ulp).
 """
 from __future__ import annotations
 
