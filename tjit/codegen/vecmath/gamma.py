@@ -36,9 +36,13 @@ from .explog import exp_reduce, exp_reduced, log_pair, log_parts
 
 INF, NAN = math.inf, math.nan
 EULER = 0.5772156649015329
-# B_2k / (2k (2k - 1)), k = 1, 2, ...: Stirling's series for log gamma(y) in 1/y
-STIRLING = [1 / 12, -1 / 360, 1 / 1260, -1 / 1680, 1 / 1188, -691 / 360360, 1 / 156,
-            -3617 / 122400, 43867 / 244188, -174611 / 125400]
+# y S(y) = Q(1/y**2), S(y) = log gamma(y) - ((y - 1/2) log y - y + log(2 pi)/2) on
+# y >= T: least-squares fits at Chebyshev nodes (tools/fit_gamma.py; Stirling's
+# series, B_2k / (2k (2k - 1)), would need 10 terms resp. 5). |S error| < 2**-57.1
+# (float64, y >= 8) and 2**-30 (float32, y >= 4).
+STIRLING64 = [0.0833333333333333, -0.0027777777776081224, 0.0007936506659056198,
+              -0.0005952027660288355, 0.0008372959144132968, -0.0016529188473810017]
+STIRLING32 = [0.08333332938964787, -0.0027766243565328064, 0.0007428720864478503]
 # sin(pi r) / r = sum_j (-1)**j pi**(2j+1) r**(2j) / (2j+1)!, |r| <= 1/2
 SINPI = [3.141592653589793, -5.16771278004997, 2.5501640398773455, -0.5992645293207921,
          0.08214588661112823, -0.0073704309457143504, 0.00046630280576761255,
@@ -50,8 +54,7 @@ SINPI = [3.141592653589793, -5.16771278004997, 2.5501640398773455, -0.5992645293
 class Precision:
     """What one precision's gamma needs (see the module docstring)."""
     threshold: float          # T: Stirling for y >= T
-    steps: int                # shift steps: z + steps >= T for every z > 0
-    stirling_terms: int
+    stirling: tuple           # Q's coefficients
     sinpi_terms: int
     pi: tuple                 # (hi, lo) pairs in the precision
     sinpi_c1: tuple
@@ -60,10 +63,10 @@ class Precision:
     tiny: float
 
 
-GAMMA64 = Precision(8.0, 8, 10, 13, (3.141592653589793, 1.2246467991473532e-16),
+GAMMA64 = Precision(8.0, tuple(STIRLING64), 11, (3.141592653589793, 1.2246467991473532e-16),
                     (-5.16771278004997, 2.2665622825789447e-16),
                     (0.9189385332046728, -3.8782941580672414e-17), 200.0, 2.0 ** -56)
-GAMMA32 = Precision(4.0, 4, 5, 7, (3.1415927410125732, -8.742277657347586e-08),
+GAMMA32 = Precision(4.0, tuple(STIRLING32), 7, (3.1415927410125732, -8.742277657347586e-08),
                     (-5.167712688446045, -9.160392266949202e-08),
                     (0.9189385175704956, 1.563417661998301e-08), 45.0, 2.0 ** -27)
 
@@ -75,10 +78,11 @@ def _mul_pair(fp, a_hi, a_lo, b_hi, b_lo):
 
 
 def _div_pair(fp, a_hi, a_lo, b_hi, b_lo):
-    """(a_hi + a_lo) / (b_hi + b_lo), rounded (one correction step)."""
+    """(a_hi + a_lo) / (b_hi + b_lo), rounded (one correction step; an infinite
+    quotient, 1/0 or 1/subnormal, is kept)."""
     q = fp.div(a_hi, b_hi)
     rem = fp.add(fp.fma(fp.neg(q), b_hi, a_hi), fp.sub(a_lo, fp.mul(q, b_lo)))
-    return fp.add(q, fp.div(rem, b_hi))
+    return fp.sel(fp.lt(fp.abs(q), fp.c(INF)), fp.add(q, fp.div(rem, b_hi)), q)
 
 
 def _log_pair(fp, y, y_lo):
@@ -99,18 +103,28 @@ def _exp_pair(fp, hi, lo):
     return k, u_hi, u_lo
 
 
+def _shift_product(fp, p, z, z_lo):
+    """z (z + 1) ... (z + T - 1) as a pair, by pairing factors: with a = z (z + T - 1),
+    (z + j)(z + T - 1 - j) = a + j (T - 1 - j), so T/2 pair products, each factor
+    exact as a pair (two_sum)."""
+    s, e = fp.two_sum(z, fp.c(p.threshold - 1))
+    a_hi, a_lo = _mul_pair(fp, z, z_lo, s, fp.add(e, z_lo))
+    big_p, big_p_lo = a_hi, a_lo
+    last = int(p.threshold) - 1
+    for j in range(1, int(p.threshold) // 2):
+        f_hi, f_err = fp.two_sum(a_hi, fp.c(float(j * (last - j))))
+        big_p, big_p_lo = _mul_pair(fp, big_p, big_p_lo, f_hi, fp.add(f_err, a_lo))
+    return big_p, big_p_lo
+
+
 def gamma_parts(fp, p, z, z_lo):
     """(k, u_hi, u_lo, P_hi, P_lo) with gamma(z + z_lo) = (u_hi + u_lo) 2**k / P,
     for 0 < z <= p.clamp (z_lo a tail below z's ulp)."""
-    big_p, big_p_lo = fp.c(1.0), fp.c(0.0)
-    n = fp.c(0.0)
-    for k in range(p.steps):
-        s, e = fp.two_sum(z, fp.c(float(k)))
-        e = fp.add(e, z_lo)
-        below = fp.lt(s, fp.c(p.threshold))
-        q_hi, q_lo = _mul_pair(fp, big_p, big_p_lo, s, e)
-        big_p, big_p_lo = fp.sel(below, q_hi, big_p), fp.sel(below, q_lo, big_p_lo)
-        n = fp.sel(below, fp.c(float(k + 1)), n)
+    small = fp.lt(z, fp.c(p.threshold))
+    big_p, big_p_lo = _shift_product(fp, p, z, z_lo)
+    big_p = fp.sel(small, big_p, fp.c(1.0))
+    big_p_lo = fp.sel(small, big_p_lo, fp.c(0.0))
+    n = fp.sel(small, fp.c(p.threshold), fp.c(0.0))
     y, y_lo = fp.two_sum(z, n)
     y_lo = fp.add(y_lo, z_lo)
     l_hi, l_lo = _log_pair(fp, y, y_lo)
@@ -119,7 +133,7 @@ def gamma_parts(fp, p, z, z_lo):
     m_lo = fp.add(fp.muladd(t, l_lo, m_err), fp.mul(y_lo, l_hi))
     a_hi, a_err = fp.two_sum(m_hi, fp.neg(y))
     w = fp.div(fp.c(1.0), y)
-    series = fp.mul(w, fp.horner(fp.mul(w, w), STIRLING[:p.stirling_terms]))
+    series = fp.mul(w, fp.horner(fp.mul(w, w), p.stirling))
     hi, b_err = fp.two_sum(a_hi, fp.c(p.half_log_2pi[0]))
     lo = fp.add(fp.add(a_err, b_err), fp.add(fp.sub(m_lo, y_lo),
                                             fp.add(series, fp.c(p.half_log_2pi[1]))))
@@ -149,19 +163,23 @@ def gamma(fp, p, x):
     z = fp.sel(inside, z, fp.sel(fp.ge(z, fp.c(p.clamp)), fp.c(p.clamp), fp.c(1.0)))
     z_lo = fp.sel(inside, z_lo, fp.c(0.0))
     k, u_hi, u_lo, big_p, big_p_lo = gamma_parts(fp, p, z, z_lo)
-    direct = fp.scale(_div_pair(fp, u_hi, u_lo, big_p, big_p_lo), k)
-    # reflection: pi P / (sin(pi x) u), then 2**-k
+    # x > 0: u / P, then 2**k; x < 0 (reflection): pi P / (sin(pi x) u), then 2**-k;
+    # |x| < tiny: 1 / x - euler_gamma (+-0 -> +-inf). One division for all three.
     finite = fp.lt(fp.abs(x), fp.c(INF))
     s_hi, s_lo = _sinpi(fp, p, fp.sel(finite, x, fp.c(0.5)))
-    num_hi, num_lo = _mul_pair(fp, fp.c(p.pi[0]), fp.c(p.pi[1]), big_p, big_p_lo)
-    den_hi, den_lo = _mul_pair(fp, s_hi, s_lo, u_hi, u_lo)
-    reflected = fp.scale(_div_pair(fp, num_hi, num_lo, den_hi, den_lo),
-                         fp.isub(fp.i(0), k))
-    pole = fp.eq(s_hi, fp.c(0.0))                   # negative integers (and -inf below)
-    reflected = fp.sel(fp.or_(pole, fp.not_(finite)), fp.c(NAN), reflected)
-    result = fp.sel(negative, reflected, direct)
-    near_zero = fp.sub(fp.div(fp.c(1.0), x), fp.c(EULER))     # +-0 -> +-inf
-    result = fp.sel(fp.lt(fp.abs(x), fp.c(p.tiny)), near_zero, result)
+    pi_p_hi, pi_p_lo = _mul_pair(fp, fp.c(p.pi[0]), fp.c(p.pi[1]), big_p, big_p_lo)
+    s_u_hi, s_u_lo = _mul_pair(fp, s_hi, s_lo, u_hi, u_lo)
+    tiny = fp.lt(fp.abs(x), fp.c(p.tiny))
+    num_hi = fp.pick([(tiny, fp.c(1.0)), (negative, pi_p_hi)], u_hi)
+    num_lo = fp.pick([(tiny, fp.c(0.0)), (negative, pi_p_lo)], u_lo)
+    den_hi = fp.pick([(tiny, x), (negative, s_u_hi)], big_p)
+    den_lo = fp.pick([(tiny, fp.c(0.0)), (negative, s_u_lo)], big_p_lo)
+    k = fp.pick([(tiny, fp.i(0)), (negative, fp.isub(fp.i(0), k))], k)
+    result = fp.scale(_div_pair(fp, num_hi, num_lo, den_hi, den_lo), k)
+    result = fp.sel(tiny, fp.sub(result, fp.c(EULER)), result)
+    pole = fp.and_(negative, fp.not_(tiny))
+    pole = fp.and_(pole, fp.or_(fp.eq(s_hi, fp.c(0.0)), fp.not_(finite)))   # -n, -inf
+    result = fp.sel(pole, fp.c(NAN), result)
     result = fp.sel(fp.eq(x, fp.c(INF)), x, result)
     return fp.sel(fp.isnan(x), x, result)
 
