@@ -523,7 +523,7 @@ _via_float64(special_funcs.bessel_i_builder(1), "i1")
 # erfinv and erfcinv are math library functions (vecmath/erfinv64.py, native
 # float32 in erfinv32.py); other dtypes keep the helpers above.
 LIBRARY_OPS_ERFINV = frozenset(("erfcinv", "erfinv",
-    "gamma"))
+    "gamma", "gammaln"))
 
 
 def _float_library_rule(name, other):
