@@ -65,38 +65,48 @@ def check_constants():
 def sample(n, rng):
     poles = -np.arange(1, 180)[rng.integers(0, 179, n // 10)]
     near_poles = poles + rng.choice([-1, 1], poles.size) * 10.0 ** rng.uniform(-15, -1, poles.size)
+    near_zeros = rng.choice([1.0, 2.0], n // 20) + rng.choice([-1, 1], n // 20) * 10.0 ** rng.uniform(
+        -12, -0.5, n // 20)
     return np.concatenate([
         rng.uniform(-185, 172, n // 2), rng.uniform(-10, 10, n // 5),
         rng.choice([-1, 1], n // 10) * 10.0 ** rng.uniform(-20, 2.25, n // 10), near_poles,
-        rng.uniform(0, 35.1, n // 10)])
+        rng.uniform(0, 35.1, n // 10), near_zeros,
+        rng.choice([-1, 1], n // 20) * 10.0 ** rng.uniform(2.25, 305, n // 20)])
 
 
-def mp_gamma(xs):
+def mp_reference(name, xs):
     out = []
     for x in xs:
-        try:
-            out.append(mpmath.gamma(mpmath.mpf(float(x))))
-        except (ValueError, ZeroDivisionError):
-            out.append(mpmath.mpf("nan"))
+        x = mpmath.mpf(float(x))
+        if not mpmath.isfinite(x) or (x <= 0 and x == int(x)):
+            out.append(mpmath.mpf("nan"))      # poles: checked by the tests, not here
+        elif name == "gamma":
+            out.append(mpmath.gamma(x) if x > -1e4 else mpmath.mpf(0))
+        else:
+            out.append(mpmath.re(mpmath.loggamma(x)))
     return out
 
 
-def ulps(got, want, dtype):
-    """|got - want| in ulps of want rounded to dtype (subnormals: the smallest
-    normal's ulp)."""
+def errors(got, want, dtype):
+    """(ulps, absolute): |got - want| in ulps of want rounded to dtype (subnormals:
+    ulps of the subnormal spacing), and absolute."""
     info = np.finfo(dtype)
-    errs = np.empty(len(got))
+    errs, absolute = np.zeros(len(got)), np.zeros(len(got))
     for i, (a, w) in enumerate(zip(got, want)):
         if mpmath.isnan(w):
-            errs[i] = 0.0 if np.isnan(a) else np.inf
             continue
         r = np.array(float(w)).astype(dtype)
         if np.isinf(r):
-            errs[i] = 0.0 if a == r else np.inf
+            errs[i] = absolute[i] = 0.0 if a == r else np.inf
             continue
         u = max(float(np.spacing(np.abs(r))), float(info.tiny) * float(info.eps))
-        errs[i] = float(abs(mpmath.mpf(float(a)) - w)) / u
-    return errs
+        absolute[i] = float(abs(mpmath.mpf(float(a)) - w))
+        errs[i] = absolute[i] / u
+    return errs, absolute
+
+
+RANGES = {"gamma": [(-200, -171.6), (-171.6, 0), (0, 0.5), (0.5, 8), (8, 172)],
+          "gammaln": [(-1e306, -10), (-10, 0), (0, 0.5), (0.5, 3), (3, 1e306)]}
 
 
 def sweep(n, cpu):
@@ -106,23 +116,33 @@ def sweep(n, cpu):
     with theano.config.change_flags(cpu=cpu, threads=1):
         v = T.dvector()
         w = T.fvector()
-        f = theano.function([v, w], [T.gamma(v), T.gamma(w)])
+        f = theano.function([v, w], [T.gamma(v), T.gamma(w), T.gammaln(v), T.gammaln(w)])
     with np.errstate(all="ignore"):
-        got64, got32 = f(x64, x32)
-        sp64, sp32 = sp.gamma(x64), sp.gamma(x32)
-    for name, x, got, ref, dtype in [("float64", x64, got64, sp64, np.float64),
-                                     ("float32", x32, got32, sp32, np.float32)]:
-        want = mp_gamma(x)
-        e = ulps(got, want, dtype)
-        es = ulps(ref, want, dtype)
-        k, ks = int(np.argmax(e)), int(np.argmax(es))
-        print("%s tjit (%s): max %.2f ulp at x = %r (mean %.3f); SciPy: max %.2f ulp at x = %r"
-              % (name, cpu, e[k], float(x[k]), float(np.mean(e)), es[ks], float(x[ks])))
-        for lo, hi in [(-200, 0), (0, 1e-300), (1e-300, 0.5), (0.5, 8), (8, 200)]:
-            sel = (x >= lo) & (x < hi)
+        outs = f(x64, x32)
+    for j, (name, dtype) in enumerate([("gamma", np.float64), ("gamma", np.float32),
+                                       ("gammaln", np.float64), ("gammaln", np.float32)]):
+        x = x64 if dtype == np.float64 else x32
+        got = outs[j]
+        with np.errstate(all="ignore"):
+            ref = getattr(sp, name)(x)
+        want = mp_reference(name, x)
+        e, a = errors(got, want, dtype)
+        es, as_ = errors(ref, want, dtype)
+        # near the zeros of log|gamma| at negative x: absolute errors (as Cephes)
+        relative = np.ones(len(x), bool)
+        if name == "gammaln":
+            relative = ~((x < 0) & (np.abs(np.array([float(w) for w in want])) < 0.5))
+        k, ks = int(np.argmax(np.where(relative, e, 0))), int(np.argmax(np.where(relative, es, 0)))
+        print("%s %s tjit (%s): max %.2f ulp at x = %r; SciPy: max %.2f ulp at x = %r"
+              % (name, np.dtype(dtype).name, cpu, e[k], float(x[k]), es[ks], float(x[ks])))
+        for lo, hi in RANGES[name]:
+            sel = (x >= lo) & (x < hi) & relative
             if sel.any():
-                print("   x in [%g, %g): tjit max %.2f, SciPy max %.2f (%d points)"
+                print("   x in [%g, %g): tjit max %.2f ulp, SciPy max %.2f ulp (%d points)"
                       % (lo, hi, e[sel].max(), es[sel].max(), sel.sum()))
+        if not relative.all():
+            print("   x < 0 and |log|gamma|| < 0.5: tjit max abs %.2e, SciPy max abs %.2e (%d points)"
+                  % (a[~relative].max(), as_[~relative].max(), (~relative).sum()))
 
 
 if __name__ == "__main__":

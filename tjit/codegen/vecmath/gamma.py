@@ -90,6 +90,13 @@ GAMMA32 = Precision(4.0, tuple(STIRLING32), 7, (3.1415927410125732, -8.742277657
                     (0.9189385175704956, 1.563417661998301e-08), 45.0, 2.0 ** -27, NEAR32)
 
 
+def _split(fp, value):
+    """(hi, lo): value as a pair in fp's precision."""
+    if fp.ty == F32:
+        return explog32._split(value)
+    return value, 0.0
+
+
 def _mul_pair(fp, a_hi, a_lo, b_hi, b_lo):
     """(a_hi + a_lo)(b_hi + b_lo) as a pair (the lo * lo term dropped)."""
     p, err = fp.two_prod(a_hi, b_hi)
@@ -152,11 +159,19 @@ def log_gamma_parts(fp, p, z, z_lo):
     m_hi, m_err = fp.two_prod(t, l_hi)
     m_lo = fp.add(fp.muladd(t, l_lo, m_err), fp.mul(y_lo, l_hi))
     a_hi, a_err = fp.two_sum(m_hi, fp.neg(y))
+    # S = w Q(w**2), w = 1/(y + y_lo), its leading term w Q(0) (~0.01) as a pair: its
+    # rounding would be an absolute error in log gamma (float32: ~1e-9)
     w = fp.div(fp.c(1.0), y)
-    series = fp.mul(w, fp.horner(fp.mul(w, w), p.stirling))
+    w_lo = fp.mul(fp.sub(fp.fma(fp.neg(w), y, fp.c(1.0)), fp.mul(w, y_lo)), w)
+    c0_hi, c0_lo = _split(fp, p.stirling[0])
+    s_hi, s_err = fp.two_prod(w, fp.c(c0_hi))
+    w2 = fp.mul(w, w)
+    s_lo = fp.add(s_err, fp.muladd(w_lo, fp.c(c0_hi), fp.mul(
+        w, fp.muladd(w2, fp.horner(w2, p.stirling[1:]), fp.c(c0_lo)))))
     hi, b_err = fp.two_sum(a_hi, fp.c(p.half_log_2pi[0]))
-    lo = fp.add(fp.add(a_err, b_err), fp.add(fp.sub(m_lo, y_lo),
-                                            fp.add(series, fp.c(p.half_log_2pi[1]))))
+    hi, c_err = fp.two_sum(hi, s_hi)
+    lo = fp.add(fp.add(fp.add(a_err, b_err), c_err),
+                fp.add(fp.sub(m_lo, y_lo), fp.add(s_lo, fp.c(p.half_log_2pi[1]))))
     return hi, lo, big_p, big_p_lo
 
 
