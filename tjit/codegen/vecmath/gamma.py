@@ -155,10 +155,13 @@ def log_gamma_parts(fp, p, z, z_lo):
     y, y_lo = fp.two_sum(z, n)
     y_lo = fp.add(y_lo, z_lo)
     l_hi, l_lo = _log_pair(fp, y, y_lo)
-    t = fp.sub(y, fp.c(0.5))                                  # exact: y >= T
-    m_hi, m_err = fp.two_prod(t, l_hi)
-    m_lo = fp.add(fp.muladd(t, l_lo, m_err), fp.mul(y_lo, l_hi))
-    a_hi, a_err = fp.two_sum(m_hi, fp.neg(y))
+    # (y - 1/2) log y - y as (y - 1/2)(log y - 1) - 1/2: no intermediate overflow
+    t = fp.sub(y, fp.c(0.5))                                  # exact for y < 2**52
+    d_hi, d_err = fp.two_sum(l_hi, fp.c(-1.0))
+    d_lo = fp.add(d_err, l_lo)
+    m_hi, m_err = fp.two_prod(t, d_hi)
+    m_lo = fp.add(fp.muladd(t, d_lo, m_err), fp.mul(y_lo, d_hi))
+    a_hi, a_err = fp.two_sum(m_hi, fp.c(-0.5))
     # S = w Q(w**2), w = 1/(y + y_lo), its leading term w Q(0) (~0.01) as a pair: its
     # rounding would be an absolute error in log gamma (float32: ~1e-9)
     w = fp.div(fp.c(1.0), y)
@@ -171,7 +174,7 @@ def log_gamma_parts(fp, p, z, z_lo):
     hi, b_err = fp.two_sum(a_hi, fp.c(p.half_log_2pi[0]))
     hi, c_err = fp.two_sum(hi, s_hi)
     lo = fp.add(fp.add(fp.add(a_err, b_err), c_err),
-                fp.add(fp.sub(m_lo, y_lo), fp.add(s_lo, fp.c(p.half_log_2pi[1]))))
+                fp.add(m_lo, fp.add(s_lo, fp.c(p.half_log_2pi[1]))))
     return hi, lo, big_p, big_p_lo
 
 
