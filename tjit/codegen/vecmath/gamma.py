@@ -76,6 +76,7 @@ class Precision:
     sinpi_terms: int
     pi: tuple                 # (hi, lo) pairs in the precision
     sinpi_c1: tuple
+    sinpi_c2: tuple
     half_log_2pi: tuple
     clamp: float              # z above this overflows (and its reflection underflows)
     tiny: float
@@ -84,9 +85,11 @@ class Precision:
 
 GAMMA64 = Precision(8.0, tuple(STIRLING64), 11, (3.141592653589793, 1.2246467991473532e-16),
                     (-5.16771278004997, 2.2665622825789447e-16),
+                    (2.5501640398773455, -7.931006345326556e-17),
                     (0.9189385332046728, -3.8782941580672414e-17), 200.0, 2.0 ** -56, NEAR64)
 GAMMA32 = Precision(4.0, tuple(STIRLING32), 7, (3.1415927410125732, -8.742277657347586e-08),
                     (-5.167712688446045, -9.160392266949202e-08),
+                    (2.550163984298706, 5.557863858030032e-08),
                     (0.9189385175704956, 1.563417661998301e-08), 45.0, 2.0 ** -27, NEAR32)
 
 
@@ -190,8 +193,8 @@ def _sinpi(fp, p, x):
     """sin(pi x) as a pair, for finite x (integers give +-0)."""
     m = fp.rint(x)
     r = fp.sub(x, m)                                           # exact, |r| <= 1/2
-    coefficients = [p.pi, p.sinpi_c1] + SINPI[2:p.sinpi_terms]
-    h, h_lo = fp.horner_dd(fp.mul(r, r), coefficients, 2)
+    coefficients = [p.pi, p.sinpi_c1, p.sinpi_c2] + SINPI[3:p.sinpi_terms]
+    h, h_lo = fp.horner_dd(fp.mul(r, r), coefficients, 3)
     s_hi, s_lo = _mul_pair(fp, h, h_lo, r, fp.c(0.0))
     half = fp.mul(m, fp.c(0.5))
     odd = fp.ne(fp.trunc(half), half)
