@@ -1,29 +1,38 @@
-"""gamma(x) as branch-free IR, float64 and natively float32 (no call, no table).
+"""gamma(x) and log|gamma(x)| as branch-free IR, float64 and natively float32
+(no call, no table, no float64 instruction in the float32 code).
 
 One scheme for both precisions (constants in `GAMMA64` / `GAMMA32`):
 
-1. Positive z (z = x, or z = 1 - x as an exact pair for x < 0): shift up by a
-   FIXED number of steps, gamma(z) = gamma(y) / P with y = z + n >= T and
-   P = z (z + 1) ... (z + n - 1); each step is a select, each factor z + k an
-   exact pair (two_sum), P a pair (two_prod), so P carries no rounding error
-   worth an ulp. float64: T = 8, 8 steps; float32: T = 4, 4 steps.
-2. Stirling for y >= T: log gamma(y) = (y - 1/2) log y - y + log(2 pi)/2 + S(y),
-   S(y) = sum_k B_2k / (2k (2k - 1) y**(2k-1)) (10 terms resp. 5: truncation
-   error below 2**-58 resp. 2**-30 at y = T). The exponent L reaches ~710 (float32:
-   ~89), so it is built as a pair: log y from explog's double-double log
-   (~2**-65 relative; float32: explog32's float32 pair, ~2**-36), y - 1/2 exact,
-   the product by two_prod; then exp of the pair gives u 2**k (u a pair in
-   [0.7, 1.42]), so gamma(z) = u 2**k / P, never overflowing before the end.
-3. x >= tiny: gamma(x) = (u / P) 2**k (a pair division, then `Fp.scale`:
-   inf past 171.62 resp. 35.04).
-   x < 0: reflection, gamma(x) = pi P / (sin(pi x) u) 2**-k, sin(pi x) from
-   r = x - rint(x) (exact) by a Taylor polynomial in r**2 whose two leading
-   steps run in double-double, the sign from rint(x)'s parity. The 2**-k comes
-   last, so results down to the subnormals (x ~ -184) are right and below that
-   they are zeros of the right sign.
-   |x| < tiny (2**-56 resp. 2**-27): 1/x - euler_gamma (rounds as the true value).
+1. Positive z (z = x, or z = 1 - x as an exact pair for x < 0) below T is shifted
+   to y = z + T: gamma(z) = gamma(y) / P, P = z (z + 1) ... (z + T - 1) as a
+   double-double, its factors paired, (z + j)(z + T - 1 - j) = a + j (T - 1 - j)
+   with a = z (z + T - 1), each an exact pair (two_sum), so T/2 pair products and
+   no rounding error worth an ulp. float64: T = 8; float32: T = 4.
+2. For y >= T: log gamma(y) = L = (y - 1/2)(log y - 1) - 1/2 + log(2 pi)/2 + S(y)
+   (that grouping never overflows before log gamma does), S(y) = Q(1/y**2)/y a
+   fitted correction (|error| < 2**-57.5 resp. 2**-35.7; leading term as a pair).
+   L reaches ~710 (float32 ~89), so it is a pair: log y from explog's double-double
+   log (~2**-65 relative; float32: explog32's float32 pair, ~2**-36), products by
+   two_prod, sums by two_sum.
+3. gamma: exp of the pair as u 2**k (u a pair in [0.7, 1.42]), then
+   x > 0: (u / P) 2**k (inf past 171.62 resp. 35.04);
+   x < 0: reflection, pi P / (sin(pi x) u) 2**-k, sin(pi x) from r = x - rint(x)
+   (exact) by a Taylor polynomial in r**2 whose three leading steps run in
+   double-double, the sign from rint(x)'s parity. The 2**-k comes last, so
+   results down to the subnormals (x ~ -184) are right and below that they are
+   zeros of the right sign;
+   |x| < tiny (2**-56 resp. 2**-27): 1/x - euler_gamma.
+   One pair division and one `Fp.scale` for the three.
+   gammaln: x > 0: L - log P; x < 0: log(pi P / |sin(pi x)|) - L; |x| < tiny:
+   -log|x| (one more double-double log for the three); |x - 1|, |x - 2| <= 1/8
+   (float32 1/64): fitted polynomials t N(t), t = x - 1 or x - 2, so the zeros at
+   1 and 2 keep relative accuracy. Near the zeros at negative x (-2.457, ...) the
+   error is absolute (~3e-17 resp. ~2e-8), as Cephes'.
 Special values as glibc's tgamma (what tjit used before): gamma(+-0) = +-inf,
-negative integers and -inf -> NaN, +inf -> inf, NaN -> NaN.
+negative integers and -inf -> NaN, +inf -> inf, NaN -> NaN; gammaln: +inf at the
+poles and +inf, -inf at -inf (SciPy's convention, as before).
+gammaln is wired for float32 only (scalar_ops.LIBRARY_OPS_FLOAT32): the float64
+one is ~1.3x slower than libm's lgamma, which float64 keeps.
 """
 from __future__ import annotations
 
@@ -38,8 +47,8 @@ INF, NAN = math.inf, math.nan
 EULER = 0.5772156649015329
 # y S(y) = Q(1/y**2), S(y) = log gamma(y) - ((y - 1/2) log y - y + log(2 pi)/2) on
 # y >= T: least-squares fits at Chebyshev nodes (tools/fit_gamma.py; Stirling's
-# series, B_2k / (2k (2k - 1)), would need 10 terms resp. 5). |S error| < 2**-57.1
-# (float64, y >= 8) and 2**-35.8 (float32, y >= 4).
+# series, B_2k / (2k (2k - 1)), would need 10 terms resp. 5). |S error| < 2**-57.5
+# (float64, y >= 8) and 2**-35.7 (float32, y >= 4).
 STIRLING64 = [0.0833333333333333, -0.0027777777776081224, 0.0007936506659056198,
               -0.0005952027660288355, 0.0008372959144132968, -0.0016529188473810017]
 STIRLING32 = [0.08333333325756584, -0.0027777383169054377, 0.0007904010623467801,
