@@ -523,7 +523,8 @@ _via_float64(special_funcs.bessel_i_builder(1), "i1")
 # erfinv and erfcinv are math library functions (vecmath/erfinv64.py, native
 # float32 in erfinv32.py); other dtypes keep the helpers above.
 LIBRARY_OPS_ERFINV = frozenset(("erfcinv", "erfinv",
-    "i0", "i1"))
+    "i0", "i1",
+    "gamma"))
 
 
 def _float_library_rule(name, other):
@@ -539,9 +540,28 @@ for _name in LIBRARY_OPS_ERFINV:
     OPS[_name] = _float_library_rule(_name, OPS[_name])
 
 
+# Library functions for float32 only: gammaln's native float64 (vecmath/gamma.py)
+# is ~1.3x slower than libm's lgamma, so float64 keeps the rule above.
+LIBRARY_OPS_FLOAT32 = frozenset(("gammaln",))
+
+
+def _float32_library_rule(name, other):
+    def emit(em, k, dt, a):
+        if k == "f" and dt == "float32":
+            fn = em.declare(em.library_symbol(name, dt), a.type, [a.type])
+            return em.builder.call(fn, [a])
+        return other(em, k, dt, a)
+    return emit
+
+
+for _name in LIBRARY_OPS_FLOAT32:
+    OPS[_name] = _float32_library_rule(_name, OPS[_name])
+
+
 def in_library(name, dtype):
     """Whether op `name` on `dtype` is a math library call."""
-    return (name in LIBRARY_OPS or name in LIBRARY_OPS_ERFINV) and dtype in ("float32", "float64")
+    return ((name in LIBRARY_OPS or name in LIBRARY_OPS_ERFINV) and dtype in ("float32", "float64")
+            or name in LIBRARY_OPS_FLOAT32 and dtype == "float32")
 
 
 def _libm_float64_rule(name, cname):

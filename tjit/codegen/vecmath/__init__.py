@@ -14,3 +14,4 @@ from .explog import RULES as _EXPLOG; RULES.update(_EXPLOG)  # noqa: E402,E702
 from .hyperbolic_inverse import RULES as _HYP_INV; RULES.update(_HYP_INV)  # noqa: E402,E702
 from .erfinv64 import RULES as _ERFINV; RULES.update(_ERFINV)  # noqa: E402,E702
 from .bessel_i import RULES as _BESSEL_I; RULES.update(_BESSEL_I)  # noqa: E402,E702
+from .gamma import RULES as _GAMMA; RULES.update(_GAMMA)  # noqa: E402,E702
