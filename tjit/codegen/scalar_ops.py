@@ -522,7 +522,8 @@ _via_float64(special_funcs.bessel_i_builder(1), "i1")
 
 # erfinv and erfcinv are math library functions (vecmath/erfinv64.py, native
 # float32 in erfinv32.py); other dtypes keep the helpers above.
-LIBRARY_OPS_ERFINV = frozenset(("erfcinv", "erfinv"))
+LIBRARY_OPS_ERFINV = frozenset(("erfcinv", "erfinv",
+    "psi"))
 
 
 def _float_library_rule(name, other):

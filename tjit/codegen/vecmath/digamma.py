@@ -1,0 +1,195 @@
+"""digamma (psi) in float64 and natively in float32, branch free.
+
+For y = |x| (x < 0 reflects: psi(x) = psi(1 - x) - pi cot(pi x), and
+psi(1 - x) = psi(y) + 1/y with y = -x exact, so 1 - x is never rounded):
+- y >= X0 (float64 10, float32 6): log(y) - 1/(2y) - sum B_2k/(2k y**2k)
+  (Cephes' coefficients; the reflected lanes add 1/y: + 1/(2y));
+- y < X0: y = z + n with z in [1, 2) (or z = y + 1 for y < 1), t = z - 1 =
+  y - floor(y) exact, psi(z) = g Y + g P(t)/Q(t), g = z - root with the root
+  in parts (Boost's digamma_imp_1_2 rationals, 53- and 24-bit), so relative
+  accuracy holds at the positive root 1.46163...; plus the reciprocals
+  1/(y - k) of the fixed number of downward steps (masked), summed as one
+  fraction num/den (all terms of one sign: no cancellation), and P/Q and
+  num/den share one division.
+- pi cot(pi x) from r = x - rint(x) (exact), a = |r|: for a <= 1/4,
+  cospi(a) / (a sinc(a)); above, pi**2 s sinc(s) / cospi(s), s = 1/2 - a
+  (exact); sinc(v) = sin(pi v)/(pi v) and cospi by their Taylor series in v**2
+  (v <= 1/4: truncation < 2**-60 resp. 2**-33), so pi is never rounded into
+  an argument. Tiny a gives ~1/a (overflowing to inf, like SciPy).
+Special values as tjit's float64 helper (and SciPy): psi(+0) = -inf,
+psi(-0) = +inf, NaN at negative integers and -inf, psi(inf) = inf, NaN -> NaN.
+Near the negative roots (psi(1 - x) and pi cot(pi x) cancel) the error is
+absolute, ~1 ulp of those terms, as in Cephes.
+"""
+from __future__ import annotations
+
+import dataclasses
+import math
+
+from . import explog, explog32
+from .common import float_rule
+
+# Cephes psi.c: B_2k/(2k), k = 1..7, for the series in 1/y**2 (y >= 10)
+ASYMPTOTIC64 = [8.33333333333333333333E-2, -8.33333333333333333333E-3,
+                3.96825396825396825397E-3, -4.16666666666666666667E-3,
+                7.57575757575757575758E-3, -2.10927960927960927961E-2,
+                8.33333333333333333333E-2]
+# float32, y >= 6: the first four (the fifth is 1e-10 of log(6))
+ASYMPTOTIC32 = ASYMPTOTIC64[:4]
+
+# Boost digamma_imp_1_2, 53 bits: psi(z) = g Y + g P(t)/Q(t), t = z - 1, g = z - root
+ROOT64 = (1569415565 / 1073741824, (381566830 / 1073741824) / 1073741824,
+          0.9016312093258695918615325266959189453125e-19)
+P64 = [0.25479851061131551, -0.32555031186804491, -0.65031853770896507,
+       -0.28919126444774784, -0.045251321448739056, -0.0020713321167745952]
+Q64 = [1.0, 2.0767117023730469, 1.4606242909763515, 0.43593529692665969,
+       0.054151797245674225, 0.0021284987017821144, -0.55789841321675513e-6]
+# 24 bits (relative error 4.3e-10 on [1, 2], checked by tools/fit_digamma.py)
+ROOT32 = (1532632.0 / 1048576, 0.3700660185912626595423257213284682051735604e-6)
+P32 = [0.25479851023250261, -0.44981331915268368, -0.43916936919946835,
+       -0.061041765350579073]
+Q32 = [1.0, 1.5890202430554952, 0.65341249856146947, 0.063851690523355715]
+Y = 0.99558162689208984
+
+
+def _sinc_series(terms):
+    """sin(pi v)/(pi v) = sum c_k (v**2)**k."""
+    return [(-1) ** k * math.pi ** (2 * k) / math.factorial(2 * k + 1) for k in range(terms)]
+
+
+def _cospi_series(terms):
+    return [(-1) ** k * math.pi ** (2 * k) / math.factorial(2 * k) for k in range(terms)]
+
+
+@dataclasses.dataclass(frozen=True)
+class Precision:
+    x0: float                  # the asymptotic series from here up
+    asymptotic: list
+    root: tuple                # the positive root in parts, root[0] - 1 exact
+    p: list
+    q: list
+    sinc: list
+    cospi: list
+    log: object                # log(fp, y, corr) + corr for finite y >= x0, small corr
+
+
+def _log64(fp, y, corr):
+    _, e, f = explog.log_reduce(fp, y, subnormals=False)
+    return explog.log_fast(fp, e, f, corr)
+
+
+def _log32(fp, y, corr):
+    return explog32.log_finish(fp, *explog32.log_reduce(fp, y), corr)
+
+
+FLOAT64 = Precision(10.0, ASYMPTOTIC64, ROOT64, P64, Q64, _sinc_series(10),
+                    _cospi_series(10), _log64)
+FLOAT32 = Precision(6.0, ASYMPTOTIC32, ROOT32, P32, Q32, _sinc_series(6),
+                    _cospi_series(7), _log32)
+
+
+def _pi_cot_pi(fp, p, x):
+    """pi cot(pi x) for finite non-integer x (see the module docstring)."""
+    r = fp.sub(x, fp.rint(x))
+    a = fp.abs(r)
+    low = fp.le(a, fp.c(0.25))
+    v = fp.sel(low, a, fp.sub(fp.c(0.5), a))
+    z = fp.mul(v, v)
+    sin_part = fp.muladd(fp.mul(v, z), fp.horner(z, p.sinc[1:]), v)       # v sinc(v)
+    cos_part = fp.muladd(z, fp.horner(z, p.cospi[1:]), fp.c(1.0))
+    num = fp.sel(low, cos_part, fp.mul(sin_part, fp.c(math.pi ** 2)))
+    den = fp.sel(low, sin_part, cos_part)
+    return fp.copysign(fp.div(num, den), r)
+
+
+def _reciprocals(fp, p, ys, reflected, big, y):
+    """The shift's reciprocals, largest k (smallest term) first, as quotients:
+    pairs 1/a + 1/b = (a + b)/(a b) (a + b exact), a = ys - k, b = a - 1, where
+    a term is active while its d >= 1; the k = 0 term is +1/y where reflected
+    (y >= 1), -1/y for y < 1 otherwise. The first pair's division gives 1/y
+    for the asymptotic lanes (the first quotient returned)."""
+    steps = int(p.x0) - 1
+    quotients = []
+    for k in range(0, steps, 2):
+        a = fp.sub(ys, fp.c(float(k)))
+        a_on = fp.ge(a, fp.c(1.0))
+        sign_a = fp.c(1.0)
+        if k == 0:
+            # reflected: +1/y for y >= 1; else -1/y for y < 1 (a = ys there)
+            a_on = fp.sel(reflected, a_on, fp.lt(ys, fp.c(1.0)))
+            sign_a = fp.sel(reflected, fp.c(1.0), fp.c(-1.0))
+        if k + 1 < steps:
+            b = fp.sub(ys, fp.c(float(k + 1)))
+            b_on = fp.ge(b, fp.c(1.0))
+            # a_on and b_on together imply a's sign is +
+            num = fp.sel(a_on, fp.sel(b_on, fp.add(a, b), sign_a),
+                         fp.sel(b_on, fp.c(1.0), fp.c(0.0)))
+            den = fp.sel(a_on, fp.sel(b_on, fp.mul(a, b), a), fp.sel(b_on, b, fp.c(1.0)))
+        else:
+            num = fp.sel(a_on, fp.c(1.0), fp.c(0.0))
+            den = fp.sel(a_on, a, fp.c(1.0))
+        if k == 0:
+            num = fp.sel(big, fp.c(1.0), num)
+            den = fp.sel(big, y, den)
+        quotients.append(fp.div(num, den))
+        if k == 0:
+            # the first quotient's rounding error where num = +-1 (1/num = num):
+            # -1/y is the big term for y < 1
+            unit = fp.eq(fp.abs(num), fp.c(1.0))
+            rest = fp.mul(fp.mul(fp.fma(fp.neg(quotients[0]), den, num), quotients[0]), num)
+            first_lo = fp.sel(unit, rest, fp.c(0.0))
+    return quotients, first_lo
+
+
+def _psi_plus(fp, p, y, reflected):
+    """psi(y) for y >= 0 (or -0), plus 1/y where `reflected`: psi(1 + y)."""
+    big = fp.ge(y, fp.c(p.x0))
+    finite = fp.lt(y, fp.c(math.inf))
+    yb = fp.sel(fp.and_(big, finite), y, fp.c(p.x0))
+    ys = fp.sel(big, fp.c(1.5), y)
+    t = fp.sub(ys, fp.trunc(ys))
+    g = fp.sub(t, fp.c(p.root[0] - 1.0))
+    for part in p.root[1:]:
+        g = fp.sub(g, fp.c(part))
+    quotients, first_lo = _reciprocals(fp, p, ys, reflected, big, yb)
+    # psi(z) = g Y + g P/Q with g Y exact as a pair
+    near, near_lo = fp.two_prod(g, fp.c(Y))
+    near_lo = fp.muladd(g, fp.div(fp.horner(t, p.p), fp.horner(t, p.q)), near_lo)
+    # the terms summed smallest first, each addition's error kept (TwoSum)
+    total, carry = quotients[-1], fp.add(near_lo, first_lo)
+    for q in reversed(quotients[:-1]):
+        total, err = fp.two_sum(total, q)
+        carry = fp.add(carry, err)
+    total, err = fp.two_sum(total, near)
+    small = fp.add(total, fp.add(carry, err))
+    # -1/y overflows for tiny y (+-0 too): the answer, which the sums would make NaN
+    small = fp.sel(fp.lt(fp.abs(quotients[0]), fp.c(math.inf)), small, quotients[0])
+    # asymptotic: log(y) -+ 1/(2y) - s(1/y**2); quotients[0] = 1/y here
+    inv = fp.sel(big, quotients[0], fp.c(0.0))
+    w = fp.mul(inv, inv)
+    series = fp.mul(w, fp.horner(w, p.asymptotic))
+    half = fp.mul(inv, fp.sel(reflected, fp.c(0.5), fp.c(-0.5)))
+    large = fp.sel(finite, p.log(fp, yb, fp.sub(half, series)), y)
+    return fp.sel(big, large, small)
+
+
+def digamma(fp, p, x):
+    negative = fp.lt(x, fp.c(0.0))
+    y = fp.sel(negative, fp.neg(x), x)        # -0 stays -0: psi(-0) = -1/-0 = +inf
+    plus = _psi_plus(fp, p, y, negative)
+    finite = fp.lt(y, fp.c(math.inf))
+    reflection = _pi_cot_pi(fp, p, fp.sel(finite, x, fp.c(0.5)))
+    result = fp.sel(negative, fp.sub(plus, reflection), plus)
+    pole = fp.and_(negative, fp.eq(x, fp.rint(x)))     # and -inf
+    return fp.sel(fp.or_(pole, fp.isnan(x)), fp.c(math.nan), result)
+
+
+def build_digamma64(fp, x):
+    return digamma(fp, FLOAT64, x)
+
+
+def build_digamma32(fp, x):
+    return digamma(fp, FLOAT32, x)
+
+
+RULES = {"psi": float_rule(build_digamma64, "psi", build_digamma32)}
