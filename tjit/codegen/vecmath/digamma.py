@@ -44,12 +44,23 @@ P64 = [0.25479851061131551, -0.32555031186804491, -0.65031853770896507,
        -0.28919126444774784, -0.045251321448739056, -0.0020713321167745952]
 Q64 = [1.0, 2.0767117023730469, 1.4606242909763515, 0.43593529692665969,
        0.054151797245674225, 0.0021284987017821144, -0.55789841321675513e-6]
-# 24 bits (relative error 4.3e-10 on [1, 2], checked by tools/fit_digamma.py)
-ROOT32 = (1532632.0 / 1048576, 0.3700660185912626595423257213284682051735604e-6)
+# 24 bits (relative error 4.3e-10 on [1, 2], checked by tools/fit_digamma.py);
+# Boost's root_minor (3.7006601859e-7) is split in two floats: one alone is off by 1e-14
+ROOT32 = (1532632.0 / 1048576, 3.700660045069526e-07, 1.4084309686948106e-14)
 P32 = [0.25479851023250261, -0.44981331915268368, -0.43916936919946835,
        -0.061041765350579073]
 Q32 = [1.0, 1.5890202430554952, 0.65341249856146947, 0.063851690523355715]
 Y = 0.99558162689208984
+# psi(r + d) = sum c_n d**n around the first negative root r (c_n = (-1)**(n+1)
+# zeta(n+1, r); tools/fit_digamma.py): there psi(1 - x) and pi cot(pi x) cancel
+NEG_ROOT64 = (-0.5040830082644554, -8.15428206243813e-18)
+NEG_ROOT32 = (-0.5040830373764038, 2.9111948407489763e-08)
+NEG_TAYLOR = [8.939798558792134, -0.8093454625306507, 32.258572064915505,
+              -2.761011648790828, 128.27342343090902, -14.70672173553036,
+              513.2704629562862, -75.37700066344631, 2055.5357119463315,
+              -368.5783503832191, 8234.667099203069, -1743.364608867363,
+              32997.785655255044, -8051.818155363498, 132262.95480834588]
+NEG_WINDOW = 0.04
 
 
 def _sinc_series(terms):
@@ -71,6 +82,9 @@ class Precision:
     sinc: list
     cospi: list
     log: object                # log(fp, y, corr) + corr for finite y >= x0, small corr
+    neg_root: tuple            # the first negative root as hi + lo
+    neg_taylor: list           # c_1, c_2, ... (15 terms: < 2**-56 relative at the edge)
+    neg_window: float          # |x - root| below which the Taylor sum is used
 
 
 def _log64(fp, y, corr):
@@ -83,9 +97,11 @@ def _log32(fp, y, corr):
 
 
 FLOAT64 = Precision(10.0, ASYMPTOTIC64, ROOT64, P64, Q64, _sinc_series(10),
-                    _cospi_series(10), _log64)
+                    _cospi_series(10), _log64, NEG_ROOT64,
+                    NEG_TAYLOR, NEG_WINDOW)
 FLOAT32 = Precision(6.0, ASYMPTOTIC32, ROOT32, P32, Q32, _sinc_series(6),
-                    _cospi_series(7), _log32)
+                    _cospi_series(7), _log32, NEG_ROOT32,
+                    NEG_TAYLOR[:7], NEG_WINDOW)
 
 
 def _pi_cot_pi(fp, p, x):
@@ -180,6 +196,9 @@ def digamma(fp, p, x):
     finite = fp.lt(y, fp.c(math.inf))
     reflection = _pi_cot_pi(fp, p, fp.sel(finite, x, fp.c(0.5)))
     result = fp.sel(negative, fp.sub(plus, reflection), plus)
+    d = fp.sub(fp.sub(x, fp.c(p.neg_root[0])), fp.c(p.neg_root[1]))    # first step exact
+    taylor = fp.mul(d, fp.horner(d, p.neg_taylor))
+    result = fp.sel(fp.lt(fp.abs(d), fp.c(p.neg_window)), taylor, result)
     pole = fp.and_(negative, fp.eq(x, fp.rint(x)))     # and -inf
     return fp.sel(fp.or_(pole, fp.isnan(x)), fp.c(math.nan), result)
 
