@@ -7,10 +7,12 @@ psi(1 - x) = psi(y) + 1/y with y = -x exact, so 1 - x is never rounded):
 - y < X0: y = z + n with z in [1, 2) (or z = y + 1 for y < 1), t = z - 1 =
   y - floor(y) exact, psi(z) = g Y + g P(t)/Q(t), g = z - root with the root
   in parts (Boost's digamma_imp_1_2 rationals, 53- and 24-bit), so relative
-  accuracy holds at the positive root 1.46163...; plus the reciprocals
-  1/(y - k) of the fixed number of downward steps (masked), summed as one
-  fraction num/den (all terms of one sign: no cancellation), and P/Q and
-  num/den share one division.
+  accuracy holds at the positive root 1.46163...; g Y as an exact pair. Plus
+  the reciprocals 1/(y - k) of a fixed number of downward steps (masked: a
+  term is on while y - k >= 1), in pairs (a + b)/(a b) with a + b exact (one
+  division per pair; the first also gives -1/y for y < 1, with its rounding
+  error recovered, and 1/y for the asymptotic lanes), all of one sign, summed
+  smallest first with TwoSum so no addition's rounding is lost.
 - pi cot(pi x) from r = x - rint(x) (exact), a = |r|: for a <= 1/4,
   cospi(a) / (a sinc(a)); above, pi**2 s sinc(s) / cospi(s), s = 1/2 - a
   (exact); sinc(v) = sin(pi v)/(pi v) and cospi by their Taylor series in v**2
@@ -19,7 +21,9 @@ psi(1 - x) = psi(y) + 1/y with y = -x exact, so 1 - x is never rounded):
 Special values as tjit's float64 helper (and SciPy): psi(+0) = -inf,
 psi(-0) = +inf, NaN at negative integers and -inf, psi(inf) = inf, NaN -> NaN.
 Near the negative roots (psi(1 - x) and pi cot(pi x) cancel) the error is
-absolute, ~1 ulp of those terms, as in Cephes.
+absolute, ~1 ulp of those terms, as in Cephes; except around the first one,
+-0.50408... (|x - root| < 0.04), where, as in SciPy, a Taylor sum in x - root
+keeps the error relative.
 """
 from __future__ import annotations
 
