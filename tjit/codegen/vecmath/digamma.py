@@ -12,7 +12,9 @@ psi(1 - x) = psi(y) + 1/y with y = -x exact, so 1 - x is never rounded):
   term is on while y - k >= 1), in pairs (a + b)/(a b) with a + b exact (one
   division per pair; the first also gives -1/y for y < 1, with its rounding
   error recovered, and 1/y for the asymptotic lanes), all of one sign, summed
-  smallest first with TwoSum so no addition's rounding is lost.
+  with TwoSum so no addition's rounding is lost. Lanes take one branch or the
+  other, so divisions are shared: the asymptotic lanes' log (float64) divides
+  where the others compute P/Q.
 - pi cot(pi x) from r = x - rint(x) (exact), a = |r|: for a <= 1/4,
   cospi(a) / (a sinc(a)); above, pi**2 s sinc(s) / cospi(s), s = 1/2 - a
   (exact); sinc(v) = sin(pi v)/(pi v) and cospi by their Taylor series in v**2
@@ -65,6 +67,7 @@ NEG_TAYLOR = [8.939798558792134, -0.8093454625306507, 32.258572064915505,
               -368.5783503832191, 8234.667099203069, -1743.364608867363,
               32997.785655255044, -8051.818155363498, 132262.95480834588]
 NEG_WINDOW = 0.04
+CHUNK64, CHUNK32 = 2, 2
 
 
 def _sinc_series(terms):
@@ -85,27 +88,43 @@ class Precision:
     q: list
     sinc: list
     cospi: list
-    log: object                # log(fp, y, corr) + corr for finite y >= x0, small corr
+    chunk: int                 # reciprocals summed as one fraction
+    log_reduce: object         # (e, f): y = 2**e (1 + f), finite y >= x0
+    log_divides: bool          # log_finish needs s = f/(2 + f)
+    log_finish: object         # (fp, e, f, s, corr): log(y) + corr, small corr
     neg_root: tuple            # the first negative root as hi + lo
     neg_taylor: list           # c_1, c_2, ... (15 terms: < 2**-56 relative at the edge)
     neg_window: float          # |x - root| below which the Taylor sum is used
 
 
-def _log64(fp, y, corr):
+def _log_reduce64(fp, y):
     _, e, f = explog.log_reduce(fp, y, subnormals=False)
-    return explog.log_fast(fp, e, f, corr)
+    return e, f
 
 
-def _log32(fp, y, corr):
-    return explog32.log_finish(fp, *explog32.log_reduce(fp, y), corr)
+def _log_finish64(fp, e, f, s, corr):
+    """explog.log_fast (e ln2 + log(1 + f) + corr) with its s = f/(2 + f) given."""
+    z = fp.mul(s, s)
+    r = fp.mul(z, fp.horner(z, explog.LOG_LG))
+    hfsq = fp.mul(fp.mul(f, f), fp.c(0.5))
+    inner = fp.fma(s, fp.add(hfsq, r), fp.muladd(e, fp.c(explog.LN2_LO), corr))
+    return fp.sub(fp.mul(e, fp.c(explog.LN2_HI)), fp.sub(fp.sub(hfsq, inner), f))
 
 
-FLOAT64 = Precision(10.0, ASYMPTOTIC64, ROOT64, P64, Q64, _sinc_series(10),
-                    _cospi_series(10), _log64, NEG_ROOT64,
-                    NEG_TAYLOR, NEG_WINDOW)
-FLOAT32 = Precision(6.0, ASYMPTOTIC32, ROOT32, P32, Q32, _sinc_series(6),
-                    _cospi_series(7), _log32, NEG_ROOT32,
-                    NEG_TAYLOR[:7], NEG_WINDOW)
+def _log_finish32(fp, e, f, _, corr):
+    return explog32.log_finish(fp, e, f, corr)
+
+
+FLOAT64 = Precision(
+    x0=10.0, asymptotic=ASYMPTOTIC64, root=ROOT64, p=P64, q=Q64, sinc=_sinc_series(10),
+    cospi=_cospi_series(10), chunk=CHUNK64, log_reduce=_log_reduce64, log_divides=True,
+    log_finish=_log_finish64, neg_root=NEG_ROOT64, neg_taylor=NEG_TAYLOR,
+    neg_window=NEG_WINDOW)
+FLOAT32 = Precision(
+    x0=6.0, asymptotic=ASYMPTOTIC32, root=ROOT32, p=P32, q=Q32, sinc=_sinc_series(6),
+    cospi=_cospi_series(7), chunk=CHUNK32, log_reduce=explog32.log_reduce, log_divides=False,
+    log_finish=_log_finish32, neg_root=NEG_ROOT32, neg_taylor=NEG_TAYLOR[:7],
+    neg_window=NEG_WINDOW)
 
 
 def _pi_cot_pi(fp, p, x):
@@ -123,40 +142,37 @@ def _pi_cot_pi(fp, p, x):
 
 
 def _reciprocals(fp, p, ys, reflected, big, y):
-    """The shift's reciprocals, largest k (smallest term) first, as quotients:
-    pairs 1/a + 1/b = (a + b)/(a b) (a + b exact), a = ys - k, b = a - 1, where
-    a term is active while its d >= 1; the k = 0 term is +1/y where reflected
-    (y >= 1), -1/y for y < 1 otherwise. The first pair's division gives 1/y
-    for the asymptotic lanes (the first quotient returned)."""
+    """The shift's reciprocals as quotients: chunks of `p.chunk` terms 1/d,
+    d = ys - k, each summed as one fraction num/den (pairs: (a + b)/(a b),
+    a + b exact; chunks of 3 cost up to ~1 ulp more, mostly where the last
+    terms, the largest, share one); a term is on
+    while d >= 1, and the k = 0 term is +1/y where reflected (y >= 1), -1/y for
+    y < 1 otherwise. The first chunk's division gives 1/y for the asymptotic
+    lanes. Returns (quotients, the first quotient's rounding error where its
+    num is +-1: -1/y is the big term for y < 1)."""
     steps = int(p.x0) - 1
     quotients = []
-    for k in range(0, steps, 2):
-        a = fp.sub(ys, fp.c(float(k)))
-        a_on = fp.ge(a, fp.c(1.0))
-        sign_a = fp.c(1.0)
-        if k == 0:
-            # reflected: +1/y for y >= 1; else -1/y for y < 1 (a = ys there)
-            a_on = fp.sel(reflected, a_on, fp.lt(ys, fp.c(1.0)))
-            sign_a = fp.sel(reflected, fp.c(1.0), fp.c(-1.0))
-        if k + 1 < steps:
-            b = fp.sub(ys, fp.c(float(k + 1)))
-            b_on = fp.ge(b, fp.c(1.0))
-            # a_on and b_on together imply a's sign is +
-            num = fp.sel(a_on, fp.sel(b_on, fp.add(a, b), sign_a),
-                         fp.sel(b_on, fp.c(1.0), fp.c(0.0)))
-            den = fp.sel(a_on, fp.sel(b_on, fp.mul(a, b), a), fp.sel(b_on, b, fp.c(1.0)))
-        else:
-            num = fp.sel(a_on, fp.c(1.0), fp.c(0.0))
-            den = fp.sel(a_on, a, fp.c(1.0))
-        if k == 0:
+    first_lo = None
+    for k0 in range(0, steps, p.chunk):
+        num, den = fp.c(0.0), fp.c(1.0)
+        for k in range(k0, min(k0 + p.chunk, steps)):
+            d = fp.sub(ys, fp.c(float(k)))
+            on = fp.ge(d, fp.c(1.0))
+            sign = fp.c(1.0)
+            if k == 0:
+                on = fp.sel(reflected, on, fp.lt(ys, fp.c(1.0)))
+                sign = fp.sel(reflected, fp.c(1.0), fp.c(-1.0))
+            num = fp.sel(on, fp.muladd(num, d, fp.mul(den, sign)) if k == 0 else
+                         fp.muladd(num, d, den), num)
+            den = fp.sel(on, fp.mul(den, d), den)
+        if k0 == 0:
             num = fp.sel(big, fp.c(1.0), num)
             den = fp.sel(big, y, den)
-        quotients.append(fp.div(num, den))
-        if k == 0:
-            # the first quotient's rounding error where num = +-1 (1/num = num):
-            # -1/y is the big term for y < 1
+        q = fp.div(num, den)
+        quotients.append(q)
+        if k0 == 0:
             unit = fp.eq(fp.abs(num), fp.c(1.0))
-            rest = fp.mul(fp.mul(fp.fma(fp.neg(quotients[0]), den, num), quotients[0]), num)
+            rest = fp.mul(fp.mul(fp.fma(fp.neg(q), den, num), q), num)
             first_lo = fp.sel(unit, rest, fp.c(0.0))
     return quotients, first_lo
 
@@ -172,10 +188,16 @@ def _psi_plus(fp, p, y, reflected):
     for part in p.root[1:]:
         g = fp.sub(g, fp.c(part))
     quotients, first_lo = _reciprocals(fp, p, ys, reflected, big, yb)
+    # one division: P/Q for the small lanes, the log's for the asymptotic ones
+    e, f = p.log_reduce(fp, yb)
+    top, bottom = fp.horner(t, p.p), fp.horner(t, p.q)
+    if p.log_divides:
+        top, bottom = fp.sel(big, f, top), fp.sel(big, fp.add(fp.c(2.0), f), bottom)
+    ratio = fp.div(top, bottom)
     # psi(z) = g Y + g P/Q with g Y exact as a pair
     near, near_lo = fp.two_prod(g, fp.c(Y))
-    near_lo = fp.muladd(g, fp.div(fp.horner(t, p.p), fp.horner(t, p.q)), near_lo)
-    # the terms summed smallest first, each addition's error kept (TwoSum)
+    near_lo = fp.muladd(g, ratio, near_lo)
+    # the terms summed with each addition's error kept (TwoSum)
     total, carry = quotients[-1], fp.add(near_lo, first_lo)
     for q in reversed(quotients[:-1]):
         total, err = fp.two_sum(total, q)
@@ -189,7 +211,7 @@ def _psi_plus(fp, p, y, reflected):
     w = fp.mul(inv, inv)
     series = fp.mul(w, fp.horner(w, p.asymptotic))
     half = fp.mul(inv, fp.sel(reflected, fp.c(0.5), fp.c(-0.5)))
-    large = fp.sel(finite, p.log(fp, yb, fp.sub(half, series)), y)
+    large = fp.sel(finite, p.log_finish(fp, e, f, ratio, fp.sub(half, series)), y)
     return fp.sel(big, large, small)
 
 
