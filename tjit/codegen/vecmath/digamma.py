@@ -2,8 +2,8 @@
 
 For y = |x| (x < 0 reflects: psi(x) = psi(1 - x) - pi cot(pi x), and
 psi(1 - x) = psi(y) + 1/y with y = -x exact, so 1 - x is never rounded):
-- y >= X0 (float64 10, float32 6): log(y) - 1/(2y) - sum B_2k/(2k y**2k)
-  (Cephes' coefficients; the reflected lanes add 1/y: + 1/(2y));
+- y >= X0 (float64 7, float32 4): log(y) - 1/(2y) - sum B_2k/(2k y**2k)
+  (14 resp. 7 terms; the reflected lanes add 1/y: + 1/(2y));
 - y < X0: y = z + n with z in [1, 2) (or z = y + 1 for y < 1), t = z - 1 =
   y - floor(y) exact, psi(z) = g Y + g P(t)/Q(t), g = z - root with the root
   in parts (Boost's digamma_imp_1_2 rationals, 53- and 24-bit), so relative
@@ -35,13 +35,13 @@ import math
 from . import explog, explog32
 from .common import float_rule
 
-# Cephes psi.c: B_2k/(2k), k = 1..7, for the series in 1/y**2 (y >= 10)
-ASYMPTOTIC64 = [8.33333333333333333333E-2, -8.33333333333333333333E-3,
-                3.96825396825396825397E-3, -4.16666666666666666667E-3,
-                7.57575757575757575758E-3, -2.10927960927960927961E-2,
-                8.33333333333333333333E-2]
-# float32, y >= 6: the first four (the fifth is 1e-10 of log(6))
-ASYMPTOTIC32 = ASYMPTOTIC64[:4]
+# B_2k/(2k), k = 1..14, for the series in 1/y**2: float64 from y >= 7 (the
+# first omitted term is 5e-19 of log(y)), float32 the first 7 from y >= 4 (7e-11)
+ASYMPTOTIC = [0.08333333333333333, -0.008333333333333333, 0.003968253968253968,
+              -0.004166666666666667, 0.007575757575757576, -0.021092796092796094,
+              0.08333333333333333, -0.4432598039215686, 3.0539543302701198,
+              -26.456212121212122, 281.46014492753625, -3607.5105463980462,
+              54827.583333333336, -974936.8238505747]
 
 # Boost digamma_imp_1_2, 53 bits: psi(z) = g Y + g P(t)/Q(t), t = z - 1, g = z - root
 ROOT64 = (1569415565 / 1073741824, (381566830 / 1073741824) / 1073741824,
@@ -116,12 +116,12 @@ def _log_finish32(fp, e, f, _, corr):
 
 
 FLOAT64 = Precision(
-    x0=10.0, asymptotic=ASYMPTOTIC64, root=ROOT64, p=P64, q=Q64, sinc=_sinc_series(10),
+    x0=7.0, asymptotic=ASYMPTOTIC, root=ROOT64, p=P64, q=Q64, sinc=_sinc_series(10),
     cospi=_cospi_series(10), chunk=CHUNK64, log_reduce=_log_reduce64, log_divides=True,
     log_finish=_log_finish64, neg_root=NEG_ROOT64, neg_taylor=NEG_TAYLOR,
     neg_window=NEG_WINDOW)
 FLOAT32 = Precision(
-    x0=6.0, asymptotic=ASYMPTOTIC32, root=ROOT32, p=P32, q=Q32, sinc=_sinc_series(6),
+    x0=4.0, asymptotic=ASYMPTOTIC[:7], root=ROOT32, p=P32, q=Q32, sinc=_sinc_series(6),
     cospi=_cospi_series(7), chunk=CHUNK32, log_reduce=explog32.log_reduce, log_divides=False,
     log_finish=_log_finish32, neg_root=NEG_ROOT32, neg_taylor=NEG_TAYLOR[:7],
     neg_window=NEG_WINDOW)
