@@ -11,10 +11,11 @@ Reference: mpmath at 40 digits (SciPy's psi is itself off by up to ~2.6 ulp for
 x > 0 and ~7 ulp near -0.504; docs/accuracy.md).
 Bounds, in ulps of the exact value rounded to the dtype:
 - x > 0 and |x + 0.504| < 0.1: relative, 2 ulp (x > 0) and 4 ulp (near the
-  negative root); measured <= 1.56 / 1.54 (float64 / float32) and <= 3.4 / 2.6;
+  negative root); measured <= 1.45 / 1.41 (float64 / float32) and <= 2.71 / 2.48;
 - other x < 0, where psi(1 - x) and pi cot(pi x) cancel near psi's other
   negative roots: absolute, 4 ulp of the largest of |psi(x)|, |psi(1 - x)|
-  and |pi cot(pi x)| (as Cephes/SciPy, which are worse there); measured <= 2.8.
+  and |pi cot(pi x)| (as Cephes/SciPy, which are worse there); measured <= 2.48.
+Larger sweeps: tools/fit_digamma.py --sweep (docs/accuracy.md).
 """
 from __future__ import annotations
 

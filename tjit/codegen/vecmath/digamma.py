@@ -67,7 +67,7 @@ NEG_TAYLOR = [8.939798558792134, -0.8093454625306507, 32.258572064915505,
               -368.5783503832191, 8234.667099203069, -1743.364608867363,
               32997.785655255044, -8051.818155363498, 132262.95480834588]
 NEG_WINDOW = 0.04
-CHUNK64, CHUNK32 = 2, 2
+CHUNK64, CHUNK32 = 2, 2      # reciprocals per division (3: one division less, ~0.5 ulp more)
 
 
 def _sinc_series(terms):
@@ -93,7 +93,7 @@ class Precision:
     log_divides: bool          # log_finish needs s = f/(2 + f)
     log_finish: object         # (fp, e, f, s, corr): log(y) + corr, small corr
     neg_root: tuple            # the first negative root as hi + lo
-    neg_taylor: list           # c_1, c_2, ... (15 terms: < 2**-56 relative at the edge)
+    neg_taylor: list           # c_1, c_2, ... (15 resp. 7 terms: < 2**-56 resp. 2**-28 at the edge)
     neg_window: float          # |x - root| below which the Taylor sum is used
 
 
@@ -144,12 +144,11 @@ def _pi_cot_pi(fp, p, x):
 def _reciprocals(fp, p, ys, reflected, big, y):
     """The shift's reciprocals as quotients: chunks of `p.chunk` terms 1/d,
     d = ys - k, each summed as one fraction num/den (pairs: (a + b)/(a b),
-    a + b exact; chunks of 3 cost up to ~1 ulp more, mostly where the last
-    terms, the largest, share one); a term is on
-    while d >= 1, and the k = 0 term is +1/y where reflected (y >= 1), -1/y for
-    y < 1 otherwise. The first chunk's division gives 1/y for the asymptotic
-    lanes. Returns (quotients, the first quotient's rounding error where its
-    num is +-1: -1/y is the big term for y < 1)."""
+    a + b exact). A term is on while d >= 1; the k = 0 term is +1/y where
+    reflected (y >= 1), -1/y for y < 1 otherwise. The first chunk's division
+    gives 1/y for the asymptotic lanes. Returns (quotients, the first
+    quotient's rounding error where its num is +-1: -1/y is the big term for
+    y < 1)."""
     steps = int(p.x0) - 1
     quotients = []
     first_lo = None
