@@ -18,13 +18,13 @@ psi(1 - x) = psi(y) + 1/y with y = -x exact, so 1 - x is never rounded):
 - pi cot(pi x) from r = x - rint(x) (exact), a = |r|: for a <= 1/4,
   cospi(a) / (a sinc(a)); above, pi**2 s sinc(s) / cospi(s), s = 1/2 - a
   (exact); sinc(v) = sin(pi v)/(pi v) and cospi by their Taylor series in v**2
-  (v <= 1/4: truncation < 2**-60 resp. 2**-33), so pi is never rounded into
+  (v <= 1/4: truncation < 2**-58 resp. 2**-33), so pi is never rounded into
   an argument. Tiny a gives ~1/a (overflowing to inf, like SciPy).
 Special values as tjit's float64 helper (and SciPy): psi(+0) = -inf,
 psi(-0) = +inf, NaN at negative integers and -inf, psi(inf) = inf, NaN -> NaN.
 Near the negative roots (psi(1 - x) and pi cot(pi x) cancel) the error is
 absolute, ~1 ulp of those terms, as in Cephes; except around the first one,
--0.50408... (|x - root| < 0.04), where, as in SciPy, a Taylor sum in x - root
+-0.50408... (|x - root| < 0.015, float32 0.04), where, as in SciPy, a Taylor sum in x - root
 keeps the error relative.
 """
 from __future__ import annotations
@@ -64,9 +64,8 @@ NEG_ROOT32 = (-0.5040830373764038, 2.9111948407489763e-08)
 NEG_TAYLOR = [8.939798558792134, -0.8093454625306507, 32.258572064915505,
               -2.761011648790828, 128.27342343090902, -14.70672173553036,
               513.2704629562862, -75.37700066344631, 2055.5357119463315,
-              -368.5783503832191, 8234.667099203069, -1743.364608867363,
-              32997.785655255044, -8051.818155363498, 132262.95480834588]
-NEG_WINDOW = 0.04
+              -368.5783503832191, 8234.667099203069]
+NEG_WINDOW = 0.015
 CHUNK64, CHUNK32 = 2, 2      # reciprocals per division (3: one division less, ~0.5 ulp more)
 
 
@@ -93,7 +92,7 @@ class Precision:
     log_divides: bool          # log_finish needs s = f/(2 + f)
     log_finish: object         # (fp, e, f, s, corr): log(y) + corr, small corr
     neg_root: tuple            # the first negative root as hi + lo
-    neg_taylor: list           # c_1, c_2, ... (15 resp. 7 terms: < 2**-56 resp. 2**-28 at the edge)
+    neg_taylor: list           # c_1, c_2, ... (11 resp. 7 terms: < 2**-58 resp. 2**-27 at the edge)
     neg_window: float          # |x - root| below which the Taylor sum is used
 
 
@@ -116,15 +115,15 @@ def _log_finish32(fp, e, f, _, corr):
 
 
 FLOAT64 = Precision(
-    x0=7.0, asymptotic=ASYMPTOTIC, root=ROOT64, p=P64, q=Q64, sinc=_sinc_series(10),
-    cospi=_cospi_series(10), chunk=CHUNK64, log_reduce=_log_reduce64, log_divides=True,
+    x0=7.0, asymptotic=ASYMPTOTIC, root=ROOT64, p=P64, q=Q64, sinc=_sinc_series(9),
+    cospi=_cospi_series(9), chunk=CHUNK64, log_reduce=_log_reduce64, log_divides=True,
     log_finish=_log_finish64, neg_root=NEG_ROOT64, neg_taylor=NEG_TAYLOR,
     neg_window=NEG_WINDOW)
 FLOAT32 = Precision(
     x0=4.0, asymptotic=ASYMPTOTIC[:7], root=ROOT32, p=P32, q=Q32, sinc=_sinc_series(6),
     cospi=_cospi_series(7), chunk=CHUNK32, log_reduce=explog32.log_reduce, log_divides=False,
     log_finish=_log_finish32, neg_root=NEG_ROOT32, neg_taylor=NEG_TAYLOR[:7],
-    neg_window=NEG_WINDOW)
+    neg_window=0.04)
 
 
 def _pi_cot_pi(fp, p, x):
