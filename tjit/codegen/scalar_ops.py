@@ -524,7 +524,8 @@ _via_float64(special_funcs.bessel_i_builder(1), "i1")
 # float32 in erfinv32.py); other dtypes keep the helpers above.
 LIBRARY_OPS_ERFINV = frozenset(("erfcinv", "erfinv",
     "i0", "i1",
-    "gamma"))
+    "gamma",
+    "psi"))
 
 
 def _float_library_rule(name, other):

@@ -15,3 +15,4 @@ from .hyperbolic_inverse import RULES as _HYP_INV; RULES.update(_HYP_INV)  # noq
 from .erfinv64 import RULES as _ERFINV; RULES.update(_ERFINV)  # noqa: E402,E702
 from .bessel_i import RULES as _BESSEL_I; RULES.update(_BESSEL_I)  # noqa: E402,E702
 from .gamma import RULES as _GAMMA; RULES.update(_GAMMA)  # noqa: E402,E702
+from .digamma import RULES as _DIGAMMA; RULES.update(_DIGAMMA)  # noqa: E402,E702
