@@ -520,9 +520,22 @@ _via_float64(special_funcs.build_erfcinv, "erfcinv")
 _via_float64(special_funcs.bessel_i_builder(0), "i0")
 _via_float64(special_funcs.bessel_i_builder(1), "i1")
 
+
+def _libm_float64_rule(name, cname):
+    """The C library's double function, used for float32 too (glibc's j0f and j1f are
+    less accurate than rounding the double result)."""
+    def build(em, args):
+        em.builder.ret(em.libm(cname, *args))
+    _via_float64(build, name)
+
+
+_libm_float64_rule("j0", "j0")
+_libm_float64_rule("j1", "j1")
+
 # erfinv and erfcinv are math library functions (vecmath/erfinv64.py, native
 # float32 in erfinv32.py); other dtypes keep the helpers above.
-LIBRARY_OPS_ERFINV = frozenset(("erfcinv", "erfinv"))
+LIBRARY_OPS_ERFINV = frozenset(("erfcinv", "erfinv",
+    "j0", "j1"))
 
 
 def _float_library_rule(name, other):
@@ -541,15 +554,3 @@ for _name in LIBRARY_OPS_ERFINV:
 def in_library(name, dtype):
     """Whether op `name` on `dtype` is a math library call."""
     return (name in LIBRARY_OPS or name in LIBRARY_OPS_ERFINV) and dtype in ("float32", "float64")
-
-
-def _libm_float64_rule(name, cname):
-    """The C library's double function, used for float32 too (glibc's j0f and j1f are
-    less accurate than rounding the double result)."""
-    def build(em, args):
-        em.builder.ret(em.libm(cname, *args))
-    _via_float64(build, name)
-
-
-_libm_float64_rule("j0", "j0")
-_libm_float64_rule("j1", "j1")

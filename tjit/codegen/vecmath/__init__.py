@@ -13,3 +13,4 @@ from .trig import RULES as _TRIG; RULES.update(_TRIG)  # noqa: E402,E702
 from .explog import RULES as _EXPLOG; RULES.update(_EXPLOG)  # noqa: E402,E702
 from .hyperbolic_inverse import RULES as _HYP_INV; RULES.update(_HYP_INV)  # noqa: E402,E702
 from .erfinv64 import RULES as _ERFINV; RULES.update(_ERFINV)  # noqa: E402,E702
+from .bessel_j import RULES as _BESSEL_J; RULES.update(_BESSEL_J)  # noqa: E402,E702
