@@ -32,7 +32,6 @@ from .trig_reduce import _TWO_OVER_PI, _TWO_OVER_PI_BITS, reduce_f64
 
 SPLIT = 5.0                          # |x| above: Hankel's form
 T_SCALE = 2.0 / SPLIT ** 2           # t = x**2 T_SCALE - 1 (small), 2 u - 1 (large)
-SQRT_2_OVER_PI = math.sqrt(2 / math.pi)
 PIO4_HI = 0.7853981633974483         # pi/4 = PIO4_HI + PIO4_LO to ~2**-107
 PIO4_LO = 3.061616997868383e-17
 
@@ -108,10 +107,27 @@ FITS = {(0, "float64"): (R0_64, P0_64, Q0_64), (1, "float64"): (R1_64, P1_64, Q1
         (0, "float32"): (R0_32, P0_32, Q0_32), (1, "float32"): (R1_32, P1_32, Q1_32)}
 
 
+def _poly(fp, t, coefficients):
+    """c[0] + c[1] t + ... by Estrin's scheme: log-depth, not Horner's serial fma chain
+    (a loop iteration here is too long for out-of-order execution to overlap
+    iterations, so latency, not the op count, sets the speed). The terms decrease
+    fast on |t| <= 1, so the rounding errors stay those of Horner's scheme."""
+    terms = [fp.muladd(fp.c(coefficients[i + 1]), t, fp.c(coefficients[i]))
+             if i + 1 < len(coefficients) else fp.c(coefficients[i])
+             for i in range(0, len(coefficients), 2)]
+    power = fp.mul(t, t)
+    while len(terms) > 1:
+        terms = [fp.muladd(terms[i + 1], power, terms[i]) if i + 1 < len(terms) else terms[i]
+                 for i in range(0, len(terms), 2)]
+        if len(terms) > 1:
+            power = fp.mul(power, power)
+    return terms[0]
+
+
 def _small(fp, order, ax, r_coefficients):
     """J_order(ax) for 0 <= ax <= 5."""
     z = fp.mul(ax, ax)
-    value = fp.horner(fp.muladd(z, fp.c(T_SCALE), fp.c(-1.0)), r_coefficients)
+    value = _poly(fp, fp.muladd(z, fp.c(T_SCALE), fp.c(-1.0)), r_coefficients)
     for hi, lo in ZEROS[order, "float64" if fp.ty != F32 else "float32"]:
         factor = fp.mul(fp.sub(fp.sub(ax, fp.c(hi)), fp.c(lo)), fp.add(ax, fp.c(hi)))
         value = fp.mul(factor, value)
@@ -120,12 +136,14 @@ def _small(fp, order, ax, r_coefficients):
 
 def _hankel_terms(fp, ax, p_coefficients, q_coefficients):
     """(amplitude, P, Qx/x) for ax > 5 (any ax > 0 gives finite garbage or inf)."""
-    rs = fp.div(fp.c(1.0), fp.sqrt(ax))
-    rx = fp.mul(rs, rs)                   # 1/x; underflows only where Qx/x is negligible
+    rx = fp.div(fp.c(1.0), ax)            # underflows only where Qx/x is negligible
     t = fp.muladd(fp.mul(rx, fp.c(SPLIT * SPLIT * 2.0)), rx, fp.c(-1.0))
-    p = fp.horner(t, p_coefficients)
-    q = fp.mul(fp.horner(t, q_coefficients), rx)
-    return fp.mul(rs, fp.c(SQRT_2_OVER_PI)), p, q
+    p = _poly(fp, t, p_coefficients)
+    q = fp.mul(_poly(fp, t, q_coefficients), rx)
+    # sqrt(2/(pi x)) with x scaled down by 2**-64 first: (2/pi)/x is subnormal
+    # near the top of the range (both are exact scalings)
+    scaled = fp.div(fp.c(2 / math.pi), fp.mul(ax, fp.c(2.0 ** -64)))
+    return fp.mul(fp.sqrt(scaled), fp.c(2.0 ** -32)), p, q
 
 
 def _finish(fp, order, x, ax, small, large):
