@@ -3,7 +3,7 @@
 Chebyshev interpolants of mpmath values (near-minimax for these entire / smooth
 functions), converted to monomials in the interval variable t in [-1, 1]:
 
-- |x| <= 5: R_n(t), t = x**2 * (2/25) - 1, with J_n = x**n (x**2 - j_n1**2)(x**2 -
+- |x| <= 5: R_n(t), t = x**2/16 - 1 (fitted on x**2 in [0, 32]), with J_n = x**n (x**2 - j_n1**2)(x**2 -
   j_n2**2) R_n (j_nk: the first two zeros of J_n, factored out exactly in the
   evaluation, so R_n is smooth and far from 0 on [0, 5]);
 - |x| > 5: the Hankel forms J_n = sqrt(2/(pi x)) (P_n cos(chi) - (Qx_n/x) sin(chi)),
@@ -16,8 +16,9 @@ import mpmath as mp
 
 mp.mp.dps = 50
 X0 = 5
-DEGREES = {"float64": {"R0": 11, "R1": 11, "P0": 18, "Q0": 18, "P1": 18, "Q1": 18},
-           "float32": {"R0": 7, "R1": 6, "P0": 7, "Q0": 6, "P1": 7, "Q1": 6}}
+Z_SPAN = 32        # R_n is fitted on x**2 in [0, 32], so t = x**2/16 - 1 is exact to a two_prod
+DEGREES = {"float64": {"R0": 12, "R1": 12, "P0": 18, "Q0": 18, "P1": 18, "Q1": 18},
+           "float32": {"R0": 7, "R1": 7, "P0": 7, "Q0": 6, "P1": 7, "Q1": 6}}
 
 
 def chebyshev(f, n):
@@ -53,7 +54,7 @@ def small(nu):
     zeros = [mp.besseljzero(nu, k) for k in (1, 2)]
 
     def r(t):
-        z = (t + 1) * X0 ** 2 / 2
+        z = (t + 1) * Z_SPAN / 2
         x = mp.sqrt(z)
         v = mp.besselj(nu, x) / x if nu else mp.besselj(0, x)
         if nu and z == 0:

@@ -3,7 +3,7 @@ float32 (coefficients: tools/fit_bessel_j.py, Chebyshev interpolants of mpmath).
 
 Both branches are computed and one is selected (so the code vectorizes):
 
-- |x| <= 5: J_n = x**n (x - a1)(x + a1)(x - a2)(x + a2) R_n(t), t = x**2 (2/25) - 1,
+- |x| <= 5: J_n = x**n (x - a1)(x + a1)(x - a2)(x + a2) R_n(t), t = x**2/16 - 1,
   a1, a2 the first two zeros of J_n (J0: 2.40, 5.52; J1: 3.83, 7.02) split as
   hi + lo, so x - hi is exact near a zero (Sterbenz) and the result keeps its
   relative accuracy at the first zero; factoring the second one too keeps R_n
@@ -31,7 +31,6 @@ from .trig import COS32, SIN32, _by_quadrant, _sin_cos_dd
 from .trig_reduce import _TWO_OVER_PI, _TWO_OVER_PI_BITS, reduce_f64
 
 SPLIT = 5.0                          # |x| above: Hankel's form
-T_SCALE = 2.0 / SPLIT ** 2           # t = x**2 T_SCALE - 1 (small), 2 u - 1 (large)
 PIO4_HI = 0.7853981633974483         # pi/4 = PIO4_HI + PIO4_LO to ~2**-107
 PIO4_LO = 3.061616997868383e-17
 
@@ -45,15 +44,17 @@ ZEROS = {(0, "float64"): [(2.404825557695773, -1.176691651530894e-16),
          (1, "float32"): [(3.8317060470581055, -7.685059315313556e-08),
                           (7.015586853027344, -1.8321172499646294e-07)]}
 
-# ---- float64 fits (Chebyshev tails: R < 3e-21, P < 6e-18, Qx < 5.4e-17) ----------
-R0_64 = [0.0031873556303932387, -0.0019210870437164043, 0.00048768271776558413,
-         -7.121705240575853e-05, 6.854954847199373e-06, -4.70629166457061e-07,
-         2.428622038025423e-08, -9.781438946726354e-10, 3.163723989196272e-11,
-         -8.404184719394778e-13, 1.8688672744978886e-14, -3.52449113008727e-16]
-R1_64 = [0.0004323698734106474, -0.00020932672214860176, 4.42186880710148e-05,
-         -5.515494459601969e-06, 4.625979215164964e-07, -2.8111472529722005e-08,
-         1.3002918729585578e-09, -4.742877795752643e-11, 1.4012939606655873e-12,
-         -3.425082917113122e-14, 7.050885612374614e-16, -1.2377862900889621e-17]
+# ---- float64 fits (Chebyshev tails: R < 5e-22, P < 6e-18, Qx < 5.4e-17) ----------
+R0_64 = [0.0026861635624847073, -0.00213010850412941, 0.0007061239500175509,
+         -0.00013400386260642514, 1.6707144987386e-05, -1.4822807732395564e-06,
+         9.86788928955736e-08, -5.120592517977055e-09, 2.131753197419975e-10,
+         -7.283042692066047e-12, 2.0797110539978056e-13, -5.045588268337276e-15,
+         1.050531500420825e-16]
+R1_64 = [0.0003771068558446821, -0.00023785181696395335, 6.520377499024306e-05,
+         -1.0525319357221891e-05, 1.1401397589798144e-06, -8.934690764303145e-08,
+         5.323155064280466e-09, -2.498637414383265e-10, 9.493038984113676e-12,
+         -2.981970145252319e-13, 7.879051413263389e-15, -1.7781800049954685e-16,
+         3.4611092397878155e-18]
 P0_64 = [0.9986347659091991, -0.0013274931272004003, 3.4917305812543486e-05,
          -2.459963321484891e-06, 2.975900547471219e-07, -5.0864323083835845e-08,
          1.1058787126478343e-08, -2.870543614946181e-09, 8.537333900582336e-10,
@@ -83,13 +84,13 @@ Q1_64 = [0.3730474331740802, -0.0018648496218418749, 7.89809417818545e-05,
          3.411824364168925e-11, -2.823888579793306e-11, -1.9946832001118564e-11,
          1.3206141769972755e-11]
 
-# ---- float32 fits (tails: R < 8e-13, P < 1.3e-11, Qx < 3.8e-10) -------------------
-R0_32 = [0.003187355630145744, -0.0019210870436868282, 0.00048768272568474946,
-         -7.12170528000833e-05, 6.854915256847931e-06, -4.706277470393458e-07,
-         2.434954742193025e-08, -9.80036047778325e-10]
-R1_32 = [0.0004323698733996874, -0.00020932672734335272, 4.4218688421710116e-05,
-         -5.515452908021079e-06, 4.6259616824649426e-07, -2.819454998742499e-08,
-         1.3030964439414675e-09]
+# ---- float32 fits (tails: R < 1.7e-12, P < 1.3e-11, Qx < 3.8e-10) -------------------
+R0_32 = [0.0026861635608156163, -0.002130108503872932, 0.0007061240034211343,
+         -0.00013400386602577147, 1.6706878030465496e-05, -1.4822684657608038e-06,
+         9.910582881491174e-08, -5.136996708243876e-09]
+R1_32 = [0.0003771068557703792, -0.0002378518169534546, 6.520377736766044e-05,
+         -1.0525319497192756e-05, 1.1401278742034035e-06, -8.934640382432005e-08,
+         5.3421633139783555e-09, -2.5053529597038494e-10]
 P0_32 = [0.9986347659001138, -0.0013274931123517977, 3.491759082230399e-05,
          -2.4601563082878223e-06, 2.962104644066751e-07, -5.019784893559468e-08,
          1.3130388373883387e-08, -3.690078503550906e-09]
@@ -124,14 +125,29 @@ def _poly(fp, t, coefficients):
     return terms[0]
 
 
+def _mul_dd(fp, a_hi, a_lo, b_hi, b_lo):
+    """(a_hi + a_lo)(b_hi + b_lo) as a double-double (first order in the tails)."""
+    hi, err = fp.two_prod(a_hi, b_hi)
+    return hi, fp.add(err, fp.muladd(a_hi, b_lo, fp.mul(a_lo, b_hi)))
+
+
 def _small(fp, order, ax, r_coefficients):
-    """J_order(ax) for 0 <= ax <= 5."""
-    z = fp.mul(ax, ax)
-    value = _poly(fp, fp.muladd(z, fp.c(T_SCALE), fp.c(-1.0)), r_coefficients)
-    for hi, lo in ZEROS[order, "float64" if fp.ty != F32 else "float32"]:
-        factor = fp.mul(fp.sub(fp.sub(ax, fp.c(hi)), fp.c(lo)), fp.add(ax, fp.c(hi)))
-        value = fp.mul(factor, value)
-    return value if order == 0 else fp.mul(ax, value)
+    """J_order(ax) for 0 <= ax <= 5: R and the factors x - a, x + a (a = hi + lo
+    exactly, to the type's precision squared) in double-double, rounded once, so
+    only R's own rounding (~1/2 ulp) and the last one remain."""
+    dtype = "float64" if fp.ty != F32 else "float32"
+    # t = x**2/16 - 1 as a double-double: R' t_lo is up to ~2 ulp of R near x = 5
+    p, p_err = fp.two_prod(ax, fp.mul(ax, fp.c(1 / 16)))
+    t, t_err = fp.two_sum(p, fp.c(-1.0))
+    hi, lo = fp.horner_dd(t, r_coefficients, 4, x_lo=fp.add(t_err, p_err))
+    for a_hi, a_lo in ZEROS[order, dtype]:
+        d_hi, d_err = fp.two_sum(ax, fp.c(-a_hi))          # exact near the zero
+        s_hi, s_err = fp.two_sum(ax, fp.c(a_hi))
+        f_hi, f_lo = _mul_dd(fp, d_hi, fp.sub(d_err, fp.c(a_lo)), s_hi, fp.add(s_err, fp.c(a_lo)))
+        hi, lo = _mul_dd(fp, hi, lo, f_hi, f_lo)
+    if order == 1:
+        hi, lo = _mul_dd(fp, hi, lo, ax, fp.c(0.0))
+    return fp.add(hi, lo)
 
 
 def _hankel_terms(fp, ax, p_coefficients, q_coefficients):
