@@ -33,6 +33,10 @@ from .trig_reduce import _TWO_OVER_PI, _TWO_OVER_PI_BITS, reduce_f64
 SPLIT = 5.0                          # |x| above: Hankel's form
 PIO4_HI = 0.7853981633974483         # pi/4 = PIO4_HI + PIO4_LO to ~2**-107
 PIO4_LO = 3.061616997868383e-17
+# 2/pi and pi/2 as (hi, lo) for either precision
+TWO_OVER_PI = (0.6366197723675814, -3.935735335036497e-17)
+TWO_OVER_PI_32 = (0.6366197466850281, 2.5682552973194106e-08)
+PIO2_32 = (1.5707963705062866, -4.371138828673793e-08)
 
 # the first two zeros of J0 and J1 as (hi, rest), hi with 53 resp. 24 bits
 ZEROS = {(0, "float64"): [(2.404825557695773, -1.176691651530894e-16),
@@ -150,16 +154,52 @@ def _small(fp, order, ax, r_coefficients):
     return fp.add(hi, lo)
 
 
-def _hankel_terms(fp, ax, p_coefficients, q_coefficients):
-    """(amplitude, P, Qx/x) for ax > 5 (any ax > 0 gives finite garbage or inf)."""
+def _sin_cos_pair(fp, r_hi, r_lo, sin_coefficients, cos_coefficients):
+    """(sin_hi, sin_lo, cos_hi, cos_lo) of r = r_hi + r_lo, |r| <= pi/4: trig's
+    double-double kernel with the coefficients of either precision."""
+    z = fp.mul(r_hi, r_hi)
+    tail = fp.muladd(fp.mul(r_hi, z), fp.horner(z, sin_coefficients),
+                     fp.muladd(r_lo, fp.mul(z, fp.c(-0.5)), r_lo))
+    sin_hi, sin_lo = fp.fast_two_sum(r_hi, tail, b_minus_delta=True)
+    dz = fp.fma(r_hi, r_hi, fp.neg(z))
+    half_z = fp.mul(z, fp.c(0.5))
+    w = fp.sub(fp.c(1.0), half_z)
+    tail = fp.add(fp.sub(fp.sub(fp.c(1.0), w), half_z),
+                  fp.sub(fp.mul(fp.mul(z, z), fp.horner(z, cos_coefficients)),
+                         fp.muladd(dz, fp.c(0.5), fp.mul(r_hi, r_lo))))
+    cos_hi, cos_lo = fp.fast_two_sum(w, tail, b_minus_delta=True)
+    return sin_hi, sin_lo, cos_hi, cos_lo
+
+
+def _hankel(fp, ax, p_coefficients, q_coefficients, sin_pair, cos_pair):
+    """amplitude (P cos(chi) - (Qx/x) sin(chi)) for ax > 5 (other ax > 0: finite
+    garbage or inf), from (sin, cos)(chi) as (hi, lo) pairs. The amplitude, P and
+    the products are carried as double-doubles and rounded once: near the zeros
+    P cos - Q sin cancels exactly (two_sum) and only tails remain."""
     rx = fp.div(fp.c(1.0), ax)            # underflows only where Qx/x is negligible
     t = fp.muladd(fp.mul(rx, fp.c(SPLIT * SPLIT * 2.0)), rx, fp.c(-1.0))
-    p = _poly(fp, t, p_coefficients)
+    # P = c0 + t (c1 + ...) with the last step exact (P ~ 1, its rest ~1e-3)
+    p_hi, p_err = fp.two_prod(t, _poly(fp, t, p_coefficients[1:]))
+    p_hi, p_sum_err = fp.two_sum(fp.c(p_coefficients[0]), p_hi)
+    p_lo = fp.add(p_err, p_sum_err)
     q = fp.mul(_poly(fp, t, q_coefficients), rx)
-    # sqrt(2/(pi x)) with x scaled down by 2**-64 first: (2/pi)/x is subnormal
-    # near the top of the range (both are exact scalings)
-    scaled = fp.div(fp.c(2 / math.pi), fp.mul(ax, fp.c(2.0 ** -64)))
-    return fp.mul(fp.sqrt(scaled), fp.c(2.0 ** -32)), p, q
+    # sqrt(2/(pi x)) = sqrt(y) 2**-32, y = C/(x 2**-64) (no subnormal (2/pi)/x near the
+    # top of the range), y and sqrt(y) corrected by their residuals (1/y = x 2**-64/C)
+    c_hi, c_lo = TWO_OVER_PI_32 if fp.ty == F32 else TWO_OVER_PI
+    xs = fp.mul(ax, fp.c(2.0 ** -64))
+    y = fp.div(fp.c(c_hi), xs)
+    y_lo = fp.mul(fp.add(fp.fma(fp.neg(y), xs, fp.c(c_hi)), fp.c(c_lo)), fp.mul(y, fp.c(1 / c_hi)))
+    a = fp.sqrt(y)
+    a_lo = fp.mul(fp.add(fp.fma(fp.neg(a), a, y), y_lo), fp.mul(fp.mul(a, xs), fp.c(0.5 / c_hi)))
+    amp_hi, amp_lo = fp.mul(a, fp.c(2.0 ** -32)), fp.mul(a_lo, fp.c(2.0 ** -32))
+    (sin_hi, _), (cos_hi, cos_lo) = sin_pair, cos_pair
+    v_hi, v_err = fp.two_prod(p_hi, cos_hi)
+    v_lo = fp.add(v_err, fp.muladd(p_hi, cos_lo, fp.mul(p_lo, cos_hi)))
+    w = fp.mul(q, sin_hi)
+    v_hi, sum_err = fp.two_sum(v_hi, fp.neg(w))
+    v_lo = fp.add(v_lo, fp.sub(sum_err, fp.fma(q, sin_hi, fp.neg(w))))
+    j_hi, j_err = fp.two_prod(amp_hi, v_hi)
+    return fp.add(j_hi, fp.add(j_err, fp.muladd(amp_hi, v_lo, fp.mul(amp_lo, v_hi))))
 
 
 def _finish(fp, order, x, ax, small, large):
@@ -190,12 +230,11 @@ def _bessel_j64(f, order, x):
     r_coefficients, p_coefficients, q_coefficients = FITS[order, "float64"]
     ax = f.abs(x)
     small = _small(f, order, ax, r_coefficients)
-    amplitude, p, q = _hankel_terms(f, ax, p_coefficients, q_coefficients)
     n, c_hi, c_lo = _chi_dd(f, order, ax)
-    sin, _, cos, _ = _sin_cos_dd(f, c_hi, c_lo)
-    cos_chi = _by_quadrant(f, n, cos, sin, 1)
-    sin_chi = _by_quadrant(f, n, sin, cos, 0)
-    large = f.mul(amplitude, f.fma(p, cos_chi, f.neg(f.mul(q, sin_chi))))
+    sin_hi, sin_lo, cos_hi, cos_lo = _sin_cos_dd(f, c_hi, c_lo)
+    cos_chi = [_by_quadrant(f, n, c, s, 1) for c, s in ((cos_hi, sin_hi), (cos_lo, sin_lo))]
+    sin_chi = [_by_quadrant(f, n, s, c, 0) for c, s in ((cos_hi, sin_hi), (cos_lo, sin_lo))]
+    large = _hankel(f, ax, p_coefficients, q_coefficients, sin_chi, cos_chi)
     return _finish(f, order, x, ax, small, large)
 
 
@@ -211,8 +250,8 @@ def _i64(value):
 
 
 def _reduce32(fp, ax, half_quadrants):
-    """(n, c): ax - half_quadrants pi/4 = n pi/2 + c, |c| <= pi/4, n an i32 (mod 4),
-    c a float32 with absolute error < 2**-31, for finite ax >= 4 (other lanes: any
+    """(n, c_hi, c_lo): ax - half_quadrants pi/4 = n pi/2 + c_hi + c_lo, |c| <= pi/4,
+    n an i32 (mod 4), c to ~2**-38 absolute, for finite ax >= 4 (other lanes: any
     value, no trap). Integer only: ax = M 2**E (M < 2**24) and W = the bits of
     2**(E + 62) 2/pi modulo 2**64 make M W mod 2**64 = (ax 2/pi mod 4) 2**62, to
     M * 2**-62 (< 2**-38 quadrants); W is a shifted window of 2/pi's first 192 bits,
@@ -239,8 +278,15 @@ def _reduce32(fp, ax, half_quadrants):
     fixed = b.add(fixed, _i64((1 - half_quadrants) << 61))   # - chi's offset, + 1/2 to round
     n = b.trunc(b.lshr(fixed, _i64(62)), I32)
     fraction = b.sub(b.and_(fixed, _i64((1 << 62) - 1)), _i64(1 << 61))
-    c = b.sitofp(b.trunc(b.ashr(fraction, _i64(30)), I32), F32)
-    return n, fp.mul(c, fp.c(math.pi / 2 * 2.0 ** -32))
+    # fraction 2**-62 quadrants = u_hi + u_lo: its top 16 bits and the next 24, each
+    # converted exactly; then c = u pi/2 as a float32 pair
+    u_hi = fp.mul(b.sitofp(b.trunc(b.ashr(fraction, _i64(46)), I32), F32), fp.c(2.0 ** -16))
+    u_lo = b.trunc(b.and_(b.ashr(fraction, _i64(22)), _i64((1 << 24) - 1)), I32)
+    u_lo = fp.mul(b.sitofp(u_lo, F32), fp.c(2.0 ** -40))
+    c_hi, c_err = fp.two_prod(u_hi, fp.c(PIO2_32[0]))
+    c_lo = fp.add(c_err, fp.muladd(u_hi, fp.c(PIO2_32[1]), fp.mul(u_lo, fp.c(PIO2_32[0]))))
+    c_hi, c_lo = fp.fast_two_sum(c_hi, c_lo)
+    return n, c_hi, c_lo
 
 
 def _by_quadrant32(fp, n, even, odd, negate_when):
@@ -255,14 +301,11 @@ def _bessel_j32(fp, order, x):
     r_coefficients, p_coefficients, q_coefficients = FITS[order, "float32"]
     ax = fp.abs(x)
     small = _small(fp, order, ax, r_coefficients)
-    amplitude, p, q = _hankel_terms(fp, ax, p_coefficients, q_coefficients)
-    n, c = _reduce32(fp, ax, 2 * order + 1)
-    z = fp.mul(c, c)
-    sin = fp.muladd(fp.mul(c, z), fp.horner(z, SIN32), c)
-    cos = fp.muladd(fp.mul(z, z), fp.horner(z, COS32), fp.muladd(z, fp.c(-0.5), fp.c(1.0)))
-    cos_chi = _by_quadrant32(fp, n, cos, sin, 1)
-    sin_chi = _by_quadrant32(fp, n, sin, cos, 0)
-    large = fp.mul(amplitude, fp.muladd(p, cos_chi, fp.neg(fp.mul(q, sin_chi))))
+    n, c_hi, c_lo = _reduce32(fp, ax, 2 * order + 1)
+    sin_hi, sin_lo, cos_hi, cos_lo = _sin_cos_pair(fp, c_hi, c_lo, SIN32, COS32)
+    cos_chi = [_by_quadrant32(fp, n, c, s, 1) for c, s in ((cos_hi, sin_hi), (cos_lo, sin_lo))]
+    sin_chi = [_by_quadrant32(fp, n, s, c, 0) for c, s in ((cos_hi, sin_hi), (cos_lo, sin_lo))]
+    large = _hankel(fp, ax, p_coefficients, q_coefficients, sin_chi, cos_chi)
     return _finish(fp, order, x, ax, small, large)
 
 
