@@ -143,7 +143,7 @@ def _small(fp, order, ax, r_coefficients):
     # t = x**2/16 - 1 as a double-double: R' t_lo is up to ~2 ulp of R near x = 5
     p, p_err = fp.two_prod(ax, fp.mul(ax, fp.c(1 / 16)))
     t, t_err = fp.two_sum(p, fp.c(-1.0))
-    hi, lo = fp.horner_dd(t, r_coefficients, 4, x_lo=fp.add(t_err, p_err))
+    hi, lo = fp.horner_dd(t, r_coefficients, 2, x_lo=fp.add(t_err, p_err))
     for a_hi, a_lo in ZEROS[order, dtype]:
         d_hi, d_err = fp.two_sum(ax, fp.c(-a_hi))          # exact near the zero
         s_hi, s_err = fp.two_sum(ax, fp.c(a_hi))
@@ -192,14 +192,17 @@ def _hankel(fp, ax, p_coefficients, q_coefficients, sin_pair, cos_pair):
     a = fp.sqrt(y)
     a_lo = fp.mul(fp.add(fp.fma(fp.neg(a), a, y), y_lo), fp.mul(fp.mul(a, xs), fp.c(0.5 / c_hi)))
     amp_hi, amp_lo = fp.mul(a, fp.c(2.0 ** -32)), fp.mul(a_lo, fp.c(2.0 ** -32))
+    # A = amplitude P and B = amplitude Q/x first (off the reduction's critical path)
+    a_hi, a_err = fp.two_prod(amp_hi, p_hi)
+    a_lo = fp.add(a_err, fp.muladd(amp_hi, p_lo, fp.mul(amp_lo, p_hi)))
+    b = fp.mul(amp_hi, q)
     (sin_hi, _), (cos_hi, cos_lo) = sin_pair, cos_pair
-    v_hi, v_err = fp.two_prod(p_hi, cos_hi)
-    v_lo = fp.add(v_err, fp.muladd(p_hi, cos_lo, fp.mul(p_lo, cos_hi)))
-    w = fp.mul(q, sin_hi)
+    v_hi, v_err = fp.two_prod(a_hi, cos_hi)
+    w = fp.mul(b, sin_hi)
     v_hi, sum_err = fp.two_sum(v_hi, fp.neg(w))
-    v_lo = fp.add(v_lo, fp.sub(sum_err, fp.fma(q, sin_hi, fp.neg(w))))
-    j_hi, j_err = fp.two_prod(amp_hi, v_hi)
-    return fp.add(j_hi, fp.add(j_err, fp.muladd(amp_hi, v_lo, fp.mul(amp_lo, v_hi))))
+    v_lo = fp.add(fp.add(v_err, fp.muladd(a_hi, cos_lo, fp.mul(a_lo, cos_hi))),
+                  fp.sub(sum_err, fp.fma(b, sin_hi, fp.neg(w))))
+    return fp.add(v_hi, v_lo)
 
 
 def _finish(fp, order, x, ax, small, large):
@@ -221,9 +224,8 @@ def _chi_dd(f, order, ax):
     below = f.lt(r_hi, f.c(0.0))
     hi, err = f.two_sum(r_hi, f.sel(below, f.c(PIO4_HI), f.c(-PIO4_HI)))
     lo = f.add(err, f.add(r_lo, f.sel(below, f.c(PIO4_LO), f.c(-PIO4_LO))))
-    c_hi, c_lo = f.fast_two_sum(hi, lo)
     n = f.isub(n, f.iadd(f.b.zext(below, I64), f.i(order)))
-    return n, c_hi, c_lo
+    return n, hi, lo            # |lo| <= ulp(hi) + 2**-100: no renormalization needed
 
 
 def _bessel_j64(f, order, x):
