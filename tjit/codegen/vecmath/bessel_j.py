@@ -176,18 +176,21 @@ def _hankel(fp, ax, p_coefficients, q_coefficients, sin_pair, cos_pair):
     garbage or inf), from (sin, cos)(chi) as (hi, lo) pairs. The amplitude, P and
     the products are carried as double-doubles and rounded once: near the zeros
     P cos - Q sin cancels exactly (two_sum) and only tails remain."""
-    rx = fp.div(fp.c(1.0), ax)            # underflows only where Qx/x is negligible
+    # one division: 1/xs, xs = x 2**-64 (>= 2**-62: 1/xs never overflows nor is
+    # subnormal); 1/x = 2**-64/xs underflows only where Qx/x is negligible
+    xs = fp.mul(ax, fp.c(2.0 ** -64))
+    inv_xs = fp.div(fp.c(1.0), xs)
+    rx = fp.mul(inv_xs, fp.c(2.0 ** -64))
     t = fp.muladd(fp.mul(rx, fp.c(SPLIT * SPLIT * 2.0)), rx, fp.c(-1.0))
     # P = c0 + t (c1 + ...) with the last step exact (P ~ 1, its rest ~1e-3)
     p_hi, p_err = fp.two_prod(t, _poly(fp, t, p_coefficients[1:]))
     p_hi, p_sum_err = fp.two_sum(fp.c(p_coefficients[0]), p_hi)
     p_lo = fp.add(p_err, p_sum_err)
     q = fp.mul(_poly(fp, t, q_coefficients), rx)
-    # sqrt(2/(pi x)) = sqrt(y) 2**-32, y = C/(x 2**-64) (no subnormal (2/pi)/x near the
-    # top of the range), y and sqrt(y) corrected by their residuals (1/y = x 2**-64/C)
+    # sqrt(2/(pi x)) = sqrt(y) 2**-32, y = C/xs (no subnormal (2/pi)/x near the top
+    # of the range), y and sqrt(y) corrected by their residuals (1/y = xs/C)
     c_hi, c_lo = TWO_OVER_PI_32 if fp.ty == F32 else TWO_OVER_PI
-    xs = fp.mul(ax, fp.c(2.0 ** -64))
-    y = fp.div(fp.c(c_hi), xs)
+    y = fp.mul(fp.c(c_hi), inv_xs)
     y_lo = fp.mul(fp.add(fp.fma(fp.neg(y), xs, fp.c(c_hi)), fp.c(c_lo)), fp.mul(y, fp.c(1 / c_hi)))
     a = fp.sqrt(y)
     a_lo = fp.mul(fp.add(fp.fma(fp.neg(a), a, y), y_lo), fp.mul(fp.mul(a, xs), fp.c(0.5 / c_hi)))
