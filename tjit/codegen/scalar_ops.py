@@ -520,50 +520,6 @@ _via_float64(special_funcs.build_erfcinv, "erfcinv")
 _via_float64(special_funcs.bessel_i_builder(0), "i0")
 _via_float64(special_funcs.bessel_i_builder(1), "i1")
 
-# erfinv and erfcinv are math library functions (vecmath/erfinv64.py, native
-# float32 in erfinv32.py); other dtypes keep the helpers above.
-LIBRARY_OPS_ERFINV = frozenset(("erfcinv", "erfinv",
-    "i0", "i1",
-    "gamma",
-    "psi"))
-
-
-def _float_library_rule(name, other):
-    def emit(em, k, dt, a):
-        if k == "f" and dt in ("float32", "float64"):
-            fn = em.declare(em.library_symbol(name, dt), a.type, [a.type])
-            return em.builder.call(fn, [a])
-        return other(em, k, dt, a)
-    return emit
-
-
-for _name in LIBRARY_OPS_ERFINV:
-    OPS[_name] = _float_library_rule(_name, OPS[_name])
-
-
-# Library functions for float32 only: gammaln's native float64 (vecmath/gamma.py)
-# is ~1.3x slower than libm's lgamma, so float64 keeps the rule above.
-LIBRARY_OPS_FLOAT32 = frozenset(("gammaln",))
-
-
-def _float32_library_rule(name, other):
-    def emit(em, k, dt, a):
-        if k == "f" and dt == "float32":
-            fn = em.declare(em.library_symbol(name, dt), a.type, [a.type])
-            return em.builder.call(fn, [a])
-        return other(em, k, dt, a)
-    return emit
-
-
-for _name in LIBRARY_OPS_FLOAT32:
-    OPS[_name] = _float32_library_rule(_name, OPS[_name])
-
-
-def in_library(name, dtype):
-    """Whether op `name` on `dtype` is a math library call."""
-    return ((name in LIBRARY_OPS or name in LIBRARY_OPS_ERFINV) and dtype in ("float32", "float64")
-            or name in LIBRARY_OPS_FLOAT32 and dtype == "float32")
-
 
 def _libm_float64_rule(name, cname):
     """The C library's double function, used for float32 too (glibc's j0f and j1f are
@@ -575,3 +531,33 @@ def _libm_float64_rule(name, cname):
 
 _libm_float64_rule("j0", "j0")
 _libm_float64_rule("j1", "j1")
+
+
+# Special functions that are math library functions for some float dtypes (their
+# vecmath modules: erfinv64.py, erfinv32.py, bessel_i.py, bessel_j.py, gamma.py,
+# digamma.py): {name: dtypes}; other dtypes keep the rules above. gammaln's
+# native float64 runs ~1.3x slower than libm's lgamma, so float64 keeps lgamma.
+_FLOATS = ("float32", "float64")
+LIBRARY_OPS_BY_DTYPE = {
+    "erfinv": _FLOATS, "erfcinv": _FLOATS, "i0": _FLOATS, "i1": _FLOATS, "j0": _FLOATS,
+    "j1": _FLOATS, "gamma": _FLOATS, "psi": _FLOATS, "gammaln": ("float32",)}
+
+
+def _float_library_rule(name, dtypes, other):
+    def emit(em, k, dt, a):
+        if k == "f" and dt in dtypes:
+            fn = em.declare(em.library_symbol(name, dt), a.type, [a.type])
+            return em.builder.call(fn, [a])
+        return other(em, k, dt, a)
+    return emit
+
+
+for _name, _dtypes in LIBRARY_OPS_BY_DTYPE.items():
+    OPS[_name] = _float_library_rule(_name, _dtypes, OPS[_name])
+
+
+def in_library(name, dtype):
+    """Whether op `name` on `dtype` is a math library call."""
+    if name in LIBRARY_OPS:
+        return dtype in _FLOATS
+    return dtype in LIBRARY_OPS_BY_DTYPE.get(name, ())

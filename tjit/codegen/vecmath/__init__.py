@@ -16,3 +16,4 @@ from .erfinv64 import RULES as _ERFINV; RULES.update(_ERFINV)  # noqa: E402,E702
 from .bessel_i import RULES as _BESSEL_I; RULES.update(_BESSEL_I)  # noqa: E402,E702
 from .gamma import RULES as _GAMMA; RULES.update(_GAMMA)  # noqa: E402,E702
 from .digamma import RULES as _DIGAMMA; RULES.update(_DIGAMMA)  # noqa: E402,E702
+from .bessel_j import RULES as _BESSEL_J; RULES.update(_BESSEL_J)  # noqa: E402,E702

@@ -31,7 +31,7 @@ One scheme for both precisions (constants in `GAMMA64` / `GAMMA32`):
 Special values as glibc's tgamma (what tjit used before): gamma(+-0) = +-inf,
 negative integers and -inf -> NaN, +inf -> inf, NaN -> NaN; gammaln: +inf at the
 poles and +inf, -inf at -inf (SciPy's convention, as before).
-gammaln is wired for float32 only (scalar_ops.LIBRARY_OPS_FLOAT32): the float64
+gammaln is wired for float32 only (scalar_ops.LIBRARY_OPS_BY_DTYPE): the float64
 one is ~1.3x slower than libm's lgamma, which float64 keeps.
 """
 from __future__ import annotations
