@@ -161,3 +161,23 @@ def test_the_math_library_builds_for_aarch64():
             body = asm[start:asm.index(".Lfunc_end", start)]
             assert re.search(r"\tfml[as]\tv\d+\.%s" % lanes, body), (name, dtype)
             assert not re.search(r"\tbl\t", body), (name, dtype)
+
+
+def test_rule_families_name_exactly_their_modules_rules():
+    """vecmath.RULES imports a family's module on first use of one of its ops, by
+    vecmath.FAMILIES: that table must be the modules' own RULES, and cover every
+    op the code generator sends to the library."""
+    import importlib
+
+    from tjit.codegen import vecmath
+    from tjit.codegen.scalar_ops import LIBRARY_OPS_BY_DTYPE
+    defined = set()
+    for family, names in vecmath.FAMILIES.items():
+        module = importlib.import_module("tjit.codegen.vecmath." + family)
+        assert sorted(module.RULES) == sorted(names), family
+        defined.update(names)
+    assert set(LIBRARY_OPS) | set(LIBRARY_OPS_BY_DTYPE) <= defined
+    for name in sorted(defined):
+        assert callable(vecmath.RULES[name]), name
+    with pytest.raises(KeyError):
+        vecmath.RULES["no such op"]
