@@ -1,6 +1,7 @@
 """Shared test utilities."""
 import json
 import os
+import re
 import subprocess
 import sys
 
@@ -77,6 +78,37 @@ def library_variant(name, dtype, lanes):
     ops = [line.split()[0] for line in body.splitlines()
            if line.startswith("\t") and not line.startswith("\t.")]
     return body, ops
+
+
+# float32 variants checked on each target: (register, lanes, a float32 arithmetic op)
+FLOAT32_CODE = {"x86-64-v3": ("ymm", 8, r"vfn?m(add|sub)\d*ps"), "x86-64": ("xmm", 4, r"mulps")}
+
+
+def check_float32_library_code(cpu, names, double=None):
+    """Each of `names`' float32 library variant for `cpu` (a FLOAT32_CODE key) does
+    full-width float32 arithmetic and holds no call, jump, gather or float64
+    instruction (`double`: a compiled regex of the float64 mnemonics to refuse;
+    default any *pd/*sd op not of the integer unit)."""
+    register, lanes, arithmetic = FLOAT32_CODE[cpu]
+    with target.LLVM_LOCK, target.pinned(target.resolve(cpu)):
+        for name in names:
+            body, ops = library_variant(name, "float32", lanes)
+            assert re.search(r"\b%s\s+[^\n]*%%%s" % (arithmetic, register), body), (cpu, name)
+            assert not [op for op in ops if op.startswith(("call", "jmp")) or "gather" in op], \
+                (cpu, name)
+            found = [op for op in ops if double.match(op)] if double else [
+                op for op in ops if not op.startswith(("p", "vp")) and op.endswith(("pd", "sd"))]
+            assert not found, (cpu, name, found)
+
+
+def check_float64_library_code(names):
+    """Each of `names`' 4-lane float64 variant for x86-64-v3 is ymm FMA code without
+    a call, jump or gather."""
+    with target.LLVM_LOCK, target.pinned(target.resolve("x86-64-v3")):
+        for name in names:
+            body, ops = library_variant(name, "float64", 4)
+            assert re.search(r"\bvfn?m(add|sub)\d*pd\s+[^\n]*%ymm", body), name
+            assert not [op for op in ops if op.startswith(("call", "jmp")) or "gather" in op], name
 
 
 def general_path(f):

@@ -16,7 +16,6 @@ true overflow (713.98 in float64, 91.9 in float32).
 from __future__ import annotations
 
 import functools
-import re
 
 import llvmlite.binding as llvm
 import mpmath
@@ -26,9 +25,9 @@ import scipy.special as sp
 
 import tjit as theano
 import tjit.tensor as T
-from helpers import library_variant
+from helpers import check_float32_library_code, check_float64_library_code
 from test_vecmath_explog import ulp_error
-from tjit.codegen import mathlib, mathlib_scalar, target
+from tjit.codegen import mathlib_scalar, target
 
 CPUS = ["host", "x86-64-v3", "x86-64"]
 NAMES = ["i0", "i1"]
@@ -132,27 +131,11 @@ def test_level0_code_gives_the_same_bits_as_o3(dtype):
 
 @pytest.mark.parametrize("cpu", ["x86-64-v3", "x86-64"])
 def test_float32_code_is_float32_vector_code_without_calls(cpu):
-    register, lanes, arithmetic = {"x86-64-v3": ("ymm", 8, r"vfn?m(add|sub)\d*ps"),
-                                   "x86-64": ("xmm", 4, r"mulps")}[cpu]
-    with target.LLVM_LOCK, target.pinned(target.resolve(cpu)):
-        for name in NAMES:
-            body, ops = library_variant(name, "float32", lanes)
-            assert re.search(r"\b%s\s+[^\n]*%%%s" % (arithmetic, register), body), (cpu, name)
-            assert not [op for op in ops if op.startswith("call") or "gather" in op], (cpu, name)
-            double = [op for op in ops if not op.startswith(("p", "vp")) and op.endswith(("pd", "sd"))]
-            assert not double, (cpu, name, double)
+    check_float32_library_code(cpu, NAMES)
 
 
 def test_float64_code_is_ymm_fma_code_without_calls():
-    with target.LLVM_LOCK, target.pinned(target.resolve("x86-64-v3")):
-        for name in NAMES:
-            asm = mathlib.library_asm(name, "float64")
-            start = asm.index("tjit_m_%s_float64_v4:" % name)
-            body = asm[start:asm.index(".Lfunc_end", start)]
-            ops = [line.split()[0] for line in body.splitlines()
-                   if line.startswith("\t") and not line.startswith("\t.")]
-            assert re.search(r"\bvfn?m(add|sub)\d*pd\s+[^\n]*%ymm", body), name
-            assert not [op for op in ops if op.startswith(("call", "jmp")) or "gather" in op], name
+    check_float64_library_code(NAMES)
 
 
 def test_gradients_against_finite_differences():

@@ -23,7 +23,8 @@ import pytest
 
 import tjit as theano
 import tjit.tensor as T
-from helpers import library_variant
+from helpers import (FLOAT32_CODE, check_float32_library_code, check_float64_library_code,
+                     library_variant)
 from tjit.codegen import target
 
 CPUS = ["host", "x86-64-v3", "x86-64"]
@@ -167,11 +168,7 @@ def test_level0_code_gives_the_same_bits_as_o3():
 
 
 def test_float64_code_is_ymm_fma_code_without_calls():
-    with target.LLVM_LOCK, target.pinned(target.resolve("x86-64-v3")):
-        for name in NAMES:
-            body, ops = library_variant(name, "float64", 4)
-            assert re.search(r"\bvfn?m(add|sub)\d*pd\s+[^\n]*%ymm", body), name
-            assert not [op for op in ops if op.startswith(("call", "jmp"))], name
+    check_float64_library_code(NAMES)
 
 
 # float64 arithmetic, conversions and compares (vblendvpd, vandpd, vbroadcastsd and
@@ -182,16 +179,10 @@ DOUBLE_MATH = re.compile(r"v?(add|sub|mul|div|sqrt|min|max|round|cmp\w*|u?comi|"
 
 @pytest.mark.parametrize("cpu", ["x86-64-v3", "x86-64"])
 def test_float32_code_is_float32_vector_code_without_calls_gathers_or_doubles(cpu):
-    register, lanes, arithmetic = {"x86-64-v3": ("ymm", 8, r"vfn?m(add|sub)\d*ps"),
-                                   "x86-64": ("xmm", 4, r"mulps")}[cpu]
-    with target.LLVM_LOCK, target.pinned(target.resolve(cpu)):
-        for name in NAMES:
-            body, ops = library_variant(name, "float32", lanes)
-            assert re.search(r"\b%s\s+[^\n]*%%%s" % (arithmetic, register), body), (cpu, name)
-            assert not [op for op in ops if op.startswith(("call", "jmp")) or "gather" in op]
-            assert not [op for op in ops if DOUBLE_MATH.match(op)], (cpu, name)
-        # the pattern does see float64 code
-        assert [op for op in library_variant("j0", "float64", lanes // 2)[1] if DOUBLE_MATH.match(op)]
+    check_float32_library_code(cpu, NAMES, DOUBLE_MATH)
+    with target.LLVM_LOCK, target.pinned(target.resolve(cpu)):    # the pattern sees float64 code
+        lanes = FLOAT32_CODE[cpu][1] // 2
+        assert [op for op in library_variant("j0", "float64", lanes)[1] if DOUBLE_MATH.match(op)]
 
 
 def test_gradients_against_finite_differences():

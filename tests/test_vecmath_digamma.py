@@ -20,7 +20,6 @@ Larger sweeps: tools/fit_digamma.py --sweep (docs/accuracy.md).
 from __future__ import annotations
 
 import functools
-import re
 
 import mpmath
 import numpy as np
@@ -29,9 +28,8 @@ import scipy.special as sp
 
 import tjit as theano
 import tjit.tensor as T
-from helpers import library_variant
+from helpers import check_float32_library_code, check_float64_library_code
 from test_vecmath_explog import ulp_error
-from tjit.codegen import mathlib, target
 
 CPUS = ["host", "x86-64-v3", "x86-64"]
 DTYPES = ["float64", "float32"]
@@ -134,25 +132,11 @@ def test_level0_code_gives_the_same_bits_as_o3():
 
 @pytest.mark.parametrize("cpu", ["x86-64-v3", "x86-64"])
 def test_float32_code_is_float32_vector_code_without_calls(cpu):
-    register, lanes, arithmetic = {"x86-64-v3": ("ymm", 8, r"vfn?m(add|sub)\d*ps"),
-                                   "x86-64": ("xmm", 4, r"mulps")}[cpu]
-    with target.LLVM_LOCK, target.pinned(target.resolve(cpu)):
-        body, ops = library_variant("psi", "float32", lanes)
-    assert re.search(r"\b%s\s+[^\n]*%%%s" % (arithmetic, register), body), cpu
-    assert not [op for op in ops if op.startswith("call") or "gather" in op], cpu
-    double = [op for op in ops if not op.startswith(("p", "vp")) and op.endswith(("pd", "sd"))]
-    assert not double, (cpu, double)
+    check_float32_library_code(cpu, ["psi"])
 
 
 def test_float64_code_is_ymm_fma_code_without_calls():
-    with target.LLVM_LOCK, target.pinned(target.resolve("x86-64-v3")):
-        asm = mathlib.library_asm("psi", "float64")
-    start = asm.index("tjit_m_psi_float64_v4:")
-    body = asm[start:asm.index(".Lfunc_end", start)]
-    ops = [line.split()[0] for line in body.splitlines()
-           if line.startswith("\t") and not line.startswith("\t.")]
-    assert re.search(r"\bvfn?m(add|sub)\d*pd\s+[^\n]*%ymm", body)
-    assert not [op for op in ops if op.startswith(("call", "jmp")) or "gather" in op]
+    check_float64_library_code(["psi"])
 
 
 def test_gammaln_gradient_is_psi():

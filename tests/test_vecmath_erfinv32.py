@@ -15,7 +15,6 @@ The library code: float32 arithmetic only, no calls; ymm with FMA on x86-64-v3.
 from __future__ import annotations
 
 import functools
-import re
 
 import llvmlite.binding as llvm
 import numpy as np
@@ -24,7 +23,7 @@ import scipy.special as sp
 
 import tjit as theano
 import tjit.tensor as T
-from helpers import library_variant
+from helpers import check_float32_library_code
 from test_vecmath_explog import ulp_error
 from tjit.codegen import mathlib_scalar, target
 
@@ -97,15 +96,7 @@ def test_limits_and_far_tail():
 
 @pytest.mark.parametrize("cpu", ["x86-64-v3", "x86-64"])
 def test_float32_code_is_float32_vector_code_without_calls(cpu):
-    register, lanes, arithmetic = {"x86-64-v3": ("ymm", 8, r"vfn?m(add|sub)\d*ps"),
-                                   "x86-64": ("xmm", 4, r"mulps")}[cpu]
-    with target.LLVM_LOCK, target.pinned(target.resolve(cpu)):
-        for name in NAMES:
-            body, ops = library_variant(name, "float32", lanes)
-            assert re.search(r"\b%s\s+[^\n]*%%%s" % (arithmetic, register), body), (cpu, name)
-            assert not [op for op in ops if op.startswith("call") or "gather" in op], (cpu, name)
-            double = [op for op in ops if not op.startswith(("p", "vp")) and op.endswith(("pd", "sd"))]
-            assert not double, (cpu, name, double)
+    check_float32_library_code(cpu, NAMES)
 
 
 def test_builds_for_aarch64():

@@ -12,7 +12,6 @@ mpmath; measured <= 1.4 (docs/accuracy.md, tools/sweep_erfinv64.py).
 from __future__ import annotations
 
 import functools
-import re
 
 import mpmath
 import numpy as np
@@ -22,7 +21,7 @@ import scipy.special as sp
 import tjit as theano
 import tjit.tensor as T
 from test_vecmath_explog import ulp_error
-from tjit.codegen import mathlib, target
+from helpers import check_float64_library_code
 
 CPUS = ["host", "x86-64-v3", "x86-64"]
 NAMES = ["erfinv", "erfcinv"]
@@ -128,15 +127,7 @@ def test_level0_code_gives_the_same_bits_as_o3():
 
 
 def test_float64_code_is_ymm_fma_code_without_calls():
-    with target.LLVM_LOCK, target.pinned(target.resolve("x86-64-v3")):
-        for name in NAMES:
-            asm = mathlib.library_asm(name, "float64")
-            start = asm.index("tjit_m_%s_float64_v4:" % name)
-            body = asm[start:asm.index(".Lfunc_end", start)]
-            ops = [line.split()[0] for line in body.splitlines()
-                   if line.startswith("\t") and not line.startswith("\t.")]
-            assert re.search(r"\bvfn?m(add|sub)\d*pd\s+[^\n]*%ymm", body), name
-            assert not [op for op in ops if op.startswith(("call", "jmp")) or "gather" in op], name
+    check_float64_library_code(NAMES)
 
 
 def test_gradients():
