@@ -15,12 +15,15 @@ points per region (docs/accuracy.md has the table).
 from __future__ import annotations
 
 import argparse
+import os
+import sys
 
 import mpmath
 import numpy as np
 import scipy.special as sp
 
-from tjit.codegen.vecmath import digamma as dg
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from tjit.codegen.vecmath import digamma as dg  # noqa: E402
 
 mpmath.mp.dps = 40
 

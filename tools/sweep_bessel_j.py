@@ -12,14 +12,16 @@ Run: PYTHONPATH=. python tools/sweep_bessel_j.py [N]   (N points per range; ~1 m
 """
 import ctypes
 import ctypes.util
+import os
 import sys
 
 import mpmath as mp
 import numpy as np
 import scipy.special as sp
 
-import tjit as theano
-import tjit.tensor as T
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+import tjit as theano  # noqa: E402
+import tjit.tensor as T  # noqa: E402
 
 mp.mp.dps = 40
 
