@@ -115,16 +115,22 @@ def _mul_pair(fp, a_hi, a_lo, b_hi, b_lo):
     return p, fp.add(err, fp.muladd(a_hi, b_lo, fp.mul(a_lo, b_hi)))
 
 
+def _div_to_pair(fp, a_hi, a_lo, b_hi, b_lo):
+    """(a_hi + a_lo) / (b_hi + b_lo) as a pair (q, correction)."""
+    q = fp.div(a_hi, b_hi)
+    rem = fp.add(fp.fma(fp.neg(q), b_hi, a_hi), fp.sub(a_lo, fp.mul(q, b_lo)))
+    return q, fp.div(rem, b_hi)
+
+
 def _div_pair(fp, a_hi, a_lo, b_hi, b_lo):
     """(a_hi + a_lo) / (b_hi + b_lo), rounded (one correction step; an infinite
     quotient, 1/0 or 1/subnormal, is kept)."""
-    q = fp.div(a_hi, b_hi)
-    rem = fp.add(fp.fma(fp.neg(q), b_hi, a_hi), fp.sub(a_lo, fp.mul(q, b_lo)))
-    return fp.sel(fp.lt(fp.abs(q), fp.c(INF)), fp.add(q, fp.div(rem, b_hi)), q)
+    q, correction = _div_to_pair(fp, a_hi, a_lo, b_hi, b_lo)
+    return fp.sel(fp.lt(fp.abs(q), fp.c(INF)), fp.add(q, correction), q)
 
 
 def _log_pair(fp, y, y_lo):
-    """log(y + y_lo) as a pair, y in [T, clamp]."""
+    """log(y + y_lo) as a pair, y finite > 0 (subnormals too)."""
     if fp.ty == F32:
         hi, lo = explog32.log_pair(fp, y)
         return hi, fp.add(lo, fp.div(y_lo, y))
@@ -241,21 +247,6 @@ def gamma(fp, p, x):
     return fp.sel(fp.isnan(x), x, result)
 
 
-def _div_to_pair(fp, a_hi, a_lo, b_hi, b_lo):
-    """(a_hi + a_lo) / (b_hi + b_lo) as a pair (q, correction)."""
-    q = fp.div(a_hi, b_hi)
-    rem = fp.add(fp.fma(fp.neg(q), b_hi, a_hi), fp.sub(a_lo, fp.mul(q, b_lo)))
-    return q, fp.div(rem, b_hi)
-
-
-def _log_of_pair(fp, r, r_lo):
-    """log(r + r_lo) as a pair, r finite > 0 (subnormals too)."""
-    if fp.ty == F32:
-        hi, lo = explog32.log_pair(fp, r)
-        return hi, fp.add(lo, fp.div(r_lo, r))
-    return log_pair(fp, *log_parts(fp, r, r_lo))
-
-
 def _near_zeros(fp, p, x):
     """(t N(t), near): log gamma(x) for |x - c| <= half width, c = 1 or 2, where
     L - log P would keep only an absolute error; the coefficients are selected per
@@ -295,7 +286,7 @@ def gammaln(fp, p, x):
     pole = fp.eq(s_hi, fp.c(0.0))
     r_hi = fp.pick([(tiny, fp.abs(x)), (fp.and_(negative, fp.not_(pole)), ratio_hi)], big_p)
     r_lo = fp.pick([(tiny, fp.c(0.0)), (fp.and_(negative, fp.not_(pole)), ratio_lo)], big_p_lo)
-    g_hi, g_lo = _log_of_pair(fp, r_hi, r_lo)
+    g_hi, g_lo = _log_pair(fp, r_hi, r_lo)
     flip = fp.and_(negative, fp.not_(tiny))
     l_hi = fp.sel(tiny, fp.c(0.0), l_hi)
     l_lo = fp.sel(tiny, fp.c(0.0), l_lo)
